@@ -1,0 +1,332 @@
+"""Response curves: how a channel's spend turns into outcome (revenue or conversions).
+
+Model, per period t::
+
+    outcome_t = intercept + sum_k gamma_k * control_k,t + sum_c beta_c * sat_c(adstock_c,t) + noise
+    adstock_c,t = spend_c,t + theta_c * adstock_c,t-1          (geometric carry-over)
+    sat(a) = a^s / (a^s + K^s)                                 (Hill; or logistic tanh(a / 2L))
+
+* Why: carry-over (adstock) and diminishing returns (saturation) are the two effects a
+  budget decision depends on; this is the standard MMM form (Jin et al. 2017) and the one
+  the reference data was generated with.
+* Fitting: non-linear least squares with variable projection. For given (theta, K, s) per
+  channel the model is linear in intercept, control coefficients and beta >= 0, which a
+  bounded linear solve (BVLS) gives exactly; scipy's ``least_squares`` then searches only
+  the 3 non-linear parameters per channel, from several starting points (best SSE wins).
+  Bounds: theta in [0, 0.9]; K between 0.1x and 10x the channel's mean adstocked spend;
+  s in [0.5, 3]. Spend and outcome are rescaled internally so one set of bounds fits
+  euros, cents or conversions alike.
+* Steady state (used for budgeting): spending x every period gives adstock x / (1 - theta).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import least_squares, lsq_linear
+from scipy.signal import lfilter
+
+from insights.ml.errors import InputError
+
+SATURATIONS = ("hill", "logistic")
+_THETA_MAX = 0.9
+_K_REL = (0.1, 10.0)
+_SHAPE = (0.3, 1.0)
+
+
+@dataclass(frozen=True)
+class ChannelCurve:
+    """Fitted response of one channel, in the caller's units."""
+
+    channel: str
+    decay: float  # theta: share of last period's adstock carried over
+    half_saturation: float  # K, in adstocked-spend units
+    shape: float  # s (Hill) – unused by the logistic curve
+    max_effect: float  # beta: outcome per period at full saturation
+    saturation: str = "hill"
+
+    def saturate(self, adstock: np.ndarray) -> np.ndarray:
+        a = np.maximum(np.asarray(adstock, dtype=float), 0.0)
+        if self.saturation == "logistic":
+            return np.tanh(a / (2.0 * self.half_saturation))
+        ratio = np.power(a / self.half_saturation, self.shape)
+        return ratio / (1.0 + ratio)
+
+    def saturate_slope(self, adstock: np.ndarray) -> np.ndarray:
+        a = np.maximum(np.asarray(adstock, dtype=float), 1e-12)
+        if self.saturation == "logistic":
+            return (1.0 - np.tanh(a / (2.0 * self.half_saturation)) ** 2) / (2.0 * self.half_saturation)
+        ratio = np.power(a / self.half_saturation, self.shape)
+        return self.shape * ratio / (a * (1.0 + ratio) ** 2)
+
+    def steady_outcome(self, spend_per_period: np.ndarray | float) -> np.ndarray:
+        """Outcome per period when ``spend_per_period`` is spent every period."""
+        return self.max_effect * self.saturate(np.asarray(spend_per_period, dtype=float) / (1.0 - self.decay))
+
+    def marginal_return(self, spend_per_period: np.ndarray | float) -> np.ndarray:
+        """d outcome / d spend at steady state (marginal ROAS when the outcome is revenue)."""
+        scale = 1.0 / (1.0 - self.decay)
+        return self.max_effect * self.saturate_slope(np.asarray(spend_per_period, dtype=float) * scale) * scale
+
+
+@dataclass(frozen=True)
+class ResponseModel:
+    """All channel curves plus the linear baseline, fitted on one history."""
+
+    curves: dict[str, ChannelCurve]
+    intercept: float
+    control_coefficients: dict[str, float]
+    control_means: dict[str, float]
+    historical_spend: dict[str, float]  # mean spend per period
+    max_spend: dict[str, float]  # largest spend per period seen
+    fitted: np.ndarray
+    residuals: np.ndarray
+    r_squared: float
+    sse: float
+
+    @property
+    def channels(self) -> list[str]:
+        return list(self.curves)
+
+    def baseline(self) -> float:
+        return self.intercept + sum(self.control_coefficients[k] * self.control_means[k] for k in self.control_means)
+
+    def channel_outcomes(self, allocation: Mapping[str, float]) -> dict[str, float]:
+        return {c: float(self.curves[c].steady_outcome(allocation[c])) for c in self.curves}
+
+    def media_outcome(self, allocation: Mapping[str, float]) -> float:
+        return float(sum(self.channel_outcomes(allocation).values()))
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """Scaled arrays for fitting."""
+
+    spend: np.ndarray  # (n, C), each column divided by its mean
+    controls: np.ndarray  # (n, k), standardised
+    target: np.ndarray  # (n,), divided by its std
+    spend_scale: np.ndarray
+    control_mean: np.ndarray
+    control_std: np.ndarray
+    target_scale: float
+    saturation: str
+
+
+def geometric_adstock(spend: np.ndarray, decay: float) -> np.ndarray:
+    """a_t = x_t + decay * a_{t-1}, starting from the steady state of the first period (the
+    history did not start from zero spend, so assuming so would bias the first weeks)."""
+    x = np.asarray(spend, dtype=float)
+    if x.size == 0:
+        return x
+    start = decay * x[0] / (1.0 - decay) if decay < 1 else 0.0
+    out, _ = lfilter([1.0], [1.0, -decay], x, zi=[start])
+    return out
+
+
+def _channel_features(problem: _Problem, params: np.ndarray) -> np.ndarray:
+    n, channels = problem.spend.shape
+    columns = np.empty((n, channels))
+    for c in range(channels):
+        theta, log_k, shape = params[3 * c : 3 * c + 3]
+        adstock = geometric_adstock(problem.spend[:, c], theta)
+        k = np.exp(log_k) / (1.0 - theta)  # mean scaled spend is 1, so mean adstock is 1/(1-theta)
+        if problem.saturation == "logistic":
+            columns[:, c] = np.tanh(adstock / (2.0 * k))
+        else:
+            ratio = np.power(np.maximum(adstock, 0.0) / k, shape)
+            columns[:, c] = ratio / (1.0 + ratio)
+    return columns
+
+
+def _linear_solve(problem: _Problem, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = features.shape[0]
+    design = np.column_stack([np.ones(n), problem.controls, features])
+    free = 1 + problem.controls.shape[1]
+    lower = np.r_[np.full(free, -np.inf), np.zeros(features.shape[1])]
+    upper = np.full(design.shape[1], np.inf)
+    solution = lsq_linear(design, problem.target, bounds=(lower, upper), method="bvls")
+    coefficients = solution.x
+    return coefficients, problem.target - design @ coefficients
+
+
+def _residuals(params: np.ndarray, problem: _Problem) -> np.ndarray:
+    return _linear_solve(problem, _channel_features(problem, params))[1]
+
+
+def _bounds(channels: int) -> tuple[np.ndarray, np.ndarray]:
+    lower = np.tile([0.0, np.log(_K_REL[0]), _SHAPE[0]], channels)
+    upper = np.tile([_THETA_MAX, np.log(_K_REL[1]), _SHAPE[1]], channels)
+    return lower, upper
+
+
+def _solve_nonlinear(problem: _Problem, starts: Sequence[np.ndarray]) -> tuple[np.ndarray, float]:
+    lower, upper = _bounds(problem.spend.shape[1])
+    best_params, best_cost = starts[0], np.inf
+    for start in starts:
+        x0 = np.clip(start, lower + 1e-6, upper - 1e-6)
+        result = least_squares(_residuals, x0, bounds=(lower, upper), args=(problem,), x_scale="jac", max_nfev=200)
+        if result.cost < best_cost:
+            best_params, best_cost = result.x, float(result.cost)
+    return best_params, best_cost
+
+
+def _starts(channels: int, restarts: int, rng: np.random.Generator) -> list[np.ndarray]:
+    lower, upper = _bounds(channels)
+    default = np.tile([0.3, 0.0, 1.0], channels)
+    starts = [default]
+    for _ in range(max(restarts - 1, 0)):
+        starts.append(rng.uniform(lower, upper))
+    return starts
+
+
+def _prepare(
+    history: pd.DataFrame, target: str, channels: Sequence[str], controls: Sequence[str], saturation: str
+) -> _Problem:
+    spend = history[list(channels)].to_numpy(dtype=float)
+    scale = spend.mean(axis=0)
+    control_values = history[list(controls)].to_numpy(dtype=float) if controls else np.zeros((len(history), 0))
+    control_mean = control_values.mean(axis=0) if controls else np.zeros(0)
+    control_std = control_values.std(axis=0) if controls else np.zeros(0)
+    control_std = np.where(control_std > 0, control_std, 1.0)
+    y = history[target].to_numpy(dtype=float)
+    y_scale = float(np.std(y)) or 1.0
+    return _Problem(
+        spend / scale,
+        (control_values - control_mean) / control_std,
+        y / y_scale,
+        scale,
+        control_mean,
+        control_std,
+        y_scale,
+        saturation,
+    )
+
+
+def _to_model(
+    problem: _Problem,
+    params: np.ndarray,
+    history: pd.DataFrame,
+    target: str,
+    channels: Sequence[str],
+    controls: Sequence[str],
+) -> ResponseModel:
+    features = _channel_features(problem, params)
+    coefficients, residuals = _linear_solve(problem, features)
+    y_scale = problem.target_scale
+    k_controls = len(controls)
+    control_coefs = coefficients[1 : 1 + k_controls] * y_scale / problem.control_std
+    intercept = coefficients[0] * y_scale - float(np.sum(control_coefs * problem.control_mean))
+    curves = {}
+    for c, name in enumerate(channels):
+        theta, log_k, shape = params[3 * c : 3 * c + 3]
+        k = np.exp(log_k) / (1.0 - theta) * problem.spend_scale[c]
+        curves[name] = ChannelCurve(
+            name,
+            float(theta),
+            float(k),
+            float(shape),
+            float(coefficients[1 + k_controls + c] * y_scale),
+            problem.saturation,
+        )
+    y = history[target].to_numpy(dtype=float)
+    fitted = y - residuals * y_scale
+    sse = float(np.sum((residuals * y_scale) ** 2))
+    total = float(np.sum((y - y.mean()) ** 2)) or 1.0
+    spend = history[list(channels)]
+    return ResponseModel(
+        curves=curves,
+        intercept=float(intercept),
+        control_coefficients={k: float(v) for k, v in zip(controls, control_coefs, strict=True)},
+        control_means={k: float(v) for k, v in zip(controls, problem.control_mean, strict=True)},
+        historical_spend={c: float(spend[c].mean()) for c in channels},
+        max_spend={c: float(spend[c].max()) for c in channels},
+        fitted=fitted,
+        residuals=residuals * y_scale,
+        r_squared=1.0 - sse / total,
+        sse=sse,
+    )
+
+
+def fit_response_model(
+    history: pd.DataFrame,
+    *,
+    target: str,
+    channels: Sequence[str],
+    controls: Sequence[str] = (),
+    saturation: str = "hill",
+    restarts: int = 8,
+    seed: int = 0,
+) -> ResponseModel:
+    """Fit adstock + saturation curves for ``channels`` and a linear effect for ``controls``.
+
+    ``history`` has one row per period (day or week) in time order. ``saturation`` is
+    "hill" (default; flexible S- or C-shape) or "logistic". Raises InputError when the data
+    cannot support a fit.
+    """
+    if saturation not in SATURATIONS:
+        raise InputError(f"saturation must be one of {', '.join(SATURATIONS)}")
+    _validate_history(history, target, channels, controls)
+    problem = _prepare(history, target, channels, controls, saturation)
+    rng = np.random.default_rng(seed)
+    params, _ = _solve_nonlinear(problem, _starts(len(channels), restarts, rng))
+    return _to_model(problem, params, history, target, channels, controls)
+
+
+def refit_on(
+    model_params: np.ndarray,
+    history: pd.DataFrame,
+    target: str,
+    channels: Sequence[str],
+    controls: Sequence[str],
+    saturation: str,
+) -> ResponseModel:
+    """Refit from known non-linear parameters (used by the bootstrap: one start, warm)."""
+    problem = _prepare(history, target, channels, controls, saturation)
+    params, _ = _solve_nonlinear(problem, [model_params])
+    return _to_model(problem, params, history, target, channels, controls)
+
+
+def model_parameters(model: ResponseModel) -> np.ndarray:
+    """The scaled non-linear parameter vector of a fitted model (inverse of ``_to_model``)."""
+    values = []
+    for name, curve in model.curves.items():
+        scale = model.historical_spend[name]
+        k_rel = curve.half_saturation * (1.0 - curve.decay) / scale
+        values += [curve.decay, float(np.log(np.clip(k_rel, *_K_REL))), curve.shape]
+    return np.array(values)
+
+
+def with_target(history: pd.DataFrame, target: str, values: np.ndarray) -> pd.DataFrame:
+    out = history.copy()
+    out[target] = values
+    return out
+
+
+def _validate_history(history: pd.DataFrame, target: str, channels: Sequence[str], controls: Sequence[str]) -> None:
+    if not channels:
+        raise InputError("name at least one channel")
+    needed = [target, *channels, *controls]
+    missing = [c for c in needed if c not in history.columns]
+    if missing:
+        raise InputError(f"missing column(s): {', '.join(missing)}")
+    for column in needed:
+        values = pd.to_numeric(history[column], errors="coerce")
+        if values.isna().any():
+            row = int(np.flatnonzero(values.isna().to_numpy())[0]) + 1
+            raise InputError(f"column {column} has a missing or non-numeric value in data row {row}")
+        if not np.isfinite(values.to_numpy(dtype=float)).all():
+            raise InputError(f"column {column} has an infinite value")
+    for channel in channels:
+        spend = history[channel].to_numpy(dtype=float)
+        if (spend < 0).any():
+            raise InputError(f"channel {channel} has negative spend")
+        if spend.sum() <= 0:
+            raise InputError(f"channel {channel} has no spend in the history")
+    minimum = max(12, 3 * len(channels) + len(controls) + 4)
+    if len(history) < minimum:
+        raise InputError(
+            f"need at least {minimum} periods of history for {len(channels)} channel(s), got {len(history)}"
+        )
