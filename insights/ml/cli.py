@@ -1,0 +1,265 @@
+"""Command line for the insight models: ``python -m insights.ml <command>``.
+
+This interface is how the models are evaluated, so it is kept stable::
+
+    anomalies   --input IN.csv --output OUT.csv                (timestamp,value -> +anomaly_score)
+    forecast    --input IN.csv --horizon H --output OUT.csv    (ds,y -> ds,yhat,yhat_lower,yhat_upper; 95%)
+    attribution --input PATHS.csv --output OUT.csv             (paths -> channel,model,conversions,conversion_value)
+    budget      --input HIST.csv --date-column C --target T --channels a,b [--controls k] --budget B --output OUT.csv
+
+Any problem with the input ends the process with exit status 2 and one line on stderr that
+says what is wrong; no traceback is ever shown to the caller.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+import pandas as pd
+
+from insights.ml.errors import InputError
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line (exit 2) instead of a usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError(message)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_table(path: str, required: Sequence[str]) -> pd.DataFrame:
+    """Read a CSV and check the required columns are there, with one-line errors."""
+    file = Path(path)
+    if not file.exists():
+        raise InputError(f"input file not found: {path}")
+    if not file.is_file():
+        raise InputError(f"input is not a file: {path}")
+    try:
+        table = pd.read_csv(file, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except pd.errors.EmptyDataError as exc:
+        raise InputError(f"input file is empty: {path}") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"could not read {path} as CSV: {first_line}") from exc
+    table.columns = [str(c).strip() for c in table.columns]
+    missing = [c for c in required if c not in table.columns]
+    if missing:
+        raise InputError(f"{path}: missing column(s): {', '.join(missing)}")
+    if table.empty:
+        raise InputError(f"{path}: no data rows")
+    return table
+
+
+def parse_numbers(table: pd.DataFrame, column: str) -> pd.Series:
+    """Column as floats; the first non-numeric cell is named in the error."""
+    raw = table[column].astype(str).str.strip()
+    values = pd.to_numeric(raw, errors="coerce")
+    bad = values.isna() | ~np.isfinite(values.fillna(0.0).to_numpy(dtype=float))
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"column {column} has a non-numeric value in data row {row + 1}: {raw.iloc[row]!r}")
+    return values.astype(float)
+
+
+def parse_dates(table: pd.DataFrame, column: str) -> pd.DatetimeIndex:
+    """Column as timestamps; the first unparseable cell is named in the error."""
+    raw = table[column].astype(str).str.strip()
+    try:
+        parsed = pd.to_datetime(raw)
+    except (ValueError, TypeError, OverflowError):
+        try:
+            parsed = pd.to_datetime(raw, format="mixed")
+        except (ValueError, TypeError, OverflowError):
+            parsed = pd.to_datetime(raw, errors="coerce", format="mixed")
+    index = pd.DatetimeIndex(parsed)
+    if index.isna().any():
+        row = int(np.flatnonzero(index.isna())[0])
+        raise InputError(f"column {column} has an invalid date in data row {row + 1}: {raw.iloc[row]!r}")
+    if index.tz is not None:
+        index = index.tz_convert("UTC").tz_localize(None)
+    return index
+
+
+def _unique_dates(index: pd.DatetimeIndex, column: str) -> None:
+    if index.has_duplicates:
+        duplicate = index[index.duplicated()][0]
+        raise InputError(f"column {column} repeats the date {duplicate}")
+
+
+def _write(frame: pd.DataFrame, path: str) -> None:
+    target = Path(path)
+    if not target.parent.exists():
+        raise InputError(f"output directory does not exist: {target.parent}")
+    frame.to_csv(target, index=False)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def run_anomalies(args: argparse.Namespace) -> None:
+    from insights.ml.anomaly import score_series
+
+    table = read_table(args.input, ["timestamp", "value"])
+    stamps = parse_dates(table, "timestamp")
+    values = parse_numbers(table, "value")
+    _unique_dates(stamps, "timestamp")
+    if len(values) < 3:
+        raise InputError("need at least 3 rows to score anomalies")
+    scored = score_series(pd.Series(values.to_numpy(), index=stamps))
+    scores = scored["alert_score"].reindex(stamps).to_numpy()
+    out = pd.DataFrame({"timestamp": table["timestamp"], "value": table["value"], "anomaly_score": scores})
+    _write(out, args.output)
+
+
+def run_forecast(args: argparse.Namespace) -> None:
+    from insights.ml.forecast import forecast
+
+    table = read_table(args.input, ["ds", "y"])
+    stamps = parse_dates(table, "ds")
+    values = parse_numbers(table, "y")
+    _unique_dates(stamps, "ds")
+    result = forecast(pd.Series(values.to_numpy(), index=stamps), args.horizon)
+    out = pd.DataFrame(
+        {
+            "ds": result["ds"].dt.strftime("%Y-%m-%d")
+            if (result["ds"] == result["ds"].dt.normalize()).all()
+            else result["ds"],
+            "yhat": result["yhat"],
+            "yhat_lower": result["yhat_lower_95"],
+            "yhat_upper": result["yhat_upper_95"],
+        }
+    )
+    _write(out, args.output)
+
+
+def run_attribution(args: argparse.Namespace) -> None:
+    from insights.ml.attribution import attribute
+
+    columns = ["path", "total_conversions", "total_conversion_value", "total_null"]
+    table = read_table(args.input, columns)
+    for column in columns[1:]:
+        numbers = parse_numbers(table, column)
+        if (numbers < 0).any():
+            row = int(np.flatnonzero((numbers < 0).to_numpy())[0]) + 1
+            raise InputError(f"column {column} has a negative value in data row {row}")
+        table[column] = numbers
+    empty = table["path"].astype(str).str.strip() == ""
+    if empty.any():
+        raise InputError(f"data row {int(np.flatnonzero(empty.to_numpy())[0]) + 1} has an empty path")
+    _write(attribute(table, half_life_days=args.half_life_days), args.output)
+
+
+def _names(raw: str | None, what: str) -> list[str]:
+    if raw is None:
+        return []
+    names = [n.strip() for n in raw.split(",")]
+    if any(not n for n in names):
+        raise InputError(f"--{what} has an empty name")
+    if len(set(names)) != len(names):
+        raise InputError(f"--{what} names a column twice")
+    return names
+
+
+def run_budget(args: argparse.Namespace) -> None:
+    from insights.ml.budget import plan_budget
+
+    channels = _names(args.channels, "channels")
+    if not channels:
+        raise InputError("--channels needs at least one channel")
+    controls = _names(args.controls, "controls")
+    if args.budget < 0 or not np.isfinite(args.budget):
+        raise InputError(f"--budget must be a non-negative number, got {args.budget:g}")
+    table = read_table(args.input, [args.date_column, args.target])
+    unknown = [c for c in channels + controls if c not in table.columns]
+    if unknown:
+        raise InputError(f"unknown channel/control column(s) in {args.input}: {', '.join(unknown)}")
+    if args.target in channels or args.target in controls:
+        raise InputError("the target column cannot also be a channel or control")
+    dates = parse_dates(table, args.date_column)
+    _unique_dates(dates, args.date_column)
+    history = pd.DataFrame({c: parse_numbers(table, c).to_numpy() for c in [args.target, *channels, *controls]})
+    history.index = dates
+    history = history.sort_index()
+    plan = plan_budget(
+        history,
+        target=args.target,
+        channels=channels,
+        controls=controls,
+        budget=args.budget,
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+    )
+    _write(plan.table, args.output)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m insights.ml", description="Bosco insight models")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    anomalies = commands.add_parser("anomalies", help="causal anomaly scores for timestamp,value")
+    anomalies.add_argument("--input", required=True)
+    anomalies.add_argument("--output", required=True)
+    anomalies.set_defaults(run=run_anomalies)
+
+    fc = commands.add_parser("forecast", help="forecast ds,y with a 95%% band")
+    fc.add_argument("--input", required=True)
+    fc.add_argument("--horizon", required=True, type=int)
+    fc.add_argument("--output", required=True)
+    fc.set_defaults(run=run_forecast)
+
+    attribution = commands.add_parser("attribution", help="multi-touch attribution of conversion paths")
+    attribution.add_argument("--input", required=True)
+    attribution.add_argument("--output", required=True)
+    attribution.add_argument("--half-life-days", type=float, default=7.0)
+    attribution.set_defaults(run=run_attribution)
+
+    budget = commands.add_parser("budget", help="fit response curves and split a budget")
+    budget.add_argument("--input", required=True)
+    budget.add_argument("--date-column", required=True)
+    budget.add_argument("--target", required=True)
+    budget.add_argument("--channels", required=True)
+    budget.add_argument("--controls")
+    budget.add_argument("--budget", required=True, type=float)
+    budget.add_argument("--output", required=True)
+    budget.add_argument("--bootstrap", type=int, default=30, help="refits for the uncertainty band")
+    budget.add_argument("--seed", type=int, default=0)
+    budget.set_defaults(run=run_budget)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, stderr: Callable[[str], object] | None = None) -> int:
+    """Run one command; return the exit status (0 ok, 2 bad input, 1 internal error)."""
+    say = stderr or (lambda line: print(line, file=sys.stderr))
+    try:
+        args = build_parser().parse_args(argv)
+        if getattr(args, "horizon", 1) is not None and args.command == "forecast" and not 1 <= args.horizon <= 366:
+            raise InputError(f"--horizon must be between 1 and 366, got {args.horizon}")
+        args.run(args)
+    except InputError as exc:
+        say(f"error: {_one_line(str(exc))}")
+        return EXIT_BAD_INPUT
+    except MemoryError:
+        say("error: not enough memory for this input")
+        return EXIT_INTERNAL
+    except Exception as exc:  # a bug must still not dump a traceback on the caller
+        say(f"error: internal error ({type(exc).__name__}): {_one_line(str(exc))}")
+        return EXIT_INTERNAL
+    return 0
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())
