@@ -1,0 +1,63 @@
+"""Reads of shared account data. Other apps read accounts through here."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django_tenants.utils import get_public_schema_name
+
+from accounts.models import Invitation, Membership, User, Workspace
+
+
+def workspaces_for_user(*, user: User) -> QuerySet[Workspace]:
+    return (
+        Workspace.objects.filter(memberships__user=user).exclude(schema_name=get_public_schema_name()).order_by("name")
+    )
+
+
+def membership_get(*, user: User, workspace: Workspace) -> Membership | None:
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.filter(user=user, workspace=workspace).select_related("workspace").first()
+
+
+def memberships_for_workspace(*, workspace: Workspace) -> QuerySet[Membership]:
+    return Membership.objects.filter(workspace=workspace).select_related("user").order_by("user__email")
+
+
+def open_invitations_for_workspace(*, workspace: Workspace) -> QuerySet[Invitation]:
+    from django.utils import timezone
+
+    return Invitation.objects.filter(
+        workspace=workspace, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).select_related("invited_by")
+
+
+def active_workspaces() -> QuerySet[Workspace]:
+    """Every customer workspace (never the public tenant) — what beat fan-outs iterate."""
+    return Workspace.objects.exclude(schema_name=get_public_schema_name()).filter(status=Workspace.Status.ACTIVE)
+
+
+def _origin_parts(request: HttpRequest | None) -> tuple[str, str]:
+    """Scheme and ":port" for absolute links: from the current request when there is one."""
+    from django.conf import settings
+
+    if request is not None:
+        port = request.get_port()
+        default = "443" if request.is_secure() else "80"
+        return request.scheme or "http", "" if port in ("", default) else f":{port}"
+    return settings.BOSCO_SCHEME, f":{settings.BOSCO_PORT}" if settings.BOSCO_PORT else ""
+
+
+def workspace_url(*, workspace: Workspace, path: str = "/", request: HttpRequest | None = None) -> str:
+    from django.conf import settings
+
+    scheme, port = _origin_parts(request)
+    return f"{scheme}://{workspace.slug}.{settings.BOSCO_DOMAIN}{port}{path}"
+
+
+def public_url(*, path: str = "/", request: HttpRequest | None = None) -> str:
+    from django.conf import settings
+
+    scheme, port = _origin_parts(request)
+    return f"{scheme}://{settings.BOSCO_DOMAIN}{port}{path}"

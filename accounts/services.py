@@ -1,0 +1,376 @@
+"""Writes to shared account data: workspaces, memberships, invitations, host handoffs.
+
+Each service validates its input, raises `AccountsError` with a message a user can act on,
+and changes state atomically — a workspace creation that fails half-way leaves no schema,
+no domain and no membership behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+import zoneinfo
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django_tenants.utils import schema_exists
+
+from accounts.models import Domain, Invitation, LoginHandoff, Membership, User, Workspace
+from accounts.roles import ASSIGNABLE_ROLES, Permission, Role
+from billing.plans import Plan
+from bosco.money import REPORTING_CURRENCIES
+
+logger = logging.getLogger(__name__)
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$")
+RESERVED_SLUGS = frozenset(
+    {
+        "www",
+        "api",
+        "admin",
+        "public",
+        "static",
+        "media",
+        "assets",
+        "cdn",
+        "app",
+        "apps",
+        "mail",
+        "email",
+        "smtp",
+        "help",
+        "support",
+        "status",
+        "docs",
+        "blog",
+        "billing",
+        "auth",
+        "login",
+        "logout",
+        "signup",
+        "account",
+        "accounts",
+        "dashboard",
+        "bosco",
+        "template",
+        "tenant",
+        "internal",
+        "staff",
+        "root",
+        "system",
+        "metrics",
+        "health",
+        "healthz",
+        "readyz",
+        "ftp",
+        "ns1",
+        "ns2",
+        "test",
+        "localhost",
+    }
+)
+INVITATION_LIFETIME = timedelta(days=7)
+HANDOFF_LIFETIME = timedelta(seconds=60)
+
+
+class AccountsError(Exception):
+    """A request the accounts app refuses, with a message fit to show the user."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def slug_from_name(name: str) -> str:
+    """A host-safe suggestion from a workspace name ("Acme & Co." → "acme-co")."""
+    from django.utils.text import slugify
+
+    slug = slugify(name)[:40].strip("-")
+    return re.sub(r"-{2,}", "-", slug)
+
+
+def schema_name_for(slug: str) -> str:
+    # The prefix keeps tenant schemas apart from PostgreSQL's own (pg_*, information_schema)
+    # and from ours (public, tenant_template).
+    return "ws_" + slug.replace("-", "_")
+
+
+def validate_slug(slug: str) -> None:
+    if not SLUG_PATTERN.fullmatch(slug or ""):
+        raise AccountsError(
+            "Use 3–40 lowercase letters, digits or hyphens, starting and ending with a letter or digit.",
+            field="slug",
+        )
+    if "--" in slug:
+        raise AccountsError("The address cannot contain two hyphens in a row.", field="slug")
+    if slug in RESERVED_SLUGS:
+        raise AccountsError(f"“{slug}” is reserved. Please choose another address.", field="slug")
+    if Workspace.objects.filter(slug=slug).exists() or schema_exists(schema_name_for(slug)):
+        raise AccountsError(f"“{slug}” is already taken. Please choose another address.", field="slug")
+
+
+def _validate_workspace_fields(*, name: str, reporting_currency: str, time_zone: str) -> None:
+    if not name or not name.strip():
+        raise AccountsError("Give the workspace a name.", field="name")
+    if len(name) > 100:
+        raise AccountsError("The name can be at most 100 characters.", field="name")
+    if reporting_currency not in REPORTING_CURRENCIES:
+        raise AccountsError(
+            f"“{reporting_currency}” is not a supported reporting currency.", field="reporting_currency"
+        )
+    if time_zone not in zoneinfo.available_timezones():
+        raise AccountsError(f"“{time_zone}” is not a known time zone.", field="time_zone")
+
+
+@transaction.atomic
+def workspace_create(
+    *,
+    owner: User,
+    name: str,
+    slug: str,
+    reporting_currency: str = "EUR",
+    time_zone: str = "UTC",
+    plan: str = Plan.TRIAL,
+) -> Workspace:
+    """Create a workspace by cloning the migrated template schema, with `owner` as its owner.
+
+    Everything runs in one transaction; PostgreSQL DDL is transactional, so a failure at any
+    step (clone, domain, membership) rolls the new schema back with the rows.
+    """
+    slug = (slug or "").strip().lower()
+    name = (name or "").strip()
+    _validate_workspace_fields(name=name, reporting_currency=reporting_currency, time_zone=time_zone)
+    validate_slug(slug)
+    if not schema_exists(settings.TENANT_BASE_SCHEMA):
+        raise AccountsError("Workspaces cannot be created right now (the template is missing); support has been told.")
+    previous_tenant = getattr(connection, "tenant", None)
+    connection.set_schema_to_public()  # workspaces are rows of the public schema
+    try:
+        workspace = Workspace(
+            name=name,
+            slug=slug,
+            schema_name=schema_name_for(slug),
+            reporting_currency=reporting_currency,
+            time_zone=time_zone,
+            plan=plan,
+        )
+        workspace.save(verbosity=0)
+        Domain.objects.create(domain=f"{slug}.{settings.BOSCO_DOMAIN}", tenant=workspace, is_primary=True)
+        Membership.objects.create(user=owner, workspace=workspace, role=Role.OWNER)
+    except IntegrityError as exc:
+        # Two people racing for one address: the unique constraints decide.
+        raise AccountsError(f"“{slug}” is already taken. Please choose another address.", field="slug") from exc
+    finally:
+        if previous_tenant is not None and previous_tenant.schema_name != connection.schema_name:
+            connection.set_tenant(previous_tenant)
+    logger.info("workspace created", extra={"workspace": slug, "owner_id": owner.pk})
+    return workspace
+
+
+@transaction.atomic
+def workspace_update(
+    *, workspace: Workspace, actor_membership: Membership, name: str, reporting_currency: str, time_zone: str
+) -> Workspace:
+    if not actor_membership.can(Permission.MANAGE_WORKSPACE):
+        raise AccountsError("Only owners and admins can change workspace settings.")
+    name = (name or "").strip()
+    _validate_workspace_fields(name=name, reporting_currency=reporting_currency, time_zone=time_zone)
+    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    workspace.name = name
+    workspace.reporting_currency = reporting_currency
+    workspace.time_zone = time_zone
+    workspace.save(update_fields=["name", "reporting_currency", "time_zone"])
+    return workspace
+
+
+def workspace_drop(*, workspace: Workspace) -> None:
+    """Delete a workspace and its schema (support tooling and tests)."""
+    with transaction.atomic():
+        workspace.delete(force_drop=True)
+
+
+def _ensure_can_assign(actor: Membership, role: str) -> None:
+    if not actor.can(Permission.MANAGE_MEMBERS):
+        raise AccountsError("Only owners and admins can manage members.")
+    if role not in Role.values:
+        raise AccountsError(f"“{role}” is not a role.", field="role")
+    if role not in ASSIGNABLE_ROLES.get(actor.role, ()):
+        raise AccountsError(f"An {actor.role} cannot give the {role} role.", field="role")
+
+
+@transaction.atomic
+def invitation_create(
+    *, workspace: Workspace, invited_by: Membership, email: str, role: str, accept_url_for: object = None
+) -> tuple[Invitation, str]:
+    """Invite `email`; returns the invitation and the raw token (shown only in the e-mail)."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise AccountsError("Enter a valid e-mail address.", field="email") from exc
+    _ensure_can_assign(invited_by, role)
+    if Membership.objects.filter(workspace=workspace, user__email__iexact=email).exists():
+        raise AccountsError(f"{email} is already a member of this workspace.", field="email")
+    # Re-inviting replaces the open invitation (a fresh token, a fresh expiry).
+    Invitation.objects.filter(
+        workspace=workspace, email=email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        workspace=workspace,
+        email=email,
+        role=role,
+        token_hash=_hash_token(token),
+        invited_by=invited_by.user,
+        expires_at=timezone.now() + INVITATION_LIFETIME,
+    )
+    if callable(accept_url_for):
+        accept_url = accept_url_for(token)
+        transaction.on_commit(
+            lambda: send_mail(
+                subject=f"[Bosco] {invited_by.user.get_full_name()} invited you to {workspace.name}",
+                message=(
+                    f"You have been invited to join the workspace “{workspace.name}” on Bosco as {role}.\n\n"
+                    f"Accept the invitation: {accept_url}\n\n"
+                    f"The link works once and expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC."
+                ),
+                from_email=None,
+                recipient_list=[email],
+            )
+        )
+    return invitation, token
+
+
+def invitation_lookup(*, token: str) -> Invitation:
+    """The invitation for a raw token, or AccountsError saying why it cannot be used."""
+    invitation = Invitation.objects.select_related("workspace").filter(token_hash=_hash_token(token or "")).first()
+    if invitation is None:
+        raise AccountsError("This invitation link is not valid. Ask for a new invitation.")
+    if invitation.accepted_at is not None:
+        raise AccountsError("This invitation has already been used.")
+    if invitation.revoked_at is not None:
+        raise AccountsError("This invitation was withdrawn. Ask for a new invitation.")
+    if invitation.expires_at <= timezone.now():
+        raise AccountsError("This invitation has expired. Ask for a new invitation.")
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, user: User) -> Membership:
+    invitation = invitation_lookup(token=token)
+    # Lock the row: two tabs accepting at once must not both succeed.
+    invitation = Invitation.objects.select_for_update().select_related("workspace").get(pk=invitation.pk)
+    if invitation.accepted_at is not None:
+        raise AccountsError("This invitation has already been used.")
+    if invitation.email.lower() != user.email.lower():
+        raise AccountsError(
+            f"This invitation was sent to {invitation.email}, but you are signed in as {user.email}. "
+            "Sign in with the invited address to accept it."
+        )
+    membership, _ = Membership.objects.get_or_create(
+        user=user, workspace=invitation.workspace, defaults={"role": invitation.role}
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return membership
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation_id: int, workspace: Workspace, actor: Membership) -> None:
+    if not actor.can(Permission.MANAGE_MEMBERS):
+        raise AccountsError("Only owners and admins can withdraw invitations.")
+    updated = Invitation.objects.filter(
+        pk=invitation_id, workspace=workspace, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    if not updated:
+        raise AccountsError("That invitation is no longer open.")
+
+
+def invitations_expire() -> int:
+    """Mark expired invitations revoked so they stop counting as open (beat, every 6 h)."""
+    return Invitation.objects.filter(
+        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__lte=timezone.now()
+    ).update(revoked_at=timezone.now())
+
+
+@transaction.atomic
+def membership_change_role(*, membership_id: int, workspace: Workspace, actor: Membership, role: str) -> Membership:
+    _ensure_can_assign(actor, role)
+    membership = Membership.objects.select_for_update().filter(pk=membership_id, workspace=workspace).first()
+    if membership is None:
+        raise AccountsError("That member is not in this workspace.")
+    if membership.role == Role.OWNER and actor.role != Role.OWNER:
+        raise AccountsError("Only an owner can change another owner's role.")
+    if membership.role == Role.OWNER and role != Role.OWNER:
+        _ensure_another_owner(workspace=workspace, leaving=membership)
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership_id: int, workspace: Workspace, actor: Membership) -> None:
+    membership = Membership.objects.select_for_update().filter(pk=membership_id, workspace=workspace).first()
+    if membership is None:
+        raise AccountsError("That member is not in this workspace.")
+    if membership.pk != actor.pk and not actor.can(Permission.MANAGE_MEMBERS):
+        raise AccountsError("Only owners and admins can remove members.")
+    if membership.role == Role.OWNER and actor.role != Role.OWNER:
+        raise AccountsError("Only an owner can remove an owner.")
+    if membership.role == Role.OWNER:
+        _ensure_another_owner(workspace=workspace, leaving=membership)
+    membership.delete()
+
+
+def _ensure_another_owner(*, workspace: Workspace, leaving: Membership) -> None:
+    owners = Membership.objects.select_for_update().filter(workspace=workspace, role=Role.OWNER).exclude(pk=leaving.pk)
+    if not owners.exists():
+        raise AccountsError("A workspace needs at least one owner. Make someone else owner first.")
+
+
+def handoff_create(*, user: User, workspace: Workspace, next_path: str = "/") -> str:
+    """Mint a 60-second, single-use ticket that signs `user` in on `workspace`'s host."""
+    if not Membership.objects.filter(user=user, workspace=workspace).exists():
+        raise AccountsError("You are not a member of that workspace.")
+    if not next_path.startswith("/") or next_path.startswith("//"):
+        next_path = "/"
+    token = secrets.token_urlsafe(32)
+    LoginHandoff.objects.create(
+        token_hash=_hash_token(token),
+        user=user,
+        workspace=workspace,
+        next_path=next_path[:500],
+        expires_at=timezone.now() + HANDOFF_LIFETIME,
+    )
+    return token
+
+
+def handoff_consume(*, token: str, workspace: Workspace) -> LoginHandoff:
+    """Use a ticket exactly once, on the host it was made for."""
+    now = timezone.now()
+    token_hash = _hash_token(token or "")
+    with transaction.atomic():
+        updated = LoginHandoff.objects.filter(
+            token_hash=token_hash, workspace=workspace, used_at__isnull=True, expires_at__gt=now
+        ).update(used_at=now)
+        if updated != 1:
+            raise AccountsError("This sign-in link has expired or was already used. Please sign in again.")
+        handoff = LoginHandoff.objects.select_related("user").get(token_hash=token_hash)
+    if not Membership.objects.filter(user=handoff.user, workspace=workspace).exists():
+        raise AccountsError("You are not a member of this workspace.")
+    LoginHandoff.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
+    return handoff

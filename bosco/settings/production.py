@@ -1,0 +1,50 @@
+"""Production: every secret must come from the environment, HTTPS everywhere.
+
+`manage.py check --deploy --fail-level WARNING` passes with these settings (tests/test_deploy_check.py).
+"""
+
+from bosco.settings.base import *  # noqa: F403  (settings modules extend the base namespace)
+from bosco.settings.base import env
+
+DEBUG = False
+SECRET_KEY = env("SECRET_KEY")
+BOSCO_ENCRYPTION_KEYS = env.list("BOSCO_ENCRYPTION_KEYS")
+BOSCO_SCHEME = "https"
+BOSCO_PORT = env("BOSCO_PORT", default="")
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# __Host- cookies are bound to the exact host, HTTPS only, path "/": a workspace's session
+# can never be presented to another workspace's host.
+SESSION_COOKIE_SECURE = True
+SESSION_COOKIE_NAME = "__Host-sessionid"
+CSRF_COOKIE_SECURE = True
+CSRF_COOKIE_NAME = "__Host-csrftoken"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_TRUSTED_ORIGINS = [f"https://{BOSCO_DOMAIN}", f"https://*.{BOSCO_DOMAIN}"]  # noqa: F405
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = False
+
+if SENTRY_DSN:  # noqa: F405
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,  # noqa: F405
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        send_default_pii=False,
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )

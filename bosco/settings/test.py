@@ -1,0 +1,20 @@
+"""pytest: real PostgreSQL and Redis, fast password hashing, no outbound e-mail."""
+
+from bosco.settings.base import *  # noqa: F403  (settings modules extend the base namespace)
+from bosco.settings.base import env
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver", "127.0.0.1"]  # noqa: F405
+# A fixed key set so encrypted fixtures decrypt across test processes.
+BOSCO_ENCRYPTION_KEYS = env.list("BOSCO_ENCRYPTION_KEYS", default=["tK1Q5rJx6nXvJ9c3m2PpB7sHq8wz0aLrEoYdUfGiNkM="])
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Worker threads in the tests close their connection after each task, so the test database
+# can be dropped at the end of the session.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# pytest-xdist workers share one Redis: each gets its own cache key prefix.
+CACHES["default"]["KEY_PREFIX"] = f"bosco-test-{env('PYTEST_XDIST_WORKER', default='main')}"  # noqa: F405

@@ -1,0 +1,180 @@
+"""One task base for the project, and the tenant-task decorator.
+
+- Every task acks late and is re-queued if its worker dies, so tasks must be idempotent.
+- Only transient errors (network, broker, database connection, `TransientError`) are retried,
+  with exponential backoff and jitter; anything else fails at once and is logged.
+- Tenant tasks take the workspace schema as their first argument. The schema is activated for
+  the call and reset to public afterwards, and a task for an unknown schema (or for `public`)
+  fails closed instead of touching shared tables.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+import httpx
+import redis.exceptions
+from celery import Task, signals
+from celery.contrib.django.task import DjangoTask
+from django.db import InterfaceError as DbInterfaceError
+from django.db import OperationalError, connection
+
+from bosco.celery import app
+
+logger = logging.getLogger("bosco.tasks")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class TransientError(Exception):
+    """An error the next attempt may not meet (a timeout, a 503, a throttle)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class UnknownWorkspace(Exception):
+    """A tenant task named a schema that is not an active workspace."""
+
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    TransientError,
+    ConnectionError,
+    TimeoutError,
+    OperationalError,
+    DbInterfaceError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    httpx.TransportError,
+)
+
+
+class BoscoTask(DjangoTask):  # type: ignore[misc]  # celery ships no type information
+    acks_late = True
+    reject_on_worker_lost = True
+    max_retries = 5
+    #: exponential backoff for transient errors: base * 2**retries, capped, with full jitter
+    backoff_base = 5.0
+    backoff_max = 600.0
+
+    def countdown_for(self, exc: BaseException) -> float:
+        ceiling = min(self.backoff_max, self.backoff_base * (2**self.request.retries))
+        delay = random.uniform(ceiling / 2, ceiling)
+        retry_after = getattr(exc, "retry_after", None)
+        return max(delay, float(retry_after)) if retry_after else delay
+
+    def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        logger.error(
+            "task failed: %s[%s]: %s: %s",
+            self.name,
+            task_id,
+            type(exc).__name__,
+            exc,
+            extra={"task": self.name, "task_id": task_id},
+        )
+
+    def on_retry(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        logger.warning(
+            "task retry: %s[%s] after %s: %s",
+            self.name,
+            task_id,
+            type(exc).__name__,
+            exc,
+            extra={"task": self.name, "task_id": task_id},
+        )
+
+
+def _call_with_retries(task: BoscoTask, fn: Callable[..., R], args: Any, kwargs: Any) -> R:
+    """Run `fn`; a transient error is retried with backoff, anything else fails at once."""
+    try:
+        return fn(*args, **kwargs)
+    except TRANSIENT_ERRORS as exc:
+        if task.request.called_directly:
+            raise
+        raise task.retry(exc=exc, countdown=task.countdown_for(exc)) from exc
+
+
+def _activate_workspace(schema_name: str) -> Any:
+    from django_tenants.utils import get_public_schema_name, get_tenant_model
+
+    if not isinstance(schema_name, str) or schema_name == get_public_schema_name():
+        raise UnknownWorkspace(f"tenant task called without a workspace schema (got {schema_name!r})")
+    try:
+        workspace = get_tenant_model().objects.get(schema_name=schema_name)
+    except get_tenant_model().DoesNotExist as exc:
+        raise UnknownWorkspace(f"no workspace has schema {schema_name!r}") from exc
+    connection.set_tenant(workspace)
+    return workspace
+
+
+def tenant_task(*task_args: Any, **task_options: Any) -> Callable[[Callable[P, R]], Any]:
+    """Declare a task that runs inside one workspace's schema.
+
+    The decorated function keeps its own signature; callers pass the schema first:
+    `sync_connection.delay(workspace.schema_name, connection_id)`.
+    """
+
+    def decorator(fn: Callable[P, R]) -> Any:
+        @functools.wraps(fn)
+        def run(self: BoscoTask, schema_name: str, *args: P.args, **kwargs: P.kwargs) -> R:
+            connection.set_schema_to_public()
+            _activate_workspace(schema_name)
+            try:
+                return _call_with_retries(self, fn, args, kwargs)
+            finally:
+                connection.set_schema_to_public()
+
+        options = {"base": BoscoTask, "bind": True, "name": f"{fn.__module__}.{fn.__name__}", **task_options}
+        return app.task(*task_args, **options)(run)
+
+    return decorator
+
+
+def public_task(*task_args: Any, **task_options: Any) -> Callable[[Callable[P, R]], Any]:
+    """Declare a task that works on shared (public-schema) data, e.g. a beat fan-out."""
+
+    def decorator(fn: Callable[P, R]) -> Any:
+        @functools.wraps(fn)
+        def run(self: BoscoTask, *args: P.args, **kwargs: P.kwargs) -> R:
+            connection.set_schema_to_public()
+            return _call_with_retries(self, fn, args, kwargs)
+
+        options = {"base": BoscoTask, "bind": True, "name": f"{fn.__module__}.{fn.__name__}", **task_options}
+        return app.task(*task_args, **options)(run)
+
+    return decorator
+
+
+_started: dict[str, float] = {}
+
+
+@signals.task_prerun.connect
+def _reset_schema_before_task(task_id: str | None = None, task: Task | None = None, **_: Any) -> None:
+    # Whatever the previous task left behind, each task starts in the public schema.
+    connection.set_schema_to_public()
+    if task_id:
+        _started[task_id] = time.monotonic()
+
+
+@signals.task_postrun.connect
+def _reset_schema_after_task(
+    task_id: str | None = None, task: Task | None = None, state: str | None = None, **_: Any
+) -> None:
+    schema = getattr(connection, "schema_name", "-")
+    connection.set_schema_to_public()
+    started = _started.pop(task_id or "", None)
+    if task is not None:
+        logger.info(
+            "task %s %s in %.3fs",
+            task.name,
+            state,
+            (time.monotonic() - started) if started else -1.0,
+            extra={"task": task.name, "task_id": task_id, "schema_name": schema},
+        )

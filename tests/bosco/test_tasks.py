@@ -1,0 +1,115 @@
+"""Tenant-aware Celery tasks on a real worker: the schema travels with the task and is reset after it."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from celery.exceptions import TimeoutError as CeleryTimeout
+from django.conf import settings
+from django.db import connection
+
+from bosco.tasks import TransientError, UnknownWorkspace, public_task, tenant_task
+
+pytestmark = [pytest.mark.celery_worker]
+
+
+def _counter() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+@tenant_task()
+def report_schema() -> str:
+    return connection.schema_name
+
+
+@public_task()
+def report_schema_public() -> str:
+    return connection.schema_name
+
+
+@tenant_task(backoff_base=0.05, max_retries=3)
+def flaky_then_ok(key: str, failures: int) -> int:
+    attempt = _counter().incr(key)
+    if attempt <= failures:
+        raise TransientError("platform answered 503")
+    return int(attempt)
+
+
+@tenant_task(backoff_base=0.05, max_retries=3)
+def broken(key: str) -> None:
+    _counter().incr(key)
+    raise ValueError("a bug, not a hiccup")
+
+
+def test_interleaved_tasks_run_in_their_own_workspace_schema(celery_worker, make_workspace) -> None:
+    a = make_workspace("tenant-a")
+    b = make_workspace("tenant-b")
+    order = [a, b, a, b, b, a]
+    results = [report_schema.delay(ws.schema_name) for ws in order]
+    seen = [result.get(timeout=30) for result in results]
+    assert seen == [ws.schema_name for ws in order]
+    # A plain task after tenant tasks sees the public schema, not the last tenant's.
+    assert report_schema_public.delay().get(timeout=30) == "public"
+
+
+def test_same_options_dict_reused_across_applies_keeps_each_schema(celery_worker, make_workspace) -> None:
+    """Regression guard for the tenant-schemas-celery headers-dict bug (#170): options are not state."""
+    a = make_workspace("tenant-a")
+    b = make_workspace("tenant-b")
+    options = {"headers": {"x-request": "same"}}
+    first = report_schema.apply_async(args=[a.schema_name], **options)
+    second = report_schema.apply_async(args=[b.schema_name], **options)
+    assert (first.get(timeout=30), second.get(timeout=30)) == (a.schema_name, b.schema_name)
+
+
+def test_tenant_task_for_public_or_unknown_schema_fails_closed(celery_worker) -> None:
+    with pytest.raises(UnknownWorkspace):
+        report_schema.delay("public").get(timeout=30)
+    with pytest.raises(UnknownWorkspace):
+        report_schema.delay("ws_does_not_exist").get(timeout=30)
+
+
+def test_transient_errors_retry_then_succeed(celery_worker, make_workspace) -> None:
+    ws = make_workspace("tenant-a")
+    key = f"test:flaky:{ws.schema_name}"
+    _counter().delete(key)
+    assert flaky_then_ok.delay(ws.schema_name, key, 2).get(timeout=60) == 3
+
+
+def test_other_errors_fail_at_once_without_retry(celery_worker, make_workspace) -> None:
+    ws = make_workspace("tenant-a")
+    key = f"test:broken:{ws.schema_name}"
+    _counter().delete(key)
+    with pytest.raises(ValueError, match="a bug"):
+        broken.delay(ws.schema_name, key).get(timeout=30)
+    assert int(_counter().get(key)) == 1
+
+
+def test_task_enqueued_in_a_rolled_back_transaction_never_runs(celery_worker, make_workspace) -> None:
+    from django.db import transaction
+
+    ws = make_workspace("tenant-a")
+    key = f"test:rollback:{ws.schema_name}"
+    _counter().delete(key)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        flaky_then_ok.delay_on_commit(ws.schema_name, key, 0)
+        raise RuntimeError("the request failed after enqueueing")
+    probe = flaky_then_ok.delay(ws.schema_name, f"{key}:probe", 0)
+    probe.get(timeout=30)  # the worker is idle after this: anything queued before has run
+    assert _counter().get(key) is None
+
+
+def test_delay_on_commit_runs_after_commit(celery_worker, make_workspace) -> None:
+    from django.db import transaction
+
+    ws = make_workspace("tenant-a")
+    key = f"test:commit:{ws.schema_name}"
+    _counter().delete(key)
+    with transaction.atomic():
+        flaky_then_ok.delay_on_commit(ws.schema_name, key, 0)
+    probe = flaky_then_ok.delay(ws.schema_name, f"{key}:probe", 0)
+    probe.get(timeout=30)
+    try:
+        assert int(_counter().get(key) or 0) == 1
+    except CeleryTimeout:  # pragma: no cover - only if the worker is wedged
+        pytest.fail("worker did not run the committed task")
