@@ -1,0 +1,1 @@
+"""Writes to the warehouse. Connectors land raw records through `landing`."""
