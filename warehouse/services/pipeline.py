@@ -1,0 +1,34 @@
+"""The hand-off from connectors to the warehouse: "this window of this connection has new raw data".
+
+Connectors call `enqueue_window_transform` inside the transaction that finishes a sync run; the
+transformation task is enqueued only if that transaction commits, and runs in the same workspace
+schema, rebuilding staging → facts → rollups for just that date window.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import connection
+
+
+def enqueue_window_transform(
+    *,
+    connection_id: int,
+    platform: str,
+    account_ids: list[str],
+    date_from: date,
+    date_to: date,
+    sync_run_id: int,
+) -> None:
+    from warehouse.tasks import transform_window
+
+    transform_window.delay_on_commit(
+        connection.schema_name,
+        connection_id=connection_id,
+        platform=platform,
+        account_ids=list(account_ids),
+        date_from=date_from.isoformat(),
+        date_to=date_to.isoformat(),
+        sync_run_id=sync_run_id,
+    )
