@@ -176,3 +176,39 @@ class LoginHandoff(models.Model):
 
     def __str__(self) -> str:
         return f"handoff for {self.user_id} to {self.workspace_id}"
+
+
+class ApiKey(models.Model):
+    """A workspace's key for the REST API. Shown once; only its SHA-256 is stored.
+
+    Keys look like `bsk_<prefix>_<secret>`; the prefix is stored in clear so people can tell
+    their keys apart and so a presented key is found by index before its hash is compared.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read"
+        READ_WRITE = "read_write", "Read and write"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    scope = models.CharField(max_length=20, choices=Scope.choices, default=Scope.READ)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.name} (bsk_{self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == self.Scope.READ_WRITE

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django_tenants.utils import get_public_schema_name
 
-from accounts.models import Invitation, Membership, User, Workspace
+from accounts.models import ApiKey, Invitation, Membership, User, Workspace
 
 
 def workspaces_for_user(*, user: User) -> QuerySet[Workspace]:
@@ -61,3 +61,7 @@ def public_url(*, path: str = "/", request: HttpRequest | None = None) -> str:
 
     scheme, port = _origin_parts(request)
     return f"{scheme}://{settings.BOSCO_DOMAIN}{port}{path}"
+
+
+def api_keys_for_workspace(*, workspace: Workspace) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(workspace=workspace).select_related("created_by")

@@ -20,7 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_exists
 
-from accounts.models import Domain, Invitation, LoginHandoff, Membership, User, Workspace
+from accounts.models import ApiKey, Domain, Invitation, LoginHandoff, Membership, User, Workspace
 from accounts.roles import ASSIGNABLE_ROLES, Permission, Role
 from billing.plans import Plan
 from bosco.money import REPORTING_CURRENCIES
@@ -374,3 +374,54 @@ def handoff_consume(*, token: str, workspace: Workspace) -> LoginHandoff:
         raise AccountsError("You are not a member of this workspace.")
     LoginHandoff.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
     return handoff
+
+
+API_KEY_PREFIX = "bsk_"
+
+
+def api_key_create(*, workspace: Workspace, actor: Membership, name: str, scope: str) -> tuple[ApiKey, str]:
+    """Create a key; returns it and the full secret, which is shown once and never stored."""
+    if not actor.can(Permission.MANAGE_API_KEYS):
+        raise AccountsError("Only owners and admins can create API keys.")
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise AccountsError("Give the key a name of at most 100 characters.", field="name")
+    if scope not in ApiKey.Scope.values:
+        raise AccountsError(f"“{scope}” is not a key scope.", field="scope")
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    raw = f"{API_KEY_PREFIX}{prefix}_{secret}"
+    key = ApiKey.objects.create(
+        workspace=workspace, name=name, prefix=prefix, key_hash=_hash_token(raw), scope=scope, created_by=actor.user
+    )
+    return key, raw
+
+
+def api_key_revoke(*, key_id: int, workspace: Workspace, actor: Membership) -> None:
+    if not actor.can(Permission.MANAGE_API_KEYS):
+        raise AccountsError("Only owners and admins can revoke API keys.")
+    updated = ApiKey.objects.filter(pk=key_id, workspace=workspace, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    if not updated:
+        raise AccountsError("That key is already revoked or does not exist.")
+
+
+def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
+    """The active key matching `raw_key`, or None. Constant-time comparison of the hash."""
+    import hmac
+
+    if not raw_key.startswith(API_KEY_PREFIX) or raw_key.count("_") < 2:
+        return None
+    prefix = raw_key[len(API_KEY_PREFIX) :].split("_", 1)[0]
+    key = ApiKey.objects.select_related("workspace").filter(prefix=prefix, revoked_at__isnull=True).first()
+    if key is None or not hmac.compare_digest(key.key_hash, _hash_token(raw_key)):
+        return None
+    return key
+
+
+def api_key_touch(*, key: ApiKey) -> None:
+    """Record use, at most once a minute per key (a write per request would be wasteful)."""
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)

@@ -19,4 +19,7 @@ urlpatterns = [
         views_workspace.team_member_remove,
         name="team_member_remove",
     ),
+    path("settings/api-keys/", views_workspace.api_keys, name="api_keys"),
+    path("settings/api-keys/new/", views_workspace.api_key_create, name="api_key_create"),
+    path("settings/api-keys/<int:key_id>/revoke/", views_workspace.api_key_revoke, name="api_key_revoke"),
 ]

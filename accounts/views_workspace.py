@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import selectors, services
 from accounts.forms import InvitationForm, RoleForm, WorkspaceSettingsForm
-from accounts.models import Membership
+from accounts.models import ApiKey, Membership
 from accounts.roles import ASSIGNABLE_ROLES, Permission
 
 
@@ -161,3 +161,52 @@ def team_member_remove(request: HttpRequest, membership_id: int) -> HttpResponse
         return HttpResponseRedirect(selectors.public_url(path="/workspaces/", request=request))
     messages.success(request, "Member removed.")
     return HttpResponseRedirect(reverse("team"))
+
+
+@require_GET
+def api_keys(request: HttpRequest) -> HttpResponse:
+    membership = _membership(request)
+    return render(request, "workspace/api_keys.html", _api_keys_context(request, membership))
+
+
+def _api_keys_context(request: HttpRequest, membership: Membership, **extra: object) -> dict:
+    return {
+        "section": "settings",
+        "tab": "api_keys",
+        "keys": selectors.api_keys_for_workspace(workspace=request.tenant),  # type: ignore[attr-defined]
+        "can_manage": membership.can(Permission.MANAGE_API_KEYS),
+        "scopes": ApiKey.Scope.choices,
+        **extra,
+    }
+
+
+@require_POST
+def api_key_create(request: HttpRequest) -> HttpResponse:
+    membership = _membership(request)
+    try:
+        key, raw = services.api_key_create(
+            workspace=request.tenant,  # type: ignore[attr-defined]
+            actor=membership,
+            name=request.POST.get("name", ""),
+            scope=request.POST.get("scope", ApiKey.Scope.READ),
+        )
+    except services.AccountsError as exc:
+        return render(
+            request, "workspace/api_keys.html", _api_keys_context(request, membership, error=exc.message), status=400
+        )
+    # The secret is shown on this response only; it is never stored.
+    return render(
+        request, "workspace/api_keys.html", _api_keys_context(request, membership, new_key=raw, new_key_obj=key)
+    )
+
+
+@require_POST
+def api_key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
+    membership = _membership(request)
+    try:
+        services.api_key_revoke(key_id=key_id, workspace=request.tenant, actor=membership)  # type: ignore[attr-defined]
+    except services.AccountsError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "API key revoked. Requests using it now fail.")
+    return HttpResponseRedirect(reverse("api_keys"))

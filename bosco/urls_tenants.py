@@ -1,9 +1,26 @@
 """URLs of a workspace host (<slug>.<BOSCO_DOMAIN>). Every view here runs in the workspace schema."""
 
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
+from django.views.defaults import page_not_found, server_error
+
+from bosco.api.exceptions import api_not_found, api_server_error
 
 urlpatterns = [
+    path("api/v1/", include("bosco.urls_api")),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls_workspace")),
     path("", include("insights.urls")),
 ]
+
+
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return api_not_found(request, exception)
+    return page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return api_server_error(request)
+    return server_error(request)

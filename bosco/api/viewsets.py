@@ -1,0 +1,58 @@
+"""The base every API endpoint extends. It owns authentication, permissions, throttling and
+workspace scoping, so a new endpoint cannot forget them.
+
+Workspace data lives in the workspace's own schema, which the request's host selects; the base
+refuses to serve the public site (no workspace) and makes `get_queryset` final: subclasses
+implement `workspace_queryset()` instead (PostHog's `safely_get_queryset` pattern).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django_tenants.utils import get_public_schema_name
+from rest_framework import exceptions, viewsets
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from bosco.api.authentication import ApiKeyAuthentication, CsrfSessionAuthentication
+from bosco.api.pagination import PagePagination
+from bosco.api.permissions import WorkspaceAccess
+from bosco.api.throttling import PlanRateThrottle
+
+
+class WorkspaceScopedMixin:
+    authentication_classes = (ApiKeyAuthentication, CsrfSessionAuthentication)
+    permission_classes = (WorkspaceAccess,)
+    throttle_classes = (PlanRateThrottle,)
+    pagination_class = PagePagination
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        tenant = getattr(request._request, "tenant", None)
+        if tenant is None or tenant.schema_name == get_public_schema_name():
+            raise exceptions.NotFound("The API is served on your workspace's host.")
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+
+    @property
+    def workspace(self) -> Any:
+        return self.request._request.tenant  # type: ignore[attr-defined]
+
+
+class WorkspaceAPIView(WorkspaceScopedMixin, APIView):
+    """For endpoints that are not a list of rows (metrics, exports, actions)."""
+
+
+class WorkspaceViewSet(WorkspaceScopedMixin, viewsets.GenericViewSet):
+    """For resources. Implement `workspace_queryset()`; `get_queryset` cannot be overridden."""
+
+    def workspace_queryset(self) -> QuerySet[Any]:
+        raise NotImplementedError(f"{type(self).__name__} must implement workspace_queryset()")
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return self.workspace_queryset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in cls.__dict__:
+            raise TypeError(f"{cls.__name__}: implement workspace_queryset(), not get_queryset()")
