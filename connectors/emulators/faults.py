@@ -1,0 +1,198 @@
+"""Faults injected on demand: the failures connectors must survive, made reproducible.
+
+A fault is a small JSON spec scoped to a platform and optionally an endpoint, an account and a
+page, and it fires a limited number of times. Handlers ask the book for the faults that apply to
+the request in hand (`take`), which consumes them, so a test knows exactly what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.emulators.config import GOOGLE_ADS, META, PLATFORMS
+
+GOOGLE_ENDPOINTS = (
+    "oauth.authorize",
+    "oauth.token",
+    "oauth.revoke",
+    "listAccessibleCustomers",
+    "search",
+    "searchStream",
+)
+META_ENDPOINTS = (
+    "oauth.dialog",
+    "oauth.access_token",
+    "me",
+    "adaccounts",
+    "account",
+    "campaigns",
+    "adsets",
+    "insights",
+    "insights.async",
+    "report_run",
+    "report_run.insights",
+)
+ENDPOINTS = {GOOGLE_ADS: GOOGLE_ENDPOINTS, META: META_ENDPOINTS}
+
+# kind → default parameters (also the list of accepted parameter names).
+FAULT_KINDS: dict[str, dict[str, Any]] = {
+    "rate_limit": {"retry_after": 30, "code": None, "status": None},
+    "server_error": {"status": 503},
+    "html_502": {},
+    "slow": {"delay": 2.0},
+    "hang": {"delay": 120.0},
+    "truncated_json": {"fraction": 0.5},
+    "token_expiry": {},
+    "revoked_grant": {},
+    "empty_page": {},
+    "bad_row": {"field": None, "mode": "wrong_type", "row": 0},
+    "too_much_data": {},
+    "job_failed": {},
+}
+# Kinds every endpoint handles in the shared request prelude.
+COMMON_KINDS = frozenset({"rate_limit", "server_error", "html_502", "slow", "hang", "truncated_json"})
+BAD_ROW_MODES = ("wrong_type", "missing", "null")
+
+
+class FaultSpecError(ValueError):
+    """A fault spec that cannot be honoured (unknown kind, endpoint, parameter...)."""
+
+
+@dataclass
+class Fault:
+    id: str
+    kind: str
+    platform: str
+    endpoint: str | None
+    account: str | None
+    page: int | None
+    after: int
+    remaining: int | None  # None: fires on every matching request
+    params: dict[str, Any] = field(default_factory=dict)
+    seen: int = 0
+    fired: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.remaining is None or self.remaining > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "platform": self.platform,
+            "endpoint": self.endpoint,
+            "account": self.account,
+            "page": self.page,
+            "after": self.after,
+            "remaining": self.remaining,
+            "params": dict(self.params),
+            "seen": self.seen,
+            "fired": self.fired,
+            "active": self.active,
+        }
+
+    def param(self, name: str) -> Any:
+        return self.params.get(name, FAULT_KINDS[self.kind].get(name))
+
+
+def normalize_account(account: object) -> str | None:
+    if account is None or account == "":
+        return None
+    return str(account).removeprefix("act_").replace("-", "")
+
+
+class FaultBook:
+    """Registered faults. Not thread-safe by itself: EmulatorState calls it under its lock."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._next_id = 1
+
+    def add(self, spec: Mapping[str, Any]) -> Fault:
+        fault = self._parse(spec)
+        self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        self._faults.clear()
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [f.to_dict() for f in self._faults]
+
+    def take(
+        self,
+        platform: str,
+        endpoint: str,
+        account: str | None,
+        page: int | None,
+        kinds: Iterable[str],
+    ) -> list[Fault]:
+        """Faults of `kinds` matching this request; each match counts towards its limit."""
+        wanted = set(kinds)
+        account = normalize_account(account)
+        fired: list[Fault] = []
+        for fault in self._faults:
+            if not fault.active or fault.kind not in wanted or fault.platform != platform:
+                continue
+            if fault.endpoint is not None and fault.endpoint != endpoint:
+                continue
+            if fault.account is not None and fault.account != account:
+                continue
+            if fault.page is not None and fault.page != (page or 1):
+                continue
+            fault.seen += 1
+            if fault.seen <= fault.after:
+                continue
+            fault.fired += 1
+            if fault.remaining is not None:
+                fault.remaining -= 1
+            fired.append(fault)
+        return fired
+
+    def _parse(self, spec: Mapping[str, Any]) -> Fault:
+        kind = spec.get("kind")
+        if kind not in FAULT_KINDS:
+            raise FaultSpecError(f"unknown fault kind {kind!r}; expected one of {sorted(FAULT_KINDS)}")
+        platform = spec.get("platform")
+        if platform not in PLATFORMS:
+            raise FaultSpecError(f"platform must be one of {list(PLATFORMS)}, got {platform!r}")
+        endpoint = spec.get("endpoint")
+        if endpoint in ("", "*"):
+            endpoint = None
+        if endpoint is not None and endpoint not in ENDPOINTS[platform]:
+            raise FaultSpecError(
+                f"unknown {platform} endpoint {endpoint!r}; expected one of {list(ENDPOINTS[platform])}"
+            )
+        known = {"kind", "platform", "endpoint", "account", "page", "after", "count", "params", "id"}
+        params = dict(spec.get("params") or {})
+        # Parameters may be given flat ({"kind": "slow", "delay": 3}) or under "params".
+        for name, value in spec.items():
+            if name not in known:
+                params[name] = value
+        unknown = sorted(set(params) - set(FAULT_KINDS[kind]))
+        if unknown:
+            raise FaultSpecError(f"unknown parameters for {kind}: {unknown}")
+        if kind == "bad_row" and params.get("mode", "wrong_type") not in BAD_ROW_MODES:
+            raise FaultSpecError(f"bad_row mode must be one of {BAD_ROW_MODES}")
+        if kind == "server_error" and int(params.get("status", 503)) not in (500, 502, 503, 504):
+            raise FaultSpecError("server_error status must be 500, 502, 503 or 504")
+        count = spec.get("count", 1)
+        page = spec.get("page")
+        fault = Fault(
+            id=f"f{self._next_id}",
+            kind=str(kind),
+            platform=str(platform),
+            endpoint=endpoint,
+            account=normalize_account(spec.get("account")),
+            page=None if page is None else int(page),
+            after=int(spec.get("after", 0)),
+            remaining=None if count is None else int(count),
+            params=params,
+        )
+        if fault.remaining is not None and fault.remaining < 1:
+            raise FaultSpecError("count must be >= 1 (or null for unlimited)")
+        self._next_id += 1
+        return fault
