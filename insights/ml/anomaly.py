@@ -15,8 +15,9 @@ value being judged):
    window instead of being flagged for weeks.
 4. Residuals are log-ratios for non-negative metrics (a 40% drop means the same at 3 am and
    at 7 pm) and plain differences otherwise. Their spread is a robust (inter-quartile)
-   scale over the last four weeks; for sub-daily data it is shrunk towards the spread of
-   the same time of day, because nights are noisier than afternoons.
+   scale over the last four weeks (eight for daily data); for sub-daily data it is shrunk
+   half-way (geometric mean) towards the spread of the same time of day over the last 28
+   days, because nights are noisier than afternoons.
 5. ``z`` = |residual| / spread; ``score`` = 1 - 1/(1 + (z/2.5)^3) maps it to [0, 1]
    without saturating, so large anomalies still rank above smaller ones.
 6. ``alert_score`` (what the CLI writes) is ``score`` when the deviation is at least 10%
@@ -370,13 +371,13 @@ def explain(
     )
     verb = "were" if label.endswith("s") and metric not in RATIO_METRICS else "was"
     # the en dash and the multiplication sign below are deliberate: this text is shown to people
-    fmt_range = f"expected {format_amount(metric, lower, currency)}–{format_amount(metric, upper, currency)}"  # noqa: RUF001
+    fmt_range = f"expected {format_amount(metric, lower, currency)}–{format_amount(metric, upper, currency)}"
     slot = _slot_phrase(when, sampling)
     if not np.isfinite(expected) or expected <= 0:
         return f"{label} {verb} {format_amount(metric, value, currency)}, unusual {slot} ({fmt_range})."
     ratio = value / expected
     if ratio >= 1.5:
-        change = f"{ratio:.1f}× the usual"  # noqa: RUF001
+        change = f"{ratio:.1f}× the usual"
     elif ratio >= 1:
         change = f"{100 * (ratio - 1):.0f}% above the usual"
     else:

@@ -166,7 +166,7 @@ def heuristic_attribution(
 
 # --------------------------------------------------------------------------- Markov
 
-_START = ("<start>",)
+_START: tuple[str, ...] = ("<start>",)
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,7 @@ def build_chain(journeys: Iterable[Journey], order: int) -> MarkovChain:
         weight = journey.conversions + journey.nulls
         if weight <= 0:
             continue
-        previous = _START
+        previous: tuple[str, ...] = _START
         for i in range(len(journey.touches)):
             state = journey.touches[max(0, i + 1 - order) : i + 1]
             seen.setdefault(state, None)
