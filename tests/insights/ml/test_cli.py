@@ -1,0 +1,315 @@
+"""`python -m insights.ml`: round trips for the four commands and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.insights.ml.synthetic import hourly_traffic, trend_weekly
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "insights.ml", *args], cwd=REPO, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def budget_history(days: int = 120, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    search = rng.lognormal(np.log(200), 0.5, days)
+    social = rng.lognormal(np.log(800), 0.5, days)
+    revenue = 1000 + 3000 * search / (search + 300) + 1200 * social / (social + 400) + rng.normal(0, 30, days)
+    dates = pd.date_range("2024-01-01", periods=days, freq="D").strftime("%Y-%m-%d")
+    return pd.DataFrame({"date": dates, "search": search, "social": social, "holiday": 0.0, "revenue": revenue})
+
+
+def test_anomalies_round_trip_keeps_rows_and_scores_the_spike(tmp_path: Path) -> None:
+    series = hourly_traffic(days=40)
+    series.iloc[35 * 24 + 12] *= 4
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"timestamp": series.index.strftime("%Y-%m-%d %H:%M:%S"), "value": series.round(2)}).to_csv(
+        source, index=False
+    )
+
+    done = run_cli("anomalies", "--input", str(source), "--output", str(tmp_path / "out.csv"))
+
+    assert done.returncode == 0, done.stderr
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert list(out.columns) == ["timestamp", "value", "anomaly_score"]
+    assert list(out["timestamp"]) == list(pd.read_csv(source)["timestamp"])
+    assert out["anomaly_score"].between(0, 1).all()
+    assert out["anomaly_score"].idxmax() == 35 * 24 + 12
+
+
+def test_forecast_round_trip_gives_the_next_h_days_with_a_band(tmp_path: Path) -> None:
+    series = trend_weekly(days=120)
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"ds": series.index.strftime("%Y-%m-%d"), "y": series.to_numpy()}).to_csv(source, index=False)
+
+    done = run_cli("forecast", "--input", str(source), "--horizon", "10", "--output", str(tmp_path / "out.csv"))
+
+    assert done.returncode == 0, done.stderr
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert list(out.columns) == ["ds", "yhat", "yhat_lower", "yhat_upper"]
+    assert list(out["ds"]) == list(pd.date_range("2023-05-01", periods=10).strftime("%Y-%m-%d"))
+    assert ((out["yhat_lower"] < out["yhat"]) & (out["yhat"] < out["yhat_upper"])).all()
+
+
+def test_attribution_round_trip_has_every_channel_and_model(tmp_path: Path) -> None:
+    source = tmp_path / "paths.csv"
+    source.write_text(
+        "path,total_conversions,total_conversion_value,total_null\na,4,40,10\na > b,6,60,5\nb > c,0,0,9\n"
+    )
+
+    done = run_cli("attribution", "--input", str(source), "--output", str(tmp_path / "out.csv"))
+
+    assert done.returncode == 0, done.stderr
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert list(out.columns) == ["channel", "model", "conversions", "conversion_value"]
+    assert set(out["model"]) == {
+        "first_touch",
+        "last_touch",
+        "linear",
+        "position_based",
+        "markov_1",
+        "markov_2",
+        "markov_3",
+        "shapley",
+    }
+    assert len(out) == 3 * 8
+    shapley = out[out["model"] == "shapley"].set_index("channel")["conversions"]
+    assert shapley.to_dict() == pytest.approx({"a": 7.0, "b": 3.0, "c": 0.0})
+    assert out.groupby("model")["conversions"].sum().to_numpy() == pytest.approx(np.full(8, 10.0))
+
+
+def test_budget_round_trip_spends_the_budget_and_adds_a_total_row(tmp_path: Path) -> None:
+    source = tmp_path / "hist.csv"
+    budget_history().to_csv(source, index=False)
+
+    done = run_cli(
+        "budget",
+        "--input",
+        str(source),
+        "--date-column",
+        "date",
+        "--target",
+        "revenue",
+        "--channels",
+        "search,social",
+        "--controls",
+        "holiday",
+        "--budget",
+        "1000",
+        "--bootstrap",
+        "4",
+        "--output",
+        str(tmp_path / "out.csv"),
+    )
+
+    assert done.returncode == 0, done.stderr
+    out = pd.read_csv(tmp_path / "out.csv").set_index("channel")
+    assert list(out.columns[:2]) == ["spend", "expected_outcome"]
+    assert list(out.index) == ["search", "social", "total"]
+    assert out.loc[["search", "social"], "spend"].sum() == pytest.approx(1000.0)
+    assert out.loc["total", "spend"] == pytest.approx(1000.0)
+    assert out.loc["search", "spend"] > 200  # under-funded on the true curves, so it gains budget
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+BAD_INPUTS = {
+    "missing file": (
+        lambda d: ["anomalies", "--input", str(d / "nope.csv"), "--output", str(d / "o.csv")],
+        "not found",
+    ),
+    "empty file": (
+        lambda d: ["forecast", "--input", write(d, "e.csv", ""), "--horizon", "7", "--output", str(d / "o.csv")],
+        "empty",
+    ),
+    "header only": (
+        lambda d: [
+            "attribution",
+            "--input",
+            write(d, "h.csv", "path,total_conversions,total_conversion_value,total_null\n"),
+            "--output",
+            str(d / "o.csv"),
+        ],
+        "no data rows",
+    ),
+    "missing column": (
+        lambda d: ["anomalies", "--input", write(d, "m.csv", "timestamp\n2024-01-01\n"), "--output", str(d / "o.csv")],
+        "missing column(s): value",
+    ),
+    "non-numeric value": (
+        lambda d: [
+            "anomalies",
+            "--input",
+            write(d, "n.csv", "timestamp,value\n2024-01-01,1\n2024-01-02,abc\n2024-01-03,3\n"),
+            "--output",
+            str(d / "o.csv"),
+        ],
+        "non-numeric value in data row 2: 'abc'",
+    ),
+    "bad date": (
+        lambda d: [
+            "anomalies",
+            "--input",
+            write(d, "d.csv", "timestamp,value\n2024-01-01,1\n2024-13-45,2\n2024-01-03,3\n"),
+            "--output",
+            str(d / "o.csv"),
+        ],
+        "invalid date in data row 2",
+    ),
+    "duplicate date": (
+        lambda d: [
+            "anomalies",
+            "--input",
+            write(d, "u.csv", "timestamp,value\n2024-01-01,1\n2024-01-01,2\n2024-01-03,3\n"),
+            "--output",
+            str(d / "o.csv"),
+        ],
+        "repeats the date",
+    ),
+    "too little history for a forecast": (
+        lambda d: [
+            "forecast",
+            "--input",
+            write(d, "t.csv", "ds,y\n" + "".join(f"2024-01-0{i},{i}\n" for i in range(1, 6))),
+            "--horizon",
+            "7",
+            "--output",
+            str(d / "o.csv"),
+        ],
+        "need at least",
+    ),
+    "bad horizon": (
+        lambda d: [
+            "forecast",
+            "--input",
+            write(d, "z.csv", "ds,y\n2024-01-01,1\n"),
+            "--horizon",
+            "0",
+            "--output",
+            str(d / "o.csv"),
+        ],
+        "--horizon must be between 1 and 366",
+    ),
+    "negative conversions": (
+        lambda d: [
+            "attribution",
+            "--input",
+            write(d, "p.csv", "path,total_conversions,total_conversion_value,total_null\na,-1,0,0\n"),
+            "--output",
+            str(d / "o.csv"),
+        ],
+        "negative value",
+    ),
+    "unknown channel": (
+        lambda d: [
+            "budget",
+            "--input",
+            write(d, "b.csv", budget_history().to_csv(index=False)),
+            "--date-column",
+            "date",
+            "--target",
+            "revenue",
+            "--channels",
+            "search,tv",
+            "--budget",
+            "100",
+            "--output",
+            str(d / "o.csv"),
+        ],
+        "unknown channel/control column(s)",
+    ),
+    "negative budget": (
+        lambda d: [
+            "budget",
+            "--input",
+            write(d, "b.csv", budget_history().to_csv(index=False)),
+            "--date-column",
+            "date",
+            "--target",
+            "revenue",
+            "--channels",
+            "search,social",
+            "--budget",
+            "-5",
+            "--output",
+            str(d / "o.csv"),
+        ],
+        "--budget must be a non-negative number",
+    ),
+    "too little history for a budget": (
+        lambda d: [
+            "budget",
+            "--input",
+            write(d, "b.csv", budget_history(days=6).to_csv(index=False)),
+            "--date-column",
+            "date",
+            "--target",
+            "revenue",
+            "--channels",
+            "search,social",
+            "--budget",
+            "100",
+            "--output",
+            str(d / "o.csv"),
+        ],
+        "need at least",
+    ),
+    "missing argument": (lambda d: ["budget", "--input", "x.csv"], "the following arguments are required"),
+}
+
+
+@pytest.fixture(scope="module")
+def bad_input_runs(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[subprocess.CompletedProcess[str], Path]]:
+    """Run every bad-input case once, a few at a time: each is a separate interpreter start."""
+    folders = {case: tmp_path_factory.mktemp("bad") for case in BAD_INPUTS}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {case: pool.submit(run_cli, *BAD_INPUTS[case][0](folders[case])) for case in BAD_INPUTS}
+        return {case: (future.result(), folders[case]) for case, future in futures.items()}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_exits_2_with_one_clear_line_and_no_traceback(
+    bad_input_runs: dict[str, tuple[subprocess.CompletedProcess[str], Path]], case: str
+) -> None:
+    done, folder = bad_input_runs[case]
+
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: ")
+    assert BAD_INPUTS[case][1] in lines[0]
+    assert "Traceback" not in done.stderr
+    assert not (folder / "o.csv").exists()
+
+
+def test_the_models_import_and_run_without_django() -> None:
+    code = (
+        "import sys, importlib\n"
+        "for m in ('insights.ml', 'insights.ml.anomaly', 'insights.ml.forecast', 'insights.ml.attribution',"
+        " 'insights.ml.response', 'insights.ml.budget', 'insights.ml.cli'):\n"
+        "    importlib.import_module(m)\n"
+        "assert not any(name == 'django' or name.startswith('django.') for name in sys.modules), 'django imported'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert done.returncode == 0, done.stderr

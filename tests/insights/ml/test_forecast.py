@@ -1,0 +1,88 @@
+"""Forecast: beats seasonal naive on trend + weekly data, intervals near nominal, clean API."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from insights.ml.errors import InputError
+from insights.ml.forecast import FORECAST_COLUMNS, backtest, forecast, mase_scale, seasonal_naive
+from tests.insights.ml.synthetic import trend_weekly
+
+
+@pytest.fixture(scope="module")
+def trend_backtest() -> pd.DataFrame:
+    return backtest(trend_weekly(), 7, origins=25, step=7)
+
+
+def test_beats_seasonal_naive_mase_on_trend_plus_weekly_series(trend_backtest: pd.DataFrame) -> None:
+    assert trend_backtest["mase"].mean() < 0.8 * trend_backtest["naive_mase"].mean()
+
+
+def test_intervals_cover_roughly_the_nominal_rate(trend_backtest: pd.DataFrame) -> None:
+    assert 0.65 <= trend_backtest["coverage_80"].mean() <= 0.95
+    assert 0.85 <= trend_backtest["coverage_95"].mean() <= 1.0
+
+
+def test_forecast_returns_the_next_days_with_nested_bands() -> None:
+    history = trend_weekly(days=200)
+
+    result = forecast(history, 30)
+
+    assert list(result.columns) == FORECAST_COLUMNS
+    expected_days = pd.date_range(history.index[-1] + pd.Timedelta(days=1), periods=30, freq="D")
+    assert list(result["ds"]) == list(expected_days)
+    assert (result["yhat_lower_95"] <= result["yhat_lower_80"]).all()
+    assert (result["yhat_lower_80"] <= result["yhat"]).all()
+    assert (result["yhat"] <= result["yhat_upper_80"]).all()
+    assert (result["yhat_upper_80"] <= result["yhat_upper_95"]).all()
+    assert result.attrs["model_version"].startswith("forecast-")
+
+
+def test_forecast_keeps_the_weekly_shape_and_the_trend() -> None:
+    history = trend_weekly(days=300, noise=0.5)
+    result = forecast(history, 14).set_index("ds")
+
+    saturday, tuesday = result.index[result.index.day_of_week == 5][0], result.index[result.index.day_of_week == 1][0]
+    assert result.loc[tuesday, "yhat"] - result.loc[saturday, "yhat"] > 10  # true gap is ~20
+    truth_next_week = 100 + 0.15 * np.arange(300, 314)
+    assert abs(result["yhat"].mean() - truth_next_week.mean()) < 3
+
+
+def test_monthly_series_forecasts_month_starts_with_a_yearly_cycle() -> None:
+    index = pd.date_range("2010-01-01", periods=96, freq="MS")
+    season = np.tile(np.array([0, 0, 1, 2, 3, 5, 6, 5, 3, 2, 1, 8]), 8)
+    series = pd.Series(100 + np.arange(96) * 0.5 + 4 * season, index=index)
+
+    result = forecast(series, 12)
+
+    assert result["ds"].iloc[0] == pd.Timestamp("2018-01-01") and result["ds"].iloc[-1] == pd.Timestamp("2018-12-01")
+    assert result.attrs["params"]["period"] == 12
+    assert result["yhat"].iloc[11] > result["yhat"].iloc[10] + 15  # December peak is kept
+
+
+def test_missing_days_in_history_are_skipped_not_fatal() -> None:
+    history = trend_weekly(days=150)
+    gappy = history.drop(history.index[[40, 41, 42, 90, 120]])
+
+    result = forecast(gappy, 7)
+
+    assert np.isfinite(result["yhat"]).all()
+
+
+def test_too_little_history_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="at least"):
+        forecast(trend_weekly(days=10), 7)
+
+
+def test_non_positive_horizon_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="horizon"):
+        forecast(trend_weekly(days=60), 0)
+
+
+def test_seasonal_naive_repeats_the_last_week() -> None:
+    series = pd.Series(np.arange(14, dtype=float), index=pd.date_range("2024-01-01", periods=14))
+
+    assert list(seasonal_naive(series, 9, 7)) == [7, 8, 9, 10, 11, 12, 13, 7, 8]
+    assert mase_scale(series.to_numpy(), 7) == 7.0
