@@ -158,3 +158,102 @@ def _delete_cache_keys() -> None:
             client.delete(*keys)
     finally:
         client.close()
+
+
+# --- Browser tests -------------------------------------------------------------------------
+# Debian's chromium driven by Playwright (no browser download). Playwright's sync API runs an
+# event loop in this thread, so Django's async-safety guard is lifted for the test process only.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+SCREENSHOT_DIR = settings.BASE_DIR / "artifacts" / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def _chromium_path() -> str | None:
+    import shutil
+
+    return os.environ.get("BOSCO_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    path = _chromium_path()
+    if not path:
+        pytest.skip(
+            "chromium is not installed: browser tests did not run (apt-get install chromium, or set BOSCO_CHROMIUM)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+class BrowserPage:
+    """A Playwright page that records console errors and failed requests, and takes screenshots."""
+
+    def __init__(self, context: Any, base_port: int) -> None:
+        self.context = context
+        self.page = context.new_page()
+        self.port = base_port
+        self.errors: list[str] = []
+        self.page.on(
+            "console",
+            lambda msg: self.errors.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None,
+        )
+        self.page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
+        self.page.on(
+            "response",
+            lambda resp: self.errors.append(f"HTTP {resp.status} {resp.url}") if resp.status >= 500 else None,
+        )
+
+    def url(self, path: str = "/", workspace: Workspace | None = None) -> str:
+        host = host_of(workspace) if workspace else settings.BOSCO_DOMAIN
+        return f"http://{host}:{self.port}{path}"
+
+    def goto(self, path: str = "/", workspace: Workspace | None = None) -> Any:
+        return self.page.goto(self.url(path, workspace), wait_until="networkidle")
+
+    def screenshot(self, name: str) -> None:
+        """Save the current page at desktop and phone width (artifacts/screenshots/NAME-*.png)."""
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        original = self.page.viewport_size
+        for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+            self.page.set_viewport_size(size)
+            self.page.wait_for_timeout(150)
+            self.page.screenshot(path=str(SCREENSHOT_DIR / f"{name}-{label}.png"), full_page=True)
+        if original:
+            self.page.set_viewport_size(original)
+
+    def login(self, user: User, workspace: Workspace | None = None) -> None:
+        """Sign in through the real sign-in form on the workspace (or public) host."""
+        self.goto("/accounts/login/", workspace)
+        self.page.fill("input[name=login]", user.email)
+        self.page.fill("input[name=password]", PASSWORD)
+        self.page.click("main form button[type=submit]")
+        self.page.wait_for_load_state("networkidle")
+
+
+@pytest.fixture
+def web(browser: Any, live_server: Any) -> Iterator[BrowserPage]:
+    from urllib.parse import urlsplit
+
+    port = urlsplit(live_server.url).port
+    context = browser.new_context(viewport=DESKTOP, locale="en-US")
+    page = BrowserPage(context, port)
+    yield page
+    context.close()
+    assert not page.errors, "browser reported errors:\n" + "\n".join(page.errors)
