@@ -17,4 +17,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(minute=17, hour="*/6"),
         "options": {"expires": 3600},
     },
+    # --- Connectors: every 15 minutes each workspace starts the syncs that are due (each
+    # connection every `sync_interval_hours`, default 6) and re-queues runs whose worker died.
+    "connectors.schedule-syncs": {
+        "task": "connectors.tasks.schedule_syncs",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 600},
+    },
+    # --- end Connectors
 }

@@ -255,3 +255,61 @@ LOGGING = {
         "celery": {"level": "INFO"},
     },
 }
+
+# --- Connectors (issue 3: connections and the sync engine) ---------------------------------------
+# Every platform URL is a setting. Left empty, each one points at the local platform emulators
+# under BOSCO_EMULATOR_URL (the demo and the tests); production sets the real ones, e.g.
+# GOOGLE_OAUTH_AUTHORIZE_URL=https://accounts.google.com/o/oauth2/v2/auth,
+# GOOGLE_OAUTH_TOKEN_URL=https://oauth2.googleapis.com/token, GOOGLE_OAUTH_REVOKE_URL=https://oauth2.googleapis.com/revoke,
+# GOOGLE_ADS_API_URL=https://googleads.googleapis.com, META_OAUTH_DIALOG_URL=https://www.facebook.com/v24.0/dialog/oauth,
+# META_GRAPH_URL=https://graph.facebook.com (see docs/connectors.md).
+BOSCO_EMULATOR_URL = env("BOSCO_EMULATOR_URL", default="http://127.0.0.1:8765")
+GOOGLE_OAUTH_AUTHORIZE_URL = env("GOOGLE_OAUTH_AUTHORIZE_URL", default="")
+GOOGLE_OAUTH_TOKEN_URL = env("GOOGLE_OAUTH_TOKEN_URL", default="")
+GOOGLE_OAUTH_REVOKE_URL = env("GOOGLE_OAUTH_REVOKE_URL", default="")
+GOOGLE_ADS_API_URL = env("GOOGLE_ADS_API_URL", default="")
+GOOGLE_ADS_API_VERSION = env("GOOGLE_ADS_API_VERSION", default="v21")
+# The emulator's client and developer token are the development defaults; production sets real ones.
+GOOGLE_ADS_CLIENT_ID = env("GOOGLE_ADS_CLIENT_ID", default="bosco-emulator.apps.googleusercontent.com")
+GOOGLE_ADS_CLIENT_SECRET = env("GOOGLE_ADS_CLIENT_SECRET", default="emulator-google-secret")
+GOOGLE_ADS_DEVELOPER_TOKEN = env("GOOGLE_ADS_DEVELOPER_TOKEN", default="bosco-emulator-developer-token")
+GOOGLE_ADS_LOGIN_CUSTOMER_ID = env("GOOGLE_ADS_LOGIN_CUSTOMER_ID", default="")
+META_OAUTH_DIALOG_URL = env("META_OAUTH_DIALOG_URL", default="")
+META_GRAPH_URL = env("META_GRAPH_URL", default="")
+META_GRAPH_VERSION = env("META_GRAPH_VERSION", default="v24.0")
+META_APP_ID = env("META_APP_ID", default="100000000000001")
+META_APP_SECRET = env("META_APP_SECRET", default="emulator-meta-secret")
+# Days re-read on every scheduled sync (restatement windows) and history fetched on connect.
+CONNECTORS_LOOKBACK_DAYS = {"google_ads": env.int("GOOGLE_ADS_LOOKBACK_DAYS", default=30), "meta": env.int("META_LOOKBACK_DAYS", default=28)}
+CONNECTORS_BACKFILL_DAYS = env.int("CONNECTORS_BACKFILL_DAYS", default=730)
+# Each platform's reporting history limit: about 37 months for both.
+CONNECTORS_MAX_HISTORY_DAYS = {"google_ads": 1125, "meta": 1125}
+CONNECTORS_CHUNK_DAYS = {"google_ads": env.int("GOOGLE_ADS_CHUNK_DAYS", default=30), "meta": env.int("META_CHUNK_DAYS", default=30)}
+CONNECTORS_SYNC_INTERVAL_HOURS = env.int("CONNECTORS_SYNC_INTERVAL_HOURS", default=6)
+CONNECTORS_HTTP_TIMEOUT = env.float("CONNECTORS_HTTP_TIMEOUT", default=60.0)
+CONNECTORS_MAX_ATTEMPTS = env.int("CONNECTORS_MAX_ATTEMPTS", default=5)
+CONNECTORS_BACKOFF_BASE = env.float("CONNECTORS_BACKOFF_BASE", default=1.0)
+CONNECTORS_BACKOFF_MAX = env.float("CONNECTORS_BACKOFF_MAX", default=60.0)
+# A wait longer than this (a long Retry-After, an exhausted hourly quota) frees the worker:
+# the run is re-queued to resume from its cursors when the platform lets Bosco back in.
+CONNECTORS_MAX_INLINE_WAIT = env.float("CONNECTORS_MAX_INLINE_WAIT", default=120.0)
+CONNECTORS_MAX_DEFERRALS = env.int("CONNECTORS_MAX_DEFERRALS", default=12)
+# A task hands the run to a fresh task after this long, well inside the Celery soft time limit.
+CONNECTORS_TASK_BUDGET_SECONDS = env.float("CONNECTORS_TASK_BUDGET_SECONDS", default=15 * 60)
+CONNECTORS_MAX_TASK_ATTEMPTS = env.int("CONNECTORS_MAX_TASK_ATTEMPTS", default=8)
+CONNECTORS_STALE_RUN_SECONDS = env.int("CONNECTORS_STALE_RUN_SECONDS", default=10 * 60)
+CONNECTORS_META_PAGE_LIMIT = env.int("CONNECTORS_META_PAGE_LIMIT", default=500)
+CONNECTORS_META_POLL_INTERVAL = env.float("CONNECTORS_META_POLL_INTERVAL", default=2.0)
+CONNECTORS_META_POLL_TIMEOUT = env.float("CONNECTORS_META_POLL_TIMEOUT", default=30 * 60)
+# Above this share of Meta's business-use-case budget Bosco slows down before Meta throttles it.
+CONNECTORS_META_USAGE_SLOWDOWN_PCT = env.float("CONNECTORS_META_USAGE_SLOWDOWN_PCT", default=85.0)
+# Meta has no refresh token: a long-lived token is exchanged for a new one this close to expiry.
+CONNECTORS_META_TOKEN_RENEW_DAYS = env.int("CONNECTORS_META_TOKEN_RENEW_DAYS", default=14)
+CONNECTORS_OAUTH_STATE_TTL_SECONDS = 600
+# Pins "today" (YYYY-MM-DD) for every account: for tests and demos against an emulator whose
+# clock is pinned too. Empty in production: each account's today comes from its time zone.
+CONNECTORS_FIXED_TODAY = env("CONNECTORS_FIXED_TODAY", default="")
+# httpx logs every request URL at INFO; URLs never carry tokens here, but keep the logs quiet.
+LOGGING["loggers"]["httpx"] = {"level": "WARNING"}
+LOGGING["loggers"]["httpcore"] = {"level": "WARNING"}
+# --- end Connectors ------------------------------------------------------------------------------

@@ -1,0 +1,66 @@
+"""Connector settings resolved at call time, so tests and the demo can point Bosco at an emulator.
+
+Each platform URL setting may be empty; it then falls back to the matching path under
+`BOSCO_EMULATOR_URL`. Production sets every URL explicitly (docs/connectors.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+
+def _emulator(path: str) -> str:
+    return settings.BOSCO_EMULATOR_URL.rstrip("/") + path
+
+
+def _setting(name: str, emulator_path: str) -> str:
+    value = getattr(settings, name, "") or ""
+    return value.rstrip("/") if value else _emulator(emulator_path)
+
+
+@dataclass(frozen=True)
+class GoogleEndpoints:
+    authorize: str
+    token: str
+    revoke: str
+    api: str  # ends with the API version, e.g. https://googleads.googleapis.com/v21
+
+
+@dataclass(frozen=True)
+class MetaEndpoints:
+    dialog: str
+    graph: str  # ends with the Graph version, e.g. https://graph.facebook.com/v24.0
+
+
+def google_endpoints() -> GoogleEndpoints:
+    return GoogleEndpoints(
+        authorize=_setting("GOOGLE_OAUTH_AUTHORIZE_URL", "/google/o/oauth2/v2/auth"),
+        token=_setting("GOOGLE_OAUTH_TOKEN_URL", "/google/token"),
+        revoke=_setting("GOOGLE_OAUTH_REVOKE_URL", "/google/revoke"),
+        api=f"{_setting('GOOGLE_ADS_API_URL', '/googleads')}/{settings.GOOGLE_ADS_API_VERSION}",
+    )
+
+
+def meta_endpoints() -> MetaEndpoints:
+    return MetaEndpoints(
+        dialog=_setting("META_OAUTH_DIALOG_URL", "/meta/dialog/oauth"),
+        graph=f"{_setting('META_GRAPH_URL', '/meta/graph')}/{settings.META_GRAPH_VERSION}",
+    )
+
+
+def lookback_days(platform: str) -> int:
+    return int(settings.CONNECTORS_LOOKBACK_DAYS[platform])
+
+
+def chunk_days(platform: str) -> int:
+    return max(1, int(settings.CONNECTORS_CHUNK_DAYS[platform]))
+
+
+def max_history_days(platform: str) -> int:
+    return int(settings.CONNECTORS_MAX_HISTORY_DAYS[platform])
+
+
+def default_backfill_days(platform: str) -> int:
+    return min(int(settings.CONNECTORS_BACKFILL_DAYS), max_history_days(platform))

@@ -1,0 +1,123 @@
+"""What can go wrong when Bosco talks to an ad platform, sorted by what the sync engine does about it.
+
+- `TransientApiError` (throttles, 5xx, timeouts, unreadable bodies): retried with backoff, bounded.
+- `AuthExpired`: the access token was rejected; refreshed once, then the same request is repeated.
+- `ReauthRequired`: the grant is gone; the connection needs a person, so nothing is retried.
+- `TooMuchData`: the platform gave up on a report; the date range is split in two.
+- `BadResponse`: a page failed validation; nothing of it lands, the run fails with the reason.
+- `PlatformRejected`: a permanent refusal (permissions, a request Bosco should not have made).
+
+Every error carries `user_message`, written for the person on the Data sources page: what
+happened and what to do. Tokens never appear in any message.
+"""
+
+from __future__ import annotations
+
+
+class ConnectorError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, *, user_message: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self._user_message = user_message
+
+    @property
+    def user_message(self) -> str:
+        return self._user_message or self.message
+
+
+class TransientApiError(ConnectorError):
+    code = "transient"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, user_message: str | None = None) -> None:
+        super().__init__(message, user_message=user_message)
+        self.retry_after = retry_after
+
+
+class RateLimited(TransientApiError):
+    code = "rate_limited"
+
+
+class ServerError(TransientApiError):
+    code = "server_error"
+
+
+class ApiTimeout(TransientApiError):
+    code = "timeout"
+
+
+class MalformedBody(TransientApiError):
+    """The body is not the JSON the platform promised (truncated, an HTML error page...)."""
+
+    code = "malformed_response"
+
+
+class RetriesExhausted(ConnectorError):
+    """A transient error kept happening; `last` is the final one."""
+
+    def __init__(
+        self, message: str, *, last: TransientApiError, attempts: int, user_message: str | None = None
+    ) -> None:
+        super().__init__(message, user_message=user_message)
+        self.last = last
+        self.attempts = attempts
+        self.code = last.code
+
+
+class Deferred(ConnectorError):
+    """The platform asked Bosco to wait longer than a worker should sleep; resume later."""
+
+    code = "deferred"
+
+    def __init__(self, message: str, *, retry_after: float, user_message: str | None = None) -> None:
+        super().__init__(message, user_message=user_message)
+        self.retry_after = retry_after
+
+
+class AuthExpired(ConnectorError):
+    code = "auth_expired"
+
+
+class ReauthRequired(ConnectorError):
+    code = "needs_reauth"
+
+
+class TooMuchData(ConnectorError):
+    code = "too_much_data"
+
+
+class BadResponse(ConnectorError):
+    code = "bad_response"
+
+
+class PlatformRejected(ConnectorError):
+    code = "platform_error"
+
+
+class AccessDenied(PlatformRejected):
+    code = "permission_denied"
+
+
+class ObjectNotFound(PlatformRejected):
+    """The platform says the object does not exist (or Bosco may not see it)."""
+
+    code = "not_found"
+
+
+class CursorExpired(PlatformRejected):
+    """A saved page token or report job is no longer valid: restart that chunk from its start."""
+
+    code = "cursor_expired"
+
+
+class SyncCancelled(ConnectorError):
+    """The connection was paused or disconnected while a run was going."""
+
+    code = "cancelled"
+
+
+class ConnectionFlowError(ConnectorError):
+    """Connecting went wrong (bad or replayed state, denied consent, failed code exchange)."""
+
+    code = "connect_failed"

@@ -1,0 +1,136 @@
+"""Reads of the connectors app, shaped for the Data sources page (one query per kind of thing)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Prefetch, QuerySet, Sum
+from django.http import Http404
+
+from connectors import conf
+from connectors.models import Connection, ConnectionAccount, StreamCursor, SyncRun
+from connectors.sync import account_today
+
+
+@dataclass
+class ConnectionView:
+    """A connection with everything its row on the page shows."""
+
+    connection: Connection
+    selected: list[ConnectionAccount]
+    available: int
+    active_run: SyncRun | None
+    last_run: SyncRun | None
+    rows_landed: int
+    history_from: date | None
+    backfill_percent: float | None
+    needs_accounts: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def connection_get(*, pk: int) -> Connection:
+    connection = Connection.objects.filter(pk=pk).first()
+    if connection is None:
+        raise Http404("No such connection")
+    return connection
+
+
+def connections_for_page() -> list[ConnectionView]:
+    connections = list(
+        Connection.objects.prefetch_related(
+            Prefetch("accounts", queryset=ConnectionAccount.objects.order_by("name", "external_id"))
+        ).order_by("status", "created_at")
+    )
+    ids = [c.pk for c in connections]
+    runs_by_connection: dict[int, list[SyncRun]] = defaultdict(list)
+    latest = (
+        SyncRun.objects.filter(connection_id__in=ids)
+        .order_by("connection_id", "-created_at", "-id")
+        .distinct("connection_id")
+    )
+    for run in latest:
+        runs_by_connection[run.connection_id].append(run)
+    active = {
+        r.connection_id: r for r in SyncRun.objects.filter(connection_id__in=ids, status__in=SyncRun.ACTIVE_STATUSES)
+    }
+    rows = dict(
+        StreamCursor.objects.filter(connection_id__in=ids)
+        .values_list("connection_id")
+        .annotate(total=Sum("rows_landed"))
+        .values_list("connection_id", "total")
+    )
+    daily_cursors: dict[int, list[StreamCursor]] = defaultdict(list)
+    for cursor in StreamCursor.objects.filter(connection_id__in=ids, stream__endswith="_daily"):
+        daily_cursors[cursor.connection_id].append(cursor)
+    # Disconnected connections go last.
+    connections.sort(key=lambda c: (c.status == Connection.Status.DISCONNECTED, c.created_at))
+    out: list[ConnectionView] = []
+    for connection in connections:
+        accounts = list(connection.accounts.all())
+        selected = [a for a in accounts if a.selected]
+        history_from, percent = _backfill_state(connection, selected, daily_cursors[connection.pk])
+        warnings = [
+            f"{a.name} ({a.display_id}) is no longer accessible with this sign-in."
+            for a in selected
+            if not a.accessible
+        ]
+        out.append(
+            ConnectionView(
+                connection=connection,
+                selected=selected,
+                available=len(accounts),
+                active_run=active.get(connection.pk),
+                last_run=(runs_by_connection.get(connection.pk) or [None])[0],
+                rows_landed=int(rows.get(connection.pk) or 0),
+                history_from=history_from,
+                backfill_percent=percent,
+                needs_accounts=not selected and connection.status != Connection.Status.DISCONNECTED,
+                warnings=warnings,
+            )
+        )
+    return out
+
+
+def _backfill_state(
+    connection: Connection, selected: list[ConnectionAccount], cursors: list[StreamCursor]
+) -> tuple[date | None, float | None]:
+    """Oldest day synced for every selected account, and how much of the wanted history that is."""
+    if not selected:
+        return None, None
+    by_account = {c.account_id: c for c in cursors}
+    wanted_days = max(1, min(connection.backfill_days, conf.max_history_days(connection.platform)))
+    froms: list[date] = []
+    percents: list[float] = []
+    for account in selected:
+        cursor = by_account.get(account.external_id)
+        if cursor is None or cursor.covered_from is None or cursor.covered_to is None:
+            percents.append(0.0)
+            continue
+        today = account_today(account.time_zone)
+        froms.append(cursor.covered_from)
+        have = (min(cursor.covered_to, today) - cursor.covered_from).days + 1
+        percents.append(max(0.0, min(100.0, 100.0 * have / wanted_days)))
+    return (min(froms) if froms else None), (min(percents) if percents else None)
+
+
+def runs_recent(*, connection: Connection | None = None, limit: int = 25) -> QuerySet[SyncRun]:
+    runs = SyncRun.objects.select_related("connection").order_by("-created_at", "-id")
+    if connection is not None:
+        runs = runs.filter(connection=connection)
+    return runs[:limit]
+
+
+def any_run_active() -> bool:
+    return SyncRun.objects.filter(status__in=SyncRun.ACTIVE_STATUSES).exists()
+
+
+def accounts_for(*, connection: Connection) -> QuerySet[ConnectionAccount]:
+    return connection.accounts.order_by("-selected", "name", "external_id")
+
+
+def raw_rows_for(*, connection: Connection) -> int:
+    """Records this connection landed, as its cursors counted them."""
+    total = StreamCursor.objects.filter(connection=connection).aggregate(total=Sum("rows_landed"))["total"]
+    return int(total or 0)

@@ -1,0 +1,442 @@
+"""Writes of the connectors app: connect (OAuth), choose accounts, pause, re-authorise, disconnect, sync.
+
+Views parse the request and call one function here; each changes state atomically and enqueues
+work only on commit. Errors a person should read are `ConnectorError`s with a `user_message`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from connectors import conf, oauth
+from connectors.errors import ConnectionFlowError, ConnectorError
+from connectors.models import Connection, ConnectionAccount, OAuthState, Platform, StreamCursor, SyncRun
+from connectors.oauth import PLATFORM_LABELS
+from connectors.platforms import AccountInfo, client_for
+
+logger = logging.getLogger("connectors.services")
+
+SESSION_STATES_KEY = "connectors.oauth_states"
+MAX_PENDING_STATES = 5
+
+
+# ---------------------------------------------------------------------------------------------
+# OAuth
+def oauth_begin(
+    *,
+    platform: str,
+    user_id: int,
+    redirect_uri: str,
+    session: Mapping[str, object] | dict[str, object],
+    connection: Connection | None = None,
+) -> str:
+    """Start connecting (or re-authorising `connection`): returns the platform's consent URL.
+
+    The `state` is random, stored only as a hash, single-use, short-lived and bound to this
+    browser session; Google also gets a PKCE verifier, which never leaves the server.
+    """
+    if platform not in Platform.values:
+        raise ConnectorError(f"unknown platform {platform!r}", user_message="Bosco cannot connect that platform.")
+    if connection is not None and connection.platform != platform:
+        raise ConnectorError("platform mismatch", user_message="That connection belongs to another platform.")
+    state = oauth.new_state()
+    verifier = oauth.new_code_verifier() if platform == Platform.GOOGLE_ADS else ""
+    now = timezone.now()
+    OAuthState.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
+    OAuthState.objects.create(
+        state_hash=oauth.state_hash(state),
+        platform=platform,
+        connection=connection,
+        code_verifier=verifier,
+        redirect_uri=redirect_uri,
+        user_id=user_id,
+        expires_at=now + timedelta(seconds=settings.CONNECTORS_OAUTH_STATE_TTL_SECONDS),
+    )
+    pending = [h for h in _session_states(session) if isinstance(h, str)][-(MAX_PENDING_STATES - 1) :]
+    session[SESSION_STATES_KEY] = [*pending, oauth.state_hash(state)]  # type: ignore[index]
+    return oauth.authorization_url(platform=platform, redirect_uri=redirect_uri, state=state, code_verifier=verifier)
+
+
+def _session_states(session: Mapping[str, object]) -> list[object]:
+    value = session.get(SESSION_STATES_KEY)
+    return list(value) if isinstance(value, list) else []
+
+
+@dataclass(frozen=True)
+class OAuthOutcome:
+    connection: Connection
+    created: bool
+    sync_started: bool
+
+
+def oauth_complete(
+    *,
+    params: Mapping[str, str],
+    user_id: int,
+    session: Mapping[str, object] | dict[str, object],
+) -> OAuthOutcome:
+    """Finish the callback: check `state`, exchange the code, list the ad accounts, save encrypted."""
+    state = params.get("state") or ""
+    if not state:
+        raise ConnectionFlowError(
+            "callback without state",
+            user_message="The answer from the ad platform was incomplete (it had no state), so Bosco ignored it. Please start connecting again.",
+        )
+    digest = oauth.state_hash(state)
+    with transaction.atomic():
+        attempt = OAuthState.objects.select_for_update().filter(state_hash=digest).first()
+        bound = digest in _session_states(session)
+        if attempt is None or not bound or attempt.user_id != user_id:
+            raise ConnectionFlowError(
+                "unknown state",
+                user_message=(
+                    "This sign-in answer does not match a connection you started in this browser, so Bosco ignored it "
+                    "for your safety. Please start connecting again from Data sources."
+                ),
+            )
+        if attempt.used_at is not None:
+            raise ConnectionFlowError(
+                "replayed state",
+                user_message="This sign-in answer was already used, so Bosco ignored it. Please start connecting again if you need to.",
+            )
+        if attempt.expires_at <= timezone.now():
+            raise ConnectionFlowError(
+                "expired state",
+                user_message="This sign-in took too long and expired. Please start connecting again.",
+            )
+        # Spent now, whatever happens next: a replay of this URL can never be accepted.
+        attempt.used_at = timezone.now()
+        attempt.save(update_fields=["used_at"])
+    session[SESSION_STATES_KEY] = [h for h in _session_states(session) if h != digest]  # type: ignore[index]
+
+    label = PLATFORM_LABELS[attempt.platform]
+    error = params.get("error")
+    if error:
+        if error == "access_denied":
+            raise ConnectionFlowError(
+                "consent denied",
+                user_message=f"You declined access on {label}, so nothing was connected or changed.",
+            )
+        detail = params.get("error_description") or error
+        raise ConnectionFlowError(
+            f"platform error: {error}", user_message=f"{label} did not grant access: {detail}. Please try again."
+        )
+    code = params.get("code") or ""
+    if not code:
+        raise ConnectionFlowError(
+            "no code", user_message=f"{label} sent no authorization code. Please start connecting again."
+        )
+
+    try:
+        tokens = oauth.exchange_code(
+            platform=attempt.platform,
+            code=code,
+            redirect_uri=attempt.redirect_uri,
+            code_verifier=attempt.code_verifier or "",
+        )
+    except ConnectionFlowError:
+        raise
+    except ConnectorError as exc:
+        raise ConnectionFlowError(
+            str(exc), user_message=f"{label} could not complete the sign-in: {exc.user_message}"
+        ) from exc
+    accounts = _accounts_with(attempt.platform, tokens.access_token)
+    with transaction.atomic():
+        if attempt.connection_id:
+            connection = Connection.objects.select_for_update().get(pk=attempt.connection_id)
+            created = False
+        else:
+            connection = Connection(
+                platform=attempt.platform,
+                lookback_days=conf.lookback_days(attempt.platform),
+                backfill_days=conf.default_backfill_days(attempt.platform),
+                sync_interval_hours=settings.CONNECTORS_SYNC_INTERVAL_HOURS,
+                created_by_id=user_id,
+            )
+            created = True
+        connection.access_token = tokens.access_token
+        connection.refresh_token = tokens.refresh_token
+        connection.token_expires_at = tokens.expires_at
+        connection.scopes = tokens.scopes
+        connection.token_version += 1
+        if connection.status != Connection.Status.PAUSED:
+            connection.status = Connection.Status.ACTIVE
+        connection.status_message = ""
+        connection.disconnected_at = None
+        connection.save()
+        _accounts_upsert(connection, accounts)
+        sync_started = False
+        if (
+            not created
+            and connection.status == Connection.Status.ACTIVE
+            and connection.accounts.filter(selected=True).exists()
+        ):
+            _, sync_started = sync_request(connection=connection, kind=SyncRun.Kind.MANUAL, requested_by_id=user_id)
+    return OAuthOutcome(connection=connection, created=created, sync_started=sync_started)
+
+
+def _accounts_with(platform: str, access_token: str) -> list[AccountInfo]:
+    label = PLATFORM_LABELS[platform]
+    client = client_for(platform, tokens=oauth.StaticTokens(access_token, platform))
+    try:
+        accounts = client.list_accounts()
+    except ConnectorError as exc:
+        raise ConnectionFlowError(
+            f"listing accounts failed: {exc.message}",
+            user_message=f"Bosco signed in to {label} but could not list your ad accounts: {exc.user_message}",
+        ) from exc
+    finally:
+        client.close()
+    if not accounts:
+        raise ConnectionFlowError(
+            "no ad accounts",
+            user_message=f"The {label} user you signed in with has no ad accounts Bosco can read. Sign in with a user who has access to an ad account.",
+        )
+    return accounts
+
+
+def _accounts_upsert(connection: Connection, accounts: Iterable[AccountInfo]) -> None:
+    existing = {a.external_id: a for a in connection.accounts.all()}
+    seen: set[str] = set()
+    for info in accounts:
+        seen.add(info.external_id)
+        account = existing.get(info.external_id)
+        if account is None:
+            ConnectionAccount.objects.create(
+                connection=connection,
+                external_id=info.external_id,
+                name=info.name[:300],
+                currency=info.currency[:3],
+                time_zone=info.time_zone[:64],
+            )
+        else:
+            account.name, account.currency, account.time_zone = info.name[:300], info.currency[:3], info.time_zone[:64]
+            account.accessible = True
+            account.save(update_fields=["name", "currency", "time_zone", "accessible"])
+    connection.accounts.exclude(external_id__in=seen).update(accessible=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Accounts and settings
+def connection_accounts_select(
+    *, connection: Connection, external_ids: Iterable[str], user_id: int | None
+) -> SyncRun | None:
+    """Choose which ad accounts to sync; newly chosen ones get their history backfilled."""
+    wanted = {str(x) for x in external_ids}
+    with transaction.atomic():
+        connection = Connection.objects.select_for_update().get(pk=connection.pk)
+        if connection.status == Connection.Status.DISCONNECTED:
+            raise ConnectorError(
+                "disconnected", user_message="This connection is disconnected. Connect the platform again first."
+            )
+        accounts = {a.external_id: a for a in connection.accounts.all()}
+        unknown = wanted - set(accounts)
+        if unknown:
+            raise ConnectorError(
+                f"unknown accounts {sorted(unknown)}",
+                user_message="Some of the chosen accounts are not available on this connection.",
+            )
+        if not wanted:
+            raise ConnectorError(
+                "no accounts", user_message="Choose at least one ad account to sync (or disconnect instead)."
+            )
+        taken = (
+            ConnectionAccount.objects.filter(
+                external_id__in=wanted, selected=True, connection__platform=connection.platform
+            )
+            .exclude(connection=connection)
+            .exclude(connection__status=Connection.Status.DISCONNECTED)
+            .first()
+        )
+        if taken is not None:
+            raise ConnectorError(
+                "account synced elsewhere",
+                user_message=f"{taken.name} ({taken.display_id}) is already synced by another connection in this workspace; syncing it twice would count it twice.",
+            )
+        newly = [a for x, a in accounts.items() if x in wanted and not a.selected]
+        for external_id, account in accounts.items():
+            selected = external_id in wanted
+            if account.selected != selected:
+                account.selected = selected
+                account.save(update_fields=["selected"])
+        if not newly or connection.status not in (Connection.Status.ACTIVE, Connection.Status.ERROR):
+            return None
+        run, _ = sync_request(connection=connection, kind=SyncRun.Kind.BACKFILL, requested_by_id=user_id)
+        return run
+
+
+def connection_settings_update(
+    *, connection: Connection, lookback_days: int, backfill_days: int, sync_interval_hours: int
+) -> Connection:
+    limit = conf.max_history_days(connection.platform)
+    if not 1 <= lookback_days <= 90:
+        raise ConnectorError("lookback out of range", user_message="The lookback window must be between 1 and 90 days.")
+    if not 1 <= backfill_days <= limit:
+        raise ConnectorError(
+            "backfill out of range",
+            user_message=f"History can go back between 1 and {limit} days ({PLATFORM_LABELS[connection.platform]}'s limit).",
+        )
+    if not 1 <= sync_interval_hours <= 24:
+        raise ConnectorError("interval out of range", user_message="Syncs run every 1 to 24 hours.")
+    with transaction.atomic():
+        connection = Connection.objects.select_for_update().get(pk=connection.pk)
+        connection.lookback_days = lookback_days
+        connection.backfill_days = backfill_days
+        if (
+            connection.sync_interval_hours != sync_interval_hours
+            and connection.next_sync_at
+            and connection.last_sync_at
+        ):
+            connection.next_sync_at = connection.last_sync_at + timedelta(hours=sync_interval_hours)
+        connection.sync_interval_hours = sync_interval_hours
+        connection.save()
+    return connection
+
+
+# ---------------------------------------------------------------------------------------------
+# Runs
+def sync_request(*, connection: Connection, kind: str, requested_by_id: int | None = None) -> tuple[SyncRun, bool]:
+    """Queue a sync unless one is already queued or running (then that one is returned)."""
+    from connectors.sync import enqueue_run
+
+    with transaction.atomic():
+        connection = Connection.objects.select_for_update().get(pk=connection.pk)
+        if connection.status == Connection.Status.PAUSED:
+            raise ConnectorError("paused", user_message="This connection is paused. Resume it to sync.")
+        if connection.status == Connection.Status.NEEDS_REAUTH:
+            raise ConnectorError(
+                "needs reauth",
+                user_message="Re-authorise this connection first; the platform no longer accepts Bosco's access.",
+            )
+        if connection.status == Connection.Status.DISCONNECTED:
+            raise ConnectorError("disconnected", user_message="This connection is disconnected.")
+        if not connection.accounts.filter(selected=True).exists():
+            raise ConnectorError("no accounts", user_message="Choose which ad accounts to sync first.")
+        active = connection.runs.filter(status__in=SyncRun.ACTIVE_STATUSES).first()
+        if active is not None:
+            return active, False
+        run = SyncRun.objects.create(connection=connection, kind=kind, requested_by_id=requested_by_id)
+        enqueue_run(run)
+        return run, True
+
+
+def connection_pause(*, connection: Connection) -> Connection:
+    with transaction.atomic():
+        connection = Connection.objects.select_for_update().get(pk=connection.pk)
+        if connection.status not in (Connection.Status.ACTIVE, Connection.Status.ERROR):
+            raise ConnectorError(
+                "not pausable",
+                user_message=f"A connection that is {connection.get_status_display().lower()} cannot be paused.",
+            )
+        connection.status = Connection.Status.PAUSED
+        connection.next_sync_at = None
+        connection.save(update_fields=["status", "next_sync_at", "updated_at"])
+        # A queued run never starts; a running one stops after its current page.
+        connection.runs.filter(status=SyncRun.Status.QUEUED).update(
+            status=SyncRun.Status.CANCELLED, finished_at=timezone.now(), note="Paused before it started."
+        )
+    return connection
+
+
+def connection_resume(*, connection: Connection, user_id: int | None) -> Connection:
+    with transaction.atomic():
+        connection = Connection.objects.select_for_update().get(pk=connection.pk)
+        if connection.status != Connection.Status.PAUSED:
+            raise ConnectorError("not paused", user_message="Only a paused connection can be resumed.")
+        connection.status = Connection.Status.ACTIVE
+        connection.save(update_fields=["status", "updated_at"])
+        if connection.accounts.filter(selected=True).exists():
+            sync_request(connection=connection, kind=SyncRun.Kind.MANUAL, requested_by_id=user_id)
+    return connection
+
+
+def connection_disconnect(*, connection: Connection, delete_data: bool = False) -> Connection:
+    """Delete the credentials (and revoke them at the platform); keep synced data unless asked."""
+    with transaction.atomic():
+        connection = Connection.objects.select_for_update().get(pk=connection.pk)
+        grant = connection.refresh_token or connection.access_token or ""
+        now = timezone.now()
+        connection.runs.filter(status__in=SyncRun.ACTIVE_STATUSES).update(
+            status=SyncRun.Status.CANCELLED, finished_at=now, note="Stopped: the connection was disconnected."
+        )
+        connection.access_token = ""
+        connection.refresh_token = ""
+        connection.token_expires_at = None
+        connection.token_version += 1
+        connection.status = Connection.Status.DISCONNECTED
+        connection.status_message = ""
+        connection.next_sync_at = None
+        connection.disconnected_at = now
+        connection.save()
+        OAuthState.objects.filter(connection=connection, used_at__isnull=True).delete()
+        if delete_data:
+            _delete_synced_data(connection)
+    platform = connection.platform
+    if grant:
+        transaction.on_commit(lambda: oauth.revoke(platform=platform, token=grant))
+    return connection
+
+
+def _delete_synced_data(connection: Connection) -> None:
+    """Remove the connection's raw records and tell the warehouse to rebuild what derived from them."""
+    from warehouse.models import RawRecord
+    from warehouse.services.pipeline import enqueue_window_transform
+
+    cursors = StreamCursor.objects.filter(connection=connection, covered_from__isnull=False)
+    spans = [(c.covered_from, c.covered_to) for c in cursors if c.covered_to]
+    account_ids = sorted(set(connection.accounts.values_list("external_id", flat=True)))
+    RawRecord.objects.filter(connection_id=connection.pk).delete()
+    StreamCursor.objects.filter(connection=connection).delete()
+    if spans:
+        last_run = connection.runs.order_by("-pk").values_list("pk", flat=True).first() or 0
+        enqueue_window_transform(
+            connection_id=connection.pk,
+            platform=connection.platform,
+            account_ids=account_ids,
+            date_from=min(s[0] for s in spans),
+            date_to=max(s[1] for s in spans),
+            sync_run_id=last_run,
+        )
+
+
+def syncs_schedule_due(*, now: datetime | None = None) -> dict[str, int]:
+    """Start the scheduled syncs that are due, and re-queue active runs nobody is working on."""
+    from connectors.sync import enqueue_run, lock_is_free
+
+    moment = now or timezone.now()
+    started = 0
+    due = (
+        Connection.objects.filter(status__in=[Connection.Status.ACTIVE, Connection.Status.ERROR])
+        .filter(Q(next_sync_at__lte=moment) | Q(next_sync_at__isnull=True))
+        .filter(accounts__selected=True)
+        .distinct()
+    )
+    for connection in due:
+        try:
+            _, created = sync_request(connection=connection, kind=SyncRun.Kind.SCHEDULED)
+        except ConnectorError as exc:
+            logger.info("connection %s not scheduled: %s", connection.pk, exc.message)
+            continue
+        started += int(created)
+    stale_before = moment - timedelta(seconds=settings.CONNECTORS_STALE_RUN_SECONDS)
+    rescued = 0
+    candidates = SyncRun.objects.filter(status__in=SyncRun.ACTIVE_STATUSES).filter(
+        Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True, created_at__lt=stale_before)
+    )
+    for run in candidates:
+        if run.resume_after and run.resume_after > moment:
+            continue
+        if not lock_is_free(run.connection_id):
+            continue  # a live worker holds it
+        with transaction.atomic():
+            enqueue_run(run)
+        rescued += 1
+    return {"started": started, "rescued": rescued}
