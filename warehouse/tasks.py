@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from bosco.tasks import tenant_task
+from bosco.tasks import public_task, tenant_task
 
 
 @tenant_task()
@@ -21,3 +22,49 @@ def transform_window(
         date_to=date.fromisoformat(date_to),
         sync_run_id=sync_run_id,
     )
+
+
+@tenant_task()
+def transform_full(*, platforms: list[str] | None = None) -> dict:
+    from warehouse.services.transform import run_full
+
+    return run_full(platforms=platforms)
+
+
+@tenant_task()
+def recompute_reporting_currency() -> dict:
+    from warehouse.services.fx import reporting_currency_recompute
+
+    return reporting_currency_recompute()
+
+
+@tenant_task()
+def apply_fx_rates(*, date_from: str, date_to: str) -> dict | None:
+    from warehouse.services.fx import fx_rates_apply
+
+    return fx_rates_apply(date_from=date.fromisoformat(date_from), date_to=date.fromisoformat(date_to))
+
+
+@tenant_task()
+def nightly_checks() -> dict:
+    from warehouse.services.checks import scheduled_checks_run
+
+    return scheduled_checks_run()
+
+
+@public_task()
+def nightly_checks_all() -> int:
+    """Fan out the nightly checks (freshness, data lag, settling days) to every workspace."""
+    from accounts.selectors import active_workspaces
+
+    schemas = list(active_workspaces().values_list("schema_name", flat=True))
+    for schema in schemas:
+        nightly_checks.delay(schema)
+    return len(schemas)
+
+
+@public_task()
+def refresh_fx_rates_all(*, source: str | None = None) -> dict[str, Any]:
+    from warehouse.services.checks import fx_rates_refresh_all
+
+    return fx_rates_refresh_all(source=source)

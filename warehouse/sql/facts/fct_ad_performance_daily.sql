@@ -1,0 +1,132 @@
+-- name: fct_ad_performance_daily
+-- description: The unified daily fact at (date_day, platform, account, campaign, ad group): native amounts in the account's currency, the same amounts in the workspace's reporting currency with the ECB cross rate of that day (or the last earlier one, flagged, at most fx.max_fallback_days old), the account's time zone, and whether the day is still inside the platform's restatement window. Changes to rows that existed before are written to the restatement log.
+-- layer: facts
+-- inputs: stg_google_ads__ad_group_daily, stg_meta__adset_daily, dim_ad_account, dim_platform, wh_fx_rate
+-- materialization: merge
+-- unique_key: date_day, platform, account_id, campaign_id, ad_group_id
+-- scope: date_day BETWEEN %(date_from)s AND %(date_to)s AND platform = ANY(%(platforms)s) AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))
+-- test: known_platform(platform)
+-- test: not_null(currency) "no currency for this ad account: its account record has not been synced"
+-- test: currency_code(currency)
+-- test: not_null(time_zone) "no valid time zone for this ad account: its account record is missing or names an unknown zone"
+-- test: fx_rate_available(fx_rate)
+-- test: unique(date_day, platform, account_id, campaign_id, ad_group_id)
+-- test: clicks_le_impressions(clicks, impressions) [warn]
+-- test: references(dim_campaign: platform, account_id, campaign_id) [warn]
+-- test: references(dim_ad_group: platform, account_id, ad_group_id) [warn]
+-- test: fx_fallback(fx_fallback) [warn]
+WITH daily AS (
+    SELECT 'google_ads'::text AS platform, 'google_ads.ad_group_daily'::text AS _stream, d.record_key AS _record_key,
+           d.account_id, d.date AS date_day, d.campaign_id, d.ad_group_id, d.impressions, d.clicks, d.spend_micros,
+           d.conversions_micros, d.conversions_value_micros, d.currency AS row_currency, d.sync_run_id
+      FROM stg_google_ads__ad_group_daily d
+     WHERE 'google_ads' = ANY(%(platforms)s)
+       AND d.date BETWEEN %(date_from)s AND %(date_to)s
+       AND (%(all_accounts)s OR d.account_id = ANY(%(account_ids)s))
+    UNION ALL
+    SELECT 'meta', 'meta.adset_daily', d.record_key, d.account_id, d.date, d.campaign_id, d.ad_group_id,
+           d.impressions, d.clicks, d.spend_micros, d.conversions_micros, d.conversions_value_micros, d.currency,
+           d.sync_run_id
+      FROM stg_meta__adset_daily d
+     WHERE 'meta' = ANY(%(platforms)s)
+       AND d.date BETWEEN %(date_from)s AND %(date_to)s
+       AND (%(all_accounts)s OR d.account_id = ANY(%(account_ids)s))
+), zones AS (
+    -- only zones PostgreSQL knows: an unknown one would make AT TIME ZONE fail the whole model
+    SELECT z.name FROM pg_timezone_names z
+     WHERE z.name IN (SELECT DISTINCT time_zone FROM dim_ad_account WHERE time_zone IS NOT NULL)
+), enriched AS (
+    SELECT d.*,
+           coalesce(a.currency, d.row_currency) AS currency,
+           z.name AS time_zone,
+           p.restatement_days
+      FROM daily d
+      LEFT JOIN dim_ad_account a ON a.platform = d.platform AND a.account_id = d.account_id
+      LEFT JOIN zones z ON z.name = a.time_zone
+      LEFT JOIN dim_platform p ON p.code = d.platform
+), pairs AS (
+    SELECT DISTINCT currency, date_day FROM enriched WHERE currency ~ '^[A-Z]{3}$'
+), rates AS (
+    -- ECB rates are units per euro: amount in C → amount × rate(R) / rate(C), the euro being 1.
+    SELECT pr.currency, pr.date_day,
+           CASE WHEN pr.currency = %(reporting_currency)s THEN 1::numeric
+                ELSE round(dst.rate / src.rate, 14) END AS fx_rate,
+           CASE WHEN pr.currency = %(reporting_currency)s THEN pr.date_day
+                ELSE least(src.date, dst.date) END AS fx_rate_date
+      FROM pairs pr
+      LEFT JOIN LATERAL (
+            SELECT 1::numeric AS rate, pr.date_day AS date WHERE pr.currency = 'EUR'
+            UNION ALL
+            (SELECT f.rate, f.date FROM wh_fx_rate f
+              WHERE pr.currency <> 'EUR' AND f.currency = pr.currency
+                AND f.date <= pr.date_day AND f.date >= pr.date_day - %(fx_max_fallback_days)s::int
+              ORDER BY f.date DESC LIMIT 1)
+      ) src ON true
+      LEFT JOIN LATERAL (
+            SELECT 1::numeric AS rate, pr.date_day AS date WHERE %(reporting_currency)s = 'EUR'
+            UNION ALL
+            (SELECT f.rate, f.date FROM wh_fx_rate f
+              WHERE %(reporting_currency)s <> 'EUR' AND f.currency = %(reporting_currency)s
+                AND f.date <= pr.date_day AND f.date >= pr.date_day - %(fx_max_fallback_days)s::int
+              ORDER BY f.date DESC LIMIT 1)
+      ) dst ON true
+)
+SELECT e.date_day, e.platform, e.account_id, e.campaign_id, e.ad_group_id,
+       e.impressions, e.clicks, e.spend_micros, e.conversions_micros, e.conversions_value_micros,
+       e.currency, e.time_zone,
+       %(reporting_currency)s::text AS reporting_currency,
+       round(e.spend_micros * r.fx_rate)::bigint AS spend_reporting_micros,
+       round(e.conversions_value_micros * r.fx_rate)::bigint AS conversions_value_reporting_micros,
+       r.fx_rate,
+       r.fx_rate_date,
+       r.fx_rate_date < e.date_day AS fx_fallback,
+       'ECB'::text AS fx_source,
+       CASE WHEN e.time_zone IS NULL OR e.restatement_days IS NULL THEN true
+            ELSE e.date_day > (%(now)s::timestamptz AT TIME ZONE e.time_zone)::date - e.restatement_days END AS is_settling,
+       %(run_id)s::bigint AS run_id,
+       e.sync_run_id,
+       e._stream,
+       e._record_key,
+       e.restatement_days AS _restatement_days,
+       %(fx_max_fallback_days)s::int AS _fx_max_fallback_days
+  FROM enriched e
+  LEFT JOIN rates r ON r.currency = e.currency AND r.date_day = e.date_day
+-- step: restatements
+-- Rows that existed before and now differ are restatements: log them per campaign, day and metric
+-- (native units, money in the account's currency) before the merge overwrites the old values.
+INSERT INTO wh_restatement (run_id, detected_at, date_day, platform, account_id, campaign_id, metric, old_value, new_value, currency)
+WITH old AS (
+    SELECT date_day, platform, account_id, campaign_id, max(currency) AS currency,
+           sum(impressions) AS impressions, sum(clicks) AS clicks, sum(spend_micros) AS spend_micros,
+           sum(conversions_micros) AS conversions_micros, sum(conversions_value_micros) AS conversions_value_micros
+      FROM fct_ad_performance_daily
+     WHERE %(log_restatements)s
+       AND date_day BETWEEN %(date_from)s AND %(date_to)s AND platform = ANY(%(platforms)s)
+       AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))
+     GROUP BY 1, 2, 3, 4
+), new AS (
+    SELECT date_day, platform, account_id, campaign_id,
+           sum(impressions) AS impressions, sum(clicks) AS clicks, sum(spend_micros) AS spend_micros,
+           sum(conversions_micros) AS conversions_micros, sum(conversions_value_micros) AS conversions_value_micros
+      FROM _m
+     GROUP BY 1, 2, 3, 4
+)
+SELECT %(run_id)s::bigint, %(now)s::timestamptz, o.date_day, o.platform, o.account_id, o.campaign_id,
+       v.metric, v.old_value, v.new_value, o.currency
+  FROM old o
+  LEFT JOIN new n USING (date_day, platform, account_id, campaign_id)
+ CROSS JOIN LATERAL (VALUES
+        ('impressions', o.impressions::numeric, coalesce(n.impressions, 0)::numeric),
+        ('clicks', o.clicks::numeric, coalesce(n.clicks, 0)::numeric),
+        ('spend', o.spend_micros / 1000000.0, coalesce(n.spend_micros, 0) / 1000000.0),
+        ('conversions', o.conversions_micros / 1000000.0, coalesce(n.conversions_micros, 0) / 1000000.0),
+        ('conversions_value', o.conversions_value_micros / 1000000.0, coalesce(n.conversions_value_micros, 0) / 1000000.0)
+       ) AS v(metric, old_value, new_value)
+ WHERE %(log_restatements)s AND v.old_value <> v.new_value
+-- step: after_settle
+-- Days that have left their platform's restatement window since they were written stop settling.
+UPDATE fct_ad_performance_daily f
+   SET is_settling = false
+  FROM dim_platform p
+ WHERE f.is_settling AND f.platform = ANY(%(platforms)s) AND p.code = f.platform
+   AND f.date_day <= (%(now)s::timestamptz AT TIME ZONE f.time_zone)::date - p.restatement_days
