@@ -42,9 +42,8 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from insights.ml import attribution as attr  # noqa: E402 - needs the repo on sys.path first
-from insights.ml.budget import default_bounds, optimize_allocation  # noqa: E402
+from insights.ml.budget import default_bounds, optimize_allocation, plan_budget  # noqa: E402
 from insights.ml.forecast import backtest  # noqa: E402
-from insights.ml.response import fit_response_model  # noqa: E402
 
 ARTIME_NYC_TAXI = 87.8
 
@@ -61,7 +60,7 @@ class Report:
     def add(self, key: str, value: Any, label: str, goal: str = "", passed: bool | None = None) -> None:
         self.figures[key] = _plain(value)
         verdict = "" if passed is None else ("PASS" if passed else "MISS")
-        if passed is False:
+        if passed is not None and not passed:  # numpy booleans are not the False singleton
             self.failures.append(key)
         if isinstance(value, float) and value != 0 and abs(value) < 1e-3:
             shown = f"{value:.2e}"
@@ -74,8 +73,10 @@ class Report:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
     if isinstance(value, (np.floating, float)):
-        return None if not math.isfinite(float(value)) else round(float(value), 6)
+        return None if not math.isfinite(float(value)) else float(f"{float(value):.10g}")
     if isinstance(value, np.integer):
         return int(value)
     return value
@@ -275,34 +276,6 @@ def _maximise(
     return best_x
 
 
-def _capture(
-    report: Report,
-    key: str,
-    label: str,
-    truth: Callable[[np.ndarray], float],
-    model_alloc: np.ndarray,
-    historical: np.ndarray,
-    lower: np.ndarray,
-    upper: np.ndarray,
-    goal: bool = True,
-) -> None:
-    budget = float(historical.sum())
-    oracle = _maximise(truth, lower, upper, budget)
-    r_model, r_hist, r_oracle = truth(model_alloc), truth(historical), truth(oracle)
-    share = (r_model - r_hist) / (r_oracle - r_hist)
-    report.add(
-        f"budget_{key}_uplift_captured",
-        share,
-        f"{label}: share of oracle uplift",
-        ">= 0.90" if goal else "",
-        share >= 0.9 if goal else None,
-    )
-    report.add(f"budget_{key}_regret", r_oracle - r_model, f"{label}: regret R_oracle - R_model")
-    report.add(f"budget_{key}_r_model", r_model, f"{label}: true outcome of model allocation")
-    report.add(f"budget_{key}_r_historical", r_hist, f"{label}: true outcome of historical split")
-    report.add(f"budget_{key}_r_oracle", r_oracle, f"{label}: true outcome of oracle allocation")
-
-
 def _mmm_truth(frame: pd.DataFrame) -> tuple[Callable[[np.ndarray], float], dict[str, Any]]:
     """Recover the data-generating response of x1, x2 from mmm_roas_data.csv's columns.
 
@@ -367,32 +340,86 @@ def _hill_truth_fit(spend: np.ndarray, contribution: np.ndarray) -> tuple[tuple[
     return (float(theta), float(np.exp(log_k)), float(shape), float(beta)), float(r2)
 
 
+def _judge_plan(
+    report: Report,
+    key: str,
+    label: str,
+    truth: Callable[[np.ndarray], float],
+    history: pd.DataFrame,
+    channels: list[str],
+    controls: list[str],
+    bootstrap: int,
+    restarts: int,
+    goal: bool = True,
+) -> None:
+    """Fit on observed data through the product API, then judge on the true curves."""
+    historical = history[channels].mean().to_numpy()
+    budget = float(historical.sum())
+    started = time.perf_counter()
+    plan = plan_budget(
+        history, target="y", channels=channels, controls=controls, budget=budget, bootstrap=bootstrap, restarts=restarts
+    )
+    elapsed = time.perf_counter() - started
+    bounds = default_bounds(plan.model)
+    lower = np.array([bounds[c][0] for c in channels])
+    upper = np.array([bounds[c][1] for c in channels])
+    chosen = np.array([plan.allocation[c] for c in channels])
+    point = optimize_allocation(plan.model, budget, bounds=bounds)
+    print(
+        f"  {label}: fit R^2 {plan.model.r_squared:.4f}, {bootstrap} bootstrap refits, {elapsed:.1f}s; "
+        f"plan {np.round(chosen, 3).tolist()}"
+    )
+    oracle = _maximise(truth, lower, upper, budget)
+    r_hist, r_oracle = truth(historical), truth(oracle)
+    print(f"    historical split {np.round(historical, 3).tolist()}, oracle {np.round(oracle, 3).tolist()}")
+    for suffix, allocation, text, has_goal in (
+        ("", chosen, "plan (fit + refits)", goal),
+        ("_point_fit", np.array([point[c] for c in channels]), "point fit only", False),
+    ):
+        r_model = truth(allocation)
+        share = (r_model - r_hist) / (r_oracle - r_hist)
+        report.add(
+            f"budget_{key}{suffix}_uplift_captured",
+            share,
+            f"{label}: {text}, share of oracle uplift",
+            ">= 0.90" if has_goal else "",
+            share >= 0.9 if has_goal else None,
+        )
+        report.add(f"budget_{key}{suffix}_regret", r_oracle - r_model, f"{label}: {text}, regret R_oracle - R_model")
+    report.add(f"budget_{key}_r_model", truth(chosen), f"{label}: true outcome of the plan")
+    report.add(f"budget_{key}_r_historical", r_hist, f"{label}: true outcome of the historical split")
+    report.add(f"budget_{key}_r_oracle", r_oracle, f"{label}: true outcome of the oracle allocation")
+    band = plan.expected_total_band
+    report.add(f"budget_{key}_expected_outcome", plan.expected_total, f"{label}: plan's expected media outcome")
+    report.add(
+        f"budget_{key}_true_outcome_in_80_band",
+        bool(band[0] <= truth(chosen) <= band[1]),
+        f"{label}: true outcome in its 80% band ({band[0]:.1f} to {band[1]:.1f})",
+    )
+    true_uplift = truth(chosen) - r_hist
+    low, high = plan.uplift_band
+    report.add(f"budget_{key}_expected_uplift", plan.uplift, f"{label}: plan's expected uplift over current split")
+    report.add(f"budget_{key}_true_uplift", true_uplift, f"{label}: true uplift over current split")
+    report.add(
+        f"budget_{key}_true_uplift_in_80_band",
+        bool(low <= true_uplift <= high),
+        f"{label}: true uplift in its 80% band ({low:.1f} to {high:.1f})",
+    )
+
+
 def evaluate_budget(data: Path, report: Report, quick: bool) -> None:
-    print("Budget optimizer - allocations fitted on observed data, judged on the TRUE curves", flush=True)
-    restarts = 4 if quick else 8
-    # --- mmm_roas_data.csv (weekly, two channels)
+    print("Budget optimizer - plans fitted on observed data, judged on the TRUE curves", flush=True)
+    restarts, bootstrap = (4, 10) if quick else (8, 30)
     frame = pd.read_csv(data / "mmm" / "mmm_roas_data.csv")
     truth, info = _mmm_truth(frame)
     print(f"  mmm true curves recovered from the columns: {json.dumps(info)}")
-    channels = ["x1", "x2"]
-    historical = frame[channels].mean().to_numpy()
     for key, controls, goal in (
         ("mmm", ["trend", "cs", "cc", "z"], True),
         ("mmm_without_z", ["trend", "cs", "cc"], False),
     ):
-        started = time.perf_counter()
-        model = fit_response_model(frame, target="y", channels=channels, controls=controls, restarts=restarts)
-        bounds = default_bounds(model)
-        allocation = optimize_allocation(model, float(historical.sum()), bounds=bounds)
-        elapsed = time.perf_counter() - started
-        alloc = np.array([allocation[c] for c in channels])
-        lower = np.array([bounds[c][0] for c in channels])
-        upper = np.array([bounds[c][1] for c in channels])
-        label = f"mmm_roas ({'+'.join(controls)})"
-        print(f"  {label}: fit R^2 {model.r_squared:.4f}, allocation {np.round(alloc, 4).tolist()}, {elapsed:.1f}s")
-        _capture(report, key, label, truth, alloc, historical, lower, upper, goal)
+        label = f"mmm_roas (controls {'+'.join(controls)})"
+        _judge_plan(report, key, label, truth, frame, ["x1", "x2"], controls, bootstrap, restarts, goal)
 
-    # --- credibility_* (daily, seven campaigns)
     metrics = pd.read_csv(data / "mmm" / "credibility_campaign_daily_metrics.csv")
     contributions = pd.read_csv(data / "mmm" / "credibility_ground_truth_campaign_contributions.csv")
     inputs = pd.read_csv(data / "mmm" / "credibility_mmm_input_data.csv")
@@ -411,20 +438,10 @@ def evaluate_budget(data: Path, report: Report, quick: bool) -> None:
         return total
 
     history = pd.concat([spend.reset_index(drop=True), inputs[["search", "trend", "y"]]], axis=1)
-    started = time.perf_counter()
-    model = fit_response_model(history, target="y", channels=campaigns, controls=["search", "trend"], restarts=restarts)
-    bounds = default_bounds(model)
-    historical = spend.mean().to_numpy()
-    allocation = optimize_allocation(model, float(historical.sum()), bounds=bounds)
-    elapsed = time.perf_counter() - started
-    alloc = np.array([allocation[c] for c in campaigns])
-    print(
-        f"  credibility (7 campaigns, controls search+trend): fit R^2 {model.r_squared:.4f}, "
-        f"allocation {np.round(alloc, 1).tolist()}, {elapsed:.1f}s"
+    label = "credibility (7 campaigns, controls search+trend)"
+    _judge_plan(
+        report, "credibility", label, credibility_truth, history, campaigns, ["search", "trend"], bootstrap, restarts
     )
-    lower = np.array([bounds[c][0] for c in campaigns])
-    upper = np.array([bounds[c][1] for c in campaigns])
-    _capture(report, "credibility", "credibility campaigns", credibility_truth, alloc, historical, lower, upper)
 
 
 # =========================================================================== attribution

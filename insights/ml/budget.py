@@ -12,10 +12,12 @@ problem non-concave. Default bounds are 0 and the largest spend per period the c
 actually had: the curve is only known where spend has been, and extrapolating a fitted
 curve far past it is guesswork.
 
-Uncertainty: a moving-block bootstrap of the residuals (blocks of ~4 periods keep their
-autocorrelation) refits the curves ``bootstrap`` times; the 10th–90th percentiles of the
-expected outcome at the chosen allocation form an 80% band. The current (historical
-average) split is evaluated on the same curves and refits for comparison.
+Uncertainty: a moving-block bootstrap of the residuals (blocks of 4 periods keep their
+autocorrelation) refits the curves ``bootstrap`` times. The allocation maximises the outcome
+averaged over the fit and its refits - the best decision when the curves are uncertain, not
+the best decision for one estimate of them. The 10th-90th percentiles over the refits form
+an 80% band for the expected outcome. The current (historical average) split is evaluated
+on the same curves for comparison.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from insights.ml.response import (
 )
 
 MODEL_VERSION = "budget-adstock-hill/1"
+_BLOCK = 4  # bootstrap block length in periods: keeps short-run autocorrelation of the residuals
 PLAN_COLUMNS = [
     "channel",
     "spend",
@@ -55,12 +58,15 @@ class BudgetPlan:
 
     table: pd.DataFrame
     model: ResponseModel
+    refits: list[ResponseModel]
     allocation: dict[str, float]
     current: dict[str, float]
     expected_total: float
     expected_total_band: tuple[float, float]
     current_total: float
     current_total_band: tuple[float, float]
+    uplift: float  # expected_total - current_total, averaged over fit and refits
+    uplift_band: tuple[float, float]  # 80% band of the uplift: better identified than levels
 
 
 def default_bounds(model: ResponseModel) -> dict[str, tuple[float, float]]:
@@ -92,20 +98,29 @@ def optimize_allocation(
     budget: float,
     *,
     bounds: Mapping[str, tuple[float, float]] | None = None,
+    ensemble: Sequence[ResponseModel] = (),
     starts: int = 6,
     seed: int = 0,
 ) -> dict[str, float]:
-    """Spend per period per channel that maximises the expected outcome (see module doc)."""
+    """Spend per period per channel that maximises the expected outcome (see module doc).
+
+    With ``ensemble`` (bootstrap refits), the objective is the outcome averaged over
+    ``model`` and the ensemble: the best decision when the curves are uncertain, rather
+    than the best decision for one estimate of them.
+    """
     channels = model.channels
     chosen = {**default_bounds(model), **(bounds or {})}
     lower, upper = _check_bounds(channels, budget, chosen)
-    curves = [model.curves[c] for c in channels]
+    members = [model, *ensemble]
+    curves = [[member.curves[c] for c in channels] for member in members]
 
     def negative_outcome(x: np.ndarray) -> float:
-        return -float(sum(curve.steady_outcome(v) for curve, v in zip(curves, x, strict=True)))
+        total = sum(float(curve.steady_outcome(v)) for row in curves for curve, v in zip(row, x, strict=True))
+        return -total / len(members)
 
     def negative_gradient(x: np.ndarray) -> np.ndarray:
-        return -np.array([float(curve.marginal_return(v)) for curve, v in zip(curves, x, strict=True)])
+        grads = [[float(curve.marginal_return(v)) for curve, v in zip(row, x, strict=True)] for row in curves]
+        return -np.mean(np.array(grads), axis=0)
 
     rng = np.random.default_rng(seed)
     historical = np.array([model.historical_spend[c] for c in channels])
@@ -177,7 +192,10 @@ def plan_budget(
     ``channel, spend, expected_outcome, expected_outcome_low, expected_outcome_high,
     marginal_roas, current_spend, current_outcome``. Outcomes are the media-driven outcome
     per period at steady state (the baseline from intercept and controls is excluded; it
-    does not depend on the split). ``*_low``/``*_high`` is an 80% bootstrap band.
+    does not depend on the split), averaged over the fit and its ``bootstrap`` refits;
+    ``*_low``/``*_high`` is the 80% bootstrap band and ``marginal_roas`` the average extra
+    outcome per extra unit of spend at the allocation. ``bounds`` maps channel -> (min, max)
+    spend per period (default: 0 to the largest spend the channel has had).
     """
     model = fit_response_model(
         history,
@@ -188,41 +206,39 @@ def plan_budget(
         restarts=restarts,
         seed=seed,
     )
-    allocation = optimize_allocation(model, budget, bounds=bounds, seed=seed)
-    current = dict(model.historical_spend)
-
     rng = np.random.default_rng(seed + 1)
     start = model_parameters(model)
-    block = 4
-    draws_plan: list[dict[str, float]] = []
-    draws_current: list[float] = []
+    refits = []
     for _ in range(bootstrap):
-        resampled = model.fitted + _block_bootstrap(model.residuals, rng, block)
-        refit = refit_on(start, with_target(history, target, resampled), target, channels, controls, saturation)
-        draws_plan.append(refit.channel_outcomes(allocation))
-        draws_current.append(refit.media_outcome(current))
+        resampled = model.fitted + _block_bootstrap(model.residuals, rng, _BLOCK)
+        refits.append(refit_on(start, with_target(history, target, resampled), target, channels, controls, saturation))
+    allocation = optimize_allocation(model, budget, bounds=bounds, ensemble=refits, seed=seed)
+    current = dict(model.historical_spend)
+    members = [model, *refits]
 
-    planned = model.channel_outcomes(allocation)
-    at_current = model.channel_outcomes(current)
+    def outcomes(spend: Mapping[str, float]) -> np.ndarray:
+        """(members, channels): outcome per period of ``spend`` under every member's curves."""
+        return np.array([[m.channel_outcomes(spend)[c] for c in channels] for m in members])
+
+    planned, at_current = outcomes(allocation), outcomes(current)
+    spread, spread_current = (planned[1:], at_current[1:]) if refits else (planned, at_current)
     rows = []
-    for c in channels:
-        samples = np.array([d[c] for d in draws_plan]) if draws_plan else np.array([planned[c]])
+    for j, c in enumerate(channels):
         rows.append(
             {
                 "channel": c,
                 "spend": allocation[c],
-                "expected_outcome": planned[c],
-                "expected_outcome_low": float(np.percentile(samples, 10)),
-                "expected_outcome_high": float(np.percentile(samples, 90)),
-                "marginal_roas": float(model.curves[c].marginal_return(allocation[c])),
+                "expected_outcome": float(planned[:, j].mean()),
+                "expected_outcome_low": float(np.percentile(spread[:, j], 10)),
+                "expected_outcome_high": float(np.percentile(spread[:, j], 90)),
+                "marginal_roas": float(np.mean([m.curves[c].marginal_return(allocation[c]) for m in members])),
                 "current_spend": current[c],
-                "current_outcome": at_current[c],
+                "current_outcome": float(at_current[:, j].mean()),
             }
         )
-    totals = np.array([sum(d.values()) for d in draws_plan]) if draws_plan else np.array([sum(planned.values())])
-    current_draws = np.array(draws_current) if draws_current else np.array([sum(at_current.values())])
-    expected_total = float(sum(planned.values()))
-    current_total = float(sum(at_current.values()))
+    totals, current_totals = spread.sum(axis=1), spread_current.sum(axis=1)
+    expected_total = float(planned.sum(axis=1).mean())
+    current_total = float(at_current.sum(axis=1).mean())
     rows.append(
         {
             "channel": "total",
@@ -235,15 +251,25 @@ def plan_budget(
             "current_outcome": current_total,
         }
     )
+    gains = spread.sum(axis=1) - spread_current.sum(axis=1)
     table = pd.DataFrame(rows, columns=PLAN_COLUMNS)
-    table.attrs.update(model_version=MODEL_VERSION, r_squared=model.r_squared, periods=len(history))
+    table.attrs.update(
+        model_version=MODEL_VERSION,
+        r_squared=model.r_squared,
+        periods=len(history),
+        uplift=expected_total - current_total,
+        uplift_band=(float(np.percentile(gains, 10)), float(np.percentile(gains, 90))),
+    )
     return BudgetPlan(
         table=table,
         model=model,
+        refits=refits,
         allocation=allocation,
         current=current,
         expected_total=expected_total,
         expected_total_band=(float(np.percentile(totals, 10)), float(np.percentile(totals, 90))),
         current_total=current_total,
-        current_total_band=(float(np.percentile(current_draws, 10)), float(np.percentile(current_draws, 90))),
+        current_total_band=(float(np.percentile(current_totals, 10)), float(np.percentile(current_totals, 90))),
+        uplift=expected_total - current_total,
+        uplift_band=table.attrs["uplift_band"],
     )

@@ -142,6 +142,9 @@ def test_plan_reports_total_row_bands_and_equal_marginal_returns() -> None:
     assert table.loc["total", "expected_outcome"] == pytest.approx(table.loc[channels, "expected_outcome"].sum())
     assert table.loc["total", "expected_outcome_low"] <= table.loc["total", "expected_outcome_high"]
     assert plan.expected_total >= plan.current_total - 1e-6  # never worse than the current split on its own curves
+    assert plan.uplift == pytest.approx(plan.expected_total - plan.current_total)
+    assert plan.uplift_band[0] <= plan.uplift_band[1]
+    assert len(plan.refits) == 6
     interior = [c for c in channels if 1.0 < plan.allocation[c] < history[c].max() - 1.0]
     marginals = table.loc[interior, "marginal_roas"].to_numpy()
     assert np.ptp(marginals) <= 0.02 * marginals.mean()
