@@ -9,7 +9,7 @@ import threading
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol
 
 from connectors.emulators.config import EmulatorConfig
 from connectors.emulators.server import start_emulator_server
@@ -40,7 +40,15 @@ def config_from_options(options: dict[str, Any]) -> EmulatorConfig:
     return EmulatorConfig.from_mapping(changes)
 
 
-def serve(host: str, port: int, config: EmulatorConfig, out: TextIO) -> None:
+class Writer(Protocol):
+    """Where the banner goes: sys.stdout, or a Django command's OutputWrapper."""
+
+    def write(self, text: str, /) -> object: ...
+
+    def flush(self) -> object: ...
+
+
+def serve(host: str, port: int, config: EmulatorConfig, out: Writer) -> None:
     """Run until SIGINT/SIGTERM, printing where each platform lives."""
     srv = start_emulator_server(host=host, port=port, config=config)
     base = srv.base_url
@@ -73,7 +81,7 @@ def serve(host: str, port: int, config: EmulatorConfig, out: TextIO) -> None:
         out.write("emulators stopped\n")
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+def main(argv: Sequence[str] | None = None, out: Writer | None = None) -> int:
     import sys
 
     parser = argparse.ArgumentParser(

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import html
+import json
 from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
@@ -137,11 +138,22 @@ def decision(state: EmulatorState, request: Request) -> Response:
     return Response(status=302, headers={"Location": _with_query(redirect_uri, query)})
 
 
-def _client_credentials(request: Request) -> tuple[str, str]:
+def _token_form(request: Request) -> dict[str, str]:
+    """Token request parameters: form-encoded as specified, JSON as Google also accepts."""
+    if request.mimetype == "application/json":
+        try:
+            body = json.loads(request.get_data() or b"{}")
+        except json.JSONDecodeError:
+            return {}
+        return {str(k): str(v) for k, v in body.items()} if isinstance(body, dict) else {}
+    return request.form.to_dict()
+
+
+def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str, str]:
     auth = request.authorization
     if auth is not None and auth.type == "basic" and auth.username:
         return auth.username, auth.password or ""
-    return request.form.get("client_id", ""), request.form.get("client_secret", "")
+    return form.get("client_id", ""), form.get("client_secret", "")
 
 
 def _pkce_ok(code: AuthCode, verifier: str | None) -> str | None:
@@ -176,9 +188,9 @@ def token(state: EmulatorState, request: Request) -> Response:
 
 def _token(state: EmulatorState, request: Request, revoke: bool) -> Response:
     config = state.config
-    form = request.form
+    form = _token_form(request)
     grant_type = form.get("grant_type", "")
-    client_id, client_secret = _client_credentials(request)
+    client_id, client_secret = _client_credentials(request, form)
     if grant_type not in ("authorization_code", "refresh_token"):
         return _oauth_error("unsupported_grant_type", f"Invalid grant_type: {grant_type}")
     if client_id != config.google_client_id:

@@ -240,3 +240,24 @@ def test_access_tokens_expire_with_the_emulator_clock(
     http.post("/_emulator/clock", json={"advance_days": 1})
     error = http.get(f"{GRAPH}/me", params={"access_token": meta}).json()["error"]
     assert error["code"] == 190 and error["error_subcode"] == 463
+
+
+def test_google_token_endpoint_accepts_json_and_basic_auth(http: httpx.Client, srv: EmulatorServer) -> None:
+    tokens = srv.state.issue_tokens("google_ads")
+    config = srv.state.config
+    as_json = http.post(
+        "/google/token",
+        json={
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": config.google_client_id,
+            "client_secret": config.google_client_secret,
+        },
+    )
+    assert as_json.status_code == 200
+    basic = http.post(
+        "/google/token",
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        auth=(config.google_client_id, config.google_client_secret),
+    )
+    assert basic.status_code == 200 and "refresh_token" not in basic.json()
