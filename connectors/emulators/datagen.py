@@ -74,8 +74,8 @@ _WEEK = {
     META: np.array([0.97, 0.96, 0.97, 0.99, 1.02, 1.05, 1.04]),
 }
 
-# Metric columns every frame carries (int64). Money is micros of the account currency, rounded to
-# the currency's smallest unit. `conversions` is hundredths of a conversion on Google (fractional
+# Metric columns every frame carries (int64). Money is micros of the account currency (Meta's
+# rounded to the currency's smallest unit, Google's not). `conversions` is hundredths of a conversion on Google (fractional
 # data-driven attribution) and whole events on Meta (purchases or leads).
 BASE_COLUMNS = ("spend_micros", "impressions", "clicks", "conversions", "value_micros")
 META_COLUMNS = (
@@ -226,6 +226,7 @@ class AccountModel:
     frequency: F64Array
     atc_rate: F64Array
     is_lead: BoolArray
+    fractional: BoolArray  # Google: data-driven (fractional) rather than whole conversions
     # ad groups / ad sets (index g), sorted by campaign
     ag_campaign: I64Array
     ag_ids: I64Array
@@ -348,6 +349,7 @@ def build_account_model(
     frequency = _between(u(19), 1.05, 1.5)
     atc_rate = _between(u(20), 0.04, 0.12)
     is_lead = kinds == "OUTCOME_LEADS"
+    fractional = u(23) < 0.5
 
     # Ad groups: 2-4 per campaign, contiguous per campaign (aggregation relies on it).
     n_ag = ag_min + np.floor(u(21) * (ag_max - ag_min + 1)).astype(np.int64)
@@ -417,6 +419,7 @@ def build_account_model(
         frequency=frequency,
         atc_rate=atc_rate,
         is_lead=is_lead,
+        fractional=fractional,
         ag_campaign=ag_campaign,
         ag_ids=ag_ids.astype(np.int64),
         ag_names=ag_names,
@@ -500,10 +503,13 @@ def ad_group_grid(
     impressions = np.where(active, impressions, 0)
     clicks = np.floor(impressions * ctr + uniform_stream(ag_base, _S_CLICK_ROUND)).astype(np.int64)
     clicks = np.minimum(clicks, impressions)
-    unit = 10**model.decimals
+    # Google reports cost and conversion value in plain micros (sub-cent amounts do occur); Meta
+    # reports spend and action values in the currency's smallest unit (cents, whole yen).
+    unit = 10**6 if model.platform == GOOGLE_ADS else 10**model.decimals
+    to_micros = 10**6 // unit
     spend_minor = np.where(impressions > 0, np.rint(spend * unit), 0.0).astype(np.int64)
     out: dict[str, npt.NDArray[np.int64]] = {
-        "spend_micros": spend_minor * (10 ** (6 - model.decimals)),
+        "spend_micros": spend_minor * to_micros,
         "impressions": impressions,
         "clicks": clicks,
     }
@@ -527,15 +533,19 @@ def ad_group_grid(
     per_conversion_value = model.aov[camp][:, None] * np.exp(0.15 * noise_stream(ag_base, _S_AOV))
     u_round = uniform_stream(ag_base, _S_CONV_ROUND)
     if model.platform == GOOGLE_ADS:
-        conv_final = np.floor(expected * 100.0 + u_round).astype(np.int64)  # hundredths
+        # Hundredths: data-driven attribution gives fractional conversions (7.5, 0.59); campaigns
+        # on last-click attribution count whole conversions (served as 3, not 3.0).
+        quantum = np.where(model.fractional[camp], 1, 100)[:, None]
+        conv_final = (np.floor(expected * 100.0 / quantum + u_round) * quantum).astype(np.int64)
         value_minor = np.rint(conv_final / 100.0 * per_conversion_value * unit)
     else:
+        quantum = np.ones((1, 1), dtype=np.int64)
         conv_final = np.floor(expected + u_round).astype(np.int64)
         value_minor = np.rint(conv_final * per_conversion_value * unit)
         value_minor = np.where(model.is_lead[camp][:, None], 0.0, value_minor)
-    conversions, value_minor = _restate(conv_final, value_minor, ag_base, days, window)
+    conversions, value_minor = _restate(conv_final, value_minor, quantum, ag_base, days, window)
     out["conversions"] = conversions
-    out["value_micros"] = value_minor.astype(np.int64) * (10 ** (6 - model.decimals))
+    out["value_micros"] = value_minor.astype(np.int64) * to_micros
 
     if model.platform == META:
         is_lead = model.is_lead[camp][:, None]
@@ -561,6 +571,7 @@ def ad_group_grid(
 def _restate(
     conv_final: npt.NDArray[np.int64],
     value_final: F64Array,
+    quantum: npt.NDArray[np.int64],
     ag_base: U64Array,
     days: I64Array,
     window: DayWindow,
@@ -585,7 +596,8 @@ def _restate(
     completeness = np.clip(completeness, 0.0, 1.0)
     conv = conv_final.copy()
     value = value_final.copy()
-    conv[:, cols] = np.floor(conv_final[:, cols] * completeness + 0.5).astype(np.int64)
+    q = np.broadcast_to(quantum, conv_final.shape)[:, cols]
+    conv[:, cols] = (np.floor(conv_final[:, cols] / q * completeness + 0.5) * q).astype(np.int64)
     value[:, cols] = np.rint(value_final[:, cols] * completeness)
     return conv, value
 

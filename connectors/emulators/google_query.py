@@ -262,12 +262,20 @@ def _order_limit(frame: Frame, model: AccountModel, query: Query) -> Frame:
 
 
 # ---------------------------------------------------------------------------- rendering
+def json_double(value: float) -> str | None:
+    """A double as Google's REST front end prints it: whole values without ".0" (`1`, `0`)."""
+    if value != value:
+        return None
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
 def _json_value(fdef: FieldDef, value: Any) -> str | None:
     if fdef.kind == "int64":
         return f'"{int(value)}"'
     if fdef.kind == "double":
-        f = float(value)
-        return None if f != f else repr(f)
+        return json_double(float(value))
     if fdef.kind == "bool":
         return "true" if value else "false"
     if fdef.kind == "enum":
@@ -291,7 +299,11 @@ def _metric_fragments(frame: Frame, fdef: FieldDef) -> list[str | None]:
     values = _metric_values(frame, fdef.name)
     if fdef.kind == "int64":
         return [f'{prefix}"{v}"' for v in values.tolist()]
-    return [None if v != v else prefix + repr(v) for v in values.astype(np.float64).tolist()]
+    out: list[str | None] = []
+    for v in values.astype(np.float64).tolist():
+        text = json_double(v)
+        out.append(None if text is None else prefix + text)
+    return out
 
 
 def render_rows(result: QueryResult, start: int, stop: int) -> list[str]:

@@ -473,6 +473,12 @@ def _decimal_str(minor: int, decimals: int) -> str:
     return f"{sign}{minor // 10**decimals}.{minor % 10**decimals:0{decimals}d}"
 
 
+def _micros_str(micros: int) -> str:
+    """Exact decimal text of an amount in micros, without trailing zeros ("12.5486", "3")."""
+    text = _decimal_str(micros, 6).rstrip("0").rstrip(".")
+    return text or "0"
+
+
 def _truth_rows(platform: str, model: AccountModel, frame: Frame) -> list[dict[str, Any]]:
     dates = iso_dates(frame.day_start)
     cols = {k: v.tolist() for k, v in frame.cols.items()}
@@ -493,7 +499,7 @@ def _truth_rows(platform: str, model: AccountModel, frame: Frame) -> list[dict[s
                 impressions=cols["impressions"][i],
                 clicks=cols["clicks"][i],
                 conversions=_decimal_str(cols["conversions"][i], 2),
-                conversions_value=_decimal_str(cols["value_micros"][i] // micro_unit, decimals),
+                conversions_value=_micros_str(cols["value_micros"][i]),
             )
         else:
             row.update(
