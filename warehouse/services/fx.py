@@ -174,6 +174,7 @@ def fx_rates_load(*, rates: Iterable[FxRateRow], source: str = "ECB", since: dat
         return FxLoadResult(0, 0, 0, None, None, ())
     now = timezone.now()
     with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS _fx_load")  # a savepoint does not fire ON COMMIT DROP
         cursor.execute("CREATE TEMPORARY TABLE _fx_load (currency text, date date, rate numeric) ON COMMIT DROP")
         with cursor.cursor.copy("COPY _fx_load (currency, date, rate) FROM STDIN") as copy:
             for r in rows:
@@ -189,6 +190,7 @@ def fx_rates_load(*, rates: Iterable[FxRateRow], source: str = "ECB", since: dat
             [source, now],
         )
         returned = cursor.fetchall()
+        cursor.execute("DROP TABLE _fx_load")
     flags = [row[0] for row in returned]
     changed_days = [row[1] for row in returned]
     inserted = sum(1 for f in flags if f)

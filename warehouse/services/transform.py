@@ -320,6 +320,9 @@ def _execute(model: graph.SqlModel, run: TransformRun, base: dict[str, Any]) -> 
                         rows_written += count
                     details[step.name] = count
             else:
+                # ON COMMIT DROP does not fire when the caller's transaction is still open (a
+                # savepoint here): drop any leftover explicitly.
+                cursor.execute("DROP TABLE IF EXISTS _m")
                 cursor.execute(f"CREATE TEMPORARY TABLE _m ON COMMIT DROP AS {model.select_sql}", params)
                 rows_read = max(cursor.rowcount, 0)
                 cursor.execute("ANALYZE _m")
@@ -334,6 +337,8 @@ def _execute(model: graph.SqlModel, run: TransformRun, base: dict[str, Any]) -> 
                     if step.after_merge:
                         cursor.execute(step.sql, params)
                         details[step.name] = max(cursor.rowcount, 0)
+            if model.materialization != "script":
+                cursor.execute("DROP TABLE IF EXISTS _m")
         PendingWindow.objects.filter(pk__in=[w.pk for w in pending]).delete()
         duration_ms = (time.perf_counter() - started) * 1000
         ModelRun.objects.create(
