@@ -75,7 +75,7 @@ def default_bounds(model: ResponseModel) -> dict[str, tuple[float, float]]:
 
 
 def _check_bounds(
-    channels: Sequence[str], budget: float, bounds: Mapping[str, tuple[float, float]]
+    channels: Sequence[str], budget: float, bounds: Mapping[str, tuple[float, float]], hint: str = ""
 ) -> tuple[np.ndarray, np.ndarray]:
     if not np.isfinite(budget) or budget < 0:
         raise InputError("the budget must be a non-negative number")
@@ -88,7 +88,7 @@ def _check_bounds(
         raise InputError("each channel's bounds need 0 <= min <= max")
     if budget < lower.sum() - 1e-9 or budget > upper.sum() + 1e-9:
         raise InputError(
-            f"budget {budget:g} is outside what the channel bounds allow ({lower.sum():g} to {upper.sum():g})"
+            f"budget {budget:g} is outside what the channel bounds allow ({lower.sum():g} to {upper.sum():g}){hint}"
         )
     return lower, upper
 
@@ -110,7 +110,9 @@ def optimize_allocation(
     """
     channels = model.channels
     chosen = {**default_bounds(model), **(bounds or {})}
-    lower, upper = _check_bounds(channels, budget, chosen)
+    missing = [c for c in channels if c not in (bounds or {})]
+    hint = "; by default a channel can get at most its largest past spend per period" if missing else ""
+    lower, upper = _check_bounds(channels, budget, chosen, hint)
     members = [model, *ensemble]
     curves = [[member.curves[c] for c in channels] for member in members]
 

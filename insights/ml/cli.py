@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -245,10 +246,11 @@ def main(argv: Sequence[str] | None = None, *, stderr: Callable[[str], object] |
     """Run one command; return the exit status (0 ok, 2 bad input, 1 internal error)."""
     say = stderr or (lambda line: print(line, file=sys.stderr))
     try:
-        args = build_parser().parse_args(argv)
-        if getattr(args, "horizon", 1) is not None and args.command == "forecast" and not 1 <= args.horizon <= 366:
-            raise InputError(f"--horizon must be between 1 and 366, got {args.horizon}")
-        args.run(args)
+        with warnings.catch_warnings():
+            # library warnings (date-format inference, all-NaN warm-up slices) are not the
+            # caller's business and would break the one-line error contract
+            warnings.simplefilter("ignore")
+            return _run(build_parser().parse_args(argv))
     except InputError as exc:
         say(f"error: {_one_line(str(exc))}")
         return EXIT_BAD_INPUT
@@ -258,6 +260,12 @@ def main(argv: Sequence[str] | None = None, *, stderr: Callable[[str], object] |
     except Exception as exc:  # a bug must still not dump a traceback on the caller
         say(f"error: internal error ({type(exc).__name__}): {_one_line(str(exc))}")
         return EXIT_INTERNAL
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "forecast" and not 1 <= args.horizon <= 366:
+        raise InputError(f"--horizon must be between 1 and 366, got {args.horizon}")
+    args.run(args)
     return 0
 
 
