@@ -13,7 +13,7 @@ from tests.insights.ml.synthetic import trend_weekly
 
 @pytest.fixture(scope="module")
 def trend_backtest() -> pd.DataFrame:
-    return backtest(trend_weekly(), 7, origins=25, step=7)
+    return backtest(trend_weekly(), 7, origins=16, step=7)
 
 
 def test_beats_seasonal_naive_mase_on_trend_plus_weekly_series(trend_backtest: pd.DataFrame) -> None:
