@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import least_squares, lsq_linear
+from scipy.optimize import least_squares, nnls
 from scipy.signal import lfilter
 
 from insights.ml.errors import InputError
@@ -113,6 +113,8 @@ class _Problem:
     control_std: np.ndarray
     target_scale: float
     saturation: str
+    free_basis: np.ndarray  # orthonormal basis of [1, controls]: the unconstrained columns
+    target_off_free: np.ndarray  # target with its projection on free_basis removed
 
 
 def geometric_adstock(spend: np.ndarray, decay: float) -> np.ndarray:
@@ -126,34 +128,53 @@ def geometric_adstock(spend: np.ndarray, decay: float) -> np.ndarray:
     return out
 
 
+def _channel_column(problem: _Problem, params: np.ndarray, c: int) -> np.ndarray:
+    theta, log_k, shape = params[3 * c : 3 * c + 3]
+    adstock = geometric_adstock(problem.spend[:, c], theta)
+    k = np.exp(log_k) / (1.0 - theta)  # mean scaled spend is 1, so mean adstock is 1/(1-theta)
+    if problem.saturation == "logistic":
+        return np.tanh(adstock / (2.0 * k))
+    ratio = np.power(np.maximum(adstock, 0.0) / k, shape)
+    return ratio / (1.0 + ratio)
+
+
 def _channel_features(problem: _Problem, params: np.ndarray) -> np.ndarray:
-    n, channels = problem.spend.shape
-    columns = np.empty((n, channels))
-    for c in range(channels):
-        theta, log_k, shape = params[3 * c : 3 * c + 3]
-        adstock = geometric_adstock(problem.spend[:, c], theta)
-        k = np.exp(log_k) / (1.0 - theta)  # mean scaled spend is 1, so mean adstock is 1/(1-theta)
-        if problem.saturation == "logistic":
-            columns[:, c] = np.tanh(adstock / (2.0 * k))
-        else:
-            ratio = np.power(np.maximum(adstock, 0.0) / k, shape)
-            columns[:, c] = ratio / (1.0 + ratio)
-    return columns
+    return np.column_stack([_channel_column(problem, params, c) for c in range(problem.spend.shape[1])])
 
 
 def _linear_solve(problem: _Problem, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n = features.shape[0]
-    design = np.column_stack([np.ones(n), problem.controls, features])
-    free = 1 + problem.controls.shape[1]
-    lower = np.r_[np.full(free, -np.inf), np.zeros(features.shape[1])]
-    upper = np.full(design.shape[1], np.inf)
-    solution = lsq_linear(design, problem.target, bounds=(lower, upper), method="bvls")
-    coefficients = solution.x
-    return coefficients, problem.target - design @ coefficients
+    """Best beta >= 0 (and free intercept/controls) for fixed curve shapes.
+
+    The free columns are projected out first, so what remains is a small non-negative least
+    squares problem (Lawson-Hanson NNLS); returns (beta, residuals)."""
+    basis = problem.free_basis
+    off_free = features - basis @ (basis.T @ features)
+    beta, _ = nnls(off_free, problem.target_off_free)
+    return beta, problem.target_off_free - off_free @ beta
 
 
 def _residuals(params: np.ndarray, problem: _Problem) -> np.ndarray:
     return _linear_solve(problem, _channel_features(problem, params))[1]
+
+
+def _jacobian(params: np.ndarray, problem: _Problem) -> np.ndarray:
+    """Forward-difference Jacobian that recomputes only the channel whose parameter moved
+    (the numeric default would rebuild every channel for each of the 3C parameters)."""
+    features = _channel_features(problem, params)
+    base = _linear_solve(problem, features)[1]
+    _, upper = _bounds(problem.spend.shape[1])
+    jac = np.empty((base.size, params.size))
+    for j in range(params.size):
+        step = np.sqrt(np.finfo(float).eps) * max(1.0, abs(params[j]))
+        if params[j] + step > upper[j]:
+            step = -step
+        moved = params.copy()
+        moved[j] += step
+        c = j // 3
+        perturbed = features.copy()
+        perturbed[:, c] = _channel_column(problem, moved, c)
+        jac[:, j] = (_linear_solve(problem, perturbed)[1] - base) / step
+    return jac
 
 
 def _bounds(channels: int) -> tuple[np.ndarray, np.ndarray]:
@@ -167,7 +188,9 @@ def _solve_nonlinear(problem: _Problem, starts: Sequence[np.ndarray]) -> tuple[n
     best_params, best_cost = starts[0], np.inf
     for start in starts:
         x0 = np.clip(start, lower + 1e-6, upper - 1e-6)
-        result = least_squares(_residuals, x0, bounds=(lower, upper), args=(problem,), x_scale="jac", max_nfev=200)
+        result = least_squares(
+            _residuals, x0, jac=_jacobian, bounds=(lower, upper), args=(problem,), x_scale="jac", max_nfev=200
+        )
         if result.cost < best_cost:
             best_params, best_cost = result.x, float(result.cost)
     return best_params, best_cost
@@ -193,15 +216,22 @@ def _prepare(
     control_std = np.where(control_std > 0, control_std, 1.0)
     y = history[target].to_numpy(dtype=float)
     y_scale = float(np.std(y)) or 1.0
+    controls_scaled = (control_values - control_mean) / control_std
+    free = np.column_stack([np.ones(len(y)), controls_scaled])
+    left, singular, _ = np.linalg.svd(free, full_matrices=False)
+    basis = left[:, singular > singular[0] * 1e-10]  # a constant or duplicated control adds nothing
+    target = y / y_scale
     return _Problem(
         spend / scale,
-        (control_values - control_mean) / control_std,
-        y / y_scale,
+        controls_scaled,
+        target,
         scale,
         control_mean,
         control_std,
         y_scale,
         saturation,
+        basis,
+        target - basis @ (basis.T @ target),
     )
 
 
@@ -214,7 +244,10 @@ def _to_model(
     controls: Sequence[str],
 ) -> ResponseModel:
     features = _channel_features(problem, params)
-    coefficients, residuals = _linear_solve(problem, features)
+    beta, residuals = _linear_solve(problem, features)
+    free = np.column_stack([np.ones(features.shape[0]), problem.controls])
+    free_coefs, *_ = np.linalg.lstsq(free, problem.target - features @ beta, rcond=None)
+    coefficients = np.r_[free_coefs, beta]
     y_scale = problem.target_scale
     k_controls = len(controls)
     control_coefs = coefficients[1 : 1 + k_controls] * y_scale / problem.control_std
