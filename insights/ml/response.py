@@ -7,15 +7,18 @@ Model, per period t::
     sat(a) = a^s / (a^s + K^s)                                 (Hill; or logistic tanh(a / 2L))
 
 * Why: carry-over (adstock) and diminishing returns (saturation) are the two effects a
-  budget decision depends on; this is the standard MMM form (Jin et al. 2017) and the one
-  the reference data was generated with.
+  budget decision depends on; this is the standard MMM form (Jin et al. 2017), the family
+  the reference data was generated from (there with a logistic curve).
 * Fitting: non-linear least squares with variable projection. For given (theta, K, s) per
-  channel the model is linear in intercept, control coefficients and beta >= 0, which a
-  bounded linear solve (BVLS) gives exactly; scipy's ``least_squares`` then searches only
-  the 3 non-linear parameters per channel, from several starting points (best SSE wins).
+  channel the model is linear in intercept, control coefficients and beta >= 0: the free
+  columns are projected out and beta comes from non-negative least squares (NNLS), exactly.
+  scipy's ``least_squares`` then searches only the 3 non-linear parameters per channel,
+  from several starting points (best SSE wins), with a Jacobian that rebuilds only the
+  channel whose parameter moved.
   Bounds: theta in [0, 0.9]; K between 0.1x and 10x the channel's mean adstocked spend;
-  s in [0.5, 3]. Spend and outcome are rescaled internally so one set of bounds fits
-  euros, cents or conversions alike.
+  s in [0.3, 1] - concave curves only: S-shapes are weakly identified from observational
+  spend and produce all-or-nothing allocations. Spend and outcome are rescaled internally
+  so one set of bounds fits euros, cents or conversions alike.
 * Steady state (used for budgeting): spending x every period gives adstock x / (1 - theta).
 """
 
