@@ -223,18 +223,18 @@ def _prepare(
     free = np.column_stack([np.ones(len(y)), controls_scaled])
     left, singular, _ = np.linalg.svd(free, full_matrices=False)
     basis = left[:, singular > singular[0] * 1e-10]  # a constant or duplicated control adds nothing
-    target = y / y_scale
+    scaled_target = y / y_scale
     return _Problem(
         spend / scale,
         controls_scaled,
-        target,
+        scaled_target,
         scale,
         control_mean,
         control_std,
         y_scale,
         saturation,
         basis,
-        target - basis @ (basis.T @ target),
+        scaled_target - basis @ (basis.T @ scaled_target),
     )
 
 
