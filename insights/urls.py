@@ -1,7 +1,6 @@
-from django.urls import path
-
-from insights import views
+from django.urls import include, path
 
 urlpatterns = [
-    path("", views.overview, name="workspace_home"),
+    path("", include("insights.urls_dashboards")),
+    path("insights/", include("insights.urls_models")),
 ]
