@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls_workspace")),
     path("", include("insights.urls")),
+    path("data-sources/", include("connectors.urls")),
 ]
 
 

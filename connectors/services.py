@@ -93,6 +93,11 @@ def oauth_complete(
     digest = oauth.state_hash(state)
     with transaction.atomic():
         attempt = OAuthState.objects.select_for_update().filter(state_hash=digest).first()
+        if attempt is not None and attempt.used_at is not None:
+            raise ConnectionFlowError(
+                "replayed state",
+                user_message="This sign-in answer was already used, so Bosco ignored it. Please start connecting again if you need to.",
+            )
         bound = digest in _session_states(session)
         if attempt is None or not bound or attempt.user_id != user_id:
             raise ConnectionFlowError(
@@ -101,11 +106,6 @@ def oauth_complete(
                     "This sign-in answer does not match a connection you started in this browser, so Bosco ignored it "
                     "for your safety. Please start connecting again from Data sources."
                 ),
-            )
-        if attempt.used_at is not None:
-            raise ConnectionFlowError(
-                "replayed state",
-                user_message="This sign-in answer was already used, so Bosco ignored it. Please start connecting again if you need to.",
             )
         if attempt.expires_at <= timezone.now():
             raise ConnectionFlowError(

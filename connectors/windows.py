@@ -1,8 +1,8 @@
 """Date arithmetic of syncs, kept pure (no Django) so it is quick to test exhaustively.
 
 - `plan_ranges`: which days a run reads for one stream — the whole backfill on first contact,
-  later the lookback window plus every day since the last sync, plus any older history the
-  backfill has not reached yet (a longer backfill setting, a backfill that failed half-way).
+  later the lookback window as of the last sync plus every day since, plus any older history
+  the backfill has not reached yet (a longer backfill setting, a backfill that failed half-way).
 - `next_chunk`, `position_after`: walking those ranges newest first in chunks.
 - `merge_coverage`: the newest contiguous span synced so far, after a chunk completes.
 """
@@ -29,7 +29,9 @@ def plan_ranges(
     if covered is None:
         return [(backfill_start, today)]
     covered_from, covered_to = covered
-    recent_from = max(backfill_start, min(covered_to + ONE_DAY, today - timedelta(days=max(1, lookback_days) - 1)))
+    # Days still unsettled when last read (the lookback window as of then) and every day since
+    # are read again: after a pause longer than the lookback, the last synced days were partial.
+    recent_from = max(backfill_start, min(covered_to, today) - timedelta(days=max(1, lookback_days) - 1))
     ranges: list[Span] = []
     if recent_from <= today:
         ranges.append((recent_from, today))

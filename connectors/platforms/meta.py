@@ -25,7 +25,7 @@ import json
 import time
 from datetime import date
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 from django.conf import settings
@@ -192,8 +192,17 @@ def make_classifier(governor: UsageGovernor, *, splittable: bool) -> Any:
     return classify
 
 
-def _after_cursor(body: dict[str, Any], where: str) -> str | None:
-    """The cursor of the next page, or None on the last page (Graph omits `next` there)."""
+# Never stored in a page token, even if Meta echoes them into a `next` link.
+_SECRET_PARAMS = frozenset({"access_token", "appsecret_proof"})
+
+
+def _next_page(body: dict[str, Any], where: str) -> str | None:
+    """The next page as the query string of Graph's `paging.next` link (None on the last page).
+
+    The link, not `cursors.after`, is what Graph says to request next: on an empty page the
+    `after` cursor can point past rows the link still covers. Only the query is kept (the path is
+    the one just requested) and never a token, so the cursor can be stored as it is.
+    """
     paging = body.get("paging")
     if paging is None:
         return None
@@ -202,16 +211,12 @@ def _after_cursor(body: dict[str, Any], where: str) -> str | None:
     next_url = paging.get("next")
     if next_url is None:
         return None
-    if not isinstance(next_url, str):
+    if not isinstance(next_url, str) or not next_url.startswith(("http://", "https://")):
         raise v.envelope_error(where, LABEL, f"paging.next should be a URL, got {v.describe(next_url)}")
-    cursors = paging.get("cursors")
-    after = cursors.get("after") if isinstance(cursors, dict) else None
-    if isinstance(after, str) and after:
-        return after
-    from_url = parse_qs(urlsplit(next_url).query).get("after")
-    if from_url:
-        return from_url[0]
-    raise v.envelope_error(where, LABEL, "paging.next is present but no `after` cursor was given")
+    query = [(k, val) for k, val in parse_qsl(urlsplit(next_url).query, keep_blank_values=True) if k not in _SECRET_PARAMS]
+    if not query:
+        raise v.envelope_error(where, LABEL, "paging.next has no query to continue from")
+    return urlencode(query)
 
 
 def _act(account_id: str) -> str:
@@ -306,12 +311,15 @@ class MetaClient(AuthenticatedApi):
     # ---------------------------------------------------------------- accounts
     def list_accounts(self) -> list[AccountInfo]:
         accounts: list[AccountInfo] = []
-        after: str | None = ""
-        seen: set[str] = set()
-        while after is not None:
-            params = {"fields": "id,account_id,name,currency,timezone_name,account_status", "limit": 100}
-            if after:
-                params["after"] = after
+        token: str | None = ""
+        pages = 0
+        while token is not None:
+            pages += 1
+            if pages > 100:
+                raise v.envelope_error("ad accounts", LABEL, "more than 100 pages of ad accounts")
+            params: dict[str, Any] = (
+                dict(parse_qsl(token)) if token else {"fields": "id,account_id,name,currency,timezone_name,account_status", "limit": 100}
+            )
             body = self._call("GET", "me/adaccounts", what="list ad accounts", params=params)
             items = self._data(body, "ad accounts")
             for item in items:
@@ -324,11 +332,7 @@ class MetaClient(AuthenticatedApi):
                 except v.FieldError as exc:
                     raise v.envelope_error("ad accounts", LABEL, f"{exc.path} {exc.problem}") from exc
                 accounts.append(AccountInfo(_act(account_id), str(item.get("name") or account_id), currency, tz))
-            after = _after_cursor(body, "ad accounts")
-            if after is not None and after in seen:
-                raise v.envelope_error("ad accounts", LABEL, "the same page cursor came back twice")
-            if after is not None:
-                seen.add(after)
+            token = _next_page(body, "ad accounts")
         return accounts
 
     @staticmethod
@@ -402,9 +406,7 @@ class MetaClient(AuthenticatedApi):
         job_id: str,
     ) -> Page:
         where = _where(stream, account_id, date_from, date_to)
-        params: dict[str, Any] = {"limit": self.limit}
-        if page_token:
-            params["after"] = page_token
+        params: dict[str, Any] = dict(parse_qsl(page_token)) if page_token else {"limit": self.limit}
         if stream is AD_ACCOUNT or stream.name == AD_ACCOUNT.name:
             try:
                 body = self._call("GET", _act(account_id), what=where, params={"fields": ACCOUNT_FIELDS})
@@ -430,7 +432,8 @@ class MetaClient(AuthenticatedApi):
                 if stream.name == CAMPAIGN.name
                 else ("adsets", ADSET_FIELDS, ADSET_STATUSES)
             )
-            params.update(fields=fields, effective_status=json.dumps(statuses))
+            if not page_token:
+                params.update(fields=fields, effective_status=json.dumps(statuses))
             try:
                 body = self._call("GET", f"{_act(account_id)}/{edge}", what=where, params=params)
             except ObjectNotFound as exc:
@@ -438,7 +441,7 @@ class MetaClient(AuthenticatedApi):
             parse = parse_object(_act(account_id))
         items = self._data(body, where)
         rows = v.rows_of(items, parse, where=where, platform_label=LABEL)
-        return Page(rows=rows, next_token=_after_cursor(body, where))
+        return Page(rows=rows, next_token=_next_page(body, where))
 
 
 def _no_access(account_id: str) -> AccessDenied:

@@ -1,0 +1,51 @@
+"""Small formatting helpers for the Data sources pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import template
+
+register = template.Library()
+
+_STATUS_BADGES = {
+    "active": "badge-good",
+    "succeeded": "badge-good",
+    "needs_reauth": "badge-bad",
+    "failed": "badge-bad",
+    "error": "badge-warn",
+    "running": "badge-accent",
+    "queued": "",
+    "paused": "",
+    "cancelled": "",
+    "disconnected": "",
+}
+
+
+@register.filter
+def status_badge(status: str) -> str:
+    """The badge class for a connection or run status."""
+    return _STATUS_BADGES.get(str(status), "")
+
+
+@register.filter
+def duration(value: float | timedelta | None) -> str:
+    """Seconds as "1 h 04 min", "3 min 05 s" or "12 s"; "—" for nothing."""
+    if value is None or value == "":
+        return "—"
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{float(value):.0f}%"

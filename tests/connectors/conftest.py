@@ -1,0 +1,278 @@
+"""Fixtures for connector tests: the platform emulators over real HTTP, workspaces, connections, chromium.
+
+- One emulator server per session (small, deterministic world, pinned "today"); each test gets it
+  reset and Bosco's settings pointed at it, with tiny backoff so fault tests stay fast.
+- `tenant` activates a fresh workspace schema for service-level tests in the test thread.
+- `connect` creates a connection the way the OAuth callback would, from tokens the emulator mints.
+- `chromium` launches Debian's chromium through Playwright (never a downloaded browser).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from datetime import date
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+import pytest
+from django.db import connection as db
+
+from connectors.emulators import AccountSpec, EmulatorConfig, EmulatorServer, start_emulator_server
+
+TODAY = date(2026, 11, 20)
+GOOGLE_EUR = "1234567890"  # Europe/Berlin
+GOOGLE_USD = "2345678901"  # America/New_York
+META_USD = "1010203040506071"  # America/Los_Angeles
+META_JPY = "1030405060708093"  # Asia/Tokyo
+
+EMULATOR_CONFIG = EmulatorConfig(
+    seed=11,
+    today=TODAY,
+    campaigns_per_account=3,
+    ad_groups_per_campaign_min=1,
+    ad_groups_per_campaign_max=2,
+    google_page_size=40,
+    google_accounts=(
+        AccountSpec(GOOGLE_EUR, "Bosco Demo DE", "EUR", "Europe/Berlin", "DE"),
+        AccountSpec(GOOGLE_USD, "Bosco Demo US", "USD", "America/New_York", "US"),
+    ),
+    meta_accounts=(
+        AccountSpec(META_USD, "Bosco Demo US", "USD", "America/Los_Angeles", "US"),
+        AccountSpec(META_JPY, "Bosco デモ JP", "JPY", "Asia/Tokyo", "JP"),
+    ),
+    meta_async_polls_to_complete=2,
+)
+
+# Bosco settings for every connector test: small chunks and pages, fast backoff, pinned today.
+TEST_SETTINGS: dict[str, Any] = {
+    "CONNECTORS_FIXED_TODAY": TODAY.isoformat(),
+    "CONNECTORS_BACKFILL_DAYS": 60,
+    "CONNECTORS_CHUNK_DAYS": {"google_ads": 20, "meta": 20},
+    "CONNECTORS_BACKOFF_BASE": 0.01,
+    "CONNECTORS_BACKOFF_MAX": 0.05,
+    "CONNECTORS_MAX_ATTEMPTS": 4,
+    "CONNECTORS_MAX_INLINE_WAIT": 5.0,
+    "CONNECTORS_META_POLL_INTERVAL": 0.01,
+    "CONNECTORS_META_PAGE_LIMIT": 40,
+    "CONNECTORS_HTTP_TIMEOUT": 5.0,
+    "GOOGLE_OAUTH_AUTHORIZE_URL": "",
+    "GOOGLE_OAUTH_TOKEN_URL": "",
+    "GOOGLE_OAUTH_REVOKE_URL": "",
+    "GOOGLE_ADS_API_URL": "",
+    "META_OAUTH_DIALOG_URL": "",
+    "META_GRAPH_URL": "",
+    "GOOGLE_ADS_CLIENT_ID": EMULATOR_CONFIG.google_client_id,
+    "GOOGLE_ADS_CLIENT_SECRET": EMULATOR_CONFIG.google_client_secret,
+    "META_APP_ID": EMULATOR_CONFIG.meta_app_id,
+    "META_APP_SECRET": EMULATOR_CONFIG.meta_app_secret,
+}
+
+
+@pytest.fixture(scope="session")
+def emulator_server() -> Iterator[EmulatorServer]:
+    srv = start_emulator_server(host="127.0.0.1", port=0, config=EMULATOR_CONFIG)
+    yield srv
+    srv.shutdown()
+
+
+@pytest.fixture
+def emulator(emulator_server: EmulatorServer, settings: Any) -> EmulatorServer:
+    """The shared emulator, reset, with Bosco's settings pointing at it."""
+    emulator_server.state.reset()
+    settings.BOSCO_EMULATOR_URL = emulator_server.base_url
+    for name, value in TEST_SETTINGS.items():
+        setattr(settings, name, value)
+    return emulator_server
+
+
+@pytest.fixture
+def handoffs(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Record the warehouse hand-offs instead of running the warehouse's transformation."""
+    calls: list[dict[str, Any]] = []
+
+    def record(**kwargs: Any) -> None:
+        calls.append(kwargs)
+
+    monkeypatch.setattr("connectors.sync.enqueue_window_transform", record)
+    monkeypatch.setattr("warehouse.services.pipeline.enqueue_window_transform", record)
+    return calls
+
+
+@pytest.fixture
+def tenant(make_workspace: Callable[..., Any]) -> Iterator[Any]:
+    """A workspace whose schema is active in this thread (service-level tests)."""
+    workspace = make_workspace("conn")
+    db.set_tenant(workspace)
+    yield workspace
+    if db.in_atomic_block:
+        # Inside the test's transaction: fire deferred FK checks now, so the schema can be dropped.
+        with db.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    db.set_schema_to_public()
+
+
+@pytest.fixture
+def connect(emulator: EmulatorServer) -> Callable[..., Any]:
+    """Create a connection as the OAuth callback would, from tokens the emulator mints."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from connectors import conf
+    from connectors.models import Connection, ConnectionAccount
+
+    specs = {"google_ads": EMULATOR_CONFIG.google_accounts, "meta": EMULATOR_CONFIG.meta_accounts}
+
+    def make(platform: str = "google_ads", accounts: list[str] | None = None, **fields: Any) -> Connection:
+        tokens = emulator.state.issue_tokens(platform)
+        connection = Connection.objects.create(
+            platform=platform,
+            access_token=tokens["access_token"],
+            refresh_token=tokens.get("refresh_token") or "",
+            token_expires_at=timezone.now() + timedelta(seconds=int(tokens["expires_in"])),
+            lookback_days=conf.lookback_days(platform),
+            backfill_days=fields.pop("backfill_days", 60),
+            **fields,
+        )
+        for spec in specs[platform]:
+            external = spec.account_id if platform == "google_ads" else f"act_{spec.account_id}"
+            ConnectionAccount.objects.create(
+                connection=connection,
+                external_id=external,
+                name=spec.name,
+                currency=spec.currency,
+                time_zone=spec.time_zone,
+                selected=accounts is None or spec.account_id in accounts,
+            )
+        return connection
+
+    return make
+
+
+@pytest.fixture
+def new_run() -> Callable[..., Any]:
+    """A queued run for a connection, without enqueuing a task (tests execute it themselves)."""
+    from connectors.models import SyncRun
+
+    def make(connection: Any, kind: str = "manual") -> SyncRun:
+        return SyncRun.objects.create(connection=connection, kind=kind)
+
+    return make
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparing what landed with what the platform says
+def raw_daily(stream: str, account_id: str, since: date, until: date) -> dict[tuple[str, str], dict[str, Any]]:
+    """Landed daily rows keyed by (date, entity id), in the units the emulator's truth uses."""
+    from warehouse.models import RawRecord
+
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    records = RawRecord.objects.filter(stream=stream, account_id=account_id, date__gte=since, date__lte=until)
+    for record in records:
+        p = record.payload
+        if stream == "google_ads.ad_group_daily":
+            m = p["metrics"]
+            out[(record.date.isoformat(), p["adGroup"]["id"])] = {
+                "cost_micros": int(m["costMicros"]),
+                "impressions": int(m["impressions"]),
+                "clicks": int(m["clicks"]),
+                "conversions": Decimal(repr(m.get("conversions", 0))),
+                # The API sends the value in full precision; the truth in the currency's minor unit.
+                "conversions_value": Decimal(repr(m.get("conversionsValue", 0))).quantize(Decimal("0.01"), ROUND_DOWN),
+            }
+        else:
+            out[(record.date.isoformat(), p["adset_id"])] = {
+                "spend": Decimal(p["spend"]),
+                "impressions": int(p["impressions"]),
+                "purchases": int(_action(p, "actions", "purchase")),
+                "purchase_value": _action(p, "action_values", "purchase"),
+            }
+    return out
+
+
+def _action(payload: dict[str, Any], field: str, action_type: str) -> Decimal:
+    for item in payload.get(field) or []:
+        if item.get("action_type") == action_type:
+            return Decimal(item["value"])
+    return Decimal(0)
+
+
+def truth_daily(
+    emulator: EmulatorServer, platform: str, account: str, since: date, until: date
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The emulator's truth at ad group / ad set level, rows with no delivery dropped like the APIs do."""
+    truth = emulator.state.truth(platform, account, "ad_group", since, until)
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in truth["rows"]:
+        if platform == "google_ads":
+            values = {
+                "cost_micros": int(row["cost_micros"]),
+                "impressions": int(row["impressions"]),
+                "clicks": int(row["clicks"]),
+                "conversions": Decimal(row["conversions"]),
+                "conversions_value": Decimal(row["conversions_value"]).quantize(Decimal("0.01"), ROUND_DOWN),
+            }
+            key = (row["date"], row["ad_group_id"])
+            if not any(values.values()):
+                continue
+        else:
+            values = {
+                "spend": Decimal(row["spend"]),
+                "impressions": int(row["impressions"]),
+                "purchases": int(row["purchases"]),
+                "purchase_value": Decimal(row["purchase_value"]),
+            }
+            key = (row["date"], row["adset_id"])
+            if not values["impressions"]:
+                continue
+        out[key] = values
+    return out
+
+
+def raw_table_snapshot() -> list[tuple[Any, ...]]:
+    """Every landed record (stream, key, payload) in a stable order: "the clean result"."""
+    from warehouse.models import RawRecord
+
+    return list(
+        RawRecord.objects.order_by("stream", "record_key").values_list(
+            "stream", "record_key", "account_id", "date", "payload"
+        )
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Browser
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def chromium_path() -> str | None:
+    candidate = os.environ.get("BOSCO_CHROMIUM") or "/usr/bin/chromium"
+    if candidate and os.path.exists(candidate):
+        return candidate
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    path = chromium_path()
+    if not path:
+        pytest.skip(
+            "chromium is not installed, so the browser test did not run (apt-get install chromium, or set BOSCO_CHROMIUM)"
+        )
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()

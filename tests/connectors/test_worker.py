@@ -1,0 +1,223 @@
+"""Syncs on real Celery workers: the in-process test worker, and `celery worker` subprocesses we SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import psutil
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection as db
+from django.db import transaction
+from django.utils import timezone
+
+from connectors import services
+from connectors.models import Connection, SyncRun
+from connectors.tasks import schedule_syncs, sync_connection
+from tests.connectors.conftest import GOOGLE_EUR, GOOGLE_USD, TEST_SETTINGS, TODAY, raw_daily, truth_daily
+
+SINCE = TODAY - timedelta(days=59)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _wait_for(predicate, timeout: float, what: str, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _run_status(run_id: int) -> str:
+    return SyncRun.objects.filter(pk=run_id).values_list("status", flat=True).first() or ""
+
+
+def _assert_truth(emulator, accounts=(GOOGLE_EUR,)) -> None:
+    for account in accounts:
+        assert raw_daily("google_ads.ad_group_daily", account, SINCE, TODAY) == truth_daily(
+            emulator, "google_ads", account, SINCE, TODAY
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# The in-process worker (bosco's celery_worker fixture)
+@pytest.mark.celery_worker
+def test_choosing_accounts_starts_a_backfill_on_the_worker(celery_worker, tenant, emulator, connect, handoffs) -> None:
+    connection = connect("google_ads", accounts=[])
+    run = services.connection_accounts_select(
+        connection=connection, external_ids=[GOOGLE_EUR, GOOGLE_USD], user_id=None
+    )
+    assert run is not None and run.kind == SyncRun.Kind.BACKFILL
+
+    _wait_for(lambda: _run_status(run.pk) in ("succeeded", "failed"), 60, "the backfill to finish")
+
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error_message
+    _assert_truth(emulator, (GOOGLE_EUR, GOOGLE_USD))
+    assert len(handoffs) == 1 and handoffs[0]["sync_run_id"] == run.pk
+
+
+@pytest.mark.celery_worker
+def test_beat_fan_out_starts_due_syncs_in_every_workspace(celery_worker, tenant, emulator, connect, handoffs) -> None:
+    connection = connect("google_ads", accounts=[GOOGLE_EUR])
+    Connection.objects.filter(pk=connection.pk).update(next_sync_at=timezone.now() - timedelta(minutes=1))
+    schema = db.schema_name
+
+    assert schedule_syncs.delay().get(timeout=30) >= 1
+
+    run = _wait_for(lambda: SyncRun.objects.filter(connection=connection).first(), 30, "a scheduled run")
+    assert run.kind == SyncRun.Kind.SCHEDULED
+    _wait_for(lambda: _run_status(run.pk) == "succeeded", 60, "the scheduled sync")
+    connection.refresh_from_db()
+    assert connection.next_sync_at > timezone.now() + timedelta(hours=5), "the next one is hours away"
+    # A second fan-out right away finds nothing due: one run, not two.
+    schedule_syncs.delay().get(timeout=30)
+    time.sleep(1.0)
+    assert SyncRun.objects.filter(connection=connection).count() == 1
+    assert db.schema_name == schema
+
+
+@pytest.mark.celery_worker
+def test_a_sync_requested_in_a_rolled_back_transaction_never_runs(celery_worker, tenant, emulator, connect) -> None:
+    connection = connect("google_ads", accounts=[GOOGLE_EUR])
+
+    def request_then_fail() -> None:
+        with transaction.atomic():
+            services.sync_request(connection=connection, kind=SyncRun.Kind.MANUAL)
+            raise RuntimeError("the request failed after asking for a sync")
+
+    with pytest.raises(RuntimeError):
+        request_then_fail()
+    time.sleep(1.5)
+    assert not SyncRun.objects.exists()
+    assert emulator.state.stats()["requests"] == {}
+
+
+# ---------------------------------------------------------------------------------------------
+# Real worker processes, killed with SIGKILL
+class WorkerProcess:
+    """`celery -A bosco worker` on a queue of its own, against the test database."""
+
+    def __init__(self, queue: str, env: dict[str, str], concurrency: int = 1, log: Path | None = None) -> None:
+        self.log = open(log or os.devnull, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "bosco", "worker", "-Q", queue, "--concurrency", str(concurrency),
+             "--pool", "prefork", "-l", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=self.log,
+            stderr=self.log,
+        )  # fmt: skip
+
+    def children(self) -> list[psutil.Process]:
+        try:
+            return psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
+    def kill_child(self) -> None:
+        for child in self.children():
+            child.send_signal(signal.SIGKILL)
+
+    def kill_all(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill_all()
+        self.log.close()
+
+
+@pytest.fixture
+def worker_env(emulator, live_database_url) -> tuple[str, dict[str, str]]:
+    queue = f"bosco-test-kill-{uuid.uuid4().hex[:8]}"
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=live_database_url,
+        REDIS_URL=django_settings.REDIS_URL,
+        BOSCO_CELERY_QUEUE=queue,
+        DJANGO_SETTINGS_MODULE="bosco.settings.test",
+        BOSCO_EMULATOR_URL=emulator.base_url,
+        CONNECTORS_FIXED_TODAY=TEST_SETTINGS["CONNECTORS_FIXED_TODAY"],
+        CONNECTORS_BACKFILL_DAYS="60",
+        GOOGLE_ADS_CHUNK_DAYS="20",
+        CONNECTORS_BACKOFF_BASE="0.01",
+        CONNECTORS_BACKOFF_MAX="0.05",
+        # Unacked messages of a dead worker come back after 3 s (production: longer than the hard limit).
+        CELERY_VISIBILITY_TIMEOUT="3",
+        LOG_LEVEL=os.environ.get("BOSCO_TEST_WORKER_LOG_LEVEL", "WARNING"),
+    )
+    return queue, env
+
+
+@pytest.fixture
+def live_database_url() -> str:
+    db_settings = django_settings.DATABASES["default"]
+    password = f":{db_settings['PASSWORD']}" if db_settings.get("PASSWORD") else ""
+    return f"postgres://{db_settings['USER']}{password}@{db_settings['HOST']}:{db_settings['PORT'] or 5432}/{db_settings['NAME']}"
+
+
+@pytest.mark.slow
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
+def test_sigkilled_workers_resume_without_gaps_or_duplicates(tenant, emulator, connect, worker_env, request) -> None:
+    from bosco.celery import app
+    from warehouse.models import RawRecord
+
+    queue, env = worker_env
+    previous_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    request.addfinalizer(lambda: setattr(app.conf, "task_default_queue", previous_queue))
+    emulator.state.update_config(latency_seconds=0.1)  # long enough a run to kill it twice
+    connection = connect("google_ads", accounts=[GOOGLE_EUR, GOOGLE_USD])
+    run = SyncRun.objects.create(connection=connection, kind=SyncRun.Kind.BACKFILL)
+    schema = db.schema_name
+
+    log = Path(os.environ.get("BOSCO_TEST_WORKER_LOG", os.devnull))
+    worker = WorkerProcess(queue, env, concurrency=2, log=log)
+    try:
+        # The same run is delivered twice: the second copy finds the lock taken and does nothing.
+        sync_connection.apply_async((schema, run.pk), queue=queue)
+        sync_connection.apply_async((schema, run.pk), queue=queue)
+        _wait_for(lambda: SyncRun.objects.get(pk=run.pk).pages >= 4, 60, "the first pages")
+        worker.kill_child()  # the pool process dies mid-run; the main process requeues the task
+        pages_at_first_kill = SyncRun.objects.get(pk=run.pk).pages
+        _wait_for(
+            lambda: SyncRun.objects.get(pk=run.pk).pages >= pages_at_first_kill + 4, 60, "progress after the first kill"
+        )
+        worker.kill_all()  # now the whole worker, main process included
+    finally:
+        worker.stop()
+    assert _run_status(run.pk) in ("running", "queued"), "killed mid-run"
+    # Redis hands an unacked message to the next worker once it is older than the visibility timeout.
+    time.sleep(3.5)
+
+    worker = WorkerProcess(queue, env, concurrency=1, log=log)
+    try:
+        # The broker hands the dead worker's unacked message to the new worker.
+        _wait_for(lambda: _run_status(run.pk) in ("succeeded", "failed"), 90, "the resumed run to finish", interval=0.5)
+    finally:
+        worker.stop()
+
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error_message
+    assert run.attempts >= 3, "three workers picked the run up"
+    _assert_truth(emulator, (GOOGLE_EUR, GOOGLE_USD))
+    keys = list(RawRecord.objects.values_list("stream", "record_key"))
+    assert len(keys) == len(set(keys))
