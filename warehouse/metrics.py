@@ -39,6 +39,8 @@ class SumMetric:
             return None
         if self.scale == 1:
             return int(total)
+        if self.scale == 1_000_000:
+            return Decimal(int(total)).scaleb(-6)  # exact, and cheaper than a division
         return Decimal(int(total)) / Decimal(self.scale)
 
 
@@ -56,10 +58,19 @@ class RatioMetric:
     source: str = "ads"
 
     def value(self, sums: Mapping[str, Decimal | int | None]) -> float | None:
+        """From metric values (`{"spend": Decimal("12.5"), "clicks": 10}`)."""
         num, den = sums.get(self.numerator), sums.get(self.denominator)
         if num is None or den is None or den == 0:
             return None
-        return float(Decimal(num) / Decimal(den) * self.multiplier)
+        return float(num) / float(den) * self.multiplier
+
+    def from_columns(self, column_sums: Mapping[str, int | None]) -> float | None:
+        """From stored-column sums, in exactly the floating-point steps `sql_value` uses."""
+        num, den = SUMS[self.numerator], SUMS[self.denominator]
+        a, b = column_sums.get(num.column), column_sums.get(den.column)
+        if a is None or b is None or b == 0:
+            return None
+        return (float(a) / num.scale) / (float(b) / den.scale) * self.multiplier
 
 
 Metric = SumMetric | RatioMetric
@@ -125,14 +136,43 @@ def base_sums(names: Iterable[str]) -> list[SumMetric]:
     return [m for m in SUMS.values() if m.name in needed]
 
 
+class Evaluator:
+    """Computes a fixed list of metrics from rows of stored-column sums (resolved once)."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = list(names)
+        self.metrics = [resolve(n) for n in self.names]
+        self.sums = base_sums(self.names)
+
+    def __call__(self, column_sums: Mapping[str, int | None]) -> dict[str, Decimal | int | float | None]:
+        return {
+            name: metric.value(column_sums.get(metric.column))
+            if isinstance(metric, SumMetric)
+            else metric.from_columns(column_sums)
+            for name, metric in zip(self.names, self.metrics, strict=True)
+        }
+
+
 def compute(names: Iterable[str], column_sums: Mapping[str, int | None]) -> dict[str, Decimal | int | float | None]:
     """Metric values from stored-column sums (`{"spend_micros": 12_000_000, ...}`)."""
-    values: dict[str, Decimal | int | None] = {m.name: m.value(column_sums.get(m.column)) for m in SUMS.values()}
-    out: dict[str, Decimal | int | float | None] = {}
-    for name in names:
-        metric = resolve(name)
-        out[name] = values[metric.name] if isinstance(metric, SumMetric) else metric.value(values)
-    return out
+    return Evaluator(names)(column_sums)
+
+
+def sql_value(name: str, alias: str) -> str:
+    """SQL computing metric `name` from a row of summed stored columns (`alias.spend_micros`, ...).
+
+    Sums come back exact (integers, or numeric with 6 decimals for micros); ratios as double
+    precision, computed in the same steps as `RatioMetric.from_columns`.
+    """
+    metric = resolve(name)
+    if isinstance(metric, SumMetric):
+        column = f"{alias}.{metric.column}"
+        return column if metric.scale == 1 else f"round({column} / {metric.scale}.0, 6)"
+    num, den = SUMS[metric.numerator], SUMS[metric.denominator]
+    return (
+        f"(({alias}.{num.column}::float8 / {num.scale}) / nullif({alias}.{den.column}::float8 / {den.scale}, 0)"
+        f" * {metric.multiplier})"
+    )
 
 
 def sql_order_expression(name: str, alias: str = "q") -> str:
@@ -148,4 +188,4 @@ def relative_change(current: Decimal | int | float | None, previous: Decimal | i
     """(current − previous) / |previous|; None when there is no previous value to compare with."""
     if current is None or previous is None or previous == 0:
         return None
-    return float((Decimal(str(current)) - Decimal(str(previous))) / abs(Decimal(str(previous))))
+    return (float(current) - float(previous)) / abs(float(previous))

@@ -220,66 +220,79 @@ def _campaign_keys(ids: Sequence[str]) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _group_columns(q: MetricsQuery, plan: _Plan, alias: str) -> list[tuple[str, str]]:
-    """(output name, SQL expression) of the GROUP BY, in the query's dimension order."""
-    out: list[tuple[str, str]] = []
-    for d in q.dimensions:
-        if d in TIME_DIMENSIONS:
-            assert plan.time_expr is not None
-            out.append((d, plan.time_expr.format(c=f"{alias}.{plan.time_column}")))
-        elif d == "platform":
-            out.append(("platform", f"{alias}.platform"))
-        elif d == "account":
-            out.append(("_platform", f"{alias}.platform"))
-            out.append(("_account_id", f"{alias}.account_id"))
-        elif d == "campaign":
-            if plan.source == "fct_ad_performance_daily":
-                out.extend(
-                    [
-                        ("_platform", f"{alias}.platform"),
-                        ("_account_id", f"{alias}.account_id"),
-                        ("_campaign_id", f"{alias}.campaign_id"),
-                    ]
-                )
-            else:
-                out.append(("_campaign_key", f"{alias}.campaign_key"))
-        elif d == "ad_group":
-            out.extend(
-                [
-                    ("_platform", f"{alias}.platform"),
-                    ("_account_id", f"{alias}.account_id"),
-                    ("_campaign_id", f"{alias}.campaign_id"),
-                    ("_ad_group_id", f"{alias}.ad_group_id"),
-                ]
-            )
-    seen: set[str] = set()
-    return [(n, e) for n, e in out if not (n in seen or seen.add(n))]  # type: ignore[func-returns-value]
+def _entity_columns(q: MetricsQuery, plan: _Plan, alias: str) -> list[tuple[str, str]]:
+    """(name, SQL) of the non-time GROUP BY columns; the same names whatever the source."""
+    dims = set(q.dimensions)
+    if "ad_group" in dims:
+        names = ["_platform", "_account_id", "_campaign_id", "_ad_group_id"]
+        return [(n, f"{alias}.{n.removeprefix('_')}") for n in names]
+    if "campaign" in dims:
+        if plan.source == "fct_ad_performance_daily":
+            return [(n, f"{alias}.{n.removeprefix('_')}") for n in ("_platform", "_account_id", "_campaign_id")]
+        return [("_campaign_key", f"{alias}.campaign_key")]
+    if "account" in dims:
+        return [("_platform", f"{alias}.platform"), ("_account_id", f"{alias}.account_id")]
+    if "platform" in dims:
+        return [("_platform", f"{alias}.platform")]
+    return []
 
 
-def _inner_sql(q: MetricsQuery, plan: _Plan, d1: date, d2: date, params: dict[str, Any], tag: str) -> str:
+def _time_columns(
+    q: MetricsQuery, plan: _Plan, alias: str, d1: date, tag: str, params: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """The time bucket and its position in the period (how compare rows line up)."""
+    grain = q.time_dimension
+    if grain is None:
+        return []
+    assert plan.time_expr is not None
+    bucket = plan.time_expr.format(c=f"{alias}.{plan.time_column}")
+    if grain == "day":
+        params[f"{tag}_p0"] = d1
+        position = f"({bucket} - %({tag}_p0)s::date)"
+    elif grain == "week":
+        params[f"{tag}_p0"] = d1 - timedelta(days=d1.weekday())
+        position = f"(({bucket} - %({tag}_p0)s::date) / 7)"
+    else:
+        params[f"{tag}_p0"] = d1.year * 12 + d1.month
+        position = f"(extract(year FROM {bucket})::int * 12 + extract(month FROM {bucket})::int - %({tag}_p0)s)"
+    return [(grain, bucket), ("_pos", position)]
+
+
+def _inner_sql(
+    q: MetricsQuery, plan: _Plan, d1: date, d2: date, params: dict[str, Any], tag: str, keys_from: str | None = None
+) -> str:
+    """Grouped sums of the stored columns over [d1, d2]; `keys_from` limits campaigns to a CTE's."""
     sums = _sum_columns(q)
     if plan.source == "rollup_campaign_cumulative":
-        return _range_totals_sql(q, sums, d1, d2, params, tag)
+        return _range_totals_sql(q, sums, d1, d2, params, tag, keys_from)
     fact = plan.source == "fct_ad_performance_daily"
     column = {
         "spend_micros": "spend_reporting_micros" if fact else "spend_micros",
         "conversions_value_micros": "conversions_value_reporting_micros" if fact else "conversions_value_micros",
     }
-    groups = _group_columns(q, plan, "t")
+    groups = _time_columns(q, plan, "t", d1, tag, params) + _entity_columns(q, plan, "t")
+    # coalesce: a totals question over days without data answers zeros, not nothing
     select = [f"{e} AS {n}" for n, e in groups] + [
-        f"sum(t.{column.get(s.column, s.column)})::bigint AS {s.column}" for s in sums
+        f"coalesce(sum(t.{column.get(s.column, s.column)}), 0)::bigint AS {s.column}" for s in sums
     ]
     params[f"{tag}_from"], params[f"{tag}_to"] = d1, d2
-    where = f"t.{plan.time_column} BETWEEN %({tag}_from)s AND %({tag}_to)s"
-    where += _filter_sql(q, plan.source, "t", params)
+    where = f"t.{plan.time_column} BETWEEN %({tag}_from)s AND %({tag}_to)s" + _filter_sql(q, plan.source, "t", params)
+    if keys_from is not None:
+        where += f" AND t.campaign_key IN (SELECT _campaign_key FROM {keys_from})"
     group_by = f" GROUP BY {', '.join(str(i + 1) for i in range(len(groups)))}" if groups else ""
     return f"SELECT {', '.join(select)} FROM {plan.source} t WHERE {where}{group_by}"
 
 
 def _range_totals_sql(
-    q: MetricsQuery, sums: list[m.SumMetric], d1: date, d2: date, params: dict[str, Any], tag: str
+    q: MetricsQuery,
+    sums: list[m.SumMetric],
+    d1: date,
+    d2: date,
+    params: dict[str, Any],
+    tag: str,
+    keys_from: str | None,
 ) -> str:
-    """Per-campaign totals over [d1, d2] as cum(d2) − cum(d1 − 1), two index ranges of one day each."""
+    """Per-campaign totals over [d1, d2] as cum(d2) − cum(d1 − 1): two index ranges of one day each."""
     params[f"{tag}_d1"], params[f"{tag}_d2"], params[f"{tag}_before"] = d1, d2, d1 - timedelta(days=1)
     per_campaign = ", ".join(
         f"(CASE WHEN s.last_day <= %({tag}_d2)s THEN s.{c} ELSE e.{c} END)"
@@ -293,138 +306,82 @@ def _range_totals_sql(
         f" LEFT JOIN rollup_campaign_cumulative b ON b.date_day = %({tag}_before)s AND b.campaign_key = s.campaign_key"
         f" WHERE s.first_day <= %({tag}_d2)s AND s.last_day >= %({tag}_d1)s"
         + _filter_sql(q, "rollup_campaign_span", "s", params)
+        + (f" AND s.campaign_key IN (SELECT _campaign_key FROM {keys_from})" if keys_from else "")
     )
-    groups = _group_columns(q, _Plan("rollup_campaign_cumulative", "date_day", None), "t")
+    groups = _entity_columns(q, _Plan("rollup_campaign_cumulative", "date_day", None), "t")
     if [n for n, _ in groups] == ["_campaign_key"]:
         return f"SELECT t.campaign_key AS _campaign_key, {', '.join(f't.{s.column}' for s in sums)} FROM ({inner}) t"
-    select = [f"{e} AS {n}" for n, e in groups] + [f"sum(t.{s.column})::bigint AS {s.column}" for s in sums]
+    select = [f"{e} AS {n}" for n, e in groups] + [
+        f"coalesce(sum(t.{s.column}), 0)::bigint AS {s.column}" for s in sums
+    ]
     group_by = f" GROUP BY {', '.join(str(i + 1) for i in range(len(groups)))}" if groups else ""
     return f"SELECT {', '.join(select)} FROM ({inner}) t{group_by}"
 
 
-def _order_sql(q: MetricsQuery, group_names: list[str]) -> str:
+def _order_sql(q: MetricsQuery, alias: str, group_names: list[str]) -> list[str]:
     parts = []
     for key in q.order_by:
         desc = key.startswith("-")
         name = key.lstrip("-")
         if name in q.metrics:
-            expr = m.sql_order_expression(name, "q")
+            parts.append(f"{m.sql_order_expression(name, alias)} {'DESC' if desc else 'ASC'} NULLS LAST")
         else:
-            expr = ", ".join(f"q.{n}" for n in _dimension_columns(name, group_names))
-        parts.append(f"{expr} {'DESC' if desc else 'ASC'} NULLS LAST")
+            for column in _dimension_columns(name, group_names):
+                parts.append(f"{alias}.{column} {'DESC' if desc else 'ASC'}")
     # Ties break on the dimension keys, so LIMIT is deterministic.
-    parts.extend(f"q.{n}" for n in group_names)
-    return f" ORDER BY {', '.join(parts)}" if parts else ""
+    return parts + [f"{alias}.{n}" for n in group_names if n != "_pos"]
 
 
 def _dimension_columns(dimension: str, group_names: list[str]) -> list[str]:
+    if dimension in TIME_DIMENSIONS:
+        return [dimension]
     mapping = {
-        "platform": ["platform", "_platform"],
+        "platform": ["_platform"],
         "account": ["_platform", "_account_id"],
         "campaign": ["_campaign_key", "_platform", "_account_id", "_campaign_id"],
         "ad_group": ["_platform", "_account_id", "_campaign_id", "_ad_group_id"],
     }
-    if dimension in TIME_DIMENSIONS:
-        return [dimension]
-    return [c for c in mapping[dimension] if c in group_names][:4]
+    return [c for c in mapping[dimension] if c in group_names]
 
 
-def _execute(
-    q: MetricsQuery, plan: _Plan, d1: date, d2: date, *, keys: list[int] | None = None
-) -> list[dict[str, Any]]:
-    params: dict[str, Any] = {}
-    inner = _inner_sql(q, plan, d1, d2, params, "p")
-    groups = [n for n, _ in _group_columns(q, plan, "t")]
-    where = ""
-    if keys is not None:
-        params["only_keys"] = keys
-        where = " WHERE q._campaign_key = ANY(%(only_keys)s)"
-    sql = f"SELECT * FROM ({inner}) q{where}{_order_sql(q, groups) if keys is None else ''}"
-    if q.limit is not None and keys is None:
-        sql += f" LIMIT {int(q.limit)}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-# --------------------------------------------------------------------------- shaping
-
-
-def _labels(rows: list[dict[str, Any]]) -> None:
-    """Replace internal keys by public ids ("platform:account:campaign") and names."""
-    campaign_keys = {r["_campaign_key"] for r in rows if r.get("_campaign_key") is not None}
-    accounts = {(r["_platform"], r["_account_id"]) for r in rows if "_account_id" in r}
-    campaigns_by_key: dict[int, tuple[str, str, str, str | None]] = {}
-    campaign_names: dict[tuple[str, str, str], str | None] = {}
-    account_names: dict[tuple[str, str], str | None] = {}
-    with connection.cursor() as cursor:
-        if campaign_keys:
-            cursor.execute(
-                "SELECT id, platform, account_id, campaign_id, name FROM dim_campaign WHERE id = ANY(%s)",
-                [list(campaign_keys)],
+def _label_sql(q: MetricsQuery, group_names: list[str]) -> tuple[list[str], str]:
+    """Public ids and names of the row's entities, and the joins that provide them."""
+    dims = set(q.dimensions)
+    joins = ""
+    if "_campaign_key" in group_names:
+        joins += " JOIN dim_campaign dc ON dc.id = r._campaign_key"
+        platform, account_id, campaign_id = "dc.platform", "dc.account_id", "dc.campaign_id"
+    else:
+        platform, account_id, campaign_id = "r._platform", "r._account_id", "r._campaign_id"
+        if "_campaign_id" in group_names:
+            joins += (
+                " LEFT JOIN dim_campaign dc ON dc.platform = r._platform AND dc.account_id = r._account_id"
+                " AND dc.campaign_id = r._campaign_id"
             )
-            for key, platform, account_id, campaign_id, name in cursor.fetchall():
-                campaigns_by_key[key] = (platform, account_id, campaign_id, name)
-        wanted = {(r["_platform"], r["_account_id"], r["_campaign_id"]) for r in rows if "_campaign_id" in r}
-        if wanted:
-            cursor.execute(
-                "SELECT platform, account_id, campaign_id, name FROM dim_campaign"
-                " WHERE (platform || ':' || account_id || ':' || campaign_id) = ANY(%s)",
-                [[":".join(w) for w in wanted]],
-            )
-            campaign_names = {(p, a, c): n for p, a, c, n in cursor.fetchall()}
-        accounts |= {(platform, account_id) for platform, account_id, _, _ in campaigns_by_key.values()}
-        if accounts:
-            cursor.execute(
-                "SELECT platform, account_id, name FROM dim_ad_account WHERE (platform || ':' || account_id) = ANY(%s)",
-                [[f"{p}:{a}" for p, a in accounts]],
-            )
-            account_names = {(p, a): n for p, a, n in cursor.fetchall()}
-    for row in rows:
-        key = row.pop("_campaign_key", None)
-        if key is not None:
-            platform, account_id, campaign_id, name = campaigns_by_key.get(key, ("?", "?", str(key), None))
-            row["_platform"], row["_account_id"], row["_campaign_id"] = platform, account_id, campaign_id
-            row["campaign_name"] = name or campaign_id
-        platform = row.pop("_platform", None)
-        account_id = row.pop("_account_id", None)
-        campaign_id = row.pop("_campaign_id", None)
-        ad_group_id = row.pop("_ad_group_id", None)
-        if platform is not None:
-            row.setdefault("platform", platform)
-        if account_id is not None:
-            row["account"] = f"{platform}:{account_id}"
-            row["account_name"] = account_names.get((platform, account_id)) or account_id
-        if campaign_id is not None:
-            row["campaign"] = f"{platform}:{account_id}:{campaign_id}"
-            if "campaign_name" not in row:
-                row["campaign_name"] = campaign_names.get((platform, account_id, campaign_id)) or campaign_id
-        if ad_group_id is not None:
-            row["ad_group"] = f"{platform}:{account_id}:{campaign_id}:{ad_group_id}"
-
-
-def _bucket_position(grain: str, bucket: date, start: date) -> int:
-    if grain == "day":
-        return (bucket - start).days
-    if grain == "week":
-        return (bucket - (start - timedelta(days=start.weekday()))).days // 7
-    return (bucket.year - start.year) * 12 + bucket.month - start.month
-
-
-def _row_key(q: MetricsQuery, row: dict[str, Any], start: date) -> tuple[Any, ...]:
-    key: list[Any] = []
-    for d in q.dimensions:
-        if d in TIME_DIMENSIONS:
-            key.append(_bucket_position(d, row[d], start))
-        else:
-            key.append(row.get(d))
-    return tuple(key)
-
-
-def _metric_values(q: MetricsQuery, row: dict[str, Any]) -> dict[str, Any]:
-    sums = {s.column: row.pop(s.column) for s in m.base_sums(q.metrics)}
-    return m.compute(q.metrics, sums)
+    columns: list[str] = []
+    if dims & {"platform", "account", "campaign", "ad_group"}:
+        columns.append(f"{platform} AS platform")
+    if dims & {"account", "campaign", "ad_group"}:
+        joins += f" LEFT JOIN dim_ad_account da ON da.platform = {platform} AND da.account_id = {account_id}"
+        columns += [
+            f"{platform} || ':' || {account_id} AS account",
+            f"coalesce(da.name, {account_id}) AS account_name",
+        ]
+    if dims & {"campaign", "ad_group"}:
+        columns += [
+            f"{platform} || ':' || {account_id} || ':' || {campaign_id} AS campaign",
+            f"coalesce(dc.name, {campaign_id}) AS campaign_name",
+        ]
+    if "ad_group" in dims:
+        joins += (
+            " LEFT JOIN dim_ad_group dg ON dg.platform = r._platform AND dg.account_id = r._account_id"
+            " AND dg.ad_group_id = r._ad_group_id"
+        )
+        columns += [
+            f"{platform} || ':' || {account_id} || ':' || {campaign_id} || ':' || r._ad_group_id AS ad_group",
+            "coalesce(dg.name, r._ad_group_id) AS ad_group_name",
+        ]
+    return columns, joins
 
 
 def data_currency() -> str | None:
@@ -436,47 +393,55 @@ def data_currency() -> str | None:
 
 
 def metrics_query(query: MetricsQuery) -> MetricsResult:
-    """Answer a metrics question from the smallest rollup that can (see the module docstring)."""
+    """Answer a metrics question with one SQL statement over the smallest table that can.
+
+    current period → (ORDER BY … LIMIT) → LEFT JOIN the compare period on the same entities and
+    the same position in the period → metrics from sums → public ids and names.
+    """
     q = query
+    params: dict[str, Any] = {}
     plan = _plan(q, q.date_from, q.date_to)
-    rows = _execute(q, plan, q.date_from, q.date_to)
+    group_names = [n for n, _ in _time_columns(q, plan, "t", q.date_from, "x", {})] + [
+        n for n, _ in _entity_columns(q, plan, "t")
+    ]
+    ctes = [f"cur AS ({_inner_sql(q, plan, q.date_from, q.date_to, params, 'c')})"]
+    limited = q.limit is not None
+    if limited:
+        ctes.append(
+            f"top AS (SELECT * FROM cur r ORDER BY {', '.join(_order_sql(q, 'r', group_names))} LIMIT {int(q.limit or 0)})"
+        )
+    rows_cte = "top" if limited else "cur"
     compare = q.compare_range()
-    previous: dict[tuple[Any, ...], dict[str, Any]] = {}
+    select = [f"r.{n}" for n in group_names if n in TIME_DIMENSIONS]
+    labels, joins = _label_sql(q, group_names)
+    select += labels
+    select += [f"{m.sql_value(name, 'r')} AS {name}" for name in q.metrics]
     if compare is not None:
         prev_plan = _plan(q, *compare)
-        keys = None
-        if q.limit is not None and "campaign" in q.dimensions and prev_plan.source != "fct_ad_performance_daily":
-            keys = [r["_campaign_key"] for r in rows if r.get("_campaign_key") is not None]
-        prev_query = q if keys is not None else _without_limit(q)
-        prev_rows = _execute(prev_query, prev_plan, *compare, keys=keys) if keys != [] else []
-        _labels(prev_rows)
-        for row in prev_rows:
-            previous[_row_key(q, row, compare[0])] = _metric_values(q, row)
-    _labels(rows)
-    out = []
-    for row in rows:
-        key = _row_key(q, row, q.date_from)
-        values = _metric_values(q, row)
-        shaped = {**row, **values}
-        if compare is not None:
-            before = previous.get(key, {})
-            for name in q.metrics:
-                shaped[f"{name}_previous"] = before.get(name)
-                shaped[f"{name}_change"] = m.relative_change(values[name], before.get(name))
-        out.append(shaped)
-    return MetricsResult(query=q, rows=out, source=plan.source, currency=data_currency() or "", compare_range=compare)
-
-
-def _without_limit(q: MetricsQuery) -> MetricsQuery:
-    return MetricsQuery(
-        metrics=q.metrics,
-        date_from=q.date_from,
-        date_to=q.date_to,
-        dimensions=q.dimensions,
-        filters=q.filters,
-        order_by=(),
-        limit=None,
+        keys_from = (
+            rows_cte
+            if limited and "_campaign_key" in group_names and prev_plan.source != "fct_ad_performance_daily"
+            else None
+        )
+        ctes.append(f"prev AS ({_inner_sql(q, prev_plan, compare[0], compare[1], params, 'p', keys_from)})")
+        match = [n for n in group_names if n not in TIME_DIMENSIONS]
+        on = " AND ".join(f"p.{n} = r.{n}" for n in match) or "true"
+        joins = f" LEFT JOIN prev p ON {on}" + joins
+        for name in q.metrics:
+            current, previous = m.sql_value(name, "r"), m.sql_value(name, "p")
+            select.append(f"{previous} AS {name}_previous")
+            select.append(
+                f"(({current})::float8 - ({previous})::float8) / nullif(abs(({previous})::float8), 0) AS {name}_change"
+            )
+    order = ", ".join(_order_sql(q, "r", group_names))
+    sql = f"WITH {', '.join(ctes)} SELECT {', '.join(select)} FROM {rows_cte} r{joins}" + (
+        f" ORDER BY {order}" if order else ""
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return MetricsResult(query=q, rows=rows, source=plan.source, currency=data_currency() or "", compare_range=compare)
 
 
 def data_version() -> int:

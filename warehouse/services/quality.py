@@ -395,16 +395,18 @@ def _freshness_per_connection(run: TransformRun) -> list[TestOutcome]:
 def _data_lag_per_account(run: TransformRun) -> list[TestOutcome]:
     from django.db import connection
 
+    from warehouse.services.transform import valid_time_zones
+
     limit_days = int(setting("quality.data_lag_warn_days"))
+    zones = valid_time_zones()
     with connection.cursor() as cursor:
         cursor.execute(
-            """SELECT a.platform, a.account_id, a.time_zone, (now() AT TIME ZONE z.name)::date AS today,
+            """SELECT a.platform, a.account_id, a.time_zone, (now() AT TIME ZONE a.time_zone)::date AS today,
                       (SELECT max(r.date_day) FROM rollup_day_account r
                         WHERE r.platform = a.platform AND r.account_id = a.account_id) AS newest
                  FROM dim_ad_account a
-                 JOIN pg_timezone_names z ON z.name = a.time_zone
-                WHERE a.platform = ANY(%s)""",
-            [run.platforms],
+                WHERE a.platform = ANY(%s) AND a.time_zone = ANY(%s)""",
+            [run.platforms, zones],
         )
         rows = cursor.fetchall()
     outcomes = []

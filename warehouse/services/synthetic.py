@@ -368,17 +368,17 @@ def synthetic_raw_from_facts(
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             """INSERT INTO raw_record (stream, record_key, connection_id, account_id, date, payload, sync_run_id, fetched_at)
-               SELECT 'google_ads.customer', account_id, %(connection_id)s, account_id, NULL,
+               SELECT 'google_ads.customer', account_id, %(connection_id)s, account_id, NULL::date,
                       jsonb_build_object('customer', jsonb_build_object('id', account_id, 'descriptiveName', name,
                           'currencyCode', currency, 'timeZone', time_zone)), %(sync_run_id)s, %(now)s
                  FROM dim_ad_account WHERE platform = 'google_ads'
                UNION ALL
-               SELECT 'google_ads.campaign', account_id || '|' || campaign_id, %(connection_id)s, account_id, NULL,
+               SELECT 'google_ads.campaign', account_id || '|' || campaign_id, %(connection_id)s, account_id, NULL::date,
                       jsonb_build_object('campaign', jsonb_build_object('id', campaign_id, 'name', name,
                           'status', platform_status, 'advertisingChannelType', objective)), %(sync_run_id)s, %(now)s
                  FROM dim_campaign WHERE platform = 'google_ads'
                UNION ALL
-               SELECT 'google_ads.ad_group', account_id || '|' || ad_group_id, %(connection_id)s, account_id, NULL,
+               SELECT 'google_ads.ad_group', account_id || '|' || ad_group_id, %(connection_id)s, account_id, NULL::date,
                       jsonb_build_object('adGroup', jsonb_build_object('id', ad_group_id, 'name', name, 'status', platform_status),
                           'campaign', jsonb_build_object('id', campaign_id)), %(sync_run_id)s, %(now)s
                  FROM dim_ad_group WHERE platform = 'google_ads'
@@ -405,15 +405,19 @@ def synthetic_raw_from_facts(
 
 
 def synthetic_restate(*, stream: str, date_from: date, date_to: date, every_nth: int = 2, variant: int = 1) -> int:
-    """Restate the conversions of every n-th raw row of a daily stream in [date_from, date_to]."""
-    path = {"google_ads.ad_group_daily": "{metrics,conversions}"}.get(stream)
-    if path is None:
+    """Restate conversions and their value in every n-th raw row of a daily stream in the window."""
+    if stream != "google_ads.ad_group_daily":
         raise ValueError("restating is implemented for google_ads.ad_group_daily")
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""UPDATE raw_record
-                   SET payload = jsonb_set(payload, '{path}',
-                       to_jsonb(round(coalesce((payload #>> '{path}')::numeric, 0) * (1 + %(variant)s * 0.05), 2))),
+            """UPDATE raw_record
+                   SET payload = jsonb_set(jsonb_set(payload,
+                           '{metrics,conversions}',
+                           to_jsonb(round(coalesce((payload #>> '{metrics,conversions}')::numeric, 0)
+                                          * (1 + %(variant)s * 0.05), 2))),
+                           '{metrics,conversionsValue}',
+                           to_jsonb(round(coalesce((payload #>> '{metrics,conversionsValue}')::numeric, 0)
+                                          * (1 + %(variant)s * 0.05), 2))),
                        fetched_at = now()
                  WHERE stream = %(stream)s AND date BETWEEN %(date_from)s AND %(date_to)s
                    AND abs(hashtext(record_key)) %% %(nth)s = 0""",

@@ -119,9 +119,15 @@ def run_window(
     )
 
 
+def all_platforms() -> list[str]:
+    from warehouse.models import Platform
+
+    return sorted(Platform.objects.values_list("code", flat=True))
+
+
 def run_full(*, platforms: list[str] | None = None) -> dict[str, Any]:
     """Rebuild every model over all dates and accounts (on demand; idempotent)."""
-    chosen = platforms or graph.platforms_with_models()
+    chosen = platforms or all_platforms()
     scope = Scope(platforms=tuple(chosen), account_ids=None, date_from=FULL_FROM, date_to=FULL_TO)
     return _run(kind=TransformRun.Kind.FULL, scope=scope, models=graph.plan(platforms=list(chosen)))
 
@@ -132,9 +138,7 @@ def run_from(
     """Rerun `model` and everything downstream of it for every platform and account."""
     names = {model} | graph.downstream(model)
     selected = [m for m in graph.models().values() if m.name in names]
-    scope = Scope(
-        platforms=tuple(graph.platforms_with_models()), account_ids=None, date_from=date_from, date_to=date_to
-    )
+    scope = Scope(platforms=tuple(all_platforms()), account_ids=None, date_from=date_from, date_to=date_to)
     return _run(kind=kind, scope=scope, models=selected)
 
 
@@ -302,9 +306,16 @@ def _execute(model: graph.SqlModel, run: TransformRun, base: dict[str, Any]) -> 
     started_at = timezone.now()
     started = time.perf_counter()
     with transaction.atomic():
+        with connection.cursor() as cursor:
+            # Everything a model writes is derived from raw rows and recomputable: if a crash
+            # loses this commit, its pending window is lost with it and the next run redoes it.
+            # So the commit need not wait for the WAL flush.
+            cursor.execute("SET LOCAL synchronous_commit TO off")
         pending = list(PendingWindow.objects.select_for_update().filter(model=model.name).order_by("pk"))
         scope = _hull(pending)
         params = {**base, **scope.params()}
+        if any("valid_time_zones" in sql for sql in (model.select_sql or "", *(s.sql for s in model.steps))):
+            params["valid_time_zones"] = valid_time_zones()
         details: dict[str, Any] = {}
         outcomes: list[quality.TestOutcome] = []
         quarantined = 0
@@ -325,7 +336,11 @@ def _execute(model: graph.SqlModel, run: TransformRun, base: dict[str, Any]) -> 
                 cursor.execute("DROP TABLE IF EXISTS _m")
                 cursor.execute(f"CREATE TEMPORARY TABLE _m ON COMMIT DROP AS {model.select_sql}", params)
                 rows_read = max(cursor.rowcount, 0)
-                cursor.execute("ANALYZE _m")
+                if rows_read >= 1000:
+                    # An index and statistics keep the merge's anti-join and upsert plans linear
+                    # even when the target's own statistics are stale (a table that just grew).
+                    cursor.execute(f"CREATE INDEX ON _m ({', '.join(model.unique_key)})")
+                    cursor.execute("ANALYZE _m")
                 outcomes, quarantined = quality.apply_row_tests(cursor, model, params)
                 outcomes += quality.apply_model_tests(cursor, model, params)
                 for step in model.steps:
@@ -367,6 +382,29 @@ def _execute(model: graph.SqlModel, run: TransformRun, base: dict[str, Any]) -> 
     }
 
 
+_time_zone_known: dict[str, bool] = {}
+
+
+def valid_time_zones() -> list[str]:
+    """The accounts' time zones PostgreSQL accepts (checked once per zone and process).
+
+    pg_timezone_names would answer too, but reads the whole zone database on every query
+    (~100 ms); a zone name either converts or raises, so try each new one once.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT time_zone FROM dim_ad_account WHERE time_zone IS NOT NULL")
+        names = [row[0] for row in cursor.fetchall()]
+        for name in names:
+            if name not in _time_zone_known:
+                try:
+                    with transaction.atomic():
+                        cursor.execute("SELECT now() AT TIME ZONE %s", [name])
+                    _time_zone_known[name] = True
+                except DatabaseError:
+                    _time_zone_known[name] = False
+    return [name for name in names if _time_zone_known[name]]
+
+
 _columns_cache: dict[str, list[str]] = {}
 
 
@@ -399,7 +437,13 @@ def _merge(cursor: Any, model: graph.SqlModel, params: dict[str, Any]) -> int:
     if missing_key:
         raise graph.ModelDefinitionError(f"{model.name}: SELECT lacks key columns {missing_key}")
     written = 0
+    col_list = ", ".join(columns)
     if model.materialization == "merge":
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {model.scope})", params)
+        if not cursor.fetchone()[0]:
+            # Nothing of this scope yet (first sync, backfill, rebuild): a plain insert is enough.
+            cursor.execute(f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM _m", params)
+            return max(cursor.rowcount, 0)
         match = " AND ".join(f"_m.{k} = {table}.{k}" for k in model.unique_key)
         cursor.execute(
             f"DELETE FROM {table} WHERE ({model.scope}) AND NOT EXISTS (SELECT 1 FROM _m WHERE {match})", params
@@ -407,7 +451,6 @@ def _merge(cursor: Any, model: graph.SqlModel, params: dict[str, Any]) -> int:
         written += max(cursor.rowcount, 0)
     values = [c for c in columns if c not in model.unique_key]
     compared = [c for c in values if c not in BOOKKEEPING_COLUMNS]
-    col_list = ", ".join(columns)
     conflict = ", ".join(model.unique_key)
     if values:
         assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in values)
@@ -464,9 +507,7 @@ def settling_refresh() -> int:
     Runs the `after_settle` steps of the models that carry the flag, for every platform; the
     nightly checks call it so days settle even when no sync arrives.
     """
-    from warehouse.models import Platform
-
-    params = {"platforms": list(Platform.objects.values_list("code", flat=True)), "now": timezone.now()}
+    params = {"platforms": all_platforms(), "now": timezone.now()}
     changed = 0
     with workspace_lock(), transaction.atomic(), connection.cursor() as cursor:
         for model in graph.models().values():

@@ -31,22 +31,20 @@ WITH daily AS (
      WHERE 'meta' = ANY(%(platforms)s)
        AND d.date BETWEEN %(date_from)s AND %(date_to)s
        AND (%(all_accounts)s OR d.account_id = ANY(%(account_ids)s))
-), zones AS (
-    -- only zones PostgreSQL knows: an unknown one would make AT TIME ZONE fail the whole model
-    SELECT z.name FROM pg_timezone_names z
-     WHERE z.name IN (SELECT DISTINCT time_zone FROM dim_ad_account WHERE time_zone IS NOT NULL)
 ), enriched AS (
+    -- only zones PostgreSQL knows (checked by the runner): an unknown one would make AT TIME ZONE
+    -- fail the whole model, so its rows fail the not_null(time_zone) test instead
     SELECT d.*,
            coalesce(a.currency, d.row_currency) AS currency,
-           z.name AS time_zone,
+           CASE WHEN a.time_zone = ANY(%(valid_time_zones)s) THEN a.time_zone END AS time_zone,
            p.restatement_days
       FROM daily d
       LEFT JOIN dim_ad_account a ON a.platform = d.platform AND a.account_id = d.account_id
-      LEFT JOIN zones z ON z.name = a.time_zone
       LEFT JOIN dim_platform p ON p.code = d.platform
-), pairs AS (
+), pairs AS MATERIALIZED (
     SELECT DISTINCT currency, date_day FROM enriched WHERE currency ~ '^[A-Z]{3}$'
-), rates AS (
+), rates AS MATERIALIZED (
+    -- computed once per (currency, day), then hash-joined: never per row
     -- ECB rates are units per euro: amount in C → amount × rate(R) / rate(C), the euro being 1.
     SELECT pr.currency, pr.date_day,
            CASE WHEN pr.currency = %(reporting_currency)s THEN 1::numeric

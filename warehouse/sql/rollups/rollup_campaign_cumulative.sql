@@ -42,5 +42,8 @@ SELECT g.day AS date_day, b.campaign_key,
        (b.conversions_value_micros + sum(coalesce(d.conversions_value_micros, 0)) OVER w)::bigint AS conversions_value_micros
   FROM base b
  CROSS JOIN LATERAL (SELECT generate_series(b.start_day, b.last_day, interval '1 day')::date AS day) g
-  LEFT JOIN rollup_day_campaign d ON d.campaign_key = b.campaign_key AND d.date_day = g.day
+  LEFT JOIN rollup_day_campaign d
+         ON d.campaign_key = b.campaign_key AND d.date_day = g.day
+        -- redundant bounds, so the planner reads only the window's days of these platforms
+        AND d.date_day >= %(date_from)s AND d.platform = ANY(%(platforms)s)
 WINDOW w AS (PARTITION BY b.campaign_key ORDER BY g.day)
