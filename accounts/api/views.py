@@ -19,7 +19,14 @@ class WorkspaceOut(serializers.Serializer):
 
 
 class WorkspaceView(WorkspaceAPIView):
-    @extend_schema(responses=WorkspaceOut, summary="The workspace this key or session belongs to")
+    """The calling key's (or member's) workspace."""
+
+    @extend_schema(
+        operation_id="workspace_retrieve",
+        responses=WorkspaceOut,
+        summary="The workspace this key or session belongs to",
+        description="Its address, name, reporting currency, time zone and plan.",
+    )
     def get(self, request: Request) -> Response:
         ws = self.workspace
         return Response(

@@ -58,11 +58,9 @@ class CsrfSessionAuthentication(authentication.SessionAuthentication):
     """Session auth for the browser (HTMX / docs "try it out"); DRF enforces CSRF on unsafe methods."""
 
     def authenticate(self, request: Request) -> tuple[Any, None] | None:
-        result = super().authenticate(request)
-        if result is None:
+        # Membership first: a signed-in non-member (a staff user, another workspace's member)
+        # gets the same 401 as no credentials on every method, never a CSRF 403 that would
+        # tell them the route accepts their session.
+        if getattr(request._request, "membership", None) is None:
             return None
-        membership = getattr(request._request, "membership", None)
-        if membership is None:
-            # Signed in, but not a member of this workspace: same answer as no credentials.
-            return None
-        return result
+        return super().authenticate(request)

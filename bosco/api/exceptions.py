@@ -14,6 +14,23 @@ from rest_framework.views import exception_handler
 PROBLEM_TYPE_BASE = "https://docs.bosco.invalid/problems/"
 
 
+class Conflict(exceptions.APIException):
+    """409: the request is valid but clashes with the resource's state (a sync already running).
+
+    `extensions` become extra members of the problem document (RFC 9457 §3.2), e.g. the id of
+    the run that is already going, so a client can follow it instead of retrying.
+    """
+
+    status_code = 409
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+    def __init__(self, detail: str | None = None, *, code: str | None = None, **extensions: Any) -> None:
+        super().__init__(detail, code)
+        self.problem_code = code or self.default_code
+        self.extensions = extensions
+
+
 class ProblemResponse(JsonResponse):
     def __init__(
         self, status: int, detail: str, *, code: str | None = None, errors: Any = None, instance: str = ""
@@ -70,10 +87,11 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         if isinstance(detail, (list, dict)):
             detail = "; ".join(e["message"] for e in _flatten(detail))
-        code = getattr(exc, "default_code", None)
+        code = getattr(exc, "problem_code", None) or getattr(exc, "default_code", None)
         body = problem_body(
             response.status_code, str(detail), code=str(code).replace("_", "-") if code else None, instance=instance
         )
+        body.update(getattr(exc, "extensions", None) or {})
     response.data = body
     response.content_type = "application/problem+json"
     return response

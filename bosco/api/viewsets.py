@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from bosco.api.authentication import ApiKeyAuthentication, CsrfSessionAuthentication
 from bosco.api.pagination import PagePagination
 from bosco.api.permissions import WorkspaceAccess
+from bosco.api.schema import ProblemAutoSchema
 from bosco.api.throttling import PlanRateThrottle
 
 
@@ -27,12 +28,16 @@ class WorkspaceScopedMixin:
     permission_classes = (WorkspaceAccess,)
     throttle_classes = (PlanRateThrottle,)
     pagination_class = PagePagination
+    schema = ProblemAutoSchema()
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         tenant = getattr(request._request, "tenant", None)
         if tenant is None or tenant.schema_name == get_public_schema_name():
             raise exceptions.NotFound("The API is served on your workspace's host.")
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        # After authentication, so a suspended workspace tells only its own callers so.
+        if tenant.status != tenant.Status.ACTIVE:
+            raise exceptions.PermissionDenied("This workspace is suspended; its API answers again once it is active.")
 
     @property
     def workspace(self) -> Any:
