@@ -440,3 +440,22 @@ def syncs_schedule_due(*, now: datetime | None = None) -> dict[str, int]:
             enqueue_run(run)
         rescued += 1
     return {"started": started, "rescued": rescued}
+
+
+def credentials_rotate() -> int:
+    """Re-encrypt every stored token and PKCE verifier with the newest key (after adding a key).
+
+    `EncryptedTextField` decrypts with any configured key and encrypts with the first, so a read
+    and a write is a rotation; once every workspace has run this, the old key can be retired.
+    """
+    rotated = 0
+    with transaction.atomic():
+        for connection in Connection.objects.select_for_update().exclude(
+            access_token__isnull=True, refresh_token__isnull=True
+        ):
+            connection.save(update_fields=["access_token", "refresh_token"])
+            rotated += 1
+        for attempt in OAuthState.objects.select_for_update().filter(used_at__isnull=True):
+            attempt.save(update_fields=["code_verifier"])
+            rotated += 1
+    return rotated

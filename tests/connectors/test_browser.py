@@ -1,0 +1,59 @@
+"""The whole connect flow in chromium: Data sources → Google consent page → choose accounts → live progress."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from accounts.models import User
+from connectors.models import Connection, SyncRun
+from tests.connectors.conftest import GOOGLE_EUR, GOOGLE_USD
+
+
+@pytest.mark.browser
+@pytest.mark.celery_worker
+def test_connect_google_ads_in_a_browser_and_watch_the_backfill(web, celery_worker, tenant, emulator, handoffs) -> None:
+    from playwright.sync_api import expect
+
+    emulator.state.update_config(latency_seconds=0.3)  # slow enough to see the progress bar move
+    owner = User.objects.get(email="owner@conn.example")
+    web.login(owner, tenant)
+    page = web.page
+    # The emulator's consent page has no favicon; chromium's automatic /favicon.ico request would
+    # 404 there and count as a console error of the page under test.
+    page.route(f"{emulator.base_url}/favicon.ico", lambda route: route.fulfill(status=204, body=""))
+
+    web.goto("/data-sources/", tenant)
+    expect(page.get_by_role("heading", name="Connect your first ad platform")).to_be_visible()
+    web.screenshot("data-sources-empty")
+
+    page.click("#connect-google_ads")
+    page.wait_for_url(re.compile(r".*/google/o/oauth2/v2/auth\?.*"))
+    expect(page.get_by_role("heading", name="Bosco wants to access your account")).to_be_visible()
+    page.click("#allow")
+
+    page.wait_for_url(re.compile(r".*/data-sources/\d+/accounts/"))
+    expect(page.get_by_text("Choose the Google Ads accounts to sync")).to_be_visible()
+    page.check(f"#account-{GOOGLE_EUR}")
+    page.check(f"#account-{GOOGLE_USD}")
+    web.screenshot("data-sources-choose-accounts")
+    page.click("#save-accounts")
+
+    page.wait_for_url(re.compile(r".*/data-sources/$"))
+    connection = Connection.objects.get()
+    row = page.locator(f"#connection-{connection.pk}")
+    expect(row).to_contain_text("Google Ads")
+    expect(row).to_contain_text("2 of 2")
+    run = SyncRun.objects.get(connection=connection)
+    # Progress updates in place (htmx polling) while the worker backfills.
+    page.wait_for_function(
+        "() => { const p = document.querySelector('progress'); return p !== null && p.value > 0; }", timeout=60_000
+    )
+    web.screenshot("data-sources-syncing")
+    expect(page.locator(f"#run-{run.pk}")).to_have_attribute("data-status", "succeeded", timeout=90_000)
+    expect(row).to_have_attribute("data-status", "active")
+    expect(page.locator("progress")).to_have_count(0)
+    run.refresh_from_db()
+    assert run.status == "succeeded" and run.rows > 0
+    web.screenshot("data-sources")
