@@ -445,9 +445,10 @@ def metrics_query(query: MetricsQuery) -> MetricsResult:
 
 
 def data_version() -> int:
-    """Changes whenever a warehouse run succeeds: part of every cached answer's key."""
+    """Changes whenever a warehouse run finishes: part of every cached answer's key."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT coalesce(max(id), 0) FROM wh_transform_run WHERE status = 'success'")
+        # Finished, not only successful: a failed run may have committed some of its models.
+        cursor.execute("SELECT coalesce(max(id), 0) FROM wh_transform_run WHERE finished_at IS NOT NULL")
         return int(cursor.fetchone()[0])
 
 
