@@ -25,4 +25,19 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": 600},
     },
     # --- end Connectors
+    # --- Warehouse: nightly checks per workspace (freshness and data lag even when no sync
+    # arrives, days leaving the restatement window stop "settling", old restatement log pruned),
+    # and the ECB reference rates after their ~16:00 CET publication (workspaces whose rates
+    # changed recompute the affected days).
+    "warehouse.nightly-checks": {
+        "task": "warehouse.tasks.nightly_checks_all",
+        "schedule": crontab(minute=40, hour=2),
+        "options": {"expires": 3 * 3600},
+    },
+    "warehouse.fx-rates": {
+        "task": "warehouse.tasks.refresh_fx_rates_all",
+        "schedule": crontab(minute=20, hour=16, day_of_week="mon-fri"),
+        "options": {"expires": 3 * 3600},
+    },
+    # --- end Warehouse
 }
