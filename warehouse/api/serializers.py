@@ -77,6 +77,13 @@ class MetricsParams(DateRangeParams):
             dimensions = (granularity, *dimensions)
         filters = {name: tuple(attrs[name]) for name in ("platform", "account", "campaign") if attrs.get(name)}
         limit = attrs.get("limit")
+        row_cap = None if limit is not None else MAX_ROWS
+        if not dimensions:
+            # Totals are one row; and the metrics layer cannot LIMIT a question without groups.
+            limit = row_cap = None
+        elif limit is None:
+            # One row more than allowed tells an over-large answer from one that just fits.
+            limit = MAX_ROWS + 1
         try:
             query = MetricsQuery(
                 metrics=tuple(attrs["metrics"]),
@@ -86,12 +93,11 @@ class MetricsParams(DateRangeParams):
                 filters=filters,
                 compare=attrs.get("compare"),
                 order_by=tuple(attrs.get("sort") or ()),
-                # One row more than allowed tells an over-large answer from one that just fits.
-                limit=limit if limit is not None else MAX_ROWS + 1,
+                limit=limit,
             )
         except QueryError as exc:
             raise serializers.ValidationError({"query": str(exc)}) from exc
-        return {**attrs, "query": query, "granularity": granularity, "row_limit_given": limit is not None}
+        return {**attrs, "query": query, "granularity": granularity, "row_cap": row_cap}
 
 
 class MetricColumnOut(serializers.Serializer):

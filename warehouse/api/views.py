@@ -235,10 +235,11 @@ class MetricsView(WorkspaceAPIView):
     def get(self, request: Request) -> Response:
         params = query_params_validate(request, MetricsParams)
         result = metrics_query_cached(params["query"])
-        if not params["row_limit_given"] and len(result.rows) > MAX_ROWS:
+        cap = params["row_cap"]
+        if cap is not None and len(result.rows) > cap:
             raise exceptions.ValidationError(
                 {
-                    "limit": f"the answer has more than {MAX_ROWS:,} rows: narrow the dates or filters, use a coarser"
+                    "limit": f"the answer has more than {cap:,} rows: narrow the dates or filters, use a coarser"
                     " granularity, or ask for the top rows with sort and limit"
                 }
             )
