@@ -213,7 +213,9 @@ def _next_page(body: dict[str, Any], where: str) -> str | None:
         return None
     if not isinstance(next_url, str) or not next_url.startswith(("http://", "https://")):
         raise v.envelope_error(where, LABEL, f"paging.next should be a URL, got {v.describe(next_url)}")
-    query = [(k, val) for k, val in parse_qsl(urlsplit(next_url).query, keep_blank_values=True) if k not in _SECRET_PARAMS]
+    query = [
+        (k, val) for k, val in parse_qsl(urlsplit(next_url).query, keep_blank_values=True) if k not in _SECRET_PARAMS
+    ]
     if not query:
         raise v.envelope_error(where, LABEL, "paging.next has no query to continue from")
     return urlencode(query)
@@ -244,10 +246,11 @@ def parse_object(account_id: str) -> v.RowParser:
 
 
 def parse_adset_daily(account_id: str, date_from: date | None, date_to: date | None) -> v.RowParser:
-    digits = account_id.removeprefix("act_")
+    digits_of_account = account_id.removeprefix("act_")
+    days = v.day_lookup(date_from, date_to)
 
-    def parse(row: dict[str, Any]) -> RawRow:
-        if "account_id" in row and v.id_string(row, "account_id") != digits:
+    def checked(row: dict[str, Any]) -> RawRow:
+        if "account_id" in row and v.id_string(row, "account_id") != digits_of_account:
             raise v.FieldError("account_id", f"is {row['account_id']!r}, but the request was for {account_id}")
         campaign_id = v.id_string(row, "campaign_id")
         adset_id = v.id_string(row, "adset_id")
@@ -272,6 +275,39 @@ def parse_adset_daily(account_id: str, date_from: date | None, date_to: date | N
                 v.decimal_string(item, "value", f"{name}[{i}].")
         key = f"{account_id}|{day.isoformat()}|{campaign_id}|{adset_id}"
         return RawRow(record_key=key, account_id=account_id, date=day, payload=row)
+
+    def fine_actions(items: object) -> bool:
+        return type(items) is list and all(
+            type(i) is dict and type(i.get("action_type")) is str and v.plain_decimal(i.get("value")) for i in items
+        )
+
+    def parse(row: dict[str, Any]) -> RawRow:
+        # The common case fast; anything unusual gets the precise checks of `checked`.
+        try:
+            text = row["date_start"]
+            day = days.get(text)
+            campaign_id = row["campaign_id"]
+            adset_id = row["adset_id"]
+            if (
+                day is not None
+                and row["date_stop"] == text
+                and v.digits(campaign_id)
+                and v.digits(adset_id)
+                and row.get("account_id", digits_of_account) == digits_of_account
+                and v.digits(row["impressions"])
+                and v.plain_decimal(row["spend"])
+                and all(v.digits(row[k]) for k in ("clicks", "inline_link_clicks", "reach") if k in row)
+                and all(fine_actions(row[k]) for k in ("actions", "action_values") if k in row)
+            ):
+                return RawRow(
+                    record_key=f"{account_id}|{text}|{campaign_id}|{adset_id}",
+                    account_id=account_id,
+                    date=day,
+                    payload=row,
+                )
+        except (KeyError, TypeError, AttributeError):
+            pass
+        return checked(row)
 
     return parse
 
@@ -318,7 +354,9 @@ class MetaClient(AuthenticatedApi):
             if pages > 100:
                 raise v.envelope_error("ad accounts", LABEL, "more than 100 pages of ad accounts")
             params: dict[str, Any] = (
-                dict(parse_qsl(token)) if token else {"fields": "id,account_id,name,currency,timezone_name,account_status", "limit": 100}
+                dict(parse_qsl(token))
+                if token
+                else {"fields": "id,account_id,name,currency,timezone_name,account_status", "limit": 100}
             )
             body = self._call("GET", "me/adaccounts", what="list ad accounts", params=params)
             items = self._data(body, "ad accounts")

@@ -55,17 +55,39 @@ def _present(parent: Mapping[str, Any], key: str, path: str) -> Any:
     return parent[key]
 
 
+def digits(value: object) -> bool:
+    """A non-empty string of ASCII digits (str.isdigit alone accepts "²")."""
+    return type(value) is str and value.isascii() and value.isdigit()
+
+
+def plain_decimal(value: object) -> bool:
+    """The common shape of a decimal string ("14.35", "0"), cheaply; others take the full check."""
+    return type(value) is str and value.isascii() and value.replace(".", "", 1).isdigit()
+
+
+def day_lookup(date_from: date | None, date_to: date | None) -> dict[str, date]:
+    """ISO text → date for every day of a chunk: one dict lookup checks format, reality and range."""
+    if date_from is None or date_to is None:
+        return {}
+    out: dict[str, date] = {}
+    day = date_from
+    while day <= date_to:
+        out[day.isoformat()] = day
+        day = date.fromordinal(day.toordinal() + 1)
+    return out
+
+
 def id_string(parent: Mapping[str, Any], key: str, path: str = "") -> str:
     """An id or int64 sent as a JSON string of digits."""
     value = _present(parent, key, path)
-    if not isinstance(value, str) or not value.isdigit():
+    if not digits(value):
         raise FieldError(f"{path}{key}", f"should be a string of digits, got {describe(value)}")
     return value
 
 
 def int_string(parent: Mapping[str, Any], key: str, path: str = "") -> str:
     value = _present(parent, key, path)
-    if not isinstance(value, str) or not _INT.fullmatch(value):
+    if not isinstance(value, str) or not value.isascii() or not _INT.fullmatch(value):
         raise FieldError(f"{path}{key}", f"should be an integer sent as a string, got {describe(value)}")
     return value
 
@@ -74,7 +96,7 @@ def decimal_string(parent: Mapping[str, Any], key: str, path: str = "", *, optio
     if optional and key not in parent:
         return None
     value = _present(parent, key, path)
-    if not isinstance(value, str) or not _DECIMAL.fullmatch(value):
+    if not isinstance(value, str) or not value.isascii() or not _DECIMAL.fullmatch(value):
         raise FieldError(f"{path}{key}", f"should be a decimal number sent as a string, got {describe(value)}")
     return value
 

@@ -16,7 +16,7 @@ from tests.connectors.conftest import GOOGLE_EUR, GOOGLE_USD
 def test_connect_google_ads_in_a_browser_and_watch_the_backfill(web, celery_worker, tenant, emulator, handoffs) -> None:
     from playwright.sync_api import expect
 
-    emulator.state.update_config(latency_seconds=0.3)  # slow enough to see the progress bar move
+    emulator.state.update_config(latency_seconds=0.2)  # slow enough to see the progress bar move
     owner = User.objects.get(email="owner@conn.example")
     web.login(owner, tenant)
     page = web.page
