@@ -155,7 +155,7 @@ def _column(name: str) -> dict[str, str]:
     return {"name": name, "label": metric.label, "unit": metric.unit, "type": kind}
 
 
-def metrics_answer(result: MetricsResult, *, granularity: str, currency: str) -> dict[str, Any]:
+def metrics_answer(result: MetricsResult, *, granularity: str, currency: str | None = None) -> dict[str, Any]:
     q = result.query
     compare = None
     if result.compare_range is not None:
@@ -166,7 +166,7 @@ def metrics_answer(result: MetricsResult, *, granularity: str, currency: str) ->
         }
     rows = [{key: _json_value(value) for key, value in row.items()} for row in result.rows]
     return {
-        "currency": result.currency or currency,
+        "currency": result.currency or currency or "",
         "date_from": q.date_from.isoformat(),
         "date_to": q.date_to.isoformat(),
         "granularity": granularity,
@@ -243,7 +243,9 @@ class MetricsView(WorkspaceAPIView):
                     " granularity, or ask for the top rows with sort and limit"
                 }
             )
-        return Response(metrics_answer(result, granularity=params["granularity"], currency=_currency(self.workspace)))
+        # The answer carries the currency of the facts; a workspace without facts yet has none.
+        fallback = None if result.currency else str(self.workspace.reporting_currency)
+        return Response(metrics_answer(result, granularity=params["granularity"], currency=fallback))
 
 
 # --------------------------------------------------------------------------- exports

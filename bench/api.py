@@ -1,0 +1,476 @@
+"""API benchmark: requests/s and p50 / p95 latency of the metrics endpoint, cached and uncached,
+beside the cheapest authenticated endpoint of the same app, under load on 127.0.0.1.
+
+It builds a workspace with synthetic facts and rollups in a database of its own (default
+5 platforms × 400 campaigns × 2 years ≈ 1.5M fact rows; `--quick`: 2 × 20 × 1 year), starts
+the production server — gunicorn, 2 sync workers, `bosco.settings.production` with generated
+secrets and `SECURE_SSL_REDIRECT=False` — and drives it from a separate process: `wrk` when it
+is installed (`apt-get install wrk`), otherwise a small threaded Python client (keep-alive where
+the server allows it). Every request carries a workspace API key, so each one pays for the
+tenant lookup, key authentication and the plan throttle (its limit raised so it never refuses).
+
+Endpoints measured:
+  trivial   GET /api/v1/workspace  — authenticated, no warehouse read
+  uncached  GET /api/v1/metrics — 9 metrics by platform with the previous period, a different
+            date range on every request (each one a new question: misses the cache, queries
+            the day × platform rollup twice and stores the answer)
+  cached    the same question shape over 10 ranges asked before (answered from Redis)
+Ratios are req/s of each metrics run over the trivial run. Goals (issue 6): uncached ≥ 0.4,
+cached ≥ 0.7. The last line is one JSON object with every figure.
+
+    python bench/api.py            # full size, 15 s per run
+    python bench/api.py --quick    # within a minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from _common import ROOT, emit, machine, setup_django
+
+END = date(2026, 11, 20)
+PLATFORMS = ("google_ads", "meta", "tiktok", "microsoft_ads", "linkedin_ads")
+CURRENCIES = ("EUR", "USD", "GBP", "JPY", "SEK")
+METRICS = "spend,impressions,clicks,conversions,conversion_value,ctr,cpc,cpa,roas"
+GOALS = {"uncached": 0.4, "cached": 0.7}
+WORKERS = 2
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def metrics_path(date_from: date, date_to: date) -> str:
+    return (
+        f"/api/v1/metrics?metrics={METRICS}&dimensions=platform&compare=previous_period"
+        f"&date_from={date_from.isoformat()}&date_to={date_to.isoformat()}"
+    )
+
+
+def uncached_paths(days: int, count: int) -> list[str]:
+    """`count` different questions: ranges ending on different days, of different lengths."""
+    ends = max(1, days - 140)  # the current period always lies within the data
+    out = []
+    for n in range(count):
+        date_to = END - timedelta(days=n % ends)
+        length = 7 + (n // ends) % 60
+        out.append(metrics_path(date_to - timedelta(days=length - 1), date_to))
+    return out
+
+
+# --------------------------------------------------------------------------- data
+
+
+def build_workspace(*, quick: bool) -> tuple[Any, dict[str, Any]]:
+    from django.db import connection
+    from django_tenants.utils import schema_context
+
+    from accounts.models import User, Workspace
+    from accounts.services import workspace_create, workspace_drop
+    from warehouse.services import fx, synthetic
+    from warehouse.services.transform import run_from
+
+    platforms = PLATFORMS[:2] if quick else PLATFORMS
+    campaigns = 20 if quick else 400
+    days = 365 if quick else 730
+    label = f"api bench {len(platforms)}x{campaigns}x{days}"
+    slug = "bench-api-quick" if quick else "bench-api"
+    workspace = Workspace.objects.filter(slug=slug).first()
+    if workspace is not None and workspace.name != label:
+        workspace_drop(workspace=workspace)
+        workspace = None
+    owner = User.objects.filter(email="bench-api@bosco.local").first() or User.objects.create_user(
+        "bench-api@bosco.local", "x"
+    )
+    info: dict[str, Any] = {"platforms": len(platforms), "campaigns_per_platform": campaigns, "days": days}
+    if workspace is None:
+        workspace = workspace_create(owner=owner, name=label, slug=slug, reporting_currency="EUR")
+        spec = synthetic.SyntheticSpec(
+            platforms=platforms,
+            accounts_per_platform=2,
+            campaigns_per_account=campaigns // 2,
+            ad_groups_per_campaign=1,
+            currencies=CURRENCIES,
+            seed=5,
+        )
+        start = END - timedelta(days=days - 1)
+        with schema_context(workspace.schema_name):
+            log(f"generating {label} …")
+            started = time.perf_counter()
+            fx.fx_rates_load(rates=fx.fx_rates_read(source=str(fx.SAMPLE_FILE)), since=start - timedelta(days=15))
+            chunk = start
+            while chunk <= END:
+                chunk_end = min(END, chunk + timedelta(days=60))
+                synthetic.synthetic_facts_generate(spec=spec, date_from=chunk, date_to=chunk_end)
+                chunk = chunk_end + timedelta(days=1)
+            for root in ("rollup_day_platform", "rollup_day_account", "rollup_day_campaign"):
+                run_from(model=root, kind="full")
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE")
+            info["build_s"] = round(time.perf_counter() - started, 1)
+    with schema_context(workspace.schema_name), connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM fct_ad_performance_daily")
+        info["fact_rows"] = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM rollup_day_platform")
+        info["rollup_day_platform_rows"] = cursor.fetchone()[0]
+    return workspace, info
+
+
+def api_key(workspace: Any) -> str:
+    from accounts import services
+    from accounts.models import Membership
+
+    owner = Membership.objects.get(workspace=workspace, role="owner")
+    _, raw = services.api_key_create(workspace=workspace, actor=owner, name="bench", scope="read")
+    return raw
+
+
+def metric_cache_keys(schema: str) -> int:
+    """Cached metric answers of the workspace now in Redis (django-tenants keys start with the schema)."""
+    import redis as redis_lib
+    from django.conf import settings
+
+    from bosco.redis_urls import cache_url_for
+
+    client = redis_lib.Redis.from_url(cache_url_for(settings.REDIS_URL))
+    try:
+        return sum(1 for _ in client.scan_iter(match=f"{schema}:*:wh:metrics:*", count=1000))
+    finally:
+        client.close()
+
+
+def metric_cache_clear(schema: str) -> None:
+    import redis as redis_lib
+    from django.conf import settings
+
+    from bosco.redis_urls import cache_url_for
+
+    client = redis_lib.Redis.from_url(cache_url_for(settings.REDIS_URL))
+    try:
+        keys = list(client.scan_iter(match=f"{schema}:*:wh:metrics:*", count=1000))
+        for start in range(0, len(keys), 1000):
+            client.delete(*keys[start : start + 1000])
+    finally:
+        client.close()
+
+
+# --------------------------------------------------------------------------- server
+
+GUNICORN_CONFIG = '''
+"""Bench-only: keep the plan throttle running (its Redis round trips are part of every request)
+but raise its limit so it never refuses the load generator."""
+
+
+def post_worker_init(worker):
+    from dataclasses import replace
+
+    from billing import plans
+
+    for plan, entitlements in list(plans.ENTITLEMENTS.items()):
+        plans.ENTITLEMENTS[plan] = replace(entitlements, api_requests_per_minute=10**9)
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    from cryptography.fernet import Fernet
+
+    config = workdir / "gunicorn_bench.py"
+    config.write_text(GUNICORN_CONFIG)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bosco.settings.production",
+        "SECRET_KEY": os.urandom(32).hex(),
+        "BOSCO_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "SECURE_SSL_REDIRECT": "False",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+    }
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        "bosco.wsgi:application",
+        "--workers",
+        str(WORKERS),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--config",
+        str(config),
+        "--log-level",
+        "warning",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.2)
+    stop_server(server)
+    raise RuntimeError("gunicorn did not answer /healthz within 30 s")
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+def fetch(port: int, host: str, key: str, path: str) -> tuple[int, bytes]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", headers={"Host": host, "Authorization": f"Bearer {key}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+# --------------------------------------------------------------------------- load
+
+WRK_SCRIPT = """
+local paths = {}
+for line in io.lines("%(paths)s") do paths[#paths + 1] = line end
+local threads = %(threads)d
+local i = -1
+function setup(thread)
+  thread:set("id", %(counter)s)
+  %(counter)s = %(counter)s + 1
+end
+%(counter)s = 0
+function request()
+  i = i + 1
+  return wrk.format("GET", paths[((i * threads + id) %% #paths) + 1])
+end
+function done(summary, latency, requests)
+  io.write(string.format(
+    "WRKJSON {\\"requests\\": %%d, \\"duration_us\\": %%d, \\"p50_us\\": %%d, \\"p95_us\\": %%d, \\"p99_us\\": %%d,"
+    .. " \\"status_errors\\": %%d, \\"socket_errors\\": %%d}\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"""
+
+
+def run_wrk(
+    port: int, host: str, key: str, paths: list[str], seconds: float, connections: int, workdir: Path
+) -> dict[str, Any]:
+    threads = 2
+    path_file = workdir / f"paths-{len(paths)}-{time.monotonic_ns()}.txt"
+    path_file.write_text("\n".join(paths) + "\n")
+    script = workdir / "bench.lua"
+    script.write_text(WRK_SCRIPT % {"paths": path_file, "threads": threads, "counter": "thread_counter"})
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        "-H",
+        f"Host: {host}",
+        "-H",
+        f"Authorization: Bearer {key}",
+        f"http://127.0.0.1:{port}/",
+    ]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("WRKJSON "))
+    raw = json.loads(line.removeprefix("WRKJSON "))
+    return {
+        "requests": raw["requests"],
+        "req_per_s": round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
+        "p50_ms": round(raw["p50_us"] / 1000, 2),
+        "p95_ms": round(raw["p95_us"] / 1000, 2),
+        "p99_ms": round(raw["p99_us"] / 1000, 2),
+        "errors": raw["status_errors"] + raw["socket_errors"],
+    }
+
+
+def _python_worker(
+    port: int, host: str, key: str, paths: list[str], seconds: float, connections: int
+) -> dict[str, Any]:
+    """Runs in its own process: `connections` threads, each with one HTTP/1.1 connection."""
+    import http.client
+
+    latencies: list[list[float]] = [[] for _ in range(connections)]
+    errors = [0] * connections
+    stop_at = time.perf_counter() + seconds
+    headers = {"Host": host, "Authorization": f"Bearer {key}"}
+
+    def loop(t: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        n = t
+        while time.perf_counter() < stop_at:
+            path = paths[n % len(paths)]
+            n += connections
+            started = time.perf_counter()
+            try:
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status != 200:
+                    errors[t] += 1
+                if response.getheader("Connection", "").lower() == "close":
+                    conn.close()
+            except (OSError, http.client.HTTPException):
+                errors[t] += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                continue
+            latencies[t].append(time.perf_counter() - started)
+        conn.close()
+
+    began = time.perf_counter()
+    workers = [threading.Thread(target=loop, args=(t,)) for t in range(connections)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    elapsed = time.perf_counter() - began
+    samples = sorted(s for per in latencies for s in per)
+
+    def pct(p: float) -> float:
+        return round(samples[min(len(samples) - 1, int(p * (len(samples) - 1)))] * 1000, 2) if samples else 0.0
+
+    return {
+        "requests": len(samples),
+        "req_per_s": round(len(samples) / elapsed, 1),
+        "p50_ms": pct(0.50),
+        "p95_ms": pct(0.95),
+        "p99_ms": pct(0.99),
+        "errors": sum(errors),
+    }
+
+
+def run_python(
+    port: int, host: str, key: str, paths: list[str], seconds: float, connections: int, workdir: Path
+) -> dict[str, Any]:
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(_python_worker, port, host, key, paths, seconds, connections).result()
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--seconds", type=float, help="per run (default 15, quick 4)")
+    parser.add_argument("--connections", type=int, default=8, help="concurrent connections of the load generator")
+    parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
+    args = parser.parse_args()
+    seconds = args.seconds or (4.0 if args.quick else 15.0)
+    client = args.client if args.client != "auto" else ("wrk" if shutil.which("wrk") else "python")
+    load = run_wrk if client == "wrk" else run_python
+
+    setup_django("api")
+    workspace, data = build_workspace(quick=args.quick)
+    key = api_key(workspace)
+    host = f"{workspace.slug}.localhost"
+    schema = workspace.schema_name
+    days = data["days"]
+    result: dict[str, Any] = {
+        "suite": "api",
+        "quick": args.quick,
+        "machine": machine(),
+        "server": f"gunicorn {WORKERS} sync workers, bosco.settings.production (DEBUG off, SECURE_SSL_REDIRECT=False)",
+        "client": f"{client}, {args.connections} connections, {seconds:g} s per run, from a separate process",
+        "data": data,
+    }
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="bosco-bench-api-") as tmp:
+        workdir = Path(tmp)
+        server = start_server(port, workdir)
+        try:
+            trivial = ["/api/v1/workspace"]
+            cached = [metrics_path(END - timedelta(days=29 + k), END - timedelta(days=k)) for k in range(10)]
+            fresh = uncached_paths(days, 40_000)
+            for path in (trivial[0], cached[0]):
+                status, body = fetch(port, host, key, path)
+                if status != 200:
+                    raise RuntimeError(f"{path} answered {status}: {body[:300]!r}")
+            sample = json.loads(fetch(port, host, key, cached[0])[1])
+            result["metrics_answer"] = {"rows": sample["row_count"], "bytes": len(json.dumps(sample))}
+
+            runs: dict[str, dict[str, Any]] = {}
+            result["load_average_before"] = [round(x, 2) for x in os.getloadavg()]
+            log(f"trivial: {client} {seconds:g} s …")
+            load(port, host, key, trivial, 1.0, args.connections, workdir)  # warm the workers
+            runs["trivial"] = load(port, host, key, trivial, seconds, args.connections, workdir)
+
+            metric_cache_clear(schema)
+            before = metric_cache_keys(schema)
+            log("metrics, uncached …")
+            runs["uncached"] = load(port, host, key, fresh, seconds, args.connections, workdir)
+            runs["uncached"]["new_cache_entries"] = metric_cache_keys(schema) - before
+            if runs["uncached"]["requests"] > len(fresh):
+                runs["uncached"]["note"] = "more requests than distinct questions: some were cache hits"
+
+            for path in cached:
+                fetch(port, host, key, path)
+            log("metrics, cached …")
+            runs["cached"] = load(port, host, key, cached, seconds, args.connections, workdir)
+            result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+        finally:
+            stop_server(server)
+    base = runs["trivial"]["req_per_s"]
+    for name in ("uncached", "cached"):
+        ratio = round(runs[name]["req_per_s"] / base, 3) if base else 0.0
+        runs[name]["ratio_to_trivial"] = ratio
+        runs[name]["goal"] = GOALS[name]
+        runs[name]["goal_met"] = ratio >= GOALS[name]
+    result["runs"] = runs
+    print_table(result)
+    emit(result)
+
+
+def print_table(result: dict[str, Any]) -> None:
+    runs = result["runs"]
+    print(f"API benchmark — {result['server']}; load: {result['client']}")
+    print(f"data: {result['data']}; metrics answer: {result['metrics_answer']}")
+    print(
+        f"load average before / after (other processes on this machine): {result['load_average_before']} / {result['load_average_after']}"
+    )
+    print(f"{'endpoint':<10} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7} {'ratio':>7} {'goal':>6}")
+    for name in ("trivial", "uncached", "cached"):
+        r = runs[name]
+        ratio = f"{r['ratio_to_trivial']:.3f}" if "ratio_to_trivial" in r else "1"
+        goal = ("≥" + str(r["goal"]) + (" ok" if r["goal_met"] else " MISSED")) if "goal" in r else ""
+        print(
+            f"{name:<10} {r['req_per_s']:>9.1f} {r['p50_ms']:>8.2f} {r['p95_ms']:>8.2f} {r['errors']:>7} {ratio:>7} {goal}"
+        )
+
+
+if __name__ == "__main__":
+    main()
