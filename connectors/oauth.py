@@ -46,7 +46,7 @@ logger = logging.getLogger("connectors.oauth")
 GOOGLE_ADS_SCOPE = "https://www.googleapis.com/auth/adwords"
 # Read-only: Bosco reports on campaigns and never changes them.
 META_SCOPES = "ads_read,business_management"
-PLATFORM_LABELS = {Platform.GOOGLE_ADS: "Google Ads", Platform.META: "Meta"}
+PLATFORM_LABELS: dict[str, str] = {Platform.GOOGLE_ADS.value: "Google Ads", Platform.META.value: "Meta"}
 # Refresh a little before the platform's expiry, so a token never dies mid-request.
 EXPIRY_SKEW = timedelta(seconds=90)
 

@@ -82,7 +82,7 @@ def connections_for_page() -> list[ConnectionView]:
                 selected=selected,
                 available=len(accounts),
                 active_run=active.get(connection.pk),
-                last_run=(runs_by_connection.get(connection.pk) or [None])[0],
+                last_run=next(iter(runs_by_connection.get(connection.pk, [])), None),
                 rows_landed=int(rows.get(connection.pk) or 0),
                 history_from=history_from,
                 backfill_percent=percent,

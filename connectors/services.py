@@ -391,7 +391,7 @@ def _delete_synced_data(connection: Connection) -> None:
     from warehouse.services.pipeline import enqueue_window_transform
 
     cursors = StreamCursor.objects.filter(connection=connection, covered_from__isnull=False)
-    spans = [(c.covered_from, c.covered_to) for c in cursors if c.covered_to]
+    spans = [(c.covered_from, c.covered_to) for c in cursors if c.covered_from and c.covered_to]
     account_ids = sorted(set(connection.accounts.values_list("external_id", flat=True)))
     RawRecord.objects.filter(connection_id=connection.pk).delete()
     StreamCursor.objects.filter(connection=connection).delete()

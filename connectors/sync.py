@@ -35,6 +35,7 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, transaction
 from django.db import connection as db
@@ -72,7 +73,7 @@ class BudgetSpent(Exception):
 # Locking
 def _lock_key(connection_id: int) -> tuple[int, int]:
     # Two int4 keys: the workspace schema (hashed) and the connection id.
-    space = zlib.crc32(f"bosco.connectors.sync:{db.schema_name}".encode())
+    space = zlib.crc32(f"bosco.connectors.sync:{db.schema_name}".encode())  # type: ignore[attr-defined]  # django-tenants adds it
     return space - (1 << 32) if space >= (1 << 31) else space, int(connection_id)
 
 
@@ -187,7 +188,8 @@ class SyncEngine:
             self._daily()
         except SyncCancelled as exc:
             self._finish(SyncRun.Status.CANCELLED, note=exc.user_message)
-        except BudgetSpent:
+        except (BudgetSpent, SoftTimeLimitExceeded):
+            # Everything up to the last page is committed: a fresh task carries on from there.
             self._continue_later(0.0, note="")
         except Deferred as exc:
             self._defer(exc)
@@ -665,7 +667,7 @@ def enqueue_run(run: SyncRun, *, countdown: float = 0.0) -> None:
     """Queue a task for `run` once the current transaction commits (nothing if it rolls back)."""
     from connectors.tasks import sync_connection
 
-    schema = db.schema_name
+    schema = db.schema_name  # type: ignore[attr-defined]  # django-tenants adds it
     run_id = run.pk
     if countdown > 0:
         transaction.on_commit(lambda: sync_connection.apply_async((schema, run_id), countdown=countdown))

@@ -41,6 +41,10 @@ def _back(request: HttpRequest) -> HttpResponseRedirect:
     return HttpResponseRedirect(reverse("connectors:data_sources"))
 
 
+def _user_id(request: HttpRequest) -> int:
+    return int(request.user.pk or 0)  # members only reach these views (WorkspaceAccessMiddleware)
+
+
 def _redirect_uri(request: HttpRequest) -> str:
     return request.build_absolute_uri(reverse("connectors:oauth_callback"))
 
@@ -89,7 +93,7 @@ def connect(request: HttpRequest, platform: str) -> HttpResponse:
     if platform not in Platform.values:
         raise Http404
     url = services.oauth_begin(
-        platform=platform, user_id=request.user.pk, redirect_uri=_redirect_uri(request), session=request.session
+        platform=platform, user_id=_user_id(request), redirect_uri=_redirect_uri(request), session=request.session
     )
     return HttpResponseRedirect(url)
 
@@ -101,7 +105,7 @@ def reauthorize(request: HttpRequest, pk: int) -> HttpResponse:
     connection = selectors.connection_get(pk=pk)
     url = services.oauth_begin(
         platform=connection.platform,
-        user_id=request.user.pk,
+        user_id=_user_id(request),
         redirect_uri=_redirect_uri(request),
         session=request.session,
         connection=connection,
@@ -114,7 +118,7 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
     if not _can_manage(request):
         return _forbidden()
     try:
-        outcome = services.oauth_complete(params=request.GET, user_id=request.user.pk, session=request.session)
+        outcome = services.oauth_complete(params=request.GET, user_id=_user_id(request), session=request.session)
     except ConnectionFlowError as exc:
         declined = exc.message == "consent denied"
         return render(

@@ -300,7 +300,7 @@ CONNECTORS_MAX_TASK_ATTEMPTS = env.int("CONNECTORS_MAX_TASK_ATTEMPTS", default=8
 CONNECTORS_STALE_RUN_SECONDS = env.int("CONNECTORS_STALE_RUN_SECONDS", default=10 * 60)
 CONNECTORS_META_PAGE_LIMIT = env.int("CONNECTORS_META_PAGE_LIMIT", default=500)
 CONNECTORS_META_POLL_INTERVAL = env.float("CONNECTORS_META_POLL_INTERVAL", default=2.0)
-CONNECTORS_META_POLL_TIMEOUT = env.float("CONNECTORS_META_POLL_TIMEOUT", default=30 * 60)
+CONNECTORS_META_POLL_TIMEOUT = env.float("CONNECTORS_META_POLL_TIMEOUT", default=10 * 60)
 # Above this share of Meta's business-use-case budget Bosco slows down before Meta throttles it.
 CONNECTORS_META_USAGE_SLOWDOWN_PCT = env.float("CONNECTORS_META_USAGE_SLOWDOWN_PCT", default=85.0)
 # Meta has no refresh token: a long-lived token is exchanged for a new one this close to expiry.
@@ -313,3 +313,13 @@ CONNECTORS_FIXED_TODAY = env("CONNECTORS_FIXED_TODAY", default="")
 LOGGING["loggers"]["httpx"] = {"level": "WARNING"}
 LOGGING["loggers"]["httpcore"] = {"level": "WARNING"}
 # --- end Connectors ------------------------------------------------------------------------------
+
+# --- Insights (issue 7): plotly.js is served from the installed `plotly` package as
+# vendor/plotly/plotly.min.js (insights/staticfiles.py), so the browser draws every figure with the
+# plotly version that built it, and no chart asset comes from a CDN.
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "insights.staticfiles.PlotlyJsFinder",
+]
+# --- end Insights --------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 from warehouse.services.landing import RawRow
 
@@ -61,12 +61,13 @@ class PlatformClient(Protocol):
     def close(self) -> None: ...
 
 
-def client_for(platform: str, **kwargs: object) -> PlatformClient:
+def client_for(platform: str, *, tokens: Any, stats: Any = None) -> PlatformClient:
+    """The client of `platform`, authenticating with `tokens` (a `base.TokenSource`)."""
     from connectors.platforms.google_ads import GoogleAdsClient
     from connectors.platforms.meta import MetaClient
 
     if platform == "google_ads":
-        return GoogleAdsClient(**kwargs)  # type: ignore[arg-type]
+        return GoogleAdsClient(tokens=tokens, stats=stats)
     if platform == "meta":
-        return MetaClient(**kwargs)  # type: ignore[arg-type]
+        return MetaClient(tokens=tokens, stats=stats)
     raise ValueError(f"unknown platform {platform!r}")

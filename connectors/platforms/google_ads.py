@@ -46,7 +46,7 @@ CUSTOMER = StreamSpec("google_ads.customer", daily=False)
 CAMPAIGN = StreamSpec("google_ads.campaign", daily=False)
 AD_GROUP = StreamSpec("google_ads.ad_group", daily=False)
 AD_GROUP_DAILY = StreamSpec("google_ads.ad_group_daily", daily=True)
-STREAMS = (CUSTOMER, CAMPAIGN, AD_GROUP, AD_GROUP_DAILY)
+STREAMS: tuple[StreamSpec, ...] = (CUSTOMER, CAMPAIGN, AD_GROUP, AD_GROUP_DAILY)
 
 _QUERIES = {
     CUSTOMER.name: (

@@ -36,13 +36,13 @@ from connectors.errors import (
     AuthExpired,
     ConnectorError,
     CursorExpired,
+    Deferred,
     ObjectNotFound,
     PlatformRejected,
     RateLimited,
     ReauthRequired,
     ServerError,
     TooMuchData,
-    TransientApiError,
 )
 from connectors.http import ApiSession, CallStats, RetryPolicy, json_or_none, wait
 from connectors.platforms import AccountInfo, Page, StreamSpec
@@ -56,7 +56,7 @@ AD_ACCOUNT = StreamSpec("meta.ad_account", daily=False)
 CAMPAIGN = StreamSpec("meta.campaign", daily=False)
 ADSET = StreamSpec("meta.adset", daily=False)
 ADSET_DAILY = StreamSpec("meta.adset_daily", daily=True)
-STREAMS = (AD_ACCOUNT, CAMPAIGN, ADSET, ADSET_DAILY)
+STREAMS: tuple[StreamSpec, ...] = (AD_ACCOUNT, CAMPAIGN, ADSET, ADSET_DAILY)
 
 ACCOUNT_FIELDS = (
     "id,account_id,name,currency,timezone_name,timezone_offset_hours_utc,account_status,business_country_code"
@@ -429,7 +429,12 @@ class MetaClient(AuthenticatedApi):
                 # Meta drops jobs that are too big or hit an internal error: a smaller range usually works.
                 raise TooMuchData(f"Meta report run {job_id} ended as {status!r}")
             if time.monotonic() > deadline:
-                raise TransientApiError(f"Meta report run {job_id} still {status!r} after the polling timeout")
+                # The job id is saved with the cursor: free the worker and poll again later.
+                raise Deferred(
+                    f"Meta report run {job_id} still {status!r} after the polling timeout",
+                    retry_after=max(60.0, interval * 10),
+                    user_message="Meta is still preparing a large report; the sync picks it up again by itself in a minute or two.",
+                )
             wait(interval, reason="Meta report job", stats=self.session.stats, policy=self.session.policy)
             interval = min(interval * 1.5, float(settings.CONNECTORS_META_POLL_INTERVAL) * 10)
 
