@@ -84,12 +84,12 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
         body = problem_body(response.status_code, detail, code="invalid-request", errors=errors, instance=instance)
     else:
-        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
-        if isinstance(detail, (list, dict)):
-            detail = "; ".join(e["message"] for e in _flatten(detail))
+        raw: Any = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        if isinstance(raw, (list, dict)):
+            raw = "; ".join(e["message"] for e in _flatten(raw))
         code = getattr(exc, "problem_code", None) or getattr(exc, "default_code", None)
         body = problem_body(
-            response.status_code, str(detail), code=str(code).replace("_", "-") if code else None, instance=instance
+            response.status_code, str(raw), code=str(code).replace("_", "-") if code else None, instance=instance
         )
         body.update(getattr(exc, "extensions", None) or {})
     response.data = body

@@ -56,7 +56,9 @@ class Problem(serializers.Serializer):
     status = serializers.IntegerField()
     detail = serializers.CharField(help_text="What is wrong with this request, in words.")
     instance = serializers.CharField(required=False, help_text="The request path.")
-    errors = ProblemFieldError(many=True, required=False, help_text="One entry per invalid parameter.")
+    errors = ProblemFieldError(  # type: ignore[assignment]  # a declared field, not Serializer.errors
+        many=True, required=False, help_text="One entry per invalid parameter."
+    )
     sync_run = serializers.IntegerField(
         required=False, help_text="409 on a sync request: the id of the run that is already queued or running."
     )

@@ -8,12 +8,17 @@ implement `workspace_queryset()` instead (PostHog's `safely_get_queryset` patter
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
 from django_tenants.utils import get_public_schema_name
 from rest_framework import exceptions, viewsets
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
+from rest_framework.schemas.inspectors import ViewInspector
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from bosco.api.authentication import ApiKeyAuthentication, CsrfSessionAuthentication
@@ -24,11 +29,11 @@ from bosco.api.throttling import PlanRateThrottle
 
 
 class WorkspaceScopedMixin:
-    authentication_classes = (ApiKeyAuthentication, CsrfSessionAuthentication)
-    permission_classes = (WorkspaceAccess,)
-    throttle_classes = (PlanRateThrottle,)
-    pagination_class = PagePagination
-    schema = ProblemAutoSchema()
+    authentication_classes: Sequence[type[BaseAuthentication]] = (ApiKeyAuthentication, CsrfSessionAuthentication)
+    permission_classes: Sequence[Any] = (WorkspaceAccess,)
+    throttle_classes: Sequence[type[BaseThrottle]] = (PlanRateThrottle,)
+    pagination_class: type[BasePagination] | None = PagePagination
+    schema: ViewInspector | None = ProblemAutoSchema()
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         tenant = getattr(request._request, "tenant", None)

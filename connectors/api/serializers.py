@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from connectors.models import Connection, SyncRun
+from connectors.models import Connection, Platform, SyncRun
 
 
 class SyncRunOut(serializers.Serializer):
@@ -42,8 +42,9 @@ class ConnectionAccountOut(serializers.Serializer):
 
 class ConnectionOut(serializers.Serializer):
     id = serializers.IntegerField()
-    platform = serializers.ChoiceField(choices=Connection._meta.get_field("platform").choices)
-    label = serializers.CharField(allow_blank=True)
+    platform = serializers.ChoiceField(choices=Platform.choices)
+    # DRF's metaclass takes declared fields off the class, so this does not shadow Field.label.
+    label = serializers.CharField(allow_blank=True)  # type: ignore[assignment]
     status = serializers.ChoiceField(choices=Connection.Status.choices)
     status_message = serializers.CharField(allow_blank=True, help_text="Why it needs attention, if it does.")
     accounts = ConnectionAccountOut(many=True)

@@ -38,7 +38,7 @@ def _int_id(value: str) -> int:
     return int(value)
 
 
-_RUN_FIELDS = tuple(name for name in SyncRunOut().fields if name != "connection")
+_RUN_FIELDS = tuple(name for name in SyncRunOut().get_fields() if name != "connection")
 
 
 def _run_dict(run: SyncRun) -> dict[str, Any]:

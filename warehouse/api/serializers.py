@@ -102,7 +102,7 @@ class MetricsParams(DateRangeParams):
 
 class MetricColumnOut(serializers.Serializer):
     name = serializers.CharField(help_text="As requested (aliases such as `revenue` keep their name).")
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
     unit = serializers.ChoiceField(choices=["count", "money", "ratio", "percent"])
     type = serializers.ChoiceField(
         choices=["integer", "decimal", "number"],
