@@ -181,7 +181,8 @@ def sql_order_expression(name: str, alias: str = "q") -> str:
     if isinstance(metric, SumMetric):
         return f"{alias}.{metric.column}"
     num, den = SUMS[metric.numerator].column, SUMS[metric.denominator].column
-    return f"({alias}.{num}::numeric / nullif({alias}.{den}, 0))"
+    # double precision: ranking needs order, not exactness, and numeric division is ~10× slower
+    return f"({alias}.{num}::float8 / nullif({alias}.{den}, 0))"
 
 
 def relative_change(current: Decimal | int | float | None, previous: Decimal | int | float | None) -> float | None:

@@ -48,7 +48,7 @@ def test_csv_streams_every_row_with_exact_amounts(facts: dict[str, Any]) -> None
     assert {r["reporting_currency"] for r in rows} == {"EUR"}
     assert all(r["campaign_name"] and r["account_name"] for r in rows), "names come with the ids"
     assert rows == sorted(
-        rows, key=lambda r: (r["date_day"], r["platform"], r["account_id"], r["campaign_id"], r["ad_group_id"])
+        rows, key=lambda r: (r["platform"], r["account_id"], r["date_day"], r["campaign_id"], r["ad_group_id"])
     )
 
 
@@ -64,7 +64,7 @@ def test_parquet_streams_row_groups_with_decimal_money(facts: dict[str, Any]) ->
         zip(
             *(
                 table.column(k).to_pylist()
-                for k in ("date_day", "platform", "account_id", "campaign_id", "ad_group_id")
+                for k in ("platform", "account_id", "date_day", "campaign_id", "ad_group_id")
             ),
             strict=True,
         )

@@ -51,7 +51,8 @@ COLUMNS: list[tuple[str, str, pa.DataType]] = [
     ("fx_fallback", "f.fx_fallback", pa.bool_()),
     ("is_settling", "f.is_settling", pa.bool_()),
 ]
-KEY = ("date_day", "platform", "account_id", "campaign_id", "ad_group_id")
+#: rows come in primary-key order, so every Parquet batch is one index range (no sort)
+KEY = ("platform", "account_id", "date_day", "campaign_id", "ad_group_id")
 _FROM = """
   FROM fct_ad_performance_daily f
   LEFT JOIN dim_ad_account a ON a.platform = f.platform AND a.account_id = f.account_id

@@ -311,6 +311,11 @@ def _execute(model: graph.SqlModel, run: TransformRun, base: dict[str, Any]) -> 
             # loses this commit, its pending window is lost with it and the next run redoes it.
             # So the commit need not wait for the WAL flush.
             cursor.execute("SET LOCAL synchronous_commit TO off")
+            # Window statements touch thousands of rows, but their cost estimates over big tables
+            # cross jit_above_cost: compiling them took 1–2 s each here, far longer than running them.
+            cursor.execute("SET LOCAL jit TO off")
+            # Batch-sized hashes and sorts stay in memory instead of spilling to temporary files.
+            cursor.execute("SET LOCAL work_mem TO '64MB'")
         pending = list(PendingWindow.objects.select_for_update().filter(model=model.name).order_by("pk"))
         scope = _hull(pending)
         params = {**base, **scope.params()}
@@ -340,7 +345,7 @@ def _execute(model: graph.SqlModel, run: TransformRun, base: dict[str, Any]) -> 
                     # An index and statistics keep the merge's anti-join and upsert plans linear
                     # even when the target's own statistics are stale (a table that just grew).
                     cursor.execute(f"CREATE INDEX ON _m ({', '.join(model.unique_key)})")
-                    cursor.execute("ANALYZE _m")
+                    cursor.execute(f"ANALYZE _m ({', '.join(model.unique_key)})")
                 outcomes, quarantined = quality.apply_row_tests(cursor, model, params)
                 outcomes += quality.apply_model_tests(cursor, model, params)
                 for step in model.steps:
@@ -438,11 +443,14 @@ def _merge(cursor: Any, model: graph.SqlModel, params: dict[str, Any]) -> int:
         raise graph.ModelDefinitionError(f"{model.name}: SELECT lacks key columns {missing_key}")
     written = 0
     col_list = ", ".join(columns)
+    # Rows go in key order: tables keyed by day first stay physically grouped by day, which is
+    # what keeps the one-day reads of the cumulative rollup to a few pages.
+    order = ", ".join(model.unique_key)
     if model.materialization == "merge":
         cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {model.scope})", params)
         if not cursor.fetchone()[0]:
             # Nothing of this scope yet (first sync, backfill, rebuild): a plain insert is enough.
-            cursor.execute(f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM _m", params)
+            cursor.execute(f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM _m ORDER BY {order}", params)
             return max(cursor.rowcount, 0)
         match = " AND ".join(f"_m.{k} = {table}.{k}" for k in model.unique_key)
         cursor.execute(
@@ -452,19 +460,29 @@ def _merge(cursor: Any, model: graph.SqlModel, params: dict[str, Any]) -> int:
     values = [c for c in columns if c not in model.unique_key]
     compared = [c for c in values if c not in BOOKKEEPING_COLUMNS]
     conflict = ", ".join(model.unique_key)
+    if compared:
+        # Drop the batch's unchanged rows first: an upsert that changes nothing still locks (and
+        # so writes) every row it meets; a read-only anti-join does not.
+        same_key = " AND ".join(f"t.{k} = _m.{k}" for k in model.unique_key)
+        same_values = (
+            f"({', '.join(f't.{c}' for c in compared)}, NULL) IS NOT DISTINCT FROM"
+            f" ({', '.join(f'_m.{c}' for c in compared)}, NULL)"
+        )
+        # Inside the subquery the scope's bare column names resolve to `t` (the innermost FROM).
+        in_scope = f"({model.scope}) AND " if model.scope else ""
+        cursor.execute(
+            f"DELETE FROM _m WHERE EXISTS (SELECT 1 FROM {table} t WHERE {in_scope}{same_key} AND {same_values})",
+            params,
+        )
     if values:
         assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in values)
-        changed = (
-            f" WHERE ({', '.join(f't.{c}' for c in compared)}, NULL) IS DISTINCT FROM"
-            f" ({', '.join(f'EXCLUDED.{c}' for c in compared)}, NULL)"
-            if compared
-            else ""
-        )
-        action = f"DO UPDATE SET {assignments}{changed}"
+        action = f"DO UPDATE SET {assignments}"
     else:
         action = "DO NOTHING"
     cursor.execute(
-        f"INSERT INTO {table} AS t ({col_list}) SELECT {col_list} FROM _m ON CONFLICT ({conflict}) {action}", params
+        f"INSERT INTO {table} AS t ({col_list}) SELECT {col_list} FROM _m ORDER BY {order}"
+        f" ON CONFLICT ({conflict}) {action}",
+        params,
     )
     written += max(cursor.rowcount, 0)
     return written
@@ -507,7 +525,7 @@ def settling_refresh() -> int:
     Runs the `after_settle` steps of the models that carry the flag, for every platform; the
     nightly checks call it so days settle even when no sync arrives.
     """
-    params = {"platforms": all_platforms(), "now": timezone.now()}
+    params = {"platforms": all_platforms(), "now": timezone.now(), "valid_time_zones": valid_time_zones()}
     changed = 0
     with workspace_lock(), transaction.atomic(), connection.cursor() as cursor:
         for model in graph.models().values():

@@ -3,14 +3,14 @@
 -- layer: facts
 -- inputs: stg_google_ads__ad_group_daily, stg_meta__adset_daily, dim_ad_account, dim_platform, wh_fx_rate
 -- materialization: merge
--- unique_key: date_day, platform, account_id, campaign_id, ad_group_id
--- scope: date_day BETWEEN %(date_from)s AND %(date_to)s AND platform = ANY(%(platforms)s) AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))
+-- unique_key: platform, account_id, date_day, campaign_id, ad_group_id
+-- scope: platform = ANY(%(platforms)s) AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s)) AND date_day BETWEEN %(date_from)s AND %(date_to)s
 -- test: known_platform(platform)
 -- test: not_null(currency) "no currency for this ad account: its account record has not been synced"
 -- test: currency_code(currency)
 -- test: not_null(time_zone) "no valid time zone for this ad account: its account record is missing or names an unknown zone"
 -- test: fx_rate_available(fx_rate)
--- test: unique(date_day, platform, account_id, campaign_id, ad_group_id)
+-- test: unique(platform, account_id, date_day, campaign_id, ad_group_id)
 -- test: clicks_le_impressions(clicks, impressions) [warn]
 -- test: references(dim_campaign: platform, account_id, campaign_id) [warn]
 -- test: references(dim_ad_group: platform, account_id, ad_group_id) [warn]
@@ -92,27 +92,43 @@ SELECT e.date_day, e.platform, e.account_id, e.campaign_id, e.ad_group_id,
 -- step: restatements
 -- Rows that existed before and now differ are restatements: log them per campaign, day and metric
 -- (native units, money in the account's currency) before the merge overwrites the old values.
+-- Changed rows are found row by row first, so only the campaign-days that changed are summed.
 INSERT INTO wh_restatement (run_id, detected_at, date_day, platform, account_id, campaign_id, metric, old_value, new_value, currency)
-WITH old AS (
-    SELECT date_day, platform, account_id, campaign_id, max(currency) AS currency,
-           sum(impressions) AS impressions, sum(clicks) AS clicks, sum(spend_micros) AS spend_micros,
-           sum(conversions_micros) AS conversions_micros, sum(conversions_value_micros) AS conversions_value_micros
-      FROM fct_ad_performance_daily
+WITH changed AS MATERIALIZED (
+    SELECT DISTINCT o.platform, o.account_id, o.date_day, o.campaign_id
+      FROM fct_ad_performance_daily o
+      LEFT JOIN _m n
+        ON n.platform = o.platform AND n.account_id = o.account_id AND n.date_day = o.date_day
+       AND n.campaign_id = o.campaign_id AND n.ad_group_id = o.ad_group_id
      WHERE %(log_restatements)s
-       AND date_day BETWEEN %(date_from)s AND %(date_to)s AND platform = ANY(%(platforms)s)
-       AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))
+       AND o.platform = ANY(%(platforms)s) AND (%(all_accounts)s OR o.account_id = ANY(%(account_ids)s))
+       AND o.date_day BETWEEN %(date_from)s AND %(date_to)s
+       AND (n.platform IS NULL
+            OR (o.impressions, o.clicks, o.spend_micros, o.conversions_micros, o.conversions_value_micros)
+               IS DISTINCT FROM (n.impressions, n.clicks, n.spend_micros, n.conversions_micros, n.conversions_value_micros))
+), old AS (
+    SELECT c.platform, c.account_id, c.date_day, c.campaign_id, max(o.currency) AS currency,
+           sum(o.impressions) AS impressions, sum(o.clicks) AS clicks, sum(o.spend_micros) AS spend_micros,
+           sum(o.conversions_micros) AS conversions_micros, sum(o.conversions_value_micros) AS conversions_value_micros
+      FROM changed c
+      JOIN fct_ad_performance_daily o
+        ON o.platform = c.platform AND o.account_id = c.account_id AND o.date_day = c.date_day
+       AND o.campaign_id = c.campaign_id
      GROUP BY 1, 2, 3, 4
 ), new AS (
-    SELECT date_day, platform, account_id, campaign_id,
-           sum(impressions) AS impressions, sum(clicks) AS clicks, sum(spend_micros) AS spend_micros,
-           sum(conversions_micros) AS conversions_micros, sum(conversions_value_micros) AS conversions_value_micros
-      FROM _m
+    SELECT c.platform, c.account_id, c.date_day, c.campaign_id,
+           sum(n.impressions) AS impressions, sum(n.clicks) AS clicks, sum(n.spend_micros) AS spend_micros,
+           sum(n.conversions_micros) AS conversions_micros, sum(n.conversions_value_micros) AS conversions_value_micros
+      FROM changed c
+      JOIN _m n
+        ON n.platform = c.platform AND n.account_id = c.account_id AND n.date_day = c.date_day
+       AND n.campaign_id = c.campaign_id
      GROUP BY 1, 2, 3, 4
 )
 SELECT %(run_id)s::bigint, %(now)s::timestamptz, o.date_day, o.platform, o.account_id, o.campaign_id,
        v.metric, v.old_value, v.new_value, o.currency
   FROM old o
-  LEFT JOIN new n USING (date_day, platform, account_id, campaign_id)
+  LEFT JOIN new n USING (platform, account_id, date_day, campaign_id)
  CROSS JOIN LATERAL (VALUES
         ('impressions', o.impressions::numeric, coalesce(n.impressions, 0)::numeric),
         ('clicks', o.clicks::numeric, coalesce(n.clicks, 0)::numeric),
@@ -120,7 +136,7 @@ SELECT %(run_id)s::bigint, %(now)s::timestamptz, o.date_day, o.platform, o.accou
         ('conversions', o.conversions_micros / 1000000.0, coalesce(n.conversions_micros, 0) / 1000000.0),
         ('conversions_value', o.conversions_value_micros / 1000000.0, coalesce(n.conversions_value_micros, 0) / 1000000.0)
        ) AS v(metric, old_value, new_value)
- WHERE %(log_restatements)s AND v.old_value <> v.new_value
+ WHERE v.old_value <> v.new_value
 -- step: after_settle
 -- Days that have left their platform's restatement window since they were written stop settling.
 UPDATE fct_ad_performance_daily f

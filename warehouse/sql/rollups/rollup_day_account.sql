@@ -21,8 +21,12 @@ SELECT f.date_day, f.platform, f.account_id,
    AND (%(all_accounts)s OR f.account_id = ANY(%(account_ids)s))
  GROUP BY 1, 2, 3
 -- step: after_settle
+-- The facts' rule (a day settles when it leaves the account's restatement window, counted in the
+-- account's own time zone) applied to the rollup directly: no scan of the facts.
 UPDATE rollup_day_account r
    SET is_settling = false
+  FROM dim_ad_account a, dim_platform p
  WHERE r.is_settling AND r.platform = ANY(%(platforms)s)
-   AND NOT EXISTS (SELECT 1 FROM fct_ad_performance_daily f
-                    WHERE f.is_settling AND f.platform = r.platform AND f.date_day = r.date_day AND f.account_id = r.account_id)
+   AND a.platform = r.platform AND a.account_id = r.account_id AND p.code = r.platform
+   AND a.time_zone = ANY(%(valid_time_zones)s)
+   AND r.date_day <= (%(now)s::timestamptz AT TIME ZONE a.time_zone)::date - p.restatement_days

@@ -17,8 +17,12 @@ SELECT f.date_day, f.platform,
  WHERE f.date_day BETWEEN %(date_from)s AND %(date_to)s AND f.platform = ANY(%(platforms)s)
  GROUP BY 1, 2
 -- step: after_settle
+-- A platform's day settles once it has left the restatement window of every account of the
+-- platform (the earliest cutoff across their time zones): no scan of the facts.
 UPDATE rollup_day_platform r
    SET is_settling = false
- WHERE r.is_settling AND r.platform = ANY(%(platforms)s)
-   AND NOT EXISTS (SELECT 1 FROM fct_ad_performance_daily f
-                    WHERE f.is_settling AND f.platform = r.platform AND f.date_day = r.date_day)
+  FROM (SELECT a.platform, min((%(now)s::timestamptz AT TIME ZONE a.time_zone)::date - p.restatement_days) AS cutoff
+          FROM dim_ad_account a JOIN dim_platform p ON p.code = a.platform
+         WHERE a.platform = ANY(%(platforms)s) AND a.time_zone = ANY(%(valid_time_zones)s)
+         GROUP BY a.platform) c
+ WHERE r.is_settling AND r.platform = c.platform AND r.date_day <= c.cutoff
