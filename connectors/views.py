@@ -64,6 +64,18 @@ def data_sources(request: HttpRequest) -> HttpResponse:
     fragment = request.GET.get("fragment")
     if fragment in ("connections", "runs") and getattr(request, "htmx", False):
         return render(request, f"connectors/data_sources.html#{fragment}", context)
+    if views:
+        # What the warehouse made of the landed data: its runs, data tests and quarantine,
+        # through its own selectors and fragments.
+        from warehouse import selectors as warehouse
+
+        tests = warehouse.data_test_results_latest()
+        context["warehouse_runs"] = warehouse.transform_runs_recent(limit=5)
+        context["warehouse_tests"] = tests
+        context["warehouse_test_counts"] = {
+            status: sum(1 for t in tests if t.status == status) for status in ("pass", "warn", "fail")
+        }
+        context["warehouse_quarantine"] = warehouse.quarantine_summary(limit=10)
     return render(request, "connectors/data_sources.html", context)
 
 

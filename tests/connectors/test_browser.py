@@ -13,7 +13,7 @@ from tests.connectors.conftest import GOOGLE_EUR, GOOGLE_USD
 
 @pytest.mark.browser
 @pytest.mark.celery_worker
-def test_connect_google_ads_in_a_browser_and_watch_the_backfill(web, celery_worker, tenant, emulator, handoffs) -> None:
+def test_connect_google_ads_in_a_browser_and_watch_the_backfill(web, celery_worker, tenant, emulator) -> None:
     from playwright.sync_api import expect
 
     emulator.state.update_config(latency_seconds=0.2)  # slow enough to see the progress bar move
@@ -55,5 +55,9 @@ def test_connect_google_ads_in_a_browser_and_watch_the_backfill(web, celery_work
     expect(row).to_have_attribute("data-status", "active")
     expect(page.locator("progress")).to_have_count(0)
     run.refresh_from_db()
-    assert run.status == "succeeded" and run.rows > 0
+    assert run.status == "succeeded" and run.rows > 0 and run.handed_off_at is not None
+    # The real hand-off: the worker runs the warehouse's transformation of the landed window.
+    page.wait_for_timeout(3_000)
+    web.goto("/data-sources/", tenant)
+    expect(page.get_by_role("heading", name="Recent transformation runs")).to_be_visible()
     web.screenshot("data-sources")
