@@ -178,6 +178,8 @@ GUNICORN_CONFIG = '''
 """Bench-only: keep the plan throttle running (its Redis round trips are part of every request)
 but raise its limit so it never refuses the load generator."""
 
+import os
+
 
 def post_worker_init(worker):
     from dataclasses import replace
@@ -186,6 +188,12 @@ def post_worker_init(worker):
 
     for plan, entitlements in list(plans.ENTITLEMENTS.items()):
         plans.ENTITLEMENTS[plan] = replace(entitlements, api_requests_per_minute=10**9)
+    if os.environ.get("BENCH_TENANT_LIMIT_SET_CALLS") == "1":
+        # What-if (--tenant-limit-set-calls): django-tenants sets search_path once per request
+        # instead of before every cursor.
+        from django.conf import settings
+
+        settings.TENANT_LIMIT_SET_CALLS = True
 '''
 
 
@@ -195,7 +203,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(port: int, workdir: Path) -> subprocess.Popen[bytes]:
+def start_server(port: int, workdir: Path, *, limit_set_calls: bool = False) -> subprocess.Popen[bytes]:
     from cryptography.fernet import Fernet
 
     config = workdir / "gunicorn_bench.py"
@@ -207,6 +215,7 @@ def start_server(port: int, workdir: Path) -> subprocess.Popen[bytes]:
         "BOSCO_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "SECURE_SSL_REDIRECT": "False",
         "LOG_LEVEL": "WARNING",
+        "BENCH_TENANT_LIMIT_SET_CALLS": "1" if limit_set_calls else "0",
         "PYTHONPATH": str(ROOT),
     }
     command = [
@@ -393,6 +402,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8, help="concurrent connections of the load generator")
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--rounds", type=int, help="interleaved rounds of the three runs (default 3, quick 1)")
+    parser.add_argument(
+        "--tenant-limit-set-calls",
+        action="store_true",
+        help="what-if: run the server with django-tenants' TENANT_LIMIT_SET_CALLS (not Bosco's setting today)",
+    )
     args = parser.parse_args()
     seconds = args.seconds or (4.0 if args.quick else 10.0)
     args.rounds = args.rounds or (1 if args.quick else 3)
@@ -413,11 +427,12 @@ def main() -> None:
         "client": f"{client}, {args.connections} connections, {args.rounds} round(s) of {seconds:g} s per run,"
         " from a separate process",
         "data": data,
+        "tenant_limit_set_calls": args.tenant_limit_set_calls,
     }
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bosco-bench-api-") as tmp:
         workdir = Path(tmp)
-        server = start_server(port, workdir)
+        server = start_server(port, workdir, limit_set_calls=args.tenant_limit_set_calls)
         try:
             trivial = ["/api/v1/workspace"]
             cached = [metrics_path(END - timedelta(days=29 + k), END - timedelta(days=k)) for k in range(10)]
