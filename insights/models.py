@@ -1,0 +1,198 @@
+"""Insight records of one workspace (tenant schema): the model registry and what models produced.
+
+- `ModelVersion` is the registry: one row per trained version (kind, what it was trained for,
+  parameters, training window, quality metrics, code version). Rows are unique on a fingerprint
+  of all of that, so retraining on unchanged data finds the existing version.
+- Every stored prediction names the version that produced it: `AnomalyFinding`,
+  `ForecastPoint`, `AttributionResult` and `BudgetScenario` all have a `version` foreign key
+  that protects the version from deletion while anything refers to it.
+- Findings upsert on (metric, scope, key, date), forecasts on the same key, so a rerun of the
+  nightly scoring updates rows in place and never duplicates them.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class Scope(models.TextChoices):
+    """What a series is about. `key` is "" for the workspace, the platform code, or the
+    public campaign id of the metrics layer ("google_ads:123:456")."""
+
+    WORKSPACE = "workspace", "All channels"
+    PLATFORM = "platform", "Platform"
+    CAMPAIGN = "campaign", "Campaign"
+
+
+class ModelVersion(models.Model):
+    class Kind(models.TextChoices):
+        ANOMALY = "anomaly", "Anomaly detection"
+        FORECAST = "forecast", "Forecast"
+        ATTRIBUTION = "attribution", "Attribution"
+        BUDGET = "budget", "Budget response curves"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    #: what this version was trained for, e.g. "spend / platform / meta" or "budget / platform / revenue"
+    name = models.CharField(max_length=300)
+    #: the algorithm's own version string (`MODEL_VERSION` of the insights.ml module)
+    algorithm = models.CharField(max_length=64)
+    #: project version + hash of the model source files (see insights.versioning)
+    code_version = models.CharField(max_length=64)
+    params = models.JSONField(default=dict)
+    training_start = models.DateField(null=True, blank=True)
+    training_end = models.DateField(null=True, blank=True)
+    metrics = models.JSONField(default=dict)
+    fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "ins_model_version"
+        ordering = ("-created_at", "-pk")
+        constraints = [models.UniqueConstraint(fields=("kind", "fingerprint"), name="ins_model_version_unique")]
+        indexes = [models.Index(fields=("kind", "name", "-created_at"), name="ins_model_version_kind_name")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.name})"
+
+
+class AnomalyFinding(models.Model):
+    class Severity(models.TextChoices):
+        LOW = "low", "Low"
+        MEDIUM = "medium", "Medium"
+        HIGH = "high", "High"
+
+    class Direction(models.TextChoices):
+        UP = "up", "Up"
+        DOWN = "down", "Down"
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="anomalies")
+    metric = models.CharField(max_length=32)
+    scope = models.CharField(max_length=16, choices=Scope.choices)
+    key = models.CharField(max_length=200, blank=True, default="")
+    #: campaign or platform name when it was scored (names change; the key does not)
+    label = models.CharField(max_length=300, blank=True, default="")
+    platform = models.CharField(max_length=32, blank=True, default="")
+    date = models.DateField()
+    value = models.FloatField()
+    expected = models.FloatField()
+    lower = models.FloatField()
+    upper = models.FloatField()
+    score = models.FloatField()
+    z = models.FloatField()
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    direction = models.CharField(max_length=4, choices=Direction.choices)
+    explanation = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "ins_anomaly_finding"
+        ordering = ("-date", "-score")
+        constraints = [
+            models.UniqueConstraint(fields=("metric", "scope", "key", "date"), name="ins_anomaly_finding_unique")
+        ]
+        indexes = [
+            models.Index(fields=("date", "severity"), name="ins_anomaly_date_sev"),
+            models.Index(fields=("scope", "key", "date"), name="ins_anomaly_scope_key_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.scope}:{self.key} {self.date} ({self.severity})"
+
+
+class ForecastPoint(models.Model):
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="forecast_points")
+    metric = models.CharField(max_length=32)
+    scope = models.CharField(max_length=16, choices=Scope.choices)
+    key = models.CharField(max_length=200, blank=True, default="")
+    label = models.CharField(max_length=300, blank=True, default="")
+    platform = models.CharField(max_length=32, blank=True, default="")
+    date = models.DateField()
+    yhat = models.FloatField()
+    lower_80 = models.FloatField()
+    upper_80 = models.FloatField()
+    lower_95 = models.FloatField()
+    upper_95 = models.FloatField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "ins_forecast_point"
+        ordering = ("metric", "scope", "key", "date")
+        constraints = [
+            models.UniqueConstraint(fields=("metric", "scope", "key", "date"), name="ins_forecast_point_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.scope}:{self.key} {self.date}: {self.yhat:.2f}"
+
+
+class AttributionImport(models.Model):
+    """An uploaded CSV of conversion paths, kept verbatim so it can be re-attributed later."""
+
+    name = models.CharField(max_length=200)
+    filename = models.CharField(max_length=255)
+    content = models.TextField()
+    content_sha256 = models.CharField(max_length=64)
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="attribution_imports")
+    uploaded_by_id = models.BigIntegerField(null=True, blank=True)  # accounts.User lives in public
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    paths = models.PositiveIntegerField()
+    channels = models.JSONField(default=list)
+    conversions = models.FloatField()
+    conversion_value = models.FloatField()
+    null_paths = models.FloatField()
+    has_touch_times = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "ins_attribution_import"
+        ordering = ("-uploaded_at", "-pk")
+        constraints = [
+            models.UniqueConstraint(fields=("content_sha256", "version"), name="ins_attribution_import_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AttributionResult(models.Model):
+    attribution_import = models.ForeignKey(AttributionImport, on_delete=models.CASCADE, related_name="results")
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="attribution_results")
+    channel = models.CharField(max_length=200)
+    model = models.CharField(max_length=32)
+    conversions = models.FloatField()
+    conversion_value = models.FloatField()
+
+    class Meta:
+        db_table = "ins_attribution_result"
+        ordering = ("attribution_import", "model", "channel")
+        constraints = [
+            models.UniqueConstraint(
+                fields=("attribution_import", "model", "channel"), name="ins_attribution_result_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.channel}: {self.conversions:.1f}"
+
+
+class BudgetScenario(models.Model):
+    """A saved what-if of the budget planner: inputs, the allocation and the curves it used."""
+
+    name = models.CharField(max_length=120)
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="budget_scenarios")
+    scope = models.CharField(max_length=16, choices=Scope.choices)
+    target = models.CharField(max_length=32)
+    period = models.CharField(max_length=8)
+    budget = models.FloatField()
+    bounds = models.JSONField(default=dict)
+    result = models.JSONField(default=dict)
+    created_by_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "ins_budget_scenario"
+        ordering = ("-created_at", "-pk")
+
+    def __str__(self) -> str:
+        return self.name

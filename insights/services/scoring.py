@@ -1,0 +1,436 @@
+"""Nightly scoring of one workspace: anomalies and forecasts for the workspace, its platforms and
+its top campaigns, plus the day's budget response curves.
+
+Idempotent: findings and forecast points upsert on (metric, scope, key, date), the version of an
+unchanged training is found again by its fingerprint, and the result is written in one
+transaction, so a rerun — or a task redelivered after a worker died — leaves the same rows.
+Findings inside the re-scored window that no longer hold (a platform restated its numbers) are
+removed; older findings are history and stay. Every day of the report window is re-checked each
+night, so a finding raised on a day that was still settling disappears once it is corrected.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.db import connection, transaction
+from django.utils import timezone
+
+from bosco.platforms import platform_label
+from insights import versioning
+from insights.formatting import currency_symbol, metric_label
+from insights.ml.anomaly import MODEL_VERSION as ANOMALY_ALGORITHM
+from insights.ml.anomaly import detect_anomalies
+from insights.ml.errors import InputError
+from insights.ml.forecast import MODEL_VERSION as FORECAST_ALGORITHM
+from insights.ml.forecast import forecast
+from insights.models import AnomalyFinding, ForecastPoint, ModelVersion, Scope
+from insights.series import Entity, EntitySeries, campaign_series, last_complete_day, platform_series, top_campaigns
+from insights.services.budget import budget_curves_fit
+from insights.services.common import (
+    InsightsError,
+    WorkspaceContext,
+    current_schema,
+    current_workspace,
+    jsonable,
+    model_version_record,
+    series_hash,
+    setting,
+)
+
+logger = logging.getLogger("insights.services")
+
+#: metrics scored for anomalies, per workspace, platform and campaign
+ANOMALY_METRICS: tuple[str, ...] = ("spend", "clicks", "conversions", "conversion_value", "cpc", "cpa", "roas")
+#: metrics forecast (sums only: a ratio of two forecasts has no honest band)
+FORECAST_METRICS: tuple[str, ...] = ("spend", "conversions", "conversion_value")
+FORECAST_HORIZON = 14
+#: names the anomaly model explains a metric by, where the warehouse name reads badly
+EXPLAIN_AS = {"conversion_value": "revenue"}
+#: findings are (re)computed for this many most recent days each night
+ANOMALY_REPORT_DAYS = 90
+#: history read before the report window: the detector's 8-week spread window plus slack
+ANOMALY_WARMUP_DAYS = 63
+#: a series needs this much history before it is scored at all (two weekly cycles and a week)
+ANOMALY_MIN_DAYS = 21
+#: a campaign is forecast only while it is spending: data within this many days of as_of
+FORECAST_ACTIVE_DAYS = 7
+
+_LOCK_CLASS = 0x494E5347  # "INSG": the advisory-lock namespace of insight scoring
+
+
+@contextmanager
+def _scoring_lock() -> Iterator[bool]:
+    """One scoring run per workspace at a time; yields False when another run holds it."""
+    key: list[int | str] = [_LOCK_CLASS, current_schema()]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", key)
+        acquired = bool(cursor.fetchone()[0])
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", key)
+
+
+# --------------------------------------------------------------------------- nightly scoring
+
+
+@dataclass
+class ScoringReport:
+    schema_name: str
+    as_of: date | None
+    status: str = "ok"  # ok | no_data | busy
+    series: int = 0
+    findings: int = 0
+    findings_removed: int = 0
+    forecasts: int = 0
+    forecast_points: int = 0
+    budget_version_id: int | None = None
+    anomaly_version_id: int | None = None
+    skipped: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return jsonable(self.__dict__)  # type: ignore[no-any-return]
+
+
+def _anomaly_rows(
+    series: Sequence[EntitySeries], *, report_from: date, as_of: date, symbol: str, skipped: dict[str, str]
+) -> tuple[list[dict[str, Any]], set[tuple[str, str, str]], str]:
+    """Findings of every series and metric in [report_from, as_of], the scored series, a data hash."""
+    history_from = pd.Timestamp(report_from - timedelta(days=ANOMALY_WARMUP_DAYS))
+    rows: list[dict[str, Any]] = []
+    scored: set[tuple[str, str, str]] = set()
+    hashes = []
+    for item in series:
+        entity = item.entity
+        for metric in ANOMALY_METRICS:
+            values = item.metric(metric)
+            values = values[(values.index >= history_from) & (values.index <= pd.Timestamp(as_of))]
+            if len(values) < ANOMALY_MIN_DAYS:
+                skipped[f"anomaly {metric} / {entity.slug}"] = (
+                    f"{len(values)} days of history, needs {ANOMALY_MIN_DAYS}"
+                )
+                continue
+            hashes.append(series_hash(values))
+            try:
+                # The model words and formats its explanation by this name ("Revenue was …").
+                found = detect_anomalies(values, EXPLAIN_AS.get(metric, metric), currency=symbol)
+            except InputError as exc:
+                skipped[f"anomaly {metric} / {entity.slug}"] = str(exc)
+                continue
+            scored.add((metric, entity.scope, entity.key))
+            for row in found.itertuples(index=False):
+                day = pd.Timestamp(row.timestamp).date()
+                if day < report_from:
+                    continue
+                rows.append(
+                    {
+                        "metric": metric,
+                        "scope": entity.scope,
+                        "key": entity.key,
+                        "label": entity.label[:300],
+                        "platform": entity.platform,
+                        "date": day,
+                        "value": float(row.value),
+                        "expected": float(row.expected),
+                        "lower": float(row.lower),
+                        "upper": float(row.upper),
+                        "score": float(row.score),
+                        "z": float(row.z),
+                        "severity": str(row.severity),
+                        "direction": str(row.direction),
+                        "explanation": str(row.explanation),
+                    }
+                )
+    return rows, scored, versioning.data_hash(hashes)
+
+
+@dataclass
+class _Forecast:
+    entity: Entity
+    metric: str
+    version_kwargs: dict[str, Any]
+    points: pd.DataFrame
+
+
+def _forecast_series(series: Sequence[EntitySeries], *, as_of: date, skipped: dict[str, str]) -> list[_Forecast]:
+    out = []
+    for item in series:
+        entity = item.entity
+        if item.last_day < as_of - timedelta(days=FORECAST_ACTIVE_DAYS):
+            continue  # stopped spending: nothing to forecast
+        # Days between its last row and as_of had no delivery: zero, not unknown.
+        frame = item.frame.reindex(pd.date_range(item.frame.index[0], pd.Timestamp(as_of), freq="D"), fill_value=0.0)
+        for metric in FORECAST_METRICS:
+            values = frame[metric].astype(float)
+            name = f"{metric_label(metric)} · {entity.label}" + (
+                f" ({platform_label(entity.platform)})" if entity.scope == Scope.CAMPAIGN else ""
+            )
+            try:
+                result = forecast(values, FORECAST_HORIZON)
+            except InputError as exc:
+                skipped[f"forecast {metric} / {entity.slug}"] = str(exc)
+                continue
+            attrs = result.attrs
+            params = {
+                **attrs.get("params", {}),
+                "log_scale": bool(attrs.get("log_scale")),
+                "horizon": FORECAST_HORIZON,
+                "series": {"metric": metric, "scope": entity.scope, "key": entity.key},
+            }
+            out.append(
+                _Forecast(
+                    entity=entity,
+                    metric=metric,
+                    version_kwargs={
+                        "kind": ModelVersion.Kind.FORECAST,
+                        "name": name,
+                        "algorithm": str(attrs.get("model_version", FORECAST_ALGORITHM)),
+                        "params": params,
+                        "training_start": pd.Timestamp(attrs["training_start"]).date(),
+                        "training_end": pd.Timestamp(attrs["training_end"]).date(),
+                        "data_hash": series_hash(values),
+                        "metrics": {
+                            "history_days": len(values),
+                            "mean_daily": float(values.tail(28).mean()),
+                        },
+                    },
+                    points=result,
+                )
+            )
+    return out
+
+
+def _realised_accuracy(previous: Sequence[ForecastPoint], actual: pd.Series) -> dict[str, Any] | None:
+    """How the previous forecast of a series did on the days that have since been observed."""
+    pairs = [(p, float(actual[pd.Timestamp(p.date)])) for p in previous if pd.Timestamp(p.date) in actual.index]
+    if not pairs:
+        return None
+    errors = np.array([abs(p.yhat - y) for p, y in pairs])
+    total = float(sum(abs(y) for _, y in pairs))
+    return {
+        "days": len(pairs),
+        "wape": float(errors.sum() / total) if total > 0 else None,
+        "coverage_80": float(np.mean([p.lower_80 <= y <= p.upper_80 for p, y in pairs])),
+        "coverage_95": float(np.mean([p.lower_95 <= y <= p.upper_95 for p, y in pairs])),
+    }
+
+
+def score_workspace_nightly(
+    *,
+    as_of: date | None = None,
+    campaigns: int | None = None,
+    forecast_campaigns: int | None = None,
+    fit_budget: bool = True,
+) -> ScoringReport:
+    """Score anomalies and forecasts for the workspace, its platforms and top campaigns.
+
+    `as_of` is the last day scored (default: yesterday in the workspace's time zone). Reads
+    through the metrics layer, computes everything, then writes it in one transaction. A run
+    that finds another run of the same workspace in progress returns status "busy".
+    """
+    started = time.monotonic()
+    workspace = current_workspace()
+    as_of = as_of or last_complete_day(workspace.time_zone)
+    report = ScoringReport(schema_name=workspace.schema_name, as_of=as_of)
+    with _scoring_lock() as acquired:
+        if not acquired:
+            report.status = "busy"
+            return report
+        _score(report, workspace=workspace, as_of=as_of, campaigns=campaigns, forecast_campaigns=forecast_campaigns)
+        if fit_budget and report.status == "ok":
+            try:
+                version = budget_curves_fit(scope=Scope.PLATFORM, target=None, as_of=as_of)
+                report.budget_version_id = version.pk
+            except InsightsError as exc:
+                report.skipped["budget platform"] = str(exc)
+    report.seconds = round(time.monotonic() - started, 3)
+    logger.info(
+        "insights scored: %s series, %s findings (%s removed), %s forecasts in %.1fs",
+        report.series,
+        report.findings,
+        report.findings_removed,
+        report.forecasts,
+        report.seconds,
+        extra={"schema_name": workspace.schema_name},
+    )
+    return report
+
+
+def _score(
+    report: ScoringReport,
+    *,
+    workspace: WorkspaceContext,
+    as_of: date,
+    campaigns: int | None,
+    forecast_campaigns: int | None,
+) -> None:
+    campaign_limit = campaigns if campaigns is not None else setting("INSIGHTS_CAMPAIGN_LIMIT", 50)
+    forecast_limit = (
+        forecast_campaigns if forecast_campaigns is not None else setting("INSIGHTS_FORECAST_CAMPAIGNS", 20)
+    )
+    history_days = ANOMALY_REPORT_DAYS + ANOMALY_WARMUP_DAYS
+    platforms = platform_series(as_of=as_of)
+    if not platforms:
+        report.status = "no_data"
+        return
+    chosen = top_campaigns(as_of=as_of, limit=campaign_limit) if campaign_limit else []
+    per_campaign = campaign_series(campaigns=chosen, as_of=as_of, days=max(history_days, 400))
+    everything = [*platforms, *per_campaign]
+    report.series = len(everything)
+
+    report_from = as_of - timedelta(days=ANOMALY_REPORT_DAYS - 1)
+    symbol = currency_symbol(workspace.currency)
+    finding_rows, scored, data_hash = _anomaly_rows(
+        everything, report_from=report_from, as_of=as_of, symbol=symbol, skipped=report.skipped
+    )
+    forecasts = _forecast_series([*platforms, *per_campaign[:forecast_limit]], as_of=as_of, skipped=report.skipped)
+    history_days_seen = len(platforms[0].frame)
+
+    with transaction.atomic():
+        anomaly_version = model_version_record(
+            kind=ModelVersion.Kind.ANOMALY,
+            name="Nightly scoring",
+            algorithm=ANOMALY_ALGORITHM,
+            params={
+                "metrics": list(ANOMALY_METRICS),
+                "weeks": 4,
+                "min_severity": "low",
+                "report_days": ANOMALY_REPORT_DAYS,
+                "warmup_days": ANOMALY_WARMUP_DAYS,
+                "currency": workspace.currency,
+            },
+            training_start=max(report_from - timedelta(days=ANOMALY_WARMUP_DAYS), min(s.first_day for s in everything)),
+            training_end=as_of,
+            metrics={
+                "series": len(everything),
+                "metric_series": len(scored),
+                "findings": len(finding_rows),
+                "by_severity": {s: sum(r["severity"] == s for r in finding_rows) for s in ("low", "medium", "high")},
+                "history_days": history_days_seen,
+            },
+            data_hash=data_hash,
+        )
+        report.anomaly_version_id = anomaly_version.pk
+        report.findings, report.findings_removed = _write_findings(
+            finding_rows, scored, version=anomaly_version, report_from=report_from, as_of=as_of
+        )
+        report.forecasts, report.forecast_points = _write_forecasts(forecasts, everything)
+
+
+def _write_findings(
+    rows: list[dict[str, Any]],
+    scored: set[tuple[str, str, str]],
+    *,
+    version: ModelVersion,
+    report_from: date,
+    as_of: date,
+) -> tuple[int, int]:
+    now = timezone.now()
+    new_keys = {(r["metric"], r["scope"], r["key"], r["date"]) for r in rows}
+    existing = AnomalyFinding.objects.filter(date__gte=report_from, date__lte=as_of).values_list(
+        "pk", "metric", "scope", "key", "date"
+    )
+    stale = [
+        pk
+        for pk, metric, scope, key, day in existing
+        if (metric, scope, key) in scored and (metric, scope, key, day) not in new_keys
+    ]
+    if stale:
+        AnomalyFinding.objects.filter(pk__in=stale).delete()
+    objects = [AnomalyFinding(version=version, created_at=now, updated_at=now, **r) for r in rows]
+    AnomalyFinding.objects.bulk_create(
+        objects,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["metric", "scope", "key", "date"],
+        update_fields=[
+            "version",
+            "label",
+            "platform",
+            "value",
+            "expected",
+            "lower",
+            "upper",
+            "score",
+            "z",
+            "severity",
+            "direction",
+            "explanation",
+            "updated_at",
+        ],
+    )
+    return len(objects), len(stale)
+
+
+def _write_forecasts(forecasts: list[_Forecast], series: Sequence[EntitySeries]) -> tuple[int, int]:
+    """Replace each series' forecast; forecasts of series no longer forecast are removed."""
+    now = timezone.now()
+    actual = {(s.entity.scope, s.entity.key): s for s in series}
+    previous: dict[tuple[str, str, str], list[ForecastPoint]] = {}
+    for point in ForecastPoint.objects.all():
+        previous.setdefault((point.metric, point.scope, point.key), []).append(point)
+    keep: set[tuple[str, str, str, date]] = set()
+    objects = []
+    for item in forecasts:
+        entity, metric = item.entity, item.metric
+        metrics = dict(item.version_kwargs["metrics"])
+        history = actual.get((entity.scope, entity.key))
+        earlier = previous.get((metric, entity.scope, entity.key), [])
+        if history is not None and earlier:
+            realised = _realised_accuracy(earlier, history.frame[metric])
+            if realised:
+                metrics["previous_forecast"] = realised
+        version = model_version_record(**{**item.version_kwargs, "metrics": metrics})
+        for row in item.points.itertuples(index=False):
+            day = pd.Timestamp(row.ds).date()
+            keep.add((metric, entity.scope, entity.key, day))
+            objects.append(
+                ForecastPoint(
+                    version=version,
+                    metric=metric,
+                    scope=entity.scope,
+                    key=entity.key,
+                    label=entity.label[:300],
+                    platform=entity.platform,
+                    date=day,
+                    yhat=float(row.yhat),
+                    lower_80=float(row.yhat_lower_80),
+                    upper_80=float(row.yhat_upper_80),
+                    lower_95=float(row.yhat_lower_95),
+                    upper_95=float(row.yhat_upper_95),
+                    created_at=now,
+                )
+            )
+    stale = [p.pk for points in previous.values() for p in points if (p.metric, p.scope, p.key, p.date) not in keep]
+    if stale:
+        ForecastPoint.objects.filter(pk__in=stale).delete()
+    ForecastPoint.objects.bulk_create(
+        objects,
+        batch_size=1000,
+        update_conflicts=True,
+        unique_fields=["metric", "scope", "key", "date"],
+        update_fields=[
+            "version",
+            "label",
+            "platform",
+            "yhat",
+            "lower_80",
+            "upper_80",
+            "lower_95",
+            "upper_95",
+            "created_at",
+        ],
+    )
+    return len(forecasts), len(objects)

@@ -1,0 +1,54 @@
+"""Celery entry points of the insights: the nightly scoring fan-out and the per-workspace run.
+
+Beat runs `score_due_workspaces` every hour (bosco/beat.py); it enqueues `score_workspace` for
+each active workspace whose local time is in the scoring hour (04:xx by default), so every
+workspace is scored once a night in its own night, after its platforms have reported the day.
+The per-workspace task runs inside the workspace's schema (`tenant_task`) and is idempotent, so
+a redelivery or a manual "Run now" next to the nightly run changes nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+
+from bosco.tasks import public_task, tenant_task
+
+SCORING_LOCAL_HOUR = 4
+
+
+@tenant_task()
+def score_workspace(as_of: str | None = None) -> dict[str, Any]:
+    """Score anomalies, forecasts and budget curves of this workspace (see services)."""
+    from insights.services import score_workspace_nightly
+
+    day = date.fromisoformat(as_of) if as_of else None
+    return score_workspace_nightly(as_of=day).as_dict()
+
+
+def _local_hour(time_zone: str, now: datetime) -> int:
+    try:
+        zone = ZoneInfo(time_zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return now.astimezone(zone).hour
+
+
+@public_task()
+def score_due_workspaces(all_workspaces: bool = False, as_of: str | None = None) -> list[str]:
+    """Beat fan-out: enqueue scoring for workspaces in their scoring hour (or all of them).
+
+    Returns the task ids, so a caller (a test, an operator) can wait for them.
+    """
+    from accounts.selectors import active_workspaces
+
+    hour = getattr(settings, "INSIGHTS_SCORING_LOCAL_HOUR", SCORING_LOCAL_HOUR)
+    now = datetime.now(tz=ZoneInfo("UTC"))
+    ids = []
+    for schema_name, time_zone in active_workspaces().values_list("schema_name", "time_zone"):
+        if all_workspaces or _local_hour(time_zone, now) == hour:
+            ids.append(score_workspace.delay(schema_name, as_of=as_of).id)
+    return ids
