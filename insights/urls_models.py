@@ -1,3 +1,24 @@
+"""Insight pages under /insights/ (see insights/views/models.py)."""
+
 from django.urls import path
 
-urlpatterns: list = []
+from insights.views import models as views
+
+app_name = "insights"
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("run/", views.run_now, name="run"),
+    path("anomalies/", views.anomalies, name="anomalies"),
+    path("anomalies/<int:pk>/", views.anomaly_detail, name="anomaly"),
+    path("forecasts/", views.forecasts, name="forecasts"),
+    path("attribution/", views.attribution, name="attribution"),
+    path("attribution/import/", views.attribution_upload, name="attribution_upload"),
+    path("attribution/sample.csv", views.attribution_sample, name="attribution_sample"),
+    path("attribution/<int:pk>/", views.attribution_import, name="attribution_import"),
+    path("attribution/<int:pk>/delete/", views.attribution_delete, name="attribution_delete"),
+    path("budget/", views.budget, name="budget"),
+    path("budget/scenarios/", views.budget_save, name="budget_save"),
+    path("budget/scenarios/<int:pk>/delete/", views.budget_scenario_delete, name="budget_scenario_delete"),
+    path("models/", views.registry, name="registry"),
+]

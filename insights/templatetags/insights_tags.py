@@ -1,0 +1,83 @@
+"""Template filters of the insight pages: money in the workspace currency, metric units, badges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from bosco.platforms import platform_color, platform_label
+from insights import formatting
+
+register = template.Library()
+
+_SEVERITY_BADGES = {"high": "badge-bad", "medium": "badge-warn", "low": ""}
+
+
+@register.filter
+def money(value: Any, currency: str) -> str:
+    """{{ amount|money:currency }} -> €1,234.50"""
+    return formatting.format_money(value, currency)
+
+
+@register.filter
+def money_compact(value: Any, currency: str) -> str:
+    """{{ amount|money_compact:currency }} -> €12.3k"""
+    return formatting.format_compact(value, currency)
+
+
+@register.filter
+def number_compact(value: Any) -> str:
+    return formatting.format_compact(value)
+
+
+@register.filter
+def metric_label(metric: str) -> str:
+    return formatting.metric_label(str(metric))
+
+
+@register.filter
+def pct(value: Any, decimals: int = 0) -> str:
+    """0.123 -> 12%"""
+    return formatting.format_percent(None if value in (None, "") else float(value), decimals=int(decimals))
+
+
+@register.filter
+def signed_pct(value: Any) -> str:
+    return formatting.format_percent(None if value in (None, "") else float(value), signed=True)
+
+
+@register.filter
+def severity_badge(severity: str) -> str:
+    return _SEVERITY_BADGES.get(str(severity), "")
+
+
+@register.filter
+def platform_name(code: str) -> str:
+    return platform_label(str(code)) if code else ""
+
+
+@register.filter
+def platform_hex(code: str) -> str:
+    return platform_color(str(code))
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None
+
+
+@register.filter
+def campaign_link(key: str) -> str:
+    from insights.links import campaign_url
+
+    return campaign_url(str(key))
+
+
+@register.filter
+def money0(value: Any, currency: str) -> str:
+    """{{ amount|money0:currency }} -> €1,234 (whole units: plans and allocations)."""
+    return formatting.format_money(value, currency, decimals=0)
