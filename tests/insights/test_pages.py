@@ -1,0 +1,135 @@
+"""The insight pages over a scored workspace, and what they say when there is nothing to show yet."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from accounts.models import Membership
+from insights.models import AnomalyFinding, Scope
+from tests.insights.conftest import in_schema, yesterday_utc
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+PAGES = [
+    "/insights/",
+    "/insights/anomalies/",
+    "/insights/forecasts/",
+    "/insights/attribution/",
+    "/insights/budget/",
+    "/insights/models/",
+]
+
+
+@pytest.fixture
+def viewer_client(in_scored, make_user, workspace_client):
+    viewer = make_user("viewer@ins-pages.example")
+    Membership.objects.create(user=viewer, workspace=in_scored, role="viewer")
+    return workspace_client(viewer, in_scored)
+
+
+@pytest.fixture
+def owner_client(in_scored, workspace_client):
+    return workspace_client(Membership.objects.get(workspace=in_scored, role="owner").user, in_scored)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_member_can_read_every_insight_page(viewer_client, path: str) -> None:
+    response = viewer_client.get(path)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'aria-current="page"' in body and "Insights" in body
+    assert "vendor/plotly/plotly.min.js" in body and "js/charts.js" in body
+    assert "cdn." not in body
+
+
+def test_strangers_get_no_insights(in_scored, make_user, workspace_client) -> None:
+    stranger = make_user("stranger@ins-pages.example")
+    assert workspace_client(stranger, in_scored).get("/insights/").status_code == 404
+
+
+def test_the_overview_marks_anomalies_and_draws_the_forecast(owner_client) -> None:
+    body = owner_client.get("/insights/").content.decode()
+    assert 'data-plotly="overview-revenue"' in body
+    assert '"fill": "tonexty"' in body  # the forecast band
+    assert "Anomalies, last 7 days" in body and "Budget reallocation" in body
+    assert 'id="run-now"' in body
+
+
+def test_anomalies_list_filters_by_severity_metric_and_level(owner_client) -> None:
+    spike_day = yesterday_utc() - timedelta(days=10)
+    page = owner_client.get("/insights/anomalies/").content.decode()
+    assert "Spend was " in page and 'data-metric="spend"' in page
+    fragment = owner_client.get(
+        "/insights/anomalies/?severity=medium&metric=spend&scope=platform", **HTMX
+    ).content.decode()
+    assert fragment.lstrip().startswith('<div id="anomaly-results">')
+    assert 'data-severity="low"' not in fragment
+    assert set(__import__("re").findall(r'data-metric="(\w+)"', fragment)) == {"spend"}
+    assert spike_day.strftime("%b %-d") in fragment and "Google Ads" in fragment
+    finding = AnomalyFinding.objects.get(scope=Scope.PLATFORM, key="google_ads", metric="spend", date=spike_day)
+    detail = owner_client.get(f"/insights/anomalies/{finding.pk}/").content.decode()
+    assert finding.explanation in detail and 'data-plotly="anomaly-chart"' in detail
+    assert "Usual range" in detail and f"#{finding.version_id}" in detail
+
+
+def test_campaign_findings_link_to_the_campaign(owner_client) -> None:
+    campaign = AnomalyFinding.objects.filter(scope=Scope.CAMPAIGN).first()
+    if campaign is None:
+        pytest.skip("no campaign-level finding in this synthetic history")
+    body = owner_client.get("/insights/anomalies/?period=90&scope=campaign").content.decode()
+    assert "/campaigns/" in body and campaign.label in body
+
+
+def test_forecasts_page_switches_series_with_htmx(owner_client) -> None:
+    page = owner_client.get("/insights/forecasts/?metric=spend").content.decode()
+    assert 'data-plotly="forecast-chart"' in page and 'data-plotly="forecast-platform-meta"' in page
+    fragment = owner_client.get("/insights/forecasts/?metric=conversions&series=platform:meta", **HTMX).content.decode()
+    assert fragment.lstrip().startswith('<div id="forecast"') and "Meta Ads · Conversions" in fragment
+    assert "forecast-platform-" not in fragment  # small multiples only for all channels
+
+
+def test_the_registry_lists_versions_and_what_uses_them(owner_client) -> None:
+    body = owner_client.get("/insights/models/").content.decode()
+    assert "Nightly scoring" in body and "forecast-ets-aad/1" in body and "budget-adstock-hill/1" in body
+    assert "14 forecast days" in body and "+src." in body
+    only = owner_client.get("/insights/models/?kind=budget").content.decode()
+    assert "forecast-ets-aad/1" not in only
+
+
+def test_only_editors_can_start_a_run(viewer_client, owner_client, monkeypatch) -> None:
+    from insights import tasks
+
+    queued: list[str] = []
+    monkeypatch.setattr(tasks.score_workspace, "delay_on_commit", lambda schema: queued.append(schema))
+    assert viewer_client.post("/insights/run/").status_code == 403
+    assert owner_client.post("/insights/run/").status_code == 302
+    assert queued == ["ws_ins_read"]
+
+
+def test_a_workspace_without_data_explains_what_comes(make_workspace, workspace_client) -> None:
+    workspace = make_workspace("ins-nodata")
+    client = workspace_client(workspace.memberships.get().user, workspace)
+    assert "Insights start with your data" in client.get("/insights/").content.decode()
+    assert "No scoring run yet" in client.get("/insights/anomalies/").content.decode()
+    assert "No forecasts yet" in client.get("/insights/forecasts/").content.decode()
+    assert (
+        "There is no spend to plan with yet"
+        in client.get("/insights/budget/?fragment=planner", **HTMX).content.decode()
+    )
+    assert "No model versions yet" in client.get("/insights/models/").content.decode()
+
+
+def test_too_little_history_says_how_much_is_needed(data_workspace, workspace_client) -> None:
+    from insights.services import score_workspace_nightly
+
+    workspace = data_workspace("ins-young", days=12)
+    with in_schema(workspace):
+        score_workspace_nightly(campaigns=0)
+    client = workspace_client(workspace.memberships.get().user, workspace)
+    anomalies = client.get("/insights/anomalies/").content.decode()
+    assert "Not enough history yet" in anomalies and "at least 21 days" in anomalies and "12 days so far" in anomalies
+    planner = client.get("/insights/budget/?fragment=planner", **HTMX).content.decode()
+    assert "needs 42 days of spend history" in planner
