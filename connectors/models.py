@@ -162,9 +162,11 @@ class SyncRun(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            # Written with OR rather than IN: the predicate then deparses identically after the
+            # workspace-template clone (accounts.schema_clone), which compares index definitions.
             models.UniqueConstraint(
                 fields=["connection"],
-                condition=Q(status__in=["queued", "running"]),
+                condition=Q(status="queued") | Q(status="running"),
                 name="connector_one_active_run",
             )
         ]
