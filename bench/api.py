@@ -17,7 +17,11 @@ Endpoints measured:
   cached    the same question shape over 10 ranges asked before (answered from Redis)
   uncached_top_campaigns (no goal; for information) top 20 campaigns by spend with the previous
             period, a new range each time (the campaign cumulative rollup)
-Ratios are req/s of each metrics run over the trivial run of the same round (median of rounds). Goals (issue 6): uncached ≥ 0.4,
+Ratios are req/s of each metrics run over the trivial run of the same round (median of rounds).
+Because this machine may be shared, each run also records the CPU the server spent per request
+(gunicorn workers from /proc, plus the PostgreSQL backends serving them): the CPU ratio is what
+the throughput ratio becomes when the server's CPU is the only limit, and other processes'
+load does not move it. Goals (issue 6): uncached ≥ 0.4,
 cached ≥ 0.7. The last line is one JSON object with every figure.
 
     python bench/api.py            # full size: 3 interleaved rounds of 10 s per run
@@ -198,6 +202,20 @@ def post_worker_init(worker):
 
     for plan, entitlements in list(plans.ENTITLEMENTS.items()):
         plans.ENTITLEMENTS[plan] = replace(entitlements, api_requests_per_minute=10**9)
+    if os.environ.get("BENCH_REUSE_REDIS_CLIENT") == "1":
+        # What-if (--reuse-redis-client): Django's RedisCache builds a new redis.Redis client
+        # (about 170 response callbacks) for every cache operation; keep one per pool instead.
+        from django.core.cache.backends import redis as django_redis
+
+        clients = {}
+
+        def get_client(self, key=None, *, write=False):
+            pool = self._get_connection_pool(write)
+            if id(pool) not in clients:
+                clients[id(pool)] = self._client(connection_pool=pool)
+            return clients[id(pool)]
+
+        django_redis.RedisCacheClient.get_client = get_client
     if os.environ.get("BENCH_TENANT_LIMIT_SET_CALLS") == "1":
         # What-if (--tenant-limit-set-calls): django-tenants sets search_path once per request
         # instead of before every cursor.
@@ -213,7 +231,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(port: int, workdir: Path, *, limit_set_calls: bool = False) -> subprocess.Popen[bytes]:
+def start_server(
+    port: int, workdir: Path, *, limit_set_calls: bool = False, reuse_redis_client: bool = False
+) -> subprocess.Popen[bytes]:
     from cryptography.fernet import Fernet
 
     config = workdir / "gunicorn_bench.py"
@@ -225,7 +245,11 @@ def start_server(port: int, workdir: Path, *, limit_set_calls: bool = False) -> 
         "BOSCO_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "SECURE_SSL_REDIRECT": "False",
         "LOG_LEVEL": "WARNING",
+        # Persistent DB connections for the whole run, so each worker's backend (and its CPU
+        # counter) stays the same process; production's default is 60 s.
+        "DATABASE_CONN_MAX_AGE": "600",
         "BENCH_TENANT_LIMIT_SET_CALLS": "1" if limit_set_calls else "0",
+        "BENCH_REUSE_REDIS_CLIENT": "1" if reuse_redis_client else "0",
         "PYTHONPATH": str(ROOT),
     }
     command = [
@@ -271,6 +295,51 @@ def fetch(port: int, host: str, key: str, path: str) -> tuple[int, bytes]:
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
+
+
+# --------------------------------------------------------------------------- server CPU
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (0 when it is gone)."""
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS if fields else 0.0
+
+
+def server_processes(master: int) -> dict[str, list[int]]:
+    """The gunicorn workers and the PostgreSQL backends serving them (the bench database's others)."""
+    from django.db import connection
+
+    workers = [int(p) for p in os.listdir("/proc") if p.isdigit() and (f := _stat(int(p))) and int(f[1]) == master]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"
+        )
+        backends = [row[0] for row in cursor.fetchall()]
+    return {"app": workers, "db": backends}
+
+
+def cpu_snapshot(master: int) -> dict[str, dict[int, float]]:
+    return {kind: {pid: process_cpu_s(pid) for pid in pids} for kind, pids in server_processes(master).items()}
+
+
+def cpu_used_ms(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+    """CPU ms the server's processes used between two snapshots, by kind (app, db)."""
+    used = {}
+    for kind in ("app", "db"):
+        pids = set(before[kind]) | set(after[kind])
+        used[kind] = 1000 * sum(max(0.0, after[kind].get(p, 0.0) - before[kind].get(p, 0.0)) for p in pids)
+    return used
 
 
 # --------------------------------------------------------------------------- load
@@ -417,6 +486,11 @@ def main() -> None:
         action="store_true",
         help="what-if: run the server with django-tenants' TENANT_LIMIT_SET_CALLS (not Bosco's setting today)",
     )
+    parser.add_argument(
+        "--reuse-redis-client",
+        action="store_true",
+        help="what-if: one redis client per connection pool instead of Django's new client per cache call",
+    )
     args = parser.parse_args()
     seconds = args.seconds or (4.0 if args.quick else 10.0)
     args.rounds = args.rounds or (1 if args.quick else 3)
@@ -437,12 +511,17 @@ def main() -> None:
         "client": f"{client}, {args.connections} connections, {args.rounds} round(s) of {seconds:g} s per run,"
         " from a separate process",
         "data": data,
-        "tenant_limit_set_calls": args.tenant_limit_set_calls,
+        "what_if": {
+            "tenant_limit_set_calls": args.tenant_limit_set_calls,
+            "reuse_redis_client": args.reuse_redis_client,
+        },
     }
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bosco-bench-api-") as tmp:
         workdir = Path(tmp)
-        server = start_server(port, workdir, limit_set_calls=args.tenant_limit_set_calls)
+        server = start_server(
+            port, workdir, limit_set_calls=args.tenant_limit_set_calls, reuse_redis_client=args.reuse_redis_client
+        )
         try:
             trivial = ["/api/v1/workspace"]
             cached = [metrics_path(END - timedelta(days=29 + k), END - timedelta(days=k)) for k in range(10)]
@@ -467,17 +546,31 @@ def main() -> None:
             # of them alike; each round's ratios compare runs seconds apart.
             rounds: list[dict[str, dict[str, Any]]] = []
             per_round = len(fresh) // args.rounds
+
+            def measured(paths: list[str]) -> dict[str, Any]:
+                """One load run, with the CPU the server (workers + their DB backends) spent on it."""
+                before = cpu_snapshot(server.pid)
+                figures = load(port, host, key, paths, seconds, args.connections, workdir)
+                used = cpu_used_ms(before, cpu_snapshot(server.pid))
+                n = max(1, figures["requests"])
+                figures["server_cpu_ms_per_request"] = {
+                    "app": round(used["app"] / n, 2),
+                    "db": round(used["db"] / n, 2),
+                    "total": round((used["app"] + used["db"]) / n, 2),
+                }
+                return figures
+
             for r in range(args.rounds):
                 log(f"round {r + 1}/{args.rounds}: {', '.join(RUNS)} ({client}, {seconds:g} s each) …")
                 this: dict[str, dict[str, Any]] = {}
-                this["trivial"] = load(port, host, key, trivial, seconds, args.connections, workdir)
+                this["trivial"] = measured(trivial)
                 questions = fresh[r * per_round : (r + 1) * per_round]
                 before = metric_cache_keys(schema)
-                this["uncached"] = load(port, host, key, questions, seconds, args.connections, workdir)
+                this["uncached"] = measured(questions)
                 this["uncached"]["new_cache_entries"] = metric_cache_keys(schema) - before
-                this["cached"] = load(port, host, key, cached, seconds, args.connections, workdir)
+                this["cached"] = measured(cached)
                 top = fresh_top[r * per_round : (r + 1) * per_round]
-                this["uncached_top_campaigns"] = load(port, host, key, top, seconds, args.connections, workdir)
+                this["uncached_top_campaigns"] = measured(top)
                 rounds.append(this)
             result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
         finally:
@@ -498,6 +591,10 @@ def summarize(rounds: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, An
             field: round(statistics.median(s[field] for s in samples), 2)
             for field in ("req_per_s", "p50_ms", "p95_ms", "p99_ms")
         }
+        runs[name]["server_cpu_ms_per_request"] = {
+            kind: round(statistics.median(s["server_cpu_ms_per_request"][kind] for s in samples), 2)
+            for kind in ("app", "db", "total")
+        }
         runs[name]["requests"] = sum(s["requests"] for s in samples)
         runs[name]["errors"] = sum(s["errors"] for s in samples)
     runs["uncached"]["new_cache_entries"] = sum(r["uncached"]["new_cache_entries"] for r in rounds)
@@ -505,6 +602,14 @@ def summarize(rounds: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, An
         ratios = [r[name]["req_per_s"] / r["trivial"]["req_per_s"] for r in rounds if r["trivial"]["req_per_s"]]
         ratio = round(statistics.median(ratios), 3) if ratios else 0.0
         runs[name]["ratio_to_trivial"] = ratio
+        # What the throughput ratio would be if the server's CPU were the only limit (an idle
+        # machine): trivial's CPU per request over this run's. Insensitive to other processes.
+        cpu = [
+            r["trivial"]["server_cpu_ms_per_request"]["total"] / r[name]["server_cpu_ms_per_request"]["total"]
+            for r in rounds
+            if r[name]["server_cpu_ms_per_request"]["total"]
+        ]
+        runs[name]["cpu_ratio_to_trivial"] = round(statistics.median(cpu), 3) if cpu else 0.0
         if name in GOALS:
             runs[name].update(goal=GOALS[name], goal_met=ratio >= GOALS[name])
     return runs
@@ -517,13 +622,20 @@ def print_table(result: dict[str, Any]) -> None:
     print(
         f"load average before / after (other processes on this machine): {result['load_average_before']} / {result['load_average_after']}"
     )
-    print(f"{'endpoint':<24} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7} {'ratio':>7} {'goal':>6}")
+    print(
+        f"{'endpoint':<24} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7} {'ratio':>7} {'goal':>10}"
+        f" {'cpu ms/req (app+db)':>20} {'cpu ratio':>9}"
+    )
     for name in RUNS:
         r = runs[name]
         ratio = f"{r['ratio_to_trivial']:.3f}" if "ratio_to_trivial" in r else "1"
         goal = ("≥" + str(r["goal"]) + (" ok" if r["goal_met"] else " MISSED")) if "goal" in r else ""
+        cpu = r["server_cpu_ms_per_request"]
+        cpu_text = f"{cpu['total']:.2f} ({cpu['app']:.2f}+{cpu['db']:.2f})"
+        cpu_ratio = f"{r['cpu_ratio_to_trivial']:.3f}" if "cpu_ratio_to_trivial" in r else "1"
         print(
-            f"{name:<24} {r['req_per_s']:>9.1f} {r['p50_ms']:>8.2f} {r['p95_ms']:>8.2f} {r['errors']:>7} {ratio:>7} {goal}"
+            f"{name:<24} {r['req_per_s']:>9.1f} {r['p50_ms']:>8.2f} {r['p95_ms']:>8.2f} {r['errors']:>7} {ratio:>7}"
+            f" {goal:>10} {cpu_text:>20} {cpu_ratio:>9}"
         )
 
 
