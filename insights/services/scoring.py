@@ -164,7 +164,19 @@ class _Forecast:
     points: pd.DataFrame
 
 
-def _forecast_series(series: Sequence[EntitySeries], *, as_of: date, skipped: dict[str, str]) -> list[_Forecast]:
+def _forecast_series(
+    series: Sequence[EntitySeries],
+    *,
+    as_of: date,
+    skipped: dict[str, str],
+    outliers: dict[tuple[str, str, str], dict[date, float]] | None = None,
+) -> list[_Forecast]:
+    """Forecast each active series; `outliers` maps (metric, scope, key) to {day: expected value}.
+
+    Days found anomalous at medium severity or worse are replaced by their expected value before
+    fitting: the model has no outlier handling, and one runaway day would otherwise return in
+    the weekly profile of every forecast after it. The number of replaced days is recorded.
+    """
     out = []
     for item in series:
         entity = item.entity
@@ -173,7 +185,11 @@ def _forecast_series(series: Sequence[EntitySeries], *, as_of: date, skipped: di
         # Days between its last row and as_of had no delivery: zero, not unknown.
         frame = item.frame.reindex(pd.date_range(item.frame.index[0], pd.Timestamp(as_of), freq="D"), fill_value=0.0)
         for metric in FORECAST_METRICS:
-            values = frame[metric].astype(float)
+            values = frame[metric].astype(float).copy()
+            replaced = (outliers or {}).get((metric, entity.scope, entity.key), {})
+            for day, expected in replaced.items():
+                if pd.Timestamp(day) in values.index:
+                    values[pd.Timestamp(day)] = expected
             name = f"{metric_label(metric)} · {entity.label}" + (
                 f" ({platform_label(entity.platform)})" if entity.scope == Scope.CAMPAIGN else ""
             )
@@ -188,6 +204,7 @@ def _forecast_series(series: Sequence[EntitySeries], *, as_of: date, skipped: di
                 "log_scale": bool(attrs.get("log_scale")),
                 "horizon": FORECAST_HORIZON,
                 "series": {"metric": metric, "scope": entity.scope, "key": entity.key},
+                "outlier_days_replaced": len(replaced),
             }
             out.append(
                 _Forecast(
@@ -295,7 +312,13 @@ def _score(
     finding_rows, scored, data_hash = _anomaly_rows(
         everything, report_from=report_from, as_of=as_of, symbol=symbol, skipped=report.skipped
     )
-    forecasts = _forecast_series([*platforms, *per_campaign[:forecast_limit]], as_of=as_of, skipped=report.skipped)
+    outliers: dict[tuple[str, str, str], dict[date, float]] = {}
+    for row in finding_rows:
+        if row["severity"] in ("medium", "high"):
+            outliers.setdefault((row["metric"], row["scope"], row["key"]), {})[row["date"]] = row["expected"]
+    forecasts = _forecast_series(
+        [*platforms, *per_campaign[:forecast_limit]], as_of=as_of, skipped=report.skipped, outliers=outliers
+    )
     history_days_seen = len(platforms[0].frame)
 
     with transaction.atomic():

@@ -35,6 +35,17 @@ from insights.series import Entity, entity_series, last_complete_day, platform_s
 FORECAST_METRICS = services.FORECAST_METRICS
 ANOMALY_PERIODS = {"7": 7, "30": 30, "90": 90}
 ANOMALY_PAGE_LIMIT = 200
+TABLE_MODEL_ORDER = (
+    "last_touch",
+    "shapley",
+    "markov_1",
+    "first_touch",
+    "linear",
+    "position_based",
+    "time_decay",
+    "markov_2",
+    "markov_3",
+)
 TABS = (
     ("overview", "Overview", "insights:overview"),
     ("anomalies", "Anomalies", "insights:anomalies"),
@@ -467,23 +478,28 @@ def _attribution_context(
     imports = list(selectors.attribution_imports()[:50])
     table: list[dict[str, Any]] = []
     models: list[str] = []
+    table_models: list[str] = []
     chart = None
     swatches: dict[str, str] = {}
     if selected is not None:
         results = selectors.attribution_results(attribution_import=selected)
-        models = [m for m in charts.MODEL_LABELS if any(r.model == m for r in results)]
+        present = {r.model for r in results}
+        models = [m for m in charts.MODEL_LABELS if m in present]
+        # The table leads with last touch and the data-driven models: the comparison that matters
+        # should not need a horizontal scroll.
+        table_models = [m for m in TABLE_MODEL_ORDER if m in present]
         total = selected.conversion_value if measure == "conversion_value" else selected.conversions
         by = {(r.channel, r.model): getattr(r, measure) for r in results}
         swatches = charts.channel_swatches(selected.channels)
         for channel in selected.channels:
             cells = [
                 {"value": by.get((channel, m), 0.0), "share": by.get((channel, m), 0.0) / total if total else None}
-                for m in models
+                for m in table_models
             ]
             table.append({"channel": channel, "color": swatches.get(channel), "cells": cells})
-        sort_model = "shapley" if "shapley" in models else (models[-1] if models else None)
+        sort_model = "shapley" if "shapley" in table_models else (table_models[-1] if table_models else None)
         if sort_model:
-            index = models.index(sort_model)
+            index = table_models.index(sort_model)
             table.sort(key=lambda row: -row["cells"][index]["value"])
         chart = charts.figure_json(
             charts.attribution_bar(results, measure=measure, models=models, currency=ws.currency)
@@ -494,7 +510,7 @@ def _attribution_context(
         imports=imports,
         selected=selected,
         measure=measure,
-        models=[(m, charts.MODEL_LABELS[m], charts.MODEL_SHORT_LABELS[m]) for m in models],
+        models=[(m, charts.MODEL_LABELS[m], charts.MODEL_SHORT_LABELS[m]) for m in table_models],
         table=table,
         chart=chart,
         error=error,

@@ -144,3 +144,12 @@ def test_a_second_run_while_one_is_in_progress_returns_busy_and_writes_nothing(i
         assert _findings() == before
     finally:
         other.close()
+
+
+def test_a_runaway_day_does_not_come_back_in_the_forecast(in_scored) -> None:
+    band = selectors.forecasts_for(metric="spend", scope=Scope.PLATFORM, key="google_ads")
+    assert band is not None and band.version.params["outlier_days_replaced"] >= 1
+    spike = selectors.anomalies_for(scope=Scope.PLATFORM, keys=["google_ads"], metrics=["spend"]).order_by("-score")[0]
+    # The forecast stays near the usual level instead of repeating the spike every week.
+    assert max(p.yhat for p in band.points) < spike.value / 3
+    assert max(p.yhat for p in band.points) < spike.upper * 1.5

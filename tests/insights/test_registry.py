@@ -1,0 +1,63 @@
+"""The model registry: a version is identified by its code, parameters, window and data."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+
+import numpy as np
+import pytest
+
+from insights import versioning
+from insights.models import ModelVersion
+from insights.services import model_version_record
+from tests.insights.conftest import in_schema
+
+
+def test_code_version_is_the_project_version_and_a_hash_of_the_model_source(tmp_path, monkeypatch) -> None:
+    version = versioning.code_version("forecast")
+    assert version.startswith(f"{versioning.project_version()}+src.")
+    assert versioning.code_version("forecast") == version  # stable
+    assert versioning.code_version("anomaly") != version  # each kind hashes its own files
+    # Changing a byte of the model's source changes its version; git plays no part.
+    copy = tmp_path / "ml"
+    shutil.copytree(versioning.ML_DIR, copy)
+    monkeypatch.setattr(versioning, "ML_DIR", copy)
+    versioning.source_hash.cache_clear()
+    try:
+        assert versioning.code_version("forecast") == version
+        (copy / "forecast.py").write_text((copy / "forecast.py").read_text() + "\n# changed\n")
+        versioning.source_hash.cache_clear()
+        assert versioning.code_version("forecast") != version
+        assert versioning.code_version("attribution") == versioning.code_version("attribution")
+    finally:
+        versioning.source_hash.cache_clear()
+
+
+def test_fingerprints_ignore_float_noise_and_key_order_but_not_values() -> None:
+    a = versioning.fingerprint(params={"alpha": 0.1 + 0.2, "beta": np.float64(0.5)}, window=date(2026, 1, 1))
+    b = versioning.fingerprint(window=date(2026, 1, 1), params={"beta": 0.5, "alpha": 0.3})
+    c = versioning.fingerprint(params={"alpha": 0.31, "beta": 0.5}, window=date(2026, 1, 1))
+    assert a == b != c
+
+
+@pytest.mark.django_db
+def test_the_same_training_is_recorded_once_and_a_changed_one_again(make_workspace) -> None:
+    with in_schema(make_workspace("ins-registry")):
+        kwargs = {
+            "kind": ModelVersion.Kind.FORECAST,
+            "name": "Spend · Meta Ads",
+            "algorithm": "forecast-ets-aad/1",
+            "params": {"alpha": 0.2, "period": 7},
+            "training_start": date(2026, 1, 1),
+            "training_end": date(2026, 3, 1),
+            "metrics": {"history_days": 60},
+            "data_hash": "abc",
+        }
+        first = model_version_record(**kwargs)
+        again = model_version_record(**{**kwargs, "metrics": {"history_days": 61}})
+        assert again.pk == first.pk and again.metrics == {"history_days": 60}
+        newer = model_version_record(**{**kwargs, "training_end": date(2026, 3, 2), "data_hash": "abd"})
+        assert newer.pk != first.pk
+        assert first.code_version == versioning.code_version("forecast") and len(first.fingerprint) == 64
+        assert ModelVersion.objects.count() == 2
