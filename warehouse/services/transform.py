@@ -15,7 +15,7 @@ Guarantees:
   so a rerun over the same raw data changes nothing;
 - runs in one workspace are serialised by an advisory lock; workspaces run in parallel.
 
-Why not dbt-core: see docs/decisions/0004-warehouse-own-sql-runner.md.
+Why not dbt-core: see docs/decisions/0004-warehouse-sql-runner-and-money.md.
 """
 
 from __future__ import annotations

@@ -106,35 +106,46 @@ WITH changed AS MATERIALIZED (
        AND (n.platform IS NULL
             OR (o.impressions, o.clicks, o.spend_micros, o.conversions_micros, o.conversions_value_micros)
                IS DISTINCT FROM (n.impressions, n.clicks, n.spend_micros, n.conversions_micros, n.conversions_value_micros))
-), old AS (
-    SELECT c.platform, c.account_id, c.date_day, c.campaign_id, max(o.currency) AS currency,
-           sum(o.impressions) AS impressions, sum(o.clicks) AS clicks, sum(o.spend_micros) AS spend_micros,
-           sum(o.conversions_micros) AS conversions_micros, sum(o.conversions_value_micros) AS conversions_value_micros
+), sides AS (
+    -- old and new rows of the changed campaign-days side by side, summed in one aggregate
+    -- (joining two aggregates would depend on row estimates the planner cannot know here)
+    SELECT o.platform, o.account_id, o.date_day, o.campaign_id, o.currency, true AS is_old,
+           o.impressions, o.clicks, o.spend_micros, o.conversions_micros, o.conversions_value_micros
       FROM changed c
       JOIN fct_ad_performance_daily o
         ON o.platform = c.platform AND o.account_id = c.account_id AND o.date_day = c.date_day
        AND o.campaign_id = c.campaign_id
-     GROUP BY 1, 2, 3, 4
-), new AS (
-    SELECT c.platform, c.account_id, c.date_day, c.campaign_id,
-           sum(n.impressions) AS impressions, sum(n.clicks) AS clicks, sum(n.spend_micros) AS spend_micros,
-           sum(n.conversions_micros) AS conversions_micros, sum(n.conversions_value_micros) AS conversions_value_micros
+    UNION ALL
+    SELECT n.platform, n.account_id, n.date_day, n.campaign_id, NULL, false,
+           n.impressions, n.clicks, n.spend_micros, n.conversions_micros, n.conversions_value_micros
       FROM changed c
       JOIN _m n
         ON n.platform = c.platform AND n.account_id = c.account_id AND n.date_day = c.date_day
        AND n.campaign_id = c.campaign_id
+), totals AS (
+    SELECT platform, account_id, date_day, campaign_id, max(currency) AS currency,
+           coalesce(sum(impressions) FILTER (WHERE is_old), 0) AS old_impressions,
+           coalesce(sum(impressions) FILTER (WHERE NOT is_old), 0) AS new_impressions,
+           coalesce(sum(clicks) FILTER (WHERE is_old), 0) AS old_clicks,
+           coalesce(sum(clicks) FILTER (WHERE NOT is_old), 0) AS new_clicks,
+           coalesce(sum(spend_micros) FILTER (WHERE is_old), 0) AS old_spend,
+           coalesce(sum(spend_micros) FILTER (WHERE NOT is_old), 0) AS new_spend,
+           coalesce(sum(conversions_micros) FILTER (WHERE is_old), 0) AS old_conversions,
+           coalesce(sum(conversions_micros) FILTER (WHERE NOT is_old), 0) AS new_conversions,
+           coalesce(sum(conversions_value_micros) FILTER (WHERE is_old), 0) AS old_value,
+           coalesce(sum(conversions_value_micros) FILTER (WHERE NOT is_old), 0) AS new_value
+      FROM sides
      GROUP BY 1, 2, 3, 4
 )
-SELECT %(run_id)s::bigint, %(now)s::timestamptz, o.date_day, o.platform, o.account_id, o.campaign_id,
-       v.metric, v.old_value, v.new_value, o.currency
-  FROM old o
-  LEFT JOIN new n USING (platform, account_id, date_day, campaign_id)
+SELECT %(run_id)s::bigint, %(now)s::timestamptz, t.date_day, t.platform, t.account_id, t.campaign_id,
+       v.metric, v.old_value, v.new_value, t.currency
+  FROM totals t
  CROSS JOIN LATERAL (VALUES
-        ('impressions', o.impressions::numeric, coalesce(n.impressions, 0)::numeric),
-        ('clicks', o.clicks::numeric, coalesce(n.clicks, 0)::numeric),
-        ('spend', o.spend_micros / 1000000.0, coalesce(n.spend_micros, 0) / 1000000.0),
-        ('conversions', o.conversions_micros / 1000000.0, coalesce(n.conversions_micros, 0) / 1000000.0),
-        ('conversions_value', o.conversions_value_micros / 1000000.0, coalesce(n.conversions_value_micros, 0) / 1000000.0)
+        ('impressions', t.old_impressions::numeric, t.new_impressions::numeric),
+        ('clicks', t.old_clicks::numeric, t.new_clicks::numeric),
+        ('spend', t.old_spend / 1000000.0, t.new_spend / 1000000.0),
+        ('conversions', t.old_conversions / 1000000.0, t.new_conversions / 1000000.0),
+        ('conversions_value', t.old_value / 1000000.0, t.new_value / 1000000.0)
        ) AS v(metric, old_value, new_value)
  WHERE v.old_value <> v.new_value
 -- step: after_settle

@@ -8,7 +8,7 @@
 -- scope: (%(all_accounts)s OR account_id = ANY(%(account_ids)s))
 -- test: not_null(account_id, ad_group_id, campaign_id)
 SELECT DISTINCT ON (1, 2)
-       regexp_replace(r.account_id, '[^0-9]', '', 'g') AS account_id,
+       replace(r.account_id, '-', '') AS account_id,
        nullif(r.payload #>> '{adGroup,id}', '') AS ad_group_id,
        nullif(r.payload #>> '{campaign,id}', '') AS campaign_id,
        r.record_key,

@@ -9,7 +9,7 @@
 -- test: not_null(account_id)
 -- test: currency_code(currency) [warn]
 SELECT DISTINCT ON (1)
-       regexp_replace(coalesce(nullif(r.payload #>> '{customer,id}', ''), r.account_id), '[^0-9]', '', 'g') AS account_id,
+       replace(coalesce(nullif(r.payload #>> '{customer,id}', ''), r.account_id), '-', '') AS account_id,
        r.record_key,
        'google_ads.customer' AS _stream,
        nullif(r.payload #>> '{customer,descriptiveName}', '') AS name,

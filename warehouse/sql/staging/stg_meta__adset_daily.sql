@@ -15,9 +15,10 @@ SELECT r.record_key,
        r.date,
        nullif(r.payload ->> 'campaign_id', '') AS campaign_id,
        nullif(r.payload ->> 'adset_id', '') AS ad_group_id,
-       CASE WHEN m.impressions ~ '^-?[0-9]{1,15}$' THEN m.impressions::bigint END AS impressions,
-       CASE WHEN m.clicks ~ '^-?[0-9]{1,15}$' THEN m.clicks::bigint END AS clicks,
-       CASE WHEN m.spend ~ '^-?[0-9]{1,12}(\.[0-9]+)?$' THEN round(m.spend::numeric * 1000000)::bigint END AS spend_micros,
+       CASE WHEN m.impressions ~ '^-?[0-9]+$' AND length(m.impressions) < 16 THEN m.impressions::bigint END AS impressions,
+       CASE WHEN m.clicks ~ '^-?[0-9]+$' AND length(m.clicks) < 16 THEN m.clicks::bigint END AS clicks,
+       CASE WHEN m.spend ~ '^-?[0-9]+(\.[0-9]+)?$' AND length(m.spend) < 20
+            THEN CASE WHEN abs(m.spend::numeric) < 1e12 THEN round(m.spend::numeric * 1000000)::bigint END END AS spend_micros,
        CASE WHEN jsonb_typeof(r.payload -> 'actions') NOT IN ('array', 'null') THEN NULL
             ELSE conversions.micros END AS conversions_micros,
        CASE WHEN jsonb_typeof(r.payload -> 'action_values') NOT IN ('array', 'null') THEN NULL
@@ -37,6 +38,7 @@ SELECT r.record_key,
         -- one value per alias group: the highest-priority alias present in the row
         SELECT CASE WHEN count(*) = 0 THEN 0
                     WHEN bool_and(picked.v ~ '^-?[0-9]{1,12}(\.[0-9]+)?$')
+                    -- aggregates run before the CASE picks a branch: the cast must guard itself
                     THEN sum(CASE WHEN picked.v ~ '^-?[0-9]{1,12}(\.[0-9]+)?$' THEN round(picked.v::numeric * 1000000) END)::bigint
                END AS micros
           FROM (SELECT DISTINCT ON (cfg.grp) a ->> 'value' AS v
@@ -49,6 +51,7 @@ SELECT r.record_key,
  CROSS JOIN LATERAL (
         SELECT CASE WHEN count(*) = 0 THEN 0
                     WHEN bool_and(picked.v ~ '^-?[0-9]{1,12}(\.[0-9]+)?$')
+                    -- aggregates run before the CASE picks a branch: the cast must guard itself
                     THEN sum(CASE WHEN picked.v ~ '^-?[0-9]{1,12}(\.[0-9]+)?$' THEN round(picked.v::numeric * 1000000) END)::bigint
                END AS micros
           FROM (SELECT DISTINCT ON (cfg.grp) a ->> 'value' AS v
