@@ -129,7 +129,7 @@ def data_test_results_latest() -> list[DataTestResult]:
             "model", "test", "columns"
         )
     )
-    rank = {DataTestResult.Status.FAIL: 0, DataTestResult.Status.WARN: 1, DataTestResult.Status.PASS: 2}
+    rank: dict[str, int] = {"fail": 0, "warn": 1, "pass": 2}
     return sorted(latest, key=lambda r: (rank.get(r.status, 3), r.model, r.test, r.columns))
 
 

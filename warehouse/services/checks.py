@@ -57,7 +57,7 @@ def fx_rates_refresh_all(*, source: str | None = None) -> dict[str, Any]:
     from accounts.selectors import active_workspaces
     from warehouse.tasks import apply_fx_rates
 
-    url = source or getattr(settings, "BOSCO_FX_RATES_URL", fx.ECB_90D_URL)
+    url = str(source or getattr(settings, "BOSCO_FX_RATES_URL", fx.ECB_90D_URL))
     rates = fx.fx_rates_read(source=url)
     results: dict[str, Any] = {}
     schemas = [settings.TENANT_BASE_SCHEMA, *active_workspaces().values_list("schema_name", flat=True)]

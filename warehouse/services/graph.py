@@ -148,7 +148,7 @@ def parse_model(path: Path) -> SqlModel:
         steps.append(Step(current_name, "\n".join(current).strip()))
     select_sql = "\n".join(select_lines).strip() or None
     unique_key = _split_list((header.get("unique_key") or [""])[0])
-    scope = (header.get("scope") or [None])[0]
+    scope = next(iter(header.get("scope", [])), None)
     if materialization == "script":
         if select_sql or not steps:
             raise ModelDefinitionError(f"{path}: a script model is only `-- step:` statements")
@@ -164,7 +164,7 @@ def parse_model(path: Path) -> SqlModel:
         name=name,
         layer=layer,
         description=" ".join(header.get("description", [])),
-        platform=(header.get("platform") or [None])[0],
+        platform=next(iter(header.get("platform", [])), None),
         inputs=_split_list(", ".join(header.get("inputs", []))),
         materialization=materialization,
         unique_key=unique_key,

@@ -124,7 +124,7 @@ def synthetic_raw_land(
     variant: int = 0,
 ) -> dict[str, int]:
     """Land entity and daily raw rows (wire shapes) for the spec's google_ads / meta accounts."""
-    params = {
+    params: dict[str, Any] = {
         "seed": spec.seed,
         "campaigns": spec.campaigns_per_account,
         "ad_groups": spec.ad_groups_per_campaign,
@@ -276,7 +276,7 @@ def synthetic_facts_generate(*, spec: SyntheticSpec, date_from: date, date_to: d
     The reporting currency is EUR. Days without a rate within 10 days are skipped (the sample
     covers 2022–2027).
     """
-    params = {
+    params: dict[str, Any] = {
         "seed": spec.seed,
         "campaigns": spec.campaigns_per_account,
         "ad_groups": spec.ad_groups_per_campaign,
@@ -358,7 +358,7 @@ def synthetic_raw_from_facts(
     """The raw rows a Google Ads sync of [date_from, date_to] would land, reproducing the facts."""
     if platform != "google_ads":
         raise ValueError("raw rows from facts are generated for google_ads only")
-    params = {
+    params: dict[str, Any] = {
         "date_from": date_from,
         "date_to": date_to,
         "connection_id": connection_id,

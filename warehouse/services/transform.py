@@ -525,7 +525,11 @@ def settling_refresh() -> int:
     Runs the `after_settle` steps of the models that carry the flag, for every platform; the
     nightly checks call it so days settle even when no sync arrives.
     """
-    params = {"platforms": all_platforms(), "now": timezone.now(), "valid_time_zones": valid_time_zones()}
+    params: dict[str, Any] = {
+        "platforms": all_platforms(),
+        "now": timezone.now(),
+        "valid_time_zones": valid_time_zones(),
+    }
     changed = 0
     with workspace_lock(), transaction.atomic(), connection.cursor() as cursor:
         for model in graph.models().values():
