@@ -4,13 +4,11 @@
   reset and Bosco's settings pointed at it, with tiny backoff so fault tests stay fast.
 - `tenant` activates a fresh workspace schema for service-level tests in the test thread.
 - `connect` creates a connection the way the OAuth callback would, from tokens the emulator mints.
-- `chromium` launches Debian's chromium through Playwright (never a downloaded browser).
+- The browser test uses the project-wide `web` fixture (tests/conftest.py: Debian's chromium).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
@@ -240,39 +238,3 @@ def raw_table_snapshot() -> list[tuple[Any, ...]]:
             "stream", "record_key", "account_id", "date", "payload"
         )
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Browser
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
-
-
-def chromium_path() -> str | None:
-    candidate = os.environ.get("BOSCO_CHROMIUM") or "/usr/bin/chromium"
-    if candidate and os.path.exists(candidate):
-        return candidate
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    path = chromium_path()
-    if not path:
-        pytest.skip(
-            "chromium is not installed, so the browser test did not run (apt-get install chromium, or set BOSCO_CHROMIUM)"
-        )
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
