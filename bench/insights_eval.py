@@ -43,7 +43,7 @@ if str(REPO) not in sys.path:
 
 from insights.ml import attribution as attr  # noqa: E402 - needs the repo on sys.path first
 from insights.ml.budget import default_bounds, optimize_allocation, plan_budget  # noqa: E402
-from insights.ml.forecast import backtest  # noqa: E402
+from insights.ml.forecasting import backtest  # noqa: E402
 
 ARTIME_NYC_TAXI = 87.8
 

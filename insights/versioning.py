@@ -26,7 +26,7 @@ PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 #: The model source files each kind of model depends on.
 SOURCES: dict[str, tuple[str, ...]] = {
     "anomaly": ("anomaly.py", "timeseries.py", "errors.py"),
-    "forecast": ("forecast.py", "timeseries.py", "errors.py"),
+    "forecast": ("forecasting.py", "timeseries.py", "errors.py"),
     "attribution": ("attribution.py", "errors.py"),
     "budget": ("budget.py", "response.py", "errors.py"),
 }

@@ -16,14 +16,14 @@ if TYPE_CHECKING:
     from insights.ml.attribution import attribute
     from insights.ml.budget import BudgetPlan, optimize_allocation, plan_budget
     from insights.ml.errors import InputError
-    from insights.ml.forecast import backtest, forecast
+    from insights.ml.forecasting import backtest, forecast
     from insights.ml.response import ResponseModel, fit_response_model
 
 _EXPORTS = {
     "detect_anomalies": "insights.ml.anomaly",
     "score_series": "insights.ml.anomaly",
-    "forecast": "insights.ml.forecast",
-    "backtest": "insights.ml.forecast",
+    "forecast": "insights.ml.forecasting",
+    "backtest": "insights.ml.forecasting",
     "attribute": "insights.ml.attribution",
     "plan_budget": "insights.ml.budget",
     "optimize_allocation": "insights.ml.budget",

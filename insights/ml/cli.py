@@ -124,7 +124,7 @@ def run_anomalies(args: argparse.Namespace) -> None:
 
 
 def run_forecast(args: argparse.Namespace) -> None:
-    from insights.ml.forecast import forecast
+    from insights.ml.forecasting import forecast
 
     table = read_table(args.input, ["ds", "y"])
     stamps = parse_dates(table, "ds")

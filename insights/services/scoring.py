@@ -30,8 +30,8 @@ from insights.formatting import currency_symbol, metric_label
 from insights.ml.anomaly import MODEL_VERSION as ANOMALY_ALGORITHM
 from insights.ml.anomaly import detect_anomalies
 from insights.ml.errors import InputError
-from insights.ml.forecast import MODEL_VERSION as FORECAST_ALGORITHM
-from insights.ml.forecast import forecast
+from insights.ml.forecasting import MODEL_VERSION as FORECAST_ALGORITHM
+from insights.ml.forecasting import forecast
 from insights.models import AnomalyFinding, ForecastPoint, ModelVersion, Scope
 from insights.series import Entity, EntitySeries, campaign_series, last_complete_day, platform_series, top_campaigns
 from insights.services.budget import budget_curves_fit

@@ -26,7 +26,7 @@ def test_code_version_is_the_project_version_and_a_hash_of_the_model_source(tmp_
     versioning.source_hash.cache_clear()
     try:
         assert versioning.code_version("forecast") == version
-        (copy / "forecast.py").write_text((copy / "forecast.py").read_text() + "\n# changed\n")
+        (copy / "forecasting.py").write_text((copy / "forecasting.py").read_text() + "\n# changed\n")
         versioning.source_hash.cache_clear()
         assert versioning.code_version("forecast") != version
         assert versioning.code_version("attribution") == versioning.code_version("attribution")

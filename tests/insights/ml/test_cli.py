@@ -330,7 +330,7 @@ def test_other_bad_input_returns_2_with_one_clear_line(tmp_path: Path, case: str
 def test_the_models_import_and_run_without_django() -> None:
     code = (
         "import sys, importlib\n"
-        "for m in ('insights.ml', 'insights.ml.anomaly', 'insights.ml.forecast', 'insights.ml.attribution',"
+        "for m in ('insights.ml', 'insights.ml.anomaly', 'insights.ml.forecasting', 'insights.ml.attribution',"
         " 'insights.ml.response', 'insights.ml.budget', 'insights.ml.cli'):\n"
         "    importlib.import_module(m)\n"
         "assert not any(name == 'django' or name.startswith('django.') for name in sys.modules), 'django imported'\n"

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from insights.ml.errors import InputError
-from insights.ml.forecast import FORECAST_COLUMNS, backtest, forecast, mase_scale, seasonal_naive
+from insights.ml.forecasting import FORECAST_COLUMNS, backtest, forecast, mase_scale, seasonal_naive
 from tests.insights.ml.synthetic import trend_weekly
 
 
