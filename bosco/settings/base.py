@@ -220,6 +220,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several resources have a `status`; name each choice set after its resource.
+    "ENUM_NAME_OVERRIDES": {
+        "ConnectionStatusEnum": "connectors.models.Connection.Status",
+        "SyncRunStatusEnum": "connectors.models.SyncRun.Status",
+        "CampaignStatusEnum": "warehouse.api.serializers.CAMPAIGN_STATUSES",
+    },
     "EXTENSIONS_INFO": {},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -10,6 +10,20 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
+# Production names its platforms explicitly (tests use placeholders, never real secrets).
+PLATFORM_ENV = {
+    "GOOGLE_ADS_CLIENT_ID": "client.apps.example",
+    "GOOGLE_ADS_CLIENT_SECRET": "placeholder",
+    "GOOGLE_ADS_DEVELOPER_TOKEN": "placeholder",
+    "META_APP_ID": "1",
+    "META_APP_SECRET": "placeholder",
+    "GOOGLE_OAUTH_AUTHORIZE_URL": "https://accounts.example/o/oauth2/v2/auth",
+    "GOOGLE_OAUTH_TOKEN_URL": "https://oauth2.example/token",
+    "GOOGLE_OAUTH_REVOKE_URL": "https://oauth2.example/revoke",
+    "GOOGLE_ADS_API_URL": "https://googleads.example",
+    "META_OAUTH_DIALOG_URL": "https://www.facebook.example/v24.0/dialog/oauth",
+    "META_GRAPH_URL": "https://graph.facebook.example",
+}
 
 
 def test_check_deploy_is_clean_with_production_settings() -> None:
@@ -19,6 +33,7 @@ def test_check_deploy_is_clean_with_production_settings() -> None:
         "SECRET_KEY": Fernet.generate_key().decode() + Fernet.generate_key().decode(),
         "BOSCO_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "BOSCO_DOMAIN": "bosco.example",
+        **PLATFORM_ENV,
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -34,9 +49,23 @@ def test_check_deploy_is_clean_with_production_settings() -> None:
 
 def test_production_settings_refuse_to_start_without_secrets() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "BOSCO_ENCRYPTION_KEYS")}
-    env["DJANGO_SETTINGS_MODULE"] = "bosco.settings.production"
+    env.update(PLATFORM_ENV, DJANGO_SETTINGS_MODULE="bosco.settings.production")
     result = subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_production_settings_refuse_emulator_platform_credentials() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in PLATFORM_ENV}
+    env.update(
+        DJANGO_SETTINGS_MODULE="bosco.settings.production",
+        SECRET_KEY=Fernet.generate_key().decode() * 2,
+        BOSCO_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "GOOGLE_ADS_CLIENT_ID" in result.stderr
