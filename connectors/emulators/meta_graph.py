@@ -126,6 +126,8 @@ def _classify(parts: list[str], method: str) -> tuple[str, str | None]:
             return "me", None
         if parts[1:] == ["adaccounts"]:
             return "adaccounts", None
+        if parts[1:] == ["permissions"] and method == "DELETE":
+            return "permissions.delete", None
     if head.startswith("act_"):
         account = head[4:]
         if len(parts) == 1:
@@ -330,6 +332,12 @@ def _me(call: MetaCall) -> Response:
     faults = call.faults(1)
     body = _render_objects(names, getters, [0])[0]
     return truncate(call.respond(body), find_fault(faults, "truncated_json"))
+
+
+def _permissions_delete(call: MetaCall) -> Response:
+    """`DELETE /me/permissions`: the user withdraws the app's access (Meta's revocation)."""
+    call.state.revoke(token=call.token)
+    return call.respond({"success": True})
 
 
 def _adaccounts(call: MetaCall) -> Response:
@@ -556,6 +564,7 @@ def _report_run_insights(call: MetaCall) -> Response:
 
 _HANDLERS: dict[str, Callable[[MetaCall], Response]] = {
     "me": _me,
+    "permissions.delete": _permissions_delete,
     "adaccounts": _adaccounts,
     "account": _account,
     "campaigns": _campaigns,

@@ -46,7 +46,9 @@ class EmulatorApp:
             ),
             route("GET", r"/meta(?:/v\d+\.\d+)?/dialog/oauth", meta_oauth.dialog),
             route("GET", r"/meta/dialog/oauth/decision", meta_oauth.decision),
-            route("GET,POST", r"/meta/graph/(?P<version>v\d+\.\d+)/(?P<path>.+)", meta_graph.graph),
+            route("GET,POST,DELETE", r"/meta/graph/(?P<version>v\d+\.\d+)/(?P<path>.+)", meta_graph.graph),
+            # Browsers ask every host for a favicon; the consent pages should not log a 404.
+            route("GET", r"/favicon\.ico", lambda state, request: Response(b"", status=204)),
             route("GET,POST,DELETE", r"/_emulator/?(?P<op>.*)", control.control),
         ]
 

@@ -20,9 +20,6 @@ def test_connect_google_ads_in_a_browser_and_watch_the_backfill(web, celery_work
     owner = User.objects.get(email="owner@conn.example")
     web.login(owner, tenant)
     page = web.page
-    # The emulator's consent page has no favicon; chromium's automatic /favicon.ico request would
-    # 404 there and count as a console error of the page under test.
-    page.route(f"{emulator.base_url}/favicon.ico", lambda route: route.fulfill(status=204, body=""))
 
     web.goto("/data-sources/", tenant)
     expect(page.get_by_role("heading", name="Connect your first ad platform")).to_be_visible()

@@ -261,3 +261,18 @@ def test_google_token_endpoint_accepts_json_and_basic_auth(http: httpx.Client, s
         auth=(config.google_client_id, config.google_client_secret),
     )
     assert basic.status_code == 200 and "refresh_token" not in basic.json()
+
+
+def test_meta_delete_permissions_revokes_the_grant(http: httpx.Client, srv: EmulatorServer, meta_token: str) -> None:
+    graph = f"{srv.base_url}/meta/graph/v24.0"
+    assert http.get(f"{graph}/me", params={"access_token": meta_token}).status_code == 200
+    response = http.delete(f"{graph}/me/permissions", headers={"Authorization": f"Bearer {meta_token}"})
+    assert response.status_code == 200
+    assert response.json() == {"success": True}
+    after = http.get(f"{graph}/me", params={"access_token": meta_token})
+    assert after.status_code in (400, 401)
+    assert after.json()["error"]["code"] == 190
+
+
+def test_consent_host_answers_the_browsers_favicon_request(http: httpx.Client, srv: EmulatorServer) -> None:
+    assert http.get(f"{srv.base_url}/favicon.ico").status_code == 204
