@@ -321,7 +321,9 @@ def apply_model_tests(cursor: Any, model: SqlModel, params: dict[str, Any]) -> l
         rows, *ours = cursor.fetchone()
         cursor.execute(
             f"SELECT coalesce(sum(impressions), 0), coalesce(sum(clicks), 0), coalesce(sum(spend_reporting_micros), 0),"
-            f" coalesce(sum(conversions_value_reporting_micros), 0) FROM {source} WHERE {model.scope}",
+            f" coalesce(sum(conversions_value_reporting_micros), 0) FROM {source}"
+            " WHERE platform = ANY(%(platforms)s) AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))"
+            " AND date_day BETWEEN %(date_from)s AND %(date_to)s",
             params,
         )
         theirs = list(cursor.fetchone())

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
@@ -405,7 +406,11 @@ def synthetic_raw_from_facts(
 
 
 def synthetic_restate(*, stream: str, date_from: date, date_to: date, every_nth: int = 2, variant: int = 1) -> int:
-    """Restate conversions and their value in every n-th raw row of a daily stream in the window."""
+    """Restate conversions and their value in every n-th raw row of a daily stream in the window.
+
+    Odd variants raise them by 5%, even ones lower them by as much, so repeated restatements
+    oscillate instead of compounding.
+    """
     if stream != "google_ads.ad_group_daily":
         raise ValueError("restating is implemented for google_ads.ad_group_daily")
     with connection.cursor() as cursor:
@@ -414,13 +419,19 @@ def synthetic_restate(*, stream: str, date_from: date, date_to: date, every_nth:
                    SET payload = jsonb_set(jsonb_set(payload,
                            '{metrics,conversions}',
                            to_jsonb(round(coalesce((payload #>> '{metrics,conversions}')::numeric, 0)
-                                          * (1 + %(variant)s * 0.05), 2))),
+                                          * %(factor)s, 2))),
                            '{metrics,conversionsValue}',
                            to_jsonb(round(coalesce((payload #>> '{metrics,conversionsValue}')::numeric, 0)
-                                          * (1 + %(variant)s * 0.05), 2))),
+                                          * %(factor)s, 2))),
                        fetched_at = now()
                  WHERE stream = %(stream)s AND date BETWEEN %(date_from)s AND %(date_to)s
                    AND abs(hashtext(record_key)) %% %(nth)s = 0""",
-            {"stream": stream, "date_from": date_from, "date_to": date_to, "nth": every_nth, "variant": variant},
+            {
+                "stream": stream,
+                "date_from": date_from,
+                "date_to": date_to,
+                "nth": every_nth,
+                "factor": Decimal("1.05") if variant % 2 else Decimal(1) / Decimal("1.05"),
+            },
         )
         return int(cursor.rowcount)

@@ -4,7 +4,7 @@
 -- inputs: fct_ad_performance_daily, dim_campaign
 -- materialization: merge
 -- unique_key: date_day, campaign_key
--- scope: date_day BETWEEN %(date_from)s AND %(date_to)s AND platform = ANY(%(platforms)s) AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))
+-- scope: campaign_key IN (SELECT c.id FROM dim_campaign c WHERE c.platform = ANY(%(platforms)s) AND (%(all_accounts)s OR c.account_id = ANY(%(account_ids)s))) AND date_day BETWEEN %(date_from)s AND %(date_to)s
 -- test: reconciles_with_facts(fct_ad_performance_daily)
 SELECT f.date_day, c.id AS campaign_key, f.platform, f.account_id,
        sum(f.impressions)::bigint AS impressions,

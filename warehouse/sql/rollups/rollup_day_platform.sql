@@ -1,20 +1,20 @@
 -- name: rollup_day_platform
--- description: Day × platform totals in the reporting currency: dashboard totals and daily series by platform.
+-- description: Day × platform totals in the reporting currency: dashboard totals and daily series by platform. Summed from the day × account rollup (a few rows per day) rather than the fact, whose key starts with the account.
 -- layer: rollups
--- inputs: fct_ad_performance_daily
+-- inputs: rollup_day_account
 -- materialization: merge
 -- unique_key: date_day, platform
 -- scope: date_day BETWEEN %(date_from)s AND %(date_to)s AND platform = ANY(%(platforms)s)
-SELECT f.date_day, f.platform,
-       sum(f.impressions)::bigint AS impressions,
-       sum(f.clicks)::bigint AS clicks,
-       sum(f.spend_reporting_micros)::bigint AS spend_micros,
-       sum(f.conversions_micros)::bigint AS conversions_micros,
-       sum(f.conversions_value_reporting_micros)::bigint AS conversions_value_micros,
-       count(*)::int AS fact_rows,
-       bool_or(f.is_settling) AS is_settling
-  FROM fct_ad_performance_daily f
- WHERE f.date_day BETWEEN %(date_from)s AND %(date_to)s AND f.platform = ANY(%(platforms)s)
+SELECT a.date_day, a.platform,
+       sum(a.impressions)::bigint AS impressions,
+       sum(a.clicks)::bigint AS clicks,
+       sum(a.spend_micros)::bigint AS spend_micros,
+       sum(a.conversions_micros)::bigint AS conversions_micros,
+       sum(a.conversions_value_micros)::bigint AS conversions_value_micros,
+       sum(a.fact_rows)::int AS fact_rows,
+       bool_or(a.is_settling) AS is_settling
+  FROM rollup_day_account a
+ WHERE a.date_day BETWEEN %(date_from)s AND %(date_to)s AND a.platform = ANY(%(platforms)s)
  GROUP BY 1, 2
 -- step: after_settle
 -- A platform's day settles once it has left the restatement window of every account of the
