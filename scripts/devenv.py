@@ -147,6 +147,10 @@ def command_test(services: Services, pytest_args: list[str]) -> int:
             "        Chromium binary to run them.",
             flush=True,
         )
+    if not any(arg == "-n" or arg.startswith(("-n", "--numprocesses")) for arg in pytest_args):
+        # Two test processes (pytest-xdist): each gets its own test database, Celery queue and
+        # cache prefix. A laptop with more cores can pass ARGS="-n 4".
+        pytest_args = ["-n", "2", *pytest_args]
     return subprocess.run([PY, "-m", "pytest", *pytest_args], env=env, cwd=ROOT).returncode
 
 
