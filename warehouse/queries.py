@@ -41,6 +41,16 @@ COMPARES = ("previous_period", "previous_year")
 MAX_RANGE_DAYS = 3 * 366 + 31
 
 
+#: each answering table's key: a question at exactly that grain reads rows without aggregating
+TABLE_KEYS: dict[str, tuple[str, ...]] = {
+    "rollup_day_platform": ("date_day", "platform"),
+    "rollup_day_account": ("date_day", "platform", "account_id"),
+    "rollup_day_campaign": ("date_day", "campaign_key"),
+    "rollup_week_campaign": ("week_start", "campaign_key"),
+    "rollup_month_campaign": ("month_start", "campaign_key"),
+}
+
+
 class QueryError(ValueError):
     """The question cannot be asked this way; the message says why (shown to API users)."""
 
@@ -271,14 +281,20 @@ def _inner_sql(
         "conversions_value_micros": "conversions_value_reporting_micros" if fact else "conversions_value_micros",
     }
     groups = _time_columns(q, plan, "t", d1, tag, params) + _entity_columns(q, plan, "t")
-    # coalesce: a totals question over days without data answers zeros, not nothing
-    select = [f"{e} AS {n}" for n, e in groups] + [
-        f"coalesce(sum(t.{column.get(s.column, s.column)}), 0)::bigint AS {s.column}" for s in sums
-    ]
     params[f"{tag}_from"], params[f"{tag}_to"] = d1, d2
     where = f"t.{plan.time_column} BETWEEN %({tag}_from)s AND %({tag}_to)s" + _filter_sql(q, plan.source, "t", params)
     if keys_from is not None:
         where += f" AND t.campaign_key IN (SELECT _campaign_key FROM {keys_from})"
+    if {e for n, e in groups if n != "_pos"} == {f"t.{c}" for c in TABLE_KEYS.get(plan.source, ())}:
+        # The question's grain is the table's own: its rows are the answer, no aggregation.
+        select = [f"{e} AS {n}" for n, e in groups] + [
+            f"t.{column.get(s.column, s.column)} AS {s.column}" for s in sums
+        ]
+        return f"SELECT {', '.join(select)} FROM {plan.source} t WHERE {where}"
+    # coalesce: a totals question over days without data answers zeros, not nothing
+    select = [f"{e} AS {n}" for n, e in groups] + [
+        f"coalesce(sum(t.{column.get(s.column, s.column)}), 0)::bigint AS {s.column}" for s in sums
+    ]
     group_by = f" GROUP BY {', '.join(str(i + 1) for i in range(len(groups)))}" if groups else ""
     return f"SELECT {', '.join(select)} FROM {plan.source} t WHERE {where}{group_by}"
 
