@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import plotly.graph_objects as go
@@ -571,3 +571,471 @@ def metric_title(metric: str, currency: str) -> str:
     label = metric_label(metric)
     sample = format_metric(metric, 1.0, currency)
     return f"{label} ({currency_symbol(currency).strip()})" if sample.startswith(currency_symbol(currency)) else label
+
+
+# --------------------------------------------------------------------------- dashboards
+# Builders of the workspace dashboards (Overview, Channels, Campaigns, a campaign, Data sources).
+#
+# These return plain figure dicts ({"data": [...], "layout": {...}}) instead of go.Figure:
+# building a go.Figure validates every property on every request, which cost ~35 ms per chart —
+# most of a dashboard's server time. The dicts use only documented Plotly attributes, and the
+# tests load each one into go.Figure, so the schema is still checked — once, in CI.
+
+SETTLING_FILL = "rgba(163,90,0,0.07)"
+SETTLING_TEXT = "#a35a00"
+#: spend next to revenue on one campaign's chart: a calm grey, so revenue carries the colour
+SPEND_COLOR = "#94a3b8"
+
+
+def _day_edge(value: Any, offset_hours: int) -> str:
+    """A day's midnight shifted by hours (rectangles cover whole days around daily points)."""
+    day = date.fromisoformat(_day(value))
+    moment = datetime(day.year, day.month, day.day) + timedelta(hours=offset_hours)
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _hover(metric: str, currency: str) -> tuple[str, str, str]:
+    """(prefix, d3 format, suffix) of a metric's hover text."""
+    fmt = plotly_tickformat(metric, currency)
+    prefix = currency_symbol(currency) if fmt.get("tickprefix") else ""
+    return prefix, fmt.get("hoverformat", ",.2f"), fmt.get("ticksuffix", "")
+
+
+def _dated_layout(metric: str, currency: str, height: int, legend: bool = True) -> dict[str, Any]:
+    layout = base_layout(height=height, legend=legend)
+    layout["yaxis"].update(plotly_tickformat(metric, currency))
+    layout["xaxis"]["type"] = "date"
+    return layout
+
+
+def lines_figure(lines: Iterable[Line], *, metric: str, currency: str, height: int = 320) -> dict[str, Any]:
+    """Daily lines of one metric (the dict counterpart of `timeseries_figure`)."""
+    prefix, hover, suffix = _hover(metric, currency)
+    data = [
+        {
+            "type": "scatter",
+            "x": [_day(d) for d in item.dates],
+            "y": [_number(v) for v in item.values],
+            "name": item.name,
+            "mode": "lines",
+            "line": {"color": item.color, "width": item.width, "dash": item.dash or "solid"},
+            "hovertemplate": f"{prefix}%{{y:{hover}}}{suffix}<extra>{item.name}</extra>",
+            "legendgroup": item.name,
+        }
+        for item in lines
+    ]
+    return {"data": data, "layout": _dated_layout(metric, currency, height)}
+
+
+def stacked_area_figure(
+    lines: Iterable[Line],
+    *,
+    metric: str,
+    currency: str,
+    height: int = 300,
+    total_name: str = "Total",
+) -> dict[str, Any]:
+    """Daily values stacked by series (platforms): the top edge is the total, which the hover
+    also names. Forecast bands and anomaly markers of the total can be added on top."""
+    items = list(lines)
+    prefix, hover, suffix = _hover(metric, currency)
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "x": [_day(d) for d in item.dates],
+            "y": [_number(v) or 0.0 for v in item.values],
+            "name": item.name,
+            "mode": "lines",
+            "stackgroup": "one",
+            "line": {"color": item.color, "width": 1.2},
+            "fillcolor": rgba(item.color, 0.32),
+            "hovertemplate": f"{prefix}%{{y:{hover}}}{suffix}<extra>{item.name}</extra>",
+        }
+        for item in items
+    ]
+    if len(items) > 1:
+        totals = [sum(float(v or 0) for v in values) for values in zip(*(i.values for i in items), strict=True)]
+        data.append(
+            {
+                "type": "scatter",
+                "x": [_day(d) for d in items[0].dates],
+                "y": totals,
+                "name": total_name,
+                "mode": "lines",
+                "line": {"color": TOTAL_COLOR, "width": 0},
+                "hovertemplate": f"<b>{prefix}%{{y:{hover}}}{suffix}</b><extra>{total_name}</extra>",
+                "showlegend": False,
+            }
+        )
+    return {"data": data, "layout": _dated_layout(metric, currency, height)}
+
+
+def forecast_band_traces(
+    points: Iterable[Any],
+    *,
+    name: str = "Forecast",
+    color: str = TOTAL_COLOR,
+    metric: str,
+    currency: str,
+    show_95: bool = True,
+) -> list[dict[str, Any]]:
+    """The forecast line with its 80% and 95% bands (the dict counterpart of `add_forecast_band`)."""
+    rows = sorted(points, key=lambda p: _day(_get(p, "date")))
+    if not rows:
+        return []
+    x = [_day(_get(p, "date")) for p in rows]
+    prefix, hover, suffix = _hover(metric, currency)
+    group = f"{name}-band"
+    traces: list[dict[str, Any]] = []
+    levels = [("95", 0.10)] if show_95 else []
+    for level, alpha in [*levels, ("80", 0.20)]:
+        edge = {
+            "type": "scatter",
+            "x": x,
+            "mode": "lines",
+            "hoverinfo": "skip",
+            "showlegend": False,
+            "legendgroup": group,
+        }
+        traces.append(
+            {**edge, "y": [float(_get(p, f"upper_{level}")) for p in rows], "line": {"width": 0, "color": color}}
+        )
+        traces.append(
+            {
+                **edge,
+                "y": [float(_get(p, f"lower_{level}")) for p in rows],
+                "line": {"width": 0, "color": color},
+                "fill": "tonexty",
+                "fillcolor": rgba(color, alpha),
+                "name": f"{level}% band",
+            }
+        )
+    traces.append(
+        {
+            "type": "scatter",
+            "x": x,
+            "y": [float(_get(p, "yhat")) for p in rows],
+            "name": name,
+            "mode": "lines",
+            "line": {"color": color, "width": 2, "dash": "dot"},
+            "customdata": [[float(_get(p, "lower_80")), float(_get(p, "upper_80"))] for p in rows],
+            "hovertemplate": (
+                f"{prefix}%{{y:{hover}}}{suffix} (80%: {prefix}%{{customdata[0]:{hover}}}–"
+                f"{prefix}%{{customdata[1]:{hover}}}{suffix})<extra>{name}</extra>"
+            ),
+            "legendgroup": group,
+        }
+    )
+    return traces
+
+
+def anomaly_marker_traces(findings: Iterable[Any], *, name: str = "Anomaly") -> list[dict[str, Any]]:
+    """A dot per finding at its date and value, by severity (the dict counterpart of
+    `add_anomaly_markers`); pass only the findings of the plotted series and metric."""
+    rows = list(findings)
+    traces = []
+    for severity in ("low", "medium", "high"):
+        chosen = [f for f in rows if _get(f, "severity") == severity]
+        if not chosen:
+            continue
+        traces.append(
+            {
+                "type": "scatter",
+                "x": [_day(_get(f, "date")) for f in chosen],
+                "y": [float(_get(f, "value")) for f in chosen],
+                "mode": "markers",
+                "name": f"{name} ({severity})",
+                "marker": {
+                    "color": SEVERITY_COLORS[severity],
+                    "size": SEVERITY_SIZES[severity],
+                    "line": {"color": "#ffffff", "width": 1.5},
+                    "symbol": "circle",
+                },
+                "customdata": [[str(_get(f, "explanation", ""))] for f in chosen],
+                "hovertemplate": "<b>" + severity.capitalize() + "</b> %{customdata[0]}<extra></extra>",
+                "showlegend": False,
+            }
+        )
+    return traces
+
+
+def add_settling_shading(
+    figure: dict[str, Any], start: Any, end: Any, *, label: str = "Settling — may still change"
+) -> dict[str, Any]:
+    """Shade the days platforms may still restate (under the data, labelled at the top)."""
+    layout = figure.setdefault("layout", {})
+    layout.setdefault("shapes", []).append(
+        {
+            "type": "rect",
+            "xref": "x",
+            "yref": "paper",
+            "x0": _day_edge(start, -12),
+            "x1": _day_edge(end, 12),
+            "y0": 0,
+            "y1": 1,
+            "fillcolor": SETTLING_FILL,
+            "line": {"width": 0},
+            "layer": "below",
+        }
+    )
+    layout.setdefault("annotations", []).append(
+        {
+            "x": _day_edge(start, -12),
+            "xref": "x",
+            "y": 1,
+            "yref": "paper",
+            "xanchor": "left",
+            "yanchor": "top",
+            "text": label,
+            "showarrow": False,
+            "font": {"size": 11, "color": SETTLING_TEXT},
+            "bgcolor": "rgba(255,255,255,0.7)",
+        }
+    )
+    return figure
+
+
+def compare_bars_figure(
+    rows: Iterable[Any],
+    *,
+    metric: str,
+    currency: str,
+    compare_name: str | None = None,
+    height: int | None = None,
+) -> dict[str, Any]:
+    """One horizontal bar per platform (its own colour), the compare period as a lighter bar.
+
+    `rows` have platform, label, value and previous (e.g. ROAS by platform).
+    """
+    items = list(rows)[::-1]
+    labels = [str(_get(r, "label")) for r in items]
+    colors = [platform_color(str(_get(r, "platform"))) for r in items]
+    fmt = plotly_tickformat(metric, currency)
+    prefix, hover, suffix = _hover(metric, currency)
+    data: list[dict[str, Any]] = []
+    if compare_name:
+        data.append(
+            {
+                "type": "bar",
+                "y": labels,
+                "x": [float(_get(r, "previous") or 0) for r in items],
+                "orientation": "h",
+                "name": compare_name,
+                "marker": {"color": [rgba(c, 0.28) for c in colors], "line": {"width": 0}},
+                "hovertemplate": f"{compare_name}: {prefix}%{{x:{hover}}}{suffix}<extra></extra>",
+            }
+        )
+    values = [float(_get(r, "value") or 0) for r in items]
+    data.append(
+        {
+            "type": "bar",
+            "y": labels,
+            "x": values,
+            "orientation": "h",
+            "name": "This period",
+            "marker": {"color": colors, "line": {"width": 0}},
+            "text": [format_metric(metric, v, currency) for v in values],
+            "textposition": "outside",
+            "cliponaxis": False,
+            "hovertemplate": f"This period: {prefix}%{{x:{hover}}}{suffix}<extra></extra>",
+        }
+    )
+    layout = base_layout(
+        height=height or max(160, 60 + 58 * len(items)), legend=bool(compare_name), hovermode="y unified"
+    )
+    layout.update(barmode="group", bargap=0.32, bargroupgap=0.08)
+    layout["margin"].update(l=8, r=40)
+    layout["xaxis"].update(
+        showgrid=True, gridcolor=GRID, rangemode="tozero", **{k: v for k, v in fmt.items() if k != "hoverformat"}
+    )
+    layout["yaxis"].update(showgrid=False, automargin=True)
+    layout["legend"]["traceorder"] = "reversed"
+    return {"data": data, "layout": layout}
+
+
+def sparkline_points(
+    values: Sequence[float | None],
+    *,
+    width: float = 100.0,
+    height: float = 28.0,
+    pad: float = 3.0,
+    zero_based: bool = False,
+) -> str:
+    """SVG polyline points ("0,26 4.2,20.1 …") of a tiny line scaled to its own range.
+
+    Tables draw dozens of sparklines; as inline SVG they cost no JavaScript and no layout work,
+    where a Plotly figure each would. A sparkline shows shape, so it spans its own minimum to
+    maximum (`zero_based` starts the scale at 0 instead); a flat series is a line in the middle.
+    Missing values are skipped (the line joins across them).
+    """
+    numbers = [None if v is None else float(v) for v in values]
+    present = [v for v in numbers if v is not None]
+    if len(numbers) < 2 or not present:
+        return ""
+    top, bottom = max(present), min(present)
+    if zero_based:
+        top, bottom = max(top, 0.0), min(bottom, 0.0)
+    span = top - bottom
+    step = width / (len(numbers) - 1)
+    points = []
+    for i, v in enumerate(numbers):
+        if v is None:
+            continue
+        y = height / 2 if span == 0 else height - pad - (v - bottom) / span * (height - 2 * pad)
+        points.append(f"{i * step:.1f},{y:.1f}")
+    return " ".join(points)
+
+
+@dataclass(frozen=True)
+class DiagramNode:
+    name: str
+    layer: str
+    x: float
+    y: float
+    w: float
+    h: float
+    status: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class DiagramEdge:
+    source: str
+    target: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Diagram:
+    width: float
+    height: float
+    nodes: list[DiagramNode]
+    edges: list[DiagramEdge]
+    columns: list[tuple[float, str]]
+
+
+def layered_diagram(
+    nodes: Iterable[Any],
+    edges: Iterable[tuple[str, str]],
+    *,
+    layers: Sequence[str | tuple[str, ...]] | None = None,
+    box_w: float = 188.0,
+    box_h: float = 30.0,
+    gap_x: float = 56.0,
+    gap_y: float = 12.0,
+    margin: float = 8.0,
+) -> Diagram:
+    """Left-to-right layout of a DAG (the warehouse's lineage) for an inline SVG.
+
+    Columns are each node's longest path from a source, so every edge points right — or, with
+    `layers` (e.g. ("sources", "seeds"), staging, dimensions, facts, rollups), one column per
+    layer or group of layers, which
+    keeps the diagram as wide as the warehouse has layers; edges inside a layer then arc along
+    its right side. Within a column nodes are ordered by depth and the mean position of their
+    inputs, which keeps most edges short and uncrossed. `nodes` have name, layer and optionally
+    status/title.
+    """
+    info = {str(_get(n, "name")): n for n in nodes}
+    edge_list = [(str(a), str(b)) for a, b in edges]
+    for a, b in edge_list:
+        for name in (a, b):
+            if name not in info:
+                info[name] = {"name": name, "layer": "sources"}
+    inputs: dict[str, list[str]] = {name: [] for name in info}
+    for a, b in edge_list:
+        if a != b:
+            inputs[b].append(a)
+    depth: dict[str, int] = {}
+
+    def rank(name: str, trail: frozenset[str] = frozenset()) -> int:
+        if name in depth:
+            return depth[name]
+        parents = [p for p in inputs[name] if p not in trail]
+        value = 0 if not parents else 1 + max(rank(p, trail | {name}) for p in parents)
+        depth[name] = value
+        return value
+
+    for name in info:
+        rank(name)
+    order: dict[str, int] = {}
+    for i, group in enumerate(layers or ()):
+        for layer_name in (group,) if isinstance(group, str) else group:
+            order[layer_name] = i
+
+    def column_of(name: str) -> int:
+        if order:
+            return order.get(str(_get(info[name], "layer", "")), len(order))
+        return depth[name]
+
+    by_column: dict[int, list[str]] = {}
+    for name in depth:
+        by_column.setdefault(column_of(name), []).append(name)
+    # Columns may be empty (a layer without models): close the gaps.
+    renumber = {col: i for i, col in enumerate(sorted(by_column))}
+    by_column = {renumber[col]: names for col, names in by_column.items()}
+    position: dict[str, float] = {}
+    for col in sorted(by_column):
+        names = by_column[col]
+        names.sort(
+            key=lambda n: (
+                depth[n],
+                sum(position.get(p, 0.0) for p in inputs[n]) / max(1, len(inputs[n])) if inputs[n] else 0.0,
+                str(_get(info[n], "layer", "")),
+                n,
+            )
+        )
+        for i, name in enumerate(names):
+            position[name] = float(i)
+    tallest = max(len(v) for v in by_column.values()) if by_column else 0
+    height = margin * 2 + tallest * box_h + max(0, tallest - 1) * gap_y
+    placed: dict[str, DiagramNode] = {}
+    columns: list[tuple[float, str]] = []
+    for col in sorted(by_column):
+        names = by_column[col]
+        x = margin + col * (box_w + gap_x)
+        column_h = len(names) * box_h + max(0, len(names) - 1) * gap_y
+        top = (height - column_h) / 2
+        layers = {str(_get(info[n], "layer", "")) for n in names}
+        columns.append((x, " / ".join(sorted(layers))))
+        for i, name in enumerate(names):
+            node = info[name]
+            placed[name] = DiagramNode(
+                name=name,
+                layer=str(_get(node, "layer", "")),
+                x=x,
+                y=top + i * (box_h + gap_y),
+                w=box_w,
+                h=box_h,
+                status=str(_get(node, "status", "") or ""),
+                title=str(_get(node, "title", "") or ""),
+            )
+    paths = []
+    for a, b in edge_list:
+        if a == b or a not in placed or b not in placed:
+            continue
+        s, t = placed[a], placed[b]
+        if s.x == t.x:  # same column: an arc along its right side
+            x, y1, y2 = s.x + s.w, s.y + s.h / 2, t.y + t.h / 2
+            bulge = min(gap_x - 10, 14.0 + abs(y2 - y1) / 8)
+            paths.append(
+                DiagramEdge(
+                    a, b, f"M{x:.1f},{y1:.1f} C{x + bulge:.1f},{y1:.1f} {x + bulge:.1f},{y2:.1f} {x:.1f},{y2:.1f}"
+                )
+            )
+            continue
+        x1, y1 = s.x + s.w, s.y + s.h / 2
+        x2, y2 = t.x, t.y + t.h / 2
+        bend = max(24.0, (x2 - x1) / 2)
+        paths.append(
+            DiagramEdge(
+                a, b, f"M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1:.1f} {x2 - bend:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
+            )
+        )
+    width = margin * 2 + len(by_column) * box_w + max(0, len(by_column) - 1) * gap_x
+    if order:  # room for the arcs of edges inside the last column
+        width += gap_x / 2
+    return Diagram(width=width, height=height, nodes=list(placed.values()), edges=paths, columns=columns)

@@ -1,7 +1,16 @@
+"""Dashboard pages at the root of a workspace host (the overview is its home page)."""
+
 from django.urls import path
 
 from insights.views import dashboards
 
 urlpatterns = [
     path("", dashboards.overview, name="workspace_home"),
+    path("channels/", dashboards.channels, name="channels"),
+    path("campaigns/", dashboards.campaigns, name="campaigns"),
+    # Campaign ids are "platform:account:campaign" (the metrics layer's public id); no slashes.
+    path("campaigns/<str:campaign_id>/", dashboards.campaign_detail, name="campaign_detail"),
+    # Settings tabs that later issues fill (digests, billing); see the view module's docstring.
+    path("settings/digests/", dashboards.settings_digests, name="settings_digests"),
+    path("settings/billing/", dashboards.settings_billing, name="settings_billing"),
 ]

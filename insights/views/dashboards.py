@@ -1,12 +1,398 @@
-"""Workspace pages about performance. The dashboards issue fills these in."""
+"""Workspace dashboards: Overview (the home page), Channels, Campaigns and one campaign.
+
+Views stay thin: they read the URL state (`DashboardState`: range, compare, filters, search,
+sort, page — bad values fall back with a plain note, never an error page), ask
+`insights.dashboards` for the numbers (the warehouse's metrics layer), build figures with
+`insights.charts` and render one template per page. Tables sort, page and search as htmx
+fragments of the same view (`HX-Target` names the fragment) and push the clean URL, so a copied
+link always reproduces the view. Every member of the workspace may look at every page.
+
+The Digests and Billing tabs of Settings live here for now: they only show the plan and what a
+digest will hold, and move to their apps when those issues land.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
+
+from bosco.platforms import TOTAL_COLOR, platform_color, platform_label
+from insights import charts
+from insights import dashboards as dash
+from insights.dashboard_state import COMPARES, PRESETS, DashboardState
+from insights.formatting import metric_label
+from insights.series import workspace_today
+
+#: htmx targets that a page renders alone (the partial of the same name)
+FRAGMENTS = {
+    "campaign-table": "table",
+    "account-table": "accounts",
+    "movers": "movers",
+}
+
+
+# --------------------------------------------------------------------------- shared
+
+
+def _membership(request: HttpRequest) -> Any:
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        raise Http404
+    return membership
+
+
+def _state(request: HttpRequest, *, sortable: bool = False) -> DashboardState:
+    tenant = request.tenant  # type: ignore[attr-defined]
+    return DashboardState.parse(
+        request.GET,
+        today=workspace_today(tenant.time_zone),
+        sorts=dash.TABLE_SORTS if sortable else (),
+        default_sort=dash.DEFAULT_SORT if sortable else "",
+    )
+
+
+def campaign_href(campaign_id: str, state: DashboardState | None = None) -> str:
+    """The campaign page, keeping the range, compare and filters of the page that links to it."""
+    return reverse("campaign_detail", args=[campaign_id]) + (state.shared_url() if state else "")
+
+
+@dataclass(frozen=True)
+class Chip:
+    label: str
+    remove_url: str
+
+
+def _chips(request: HttpRequest, state: DashboardState, options: dash.FilterOptions, default_sort: str) -> list[Chip]:
+    """The active filters, each with a link that removes it."""
+    path = request.path
+    chips = [
+        Chip(
+            platform_label(p),
+            path + state.url(default_sort=default_sort, platforms=tuple(x for x in state.platforms if x != p)),
+        )
+        for p in state.platforms
+    ]
+    chips += [
+        Chip(
+            options.account_name(a),
+            path + state.url(default_sort=default_sort, accounts=tuple(x for x in state.accounts if x != a)),
+        )
+        for a in state.accounts
+    ]
+    if state.search:
+        chips.append(Chip(f"“{state.search}”", path + state.url(default_sort=default_sort, search="")))
+    return chips
+
+
+def _context(request: HttpRequest, state: DashboardState, section: str, *, default_sort: str = "") -> dict[str, Any]:
+    _membership(request)
+    tenant = request.tenant  # type: ignore[attr-defined]
+    status = dash.data_status()
+    currency = status.currency or tenant.reporting_currency
+    options = dash.filter_options(today=state.today) if status.has_data else dash.FilterOptions([], [])
+    settling = status.settling_span(state.platforms)
+    return {
+        "section": section,
+        "state": state,
+        "status": status,
+        "currency": currency,
+        "currency_pending": bool(status.currency) and status.currency != tenant.reporting_currency,
+        "reporting_currency": tenant.reporting_currency,
+        "options": options,
+        "presets": PRESETS.items(),
+        "compares": COMPARES.items(),
+        "dashboard_qs": state.shared_url(),
+        "chips": _chips(request, state, options, default_sort),
+        "clear_filters_url": request.path + state.url(default_sort=default_sort, platforms=(), accounts=(), search=""),
+        "settling": settling,
+        "time_zone": tenant.time_zone,
+        "default_sort": default_sort,
+    }
+
+
+def _fragment(request: HttpRequest) -> str | None:
+    """The partial an htmx request asks for (by its target), unless htmx restores history."""
+    htmx = getattr(request, "htmx", None)
+    if not htmx or htmx.history_restore_request:
+        return None
+    return FRAGMENTS.get(htmx.target or "")
+
+
+def _empty_or_none(request: HttpRequest, context: dict[str, Any], title: str) -> HttpResponse | None:
+    """A workspace without data yet: lead it to connect (or wait for) its first source."""
+    if context["status"].has_data:
+        return None
+    from connectors import selectors as connector_selectors
+
+    connections = connector_selectors.connections_for_page()
+    context.update(
+        title=title,
+        has_connection=any(v.selected for v in connections),
+        syncing=any(v.active_run for v in connections),
+    )
+    return render(request, "dashboards/empty.html", context)
+
+
+def _headers(request: HttpRequest, state: DashboardState, table: dash.Table, default_sort: str) -> list[dict[str, Any]]:
+    """Sortable column headers: the link sorts descending first, then flips."""
+    out = []
+    for column in table.columns:
+        active = state.sort_key == column.metric
+        if active:
+            next_sort = column.metric if state.sort_descending else f"-{column.metric}"
+        else:
+            next_sort = f"-{column.metric}"
+        out.append(
+            {
+                "column": column,
+                "url": request.path + state.url(default_sort=default_sort, sort=next_sort),
+                "aria_sort": ("descending" if state.sort_descending else "ascending") if active else "none",
+                "arrow": ("↓" if state.sort_descending else "↑") if active else "",
+            }
+        )
+    return out
+
+
+def _pager(request: HttpRequest, state: DashboardState, table: dash.Table, default_sort: str) -> dict[str, str]:
+    return {
+        "prev": request.path + state.url(default_sort=default_sort, page=state.page - 1) if state.page > 1 else "",
+        "next": request.path + state.url(default_sort=default_sort, page=state.page + 1) if table.has_next else "",
+    }
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def _stacked_chart(
+    state: DashboardState,
+    slice_: dash.Slice,
+    series: dash.Daily,
+    metric: str,
+    currency: str,
+    settling: tuple[date, date] | None,
+) -> dict[str, Any]:
+    """A metric per day stacked by platform, with the total's anomalies and forecast band."""
+    keys = sorted(series.by_key, key=platform_label)
+    lines = [charts.line(platform_label(k), series.days, series.values(metric, k), platform=k) for k in keys]
+    if not lines:
+        lines = [charts.line(metric_label(metric), series.days, [0.0] * len(series.days), color=TOTAL_COLOR)]
+    figure = charts.stacked_area_figure(lines, metric=metric, currency=currency, height=300)
+    scope = dash.insight_scope(slice_)
+    findings, band = dash.overlays(state, scope, metric)
+    color = platform_color(scope.key) if scope and scope.scope == "platform" else TOTAL_COLOR
+    if band:
+        figure["data"] += charts.forecast_band_traces(band, color=color, metric=metric, currency=currency)
+    figure["data"] += charts.anomaly_marker_traces(findings)
+    _shade_settling(figure, state, settling)
+    return figure
+
+
+def _shade_settling(figure: dict[str, Any], state: DashboardState, settling: tuple[date, date] | None) -> None:
+    if settling:
+        start, end = max(settling[0], state.date_from), min(settling[1], state.date_to)
+        if start <= end:
+            charts.add_settling_shading(figure, start, end)
+
+
+# --------------------------------------------------------------------------- pages
 
 
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
-    return render(request, "workspace/overview.html", {"section": "overview"})
+    """KPI tiles with deltas, spend and revenue by platform over time, ROAS by platform, movers."""
+    state = _state(request)
+    context = _context(request, state, "overview")
+    empty = _empty_or_none(request, context, "Overview")
+    if empty is not None:
+        return empty
+    slice_ = dash.slice_for(state)
+    currency = context["currency"]
+    if _fragment(request) == "movers":
+        context["movers"] = dash.movers(state, slice_, currency, url_for=lambda c: campaign_href(c, state))
+        return render(request, "dashboards/overview.html#movers", context)
+    total = dash.totals(state, slice_)
+    series = dash.daily(state, slice_, by="platform")
+    by_platform = dash.platform_rows(state, slice_)
+    compare_name = "Previous year" if state.compare == "previous_year" else "Previous period"
+    context.update(
+        slice=slice_,
+        kpis=dash.kpi_tiles(state, total, series, currency),
+        spend_chart=_stacked_chart(state, slice_, series, "spend", currency, context["settling"]),
+        revenue_chart=_stacked_chart(state, slice_, series, "conversion_value", currency, context["settling"]),
+        roas_chart=charts.compare_bars_figure(
+            [
+                {
+                    "platform": r["platform"],
+                    "label": platform_label(r["platform"]),
+                    "value": r["roas"],
+                    "previous": r.get("roas_previous"),
+                }
+                for r in by_platform
+            ],
+            metric="roas",
+            currency=currency,
+            compare_name=compare_name if state.compare else None,
+        ),
+        platform_summary=by_platform,
+        has_overlays=dash.insight_scope(slice_) is not None,
+    )
+    return render(request, "dashboards/overview.html", context)
+
+
+@require_GET
+def channels(request: HttpRequest) -> HttpResponse:
+    """Platforms and ad accounts side by side: totals row, deltas, daily spend sparklines."""
+    state = _state(request, sortable=True)
+    context = _context(request, state, "channels", default_sort=dash.DEFAULT_SORT)
+    empty = _empty_or_none(request, context, "Channels")
+    if empty is not None:
+        return empty
+    slice_ = dash.slice_for(state)
+    currency = context["currency"]
+    total = dash.totals(state, slice_)
+    accounts = dash.account_table(state, slice_, total, currency)
+    context.update(
+        slice=slice_,
+        accounts=accounts,
+        account_headers=_headers(request, state, accounts, dash.DEFAULT_SORT),
+        account_pager=_pager(request, state, accounts, dash.DEFAULT_SORT),
+    )
+    if _fragment(request) == "accounts":
+        return render(request, "dashboards/channels.html#accounts", context)
+    series = dash.daily(state, slice_, by="platform", sums=("spend",))
+    platforms = dash.platform_table(state, slice_, series, total, currency)
+    context.update(platforms=platforms, platform_headers=_headers(request, state, platforms, dash.DEFAULT_SORT))
+    return render(request, "dashboards/channels.html", context)
+
+
+@require_GET
+def campaigns(request: HttpRequest) -> HttpResponse:
+    """Every campaign with data in the range: sortable, searchable, paginated, totals row."""
+    state = _state(request, sortable=True)
+    context = _context(request, state, "campaigns", default_sort=dash.DEFAULT_SORT)
+    empty = _empty_or_none(request, context, "Campaigns")
+    if empty is not None:
+        return empty
+    slice_ = dash.slice_for(state)
+    currency = context["currency"]
+    total = dash.totals(state, slice_)
+    table = dash.campaign_table(state, slice_, total, currency, url_for=lambda c: campaign_href(c, state))
+    context.update(
+        slice=slice_,
+        table=table,
+        headers=_headers(request, state, table, dash.DEFAULT_SORT),
+        pager=_pager(request, state, table, dash.DEFAULT_SORT),
+        hidden_params=[(k, v) for k, v in state.params(default_sort=dash.DEFAULT_SORT) if k not in ("q", "page")],
+    )
+    if _fragment(request) == "table":
+        return render(request, "dashboards/campaigns.html#table", context)
+    return render(request, "dashboards/campaigns.html", context)
+
+
+@require_GET
+def campaign_detail(request: HttpRequest, campaign_id: str) -> HttpResponse:
+    """One campaign: its KPIs against the compare period, daily chart and daily metrics."""
+    state = _state(request)
+    context = _context(request, state, "campaigns")
+    info = dash.campaign_info(campaign_id)
+    if info is None:
+        raise Http404("No such campaign in this workspace.")
+    currency = context["currency"]
+    slice_ = dash.Slice({"campaign": (campaign_id,)})
+    total = dash.totals(state, slice_)
+    series = dash.daily(state, slice_, by="")
+    settling = context["status"].settling_span([info.platform])
+    color = platform_color(info.platform)
+    figure = charts.lines_figure(
+        [
+            charts.line("Spend", series.days, series.values("spend"), color=charts.SPEND_COLOR),
+            charts.line("Revenue", series.days, series.values("conversion_value"), color=color),
+        ],
+        metric="spend",
+        currency=currency,
+        height=320,
+    )
+    scope = dash.InsightScope("campaign", campaign_id)
+    findings: list[Any] = []
+    for metric, band_color in (("conversion_value", color), ("spend", charts.SPEND_COLOR)):
+        metric_findings, band = dash.overlays(state, scope, metric)
+        findings += metric_findings
+        if band:
+            figure["data"] += charts.forecast_band_traces(
+                band, color=band_color, metric=metric, currency=currency, name=f"{metric_label(metric)} forecast"
+            )
+    figure["data"] += charts.anomaly_marker_traces(findings)
+    _shade_settling(figure, state, settling)
+    context.update(
+        # The page is one campaign: list filters do not apply here, but they are kept for the way back.
+        chips=[],
+        hide_filters=True,
+        kept_filters=[(k, v) for k, v in state.params() if k in ("platform", "account", "q")],
+        campaign=info,
+        kpis=dash.kpi_tiles(state, total, series, currency, metrics=dash.KPI_METRICS),
+        chart=figure,
+        days=dash.campaign_days(series, currency, settling),
+        day_totals=dash.cells_for(total.rows[0] if total.rows else {}, currency, False),
+        day_columns=dash.columns(),
+        findings=findings,
+        campaign_settling=settling,
+        back_url=reverse("campaigns") + state.shared_url(),
+    )
+    return render(request, "dashboards/campaign_detail.html", context)
+
+
+# --------------------------------------------------------------------------- settings tabs
+
+
+@require_GET
+def settings_billing(request: HttpRequest) -> HttpResponse:
+    """The workspace's plan and what it includes, against what the workspace uses now."""
+    from accounts import selectors as account_selectors
+    from billing.plans import ENTITLEMENTS, Plan, entitlements_for
+    from connectors import selectors as connector_selectors
+
+    _membership(request)
+    tenant = request.tenant  # type: ignore[attr-defined]
+    connections = [v for v in connector_selectors.connections_for_page() if v.connection.status != "disconnected"]
+    plans = [(Plan(key), ENTITLEMENTS[key]) for key in Plan.values]
+    return render(
+        request,
+        "workspace/settings_billing.html",
+        {
+            "section": "settings",
+            "tab": "billing",
+            "plan": Plan(tenant.plan) if tenant.plan in Plan.values else Plan.TRIAL,
+            "entitlements": entitlements_for(tenant.plan),
+            "plans": plans,
+            "connections_used": len(connections),
+            "members_used": len(account_selectors.memberships_for_workspace(workspace=tenant)),
+        },
+    )
+
+
+@require_GET
+def settings_digests(request: HttpRequest) -> HttpResponse:
+    """What the weekly digest will contain, built from this workspace's own last week."""
+    _membership(request)
+    tenant = request.tenant  # type: ignore[attr-defined]
+    today = workspace_today(tenant.time_zone)
+    state = DashboardState(
+        today=today, preset="7d", date_from=today - timedelta(days=7), date_to=today - timedelta(days=1)
+    )
+    status = dash.data_status()
+    preview = None
+    if status.has_data:
+        slice_ = dash.Slice({})
+        total = dash.totals(state, slice_, metrics=("spend", "conversion_value", "roas"))
+        preview = {"row": total.rows[0] if total.rows else {}, "currency": status.currency or tenant.reporting_currency}
+    return render(
+        request,
+        "workspace/settings_digests.html",
+        {"section": "settings", "tab": "digests", "preview": preview, "state": state},
+    )

@@ -1,0 +1,828 @@
+"""Reads behind the workspace dashboards (Overview, Channels, Campaigns, a campaign).
+
+Every number comes from the warehouse's metrics layer (`metrics_query_cached`: one SQL
+statement per question over the smallest rollup that answers it, cached per workspace until the
+next warehouse run), so the pages show exactly what the API and the insight models see. This
+module turns a `DashboardState` into those questions and shapes the answers for templates:
+KPI tiles with deltas coloured by whether the change is good, table rows with formatted cells,
+daily series for charts. Anomalies and forecasts come from `insights.selectors`; the "data as
+of" stamp and settling days from `warehouse.selectors.warehouse_status`.
+
+Each function documents the rollup that answers it; `bench/pages.py` times the pages built on
+them against the same questions asked of the metrics layer directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.cache import cache
+
+from bosco.platforms import platform_label
+from insights import selectors as insight_selectors
+from insights.charts import sparkline_points
+from insights.dashboard_state import DashboardState
+from insights.formatting import format_compact, format_metric, format_percent, metric_label
+from insights.models import ForecastPoint
+from warehouse import metrics as wm
+from warehouse.queries import MetricsQuery, MetricsResult, data_version, metrics_query_cached
+
+#: the KPI tiles of the overview, in reading order
+KPI_METRICS: tuple[str, ...] = ("spend", "conversion_value", "roas", "conversions", "cpa", "ctr", "cpc")
+#: the columns of the channel, account and campaign tables
+TABLE_METRICS: tuple[str, ...] = (
+    "spend",
+    "conversion_value",
+    "roas",
+    "conversions",
+    "cpa",
+    "clicks",
+    "ctr",
+    "cpc",
+    "impressions",
+)
+#: columns that show their change against the compare period under the value
+DELTA_COLUMNS: frozenset[str] = frozenset({"spend", "conversion_value", "roas", "conversions", "cpa"})
+#: stored sums a daily series carries; ratios are computed per day from them
+DAILY_SUMS: tuple[str, ...] = ("spend", "conversion_value", "conversions", "clicks", "impressions")
+TABLE_SORTS: tuple[str, ...] = TABLE_METRICS
+DEFAULT_SORT = "-spend"
+PAGE_SIZE = 25
+#: a campaign search matching more than this is cut (the metrics layer filters by id list)
+SEARCH_LIMIT = 500
+#: campaigns considered for "biggest movers" (the top ones by spend in the period)
+MOVER_POOL = 200
+#: a change smaller than this (relative) is shown as flat, not good or bad
+FLAT_CHANGE = 0.005
+#: beyond this many days, inline sparklines use weekly points (a year of daily points is noise)
+SPARK_WEEKLY_AFTER = 120
+
+
+# --------------------------------------------------------------------------- deltas
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A period-over-period change and how to colour it."""
+
+    change: float | None
+    #: "good" | "bad" | "neutral" (a change that is neither, e.g. spend) | "flat" | "none"
+    tone: str
+    text: str
+
+    @property
+    def arrow(self) -> str:
+        if self.change is None or self.tone == "flat":
+            return ""
+        return "▲" if self.change > 0 else "▼"
+
+    @property
+    def description(self) -> str:
+        """For screen readers: words, not colour."""
+        if self.change is None:
+            return "no comparison"
+        direction = "up" if self.change > 0 else "down" if self.change < 0 else "unchanged"
+        verdict = {"good": ", good", "bad": ", bad"}.get(self.tone, "")
+        return f"{direction} {format_percent(abs(self.change))}{verdict}"
+
+
+def higher_is_better(metric: str) -> bool | None:
+    """From the metric's own definition (warehouse.metrics): spend rising is neither good nor bad."""
+    return wm.resolve(metric).higher_is_better
+
+
+def delta_for(metric: str, change: float | None) -> Delta:
+    if change is None:
+        return Delta(None, "none", "—")
+    text = format_percent(change, signed=True, decimals=1 if abs(change) < 0.1 else 0)
+    if abs(change) < FLAT_CHANGE:
+        return Delta(change, "flat", text)
+    better = higher_is_better(metric)
+    if better is None:
+        return Delta(change, "neutral", text)
+    return Delta(change, "good" if (change > 0) == better else "bad", text)
+
+
+# --------------------------------------------------------------------------- slices and status
+
+
+@dataclass(frozen=True)
+class Slice:
+    """The metrics-layer filters a state asks for, and what the campaign search matched."""
+
+    filters: dict[str, tuple[str, ...]]
+    search: str = ""
+    matched: int = 0
+    truncated: bool = False
+
+    @property
+    def nothing_matches(self) -> bool:
+        return bool(self.search) and self.matched == 0
+
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        return self.filters.get("platform", ())
+
+    @property
+    def narrowed_below_platform(self) -> bool:
+        """Filtered by account or campaign: workspace/platform insight series do not apply."""
+        return "account" in self.filters or "campaign" in self.filters
+
+
+def slice_for(state: DashboardState) -> Slice:
+    """Filters for the metrics layer; a campaign search becomes a list of campaign ids.
+
+    The search reads the warehouse's campaign dimension through its campaign reads (the same
+    the API's `?search=` uses), restricted to the chosen platforms and accounts.
+    """
+    filters: dict[str, tuple[str, ...]] = {}
+    if state.platforms:
+        filters["platform"] = state.platforms
+    if state.accounts:
+        filters["account"] = state.accounts
+    if not state.search:
+        return Slice(filters)
+    from warehouse.api.campaigns import campaigns_filter
+    from warehouse.models import Campaign
+
+    found = campaigns_filter(
+        Campaign.objects.all(),
+        platforms=list(state.platforms) or None,
+        accounts=list(state.accounts) or None,
+        search=state.search,
+    ).order_by("name", "platform", "account_id", "campaign_id")
+    ids = [f"{p}:{a}:{c}" for p, a, c in found.values_list("platform", "account_id", "campaign_id")[: SEARCH_LIMIT + 1]]
+    truncated = len(ids) > SEARCH_LIMIT
+    ids = ids[:SEARCH_LIMIT]
+    filters["campaign"] = tuple(ids) if ids else ("-:-:-",)  # matches nothing: no campaign has that id
+    return Slice(filters, search=state.search, matched=len(ids), truncated=truncated)
+
+
+@dataclass(frozen=True)
+class DataStatus:
+    """The page header's "data as of" stamp, settling days and the currency of the stored facts."""
+
+    as_of: datetime | None
+    newest_day: date | None
+    #: platform -> (first, last) day still settling (platforms restate recent days)
+    settling: dict[str, tuple[date, date]]
+    quarantined_rows: int
+    currency: str
+
+    @property
+    def has_data(self) -> bool:
+        return self.newest_day is not None
+
+    def settling_span(self, platforms: Iterable[str] = ()) -> tuple[date, date] | None:
+        """The days any of `platforms` (all when empty) is still settling."""
+        wanted = set(platforms)
+        spans = [span for p, span in self.settling.items() if not wanted or p in wanted]
+        if not spans:
+            return None
+        return min(s[0] for s in spans), max(s[1] for s in spans)
+
+
+def data_status() -> DataStatus:
+    """`warehouse_status()` plus the data currency, cached until the next warehouse run."""
+    key = f"dash:status:v{data_version()}"
+    hit = cache.get(key)
+    if hit is not None:
+        return hit  # type: ignore[no-any-return]
+    from warehouse.queries import data_currency
+    from warehouse.selectors import warehouse_status
+
+    raw = warehouse_status()
+    status = DataStatus(
+        as_of=raw["data_as_of"],
+        newest_day=raw["newest_day"],
+        settling={p: (span["from"], span["to"]) for p, span in raw["settling"].items()},
+        quarantined_rows=int(raw["quarantined_rows"] or 0),
+        currency=data_currency() or "",
+    )
+    cache.set(key, status, 600)
+    return status
+
+
+@dataclass(frozen=True)
+class AccountOption:
+    id: str
+    name: str
+    platform: str
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    platforms: list[tuple[str, str]]
+    accounts: list[AccountOption]
+
+    def account_name(self, account_id: str) -> str:
+        return next((a.name for a in self.accounts if a.id == account_id), account_id)
+
+
+def filter_options(*, today: date) -> FilterOptions:
+    """Platforms and ad accounts with data in the last three years (rollup_day_account)."""
+    result = metrics_query_cached(
+        MetricsQuery(metrics=("spend",), dimensions=("account",), date_from=today - timedelta(days=1094), date_to=today)
+    )
+    accounts = sorted(
+        (AccountOption(r["account"], r["account_name"], r["platform"]) for r in result.rows),
+        key=lambda a: (platform_label(a.platform), a.name.lower()),
+    )
+    platforms = sorted({a.platform for a in accounts}, key=platform_label)
+    return FilterOptions([(p, platform_label(p)) for p in platforms], accounts)
+
+
+# --------------------------------------------------------------------------- daily series
+
+
+@dataclass
+class Daily:
+    """Daily sums per key (platform, account, campaign or "" for the total), zero-filled."""
+
+    days: list[date]
+    by_key: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def values(self, metric: str, key: str | None = None) -> list[float | None]:
+        """A metric per day for one key (None: summed over keys); ratios from the day's sums."""
+        metric = wm.ALIASES.get(metric, metric)
+        definition = wm.resolve(metric)
+        if isinstance(definition, wm.RatioMetric):
+            num, den = self.values(definition.numerator, key), self.values(definition.denominator, key)
+            return [
+                (float(n) / float(d) * definition.multiplier) if n is not None and d else None
+                for n, d in zip(num, den, strict=True)
+            ]
+        if key is not None:
+            return list(self.by_key.get(key, {}).get(metric, [0.0] * len(self.days)))
+        totals = [0.0] * len(self.days)
+        for series in self.by_key.values():
+            for i, v in enumerate(series.get(metric, ())):
+                totals[i] += v
+        return list(totals)
+
+
+def daily(
+    state: DashboardState,
+    slice_: Slice,
+    *,
+    by: str = "platform",
+    sums: Sequence[str] = DAILY_SUMS,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> Daily:
+    """Day × `by` sums over the state's range (rollup_day_platform / _account / _campaign).
+
+    `by` is "platform", "account", "campaign" or "" (one total series).
+    """
+    d1, d2 = date_from or state.date_from, date_to or state.date_to
+    dims = ("day", by) if by else ("day",)
+    result = metrics_query_cached(
+        MetricsQuery(metrics=tuple(sums), dimensions=dims, date_from=d1, date_to=d2, filters=slice_.filters)
+    )
+    return _daily_from_rows(result.rows, d1, d2, by, sums)
+
+
+def _daily_from_rows(rows: list[dict[str, Any]], d1: date, d2: date, by: str, sums: Sequence[str]) -> Daily:
+    days = [d1 + timedelta(days=i) for i in range((d2 - d1).days + 1)]
+    index = {d: i for i, d in enumerate(days)}
+    out = Daily(days)
+    for row in rows:
+        key = str(row.get(by, "")) if by else ""
+        series = out.by_key.get(key)
+        if series is None:
+            series = out.by_key[key] = {m: [0.0] * len(days) for m in sums}
+            out.labels[key] = _label_of(row, by)
+        i = index.get(row["day"])
+        if i is None:
+            continue
+        for m in sums:
+            value = row.get(m)
+            series[m][i] = float(value) if value is not None else 0.0
+    return out
+
+
+def _label_of(row: dict[str, Any], by: str) -> str:
+    if by == "platform":
+        return platform_label(str(row["platform"]))
+    if by == "account":
+        return str(row.get("account_name") or row["account"])
+    if by == "campaign":
+        return str(row.get("campaign_name") or row["campaign"])
+    return "All channels"
+
+
+def weekly(values: Sequence[float | None], days: Sequence[date]) -> list[float]:
+    """Sums per ISO week (sparklines of long ranges)."""
+    out: list[float] = []
+    current: date | None = None
+    for day, value in zip(days, values, strict=True):
+        week = day - timedelta(days=day.weekday())
+        if week != current:
+            out.append(0.0)
+            current = week
+        out[-1] += float(value or 0.0)
+    return out
+
+
+def spark_for(values: Sequence[float | None], days: Sequence[date]) -> str:
+    """SVG polyline points of a table sparkline (weekly beyond SPARK_WEEKLY_AFTER days)."""
+    series: Sequence[float | None] = weekly(values, days) if len(days) > SPARK_WEEKLY_AFTER else values
+    return sparkline_points(series)
+
+
+# --------------------------------------------------------------------------- KPI tiles
+
+
+@dataclass(frozen=True)
+class Kpi:
+    metric: str
+    label: str
+    value: Any
+    previous: Any
+    text: str
+    previous_text: str
+    delta: Delta
+    spark: str
+    #: the exact value (a tile shows large amounts compactly, e.g. €728.3k)
+    full_text: str = ""
+
+
+#: from this size on a tile shows a value compactly (€728.3k); the exact value is its tooltip
+COMPACT_FROM = 100_000
+
+
+def tile_text(metric: str, value: float | None, currency: str) -> str:
+    """A KPI tile's value: compact when large, else the metric's usual format."""
+    unit = wm.resolve(metric).unit
+    if value is not None and unit in ("money", "count") and abs(value) >= COMPACT_FROM:
+        return format_compact(value, currency if unit == "money" else None)
+    return format_metric(metric, value, currency)
+
+
+def totals(state: DashboardState, slice_: Slice, metrics: Sequence[str] = TABLE_METRICS) -> MetricsResult:
+    """One row of totals with the compare period (rollup_day_platform, _account with an account
+    filter, rollup_campaign_cumulative with a campaign search)."""
+    return metrics_query_cached(
+        MetricsQuery(
+            metrics=tuple(metrics),
+            date_from=state.date_from,
+            date_to=state.date_to,
+            filters=slice_.filters,
+            compare=state.compare,
+        )
+    )
+
+
+def kpi_tiles(
+    state: DashboardState, result: MetricsResult, series: Daily, currency: str, metrics: Sequence[str] = KPI_METRICS
+) -> list[Kpi]:
+    row = result.rows[0] if result.rows else {}
+    tiles = []
+    for metric in metrics:
+        value, previous = row.get(metric), row.get(f"{metric}_previous")
+        tiles.append(
+            Kpi(
+                metric=metric,
+                label=metric_label(metric),
+                value=value,
+                previous=previous,
+                text=tile_text(metric, _num(value), currency),
+                previous_text=tile_text(metric, _num(previous), currency) if state.compare else "",
+                delta=delta_for(metric, row.get(f"{metric}_change")) if state.compare else Delta(None, "none", ""),
+                spark=spark_for(series.values(metric), series.days),
+                full_text=format_metric(metric, _num(value), currency),
+            )
+        )
+    return tiles
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    return float(value) if isinstance(value, Decimal | int | float) else None
+
+
+# --------------------------------------------------------------------------- tables
+
+
+@dataclass(frozen=True)
+class Cell:
+    metric: str
+    value: Any
+    text: str
+    delta: Delta | None
+
+
+@dataclass
+class TableRow:
+    key: str
+    label: str
+    sublabel: str = ""
+    platform: str = ""
+    url: str = ""
+    cells: list[Cell] = field(default_factory=list)
+    spark: str = ""
+
+
+@dataclass(frozen=True)
+class Column:
+    metric: str
+    label: str
+    numeric: bool = True
+
+
+def columns(metrics: Sequence[str] = TABLE_METRICS) -> list[Column]:
+    return [Column(m, metric_label(m)) for m in metrics]
+
+
+def cells_for(row: dict[str, Any], currency: str, compare: bool, metrics: Sequence[str] = TABLE_METRICS) -> list[Cell]:
+    return [
+        Cell(
+            metric=m,
+            value=row.get(m),
+            text=format_metric(m, _num(row.get(m)), currency),
+            delta=delta_for(m, row.get(f"{m}_change")) if compare and m in DELTA_COLUMNS else None,
+        )
+        for m in metrics
+    ]
+
+
+def _sort_rows(rows: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
+    """Sort answer rows by a metric in Python (tables with few rows); None values last."""
+    key = sort.lstrip("-")
+    descending = sort.startswith("-")
+    present = [r for r in rows if r.get(key) is not None]
+    missing = [r for r in rows if r.get(key) is None]
+    present.sort(key=lambda r: float(r[key]), reverse=descending)
+    return present + missing
+
+
+@dataclass
+class Table:
+    columns: list[Column]
+    rows: list[TableRow]
+    total: list[Cell]
+    page: int = 1
+    has_next: bool = False
+    first: int = 0
+    last: int = 0
+    count: int | None = None
+
+
+def platform_rows(state: DashboardState, slice_: Slice) -> list[dict[str, Any]]:
+    """Every table metric per platform with the compare period (rollup_day_platform), by spend."""
+    result = metrics_query_cached(
+        MetricsQuery(
+            metrics=TABLE_METRICS,
+            dimensions=("platform",),
+            date_from=state.date_from,
+            date_to=state.date_to,
+            filters=slice_.filters,
+            compare=state.compare,
+            order_by=("-spend",),
+        )
+    )
+    return result.rows
+
+
+def platform_table(
+    state: DashboardState, slice_: Slice, series: Daily, total_result: MetricsResult, currency: str
+) -> Table:
+    """One row per platform (rollup_day_platform) with its daily spend sparkline."""
+    rows = [
+        TableRow(
+            key=r["platform"],
+            label=platform_label(r["platform"]),
+            platform=r["platform"],
+            cells=cells_for(r, currency, bool(state.compare)),
+            spark=spark_for(series.values("spend", r["platform"]), series.days),
+        )
+        for r in _sort_rows(platform_rows(state, slice_), state.sort or DEFAULT_SORT)
+    ]
+    total = cells_for(total_result.rows[0] if total_result.rows else {}, currency, bool(state.compare))
+    return Table(columns(), rows, total, first=1 if rows else 0, last=len(rows), count=len(rows))
+
+
+def account_table(
+    state: DashboardState, slice_: Slice, total_result: MetricsResult, currency: str, *, page_size: int | None = None
+) -> Table:
+    """One row per ad account (rollup_day_account), sorted in Python, paginated."""
+    page_size = page_size or PAGE_SIZE
+    result = metrics_query_cached(
+        MetricsQuery(
+            metrics=TABLE_METRICS,
+            dimensions=("account",),
+            date_from=state.date_from,
+            date_to=state.date_to,
+            filters=slice_.filters,
+            compare=state.compare,
+        )
+    )
+    ordered = _sort_rows(result.rows, state.sort or DEFAULT_SORT)
+    start = (state.page - 1) * page_size
+    shown = ordered[start : start + page_size]
+    series = (
+        daily(
+            state,
+            Slice({**slice_.filters, "account": tuple(r["account"] for r in shown)}),
+            by="account",
+            sums=("spend",),
+        )
+        if shown
+        else Daily([])
+    )
+    rows = [
+        TableRow(
+            key=r["account"],
+            label=r["account_name"],
+            sublabel=platform_label(r["platform"]),
+            platform=r["platform"],
+            cells=cells_for(r, currency, bool(state.compare)),
+            spark=spark_for(series.values("spend", r["account"]), series.days) if series.days else "",
+        )
+        for r in shown
+    ]
+    total = cells_for(total_result.rows[0] if total_result.rows else {}, currency, bool(state.compare))
+    return Table(
+        columns(),
+        rows,
+        total,
+        page=state.page,
+        has_next=start + page_size < len(ordered),
+        first=start + 1 if rows else 0,
+        last=start + len(rows),
+        count=len(ordered),
+    )
+
+
+def campaign_table(
+    state: DashboardState,
+    slice_: Slice,
+    total_result: MetricsResult,
+    currency: str,
+    *,
+    url_for: Any = None,
+    page_size: int | None = None,
+) -> Table:
+    """A page of campaigns, sorted by the metrics layer (ORDER BY … LIMIT over
+    rollup_campaign_cumulative: two rows per campaign whatever the range), with one daily
+    spend query for the page's sparklines (rollup_day_campaign).
+
+    The layer has no OFFSET, so page n asks for the first n × page_size + 1 rows and shows the
+    last page_size of them; the extra row says whether there is a next page.
+    """
+    if slice_.nothing_matches:
+        return Table(columns(), [], cells_for({}, currency, bool(state.compare)))
+    page_size = page_size or PAGE_SIZE
+    limit = min(10_000, state.page * page_size + 1)
+    result = metrics_query_cached(
+        MetricsQuery(
+            metrics=TABLE_METRICS,
+            dimensions=("campaign",),
+            date_from=state.date_from,
+            date_to=state.date_to,
+            filters=slice_.filters,
+            compare=state.compare,
+            order_by=(state.sort or DEFAULT_SORT,),
+            limit=limit,
+        )
+    )
+    start = (state.page - 1) * page_size
+    shown = result.rows[start : start + page_size]
+    spark_series = (
+        daily(state, Slice({"campaign": tuple(r["campaign"] for r in shown)}), by="campaign", sums=("spend",))
+        if shown
+        else Daily([])
+    )
+    rows = [
+        TableRow(
+            key=r["campaign"],
+            label=r["campaign_name"],
+            sublabel=r["account_name"],
+            platform=r["platform"],
+            url=url_for(r["campaign"]) if url_for else "",
+            cells=cells_for(r, currency, bool(state.compare)),
+            spark=spark_for(spark_series.values("spend", r["campaign"]), spark_series.days),
+        )
+        for r in shown
+    ]
+    total = cells_for(total_result.rows[0] if total_result.rows else {}, currency, bool(state.compare))
+    return Table(
+        columns(),
+        rows,
+        total,
+        page=state.page,
+        has_next=len(result.rows) > start + page_size,
+        first=start + 1 if rows else 0,
+        last=start + len(rows),
+    )
+
+
+# --------------------------------------------------------------------------- movers
+
+
+@dataclass(frozen=True)
+class Mover:
+    campaign: str
+    name: str
+    account_name: str
+    platform: str
+    metric: str
+    current: Any
+    previous: Any
+    difference: float
+    current_text: str
+    difference_text: str
+    delta: Delta
+    url: str
+
+
+def movers(state: DashboardState, slice_: Slice, currency: str, *, url_for: Any = None, count: int = 6) -> list[Mover]:
+    """Campaigns whose revenue (and spend) changed most against the compare period.
+
+    Taken from the `MOVER_POOL` campaigns with the most spend in the period (one ORDER BY …
+    LIMIT over rollup_campaign_cumulative with the compare period joined); a campaign that
+    stopped spending altogether is not in that pool — the campaigns table sorted by spend
+    change would show it.
+    """
+    if slice_.nothing_matches:
+        return []
+    compare = state.compare or "previous_period"
+    result = metrics_query_cached(
+        MetricsQuery(
+            metrics=("spend", "conversion_value"),
+            dimensions=("campaign",),
+            date_from=state.date_from,
+            date_to=state.date_to,
+            filters=slice_.filters,
+            compare=compare,
+            order_by=("-spend",),
+            limit=MOVER_POOL,
+        )
+    )
+    candidates: list[Mover] = []
+    for row in result.rows:
+        for metric in ("conversion_value", "spend"):
+            current, previous = row.get(metric), row.get(f"{metric}_previous")
+            difference = float(current or 0) - float(previous or 0)
+            if difference == 0:
+                continue
+            sign = "+" if difference > 0 else "−"
+            candidates.append(
+                Mover(
+                    campaign=row["campaign"],
+                    name=row["campaign_name"],
+                    account_name=row["account_name"],
+                    platform=row["platform"],
+                    metric=metric,
+                    current=current,
+                    previous=previous,
+                    difference=difference,
+                    current_text=format_metric(metric, _num(current), currency),
+                    difference_text=sign + format_metric(metric, abs(difference), currency),
+                    delta=delta_for(metric, row.get(f"{metric}_change")),
+                    url=url_for(row["campaign"]) if url_for else "",
+                )
+            )
+    candidates.sort(key=lambda m: -abs(m.difference))
+    chosen: list[Mover] = []
+    seen: set[str] = set()
+    # Revenue moves first; a campaign appears once (its biggest move).
+    for mover in sorted(candidates, key=lambda m: (m.metric != "conversion_value", -abs(m.difference))):
+        if mover.campaign in seen:
+            continue
+        seen.add(mover.campaign)
+        chosen.append(mover)
+        if len(chosen) == count:
+            break
+    return sorted(chosen, key=lambda m: -m.difference)
+
+
+# --------------------------------------------------------------------------- insight overlays
+
+
+@dataclass(frozen=True)
+class InsightScope:
+    scope: str
+    key: str
+
+
+def insight_scope(slice_: Slice) -> InsightScope | None:
+    """The insight series that matches what a chart shows (None when none does)."""
+    if slice_.narrowed_below_platform:
+        return None
+    platforms = slice_.platforms
+    if not platforms:
+        return InsightScope("workspace", "")
+    if len(platforms) == 1:
+        return InsightScope("platform", platforms[0])
+    return None
+
+
+def overlays(state: DashboardState, scope: InsightScope | None, metric: str) -> tuple[list[Any], list[Any] | None]:
+    """Anomaly findings (medium and high) in the range and the stored forecast points of one
+    series and metric; the forecast only when the range reaches yesterday, so it continues it.
+
+    Read without their model version rows: a chart needs dates and values, and a version's
+    parameters (every response curve of a budget fit) would make this the page's slowest query.
+    """
+    if scope is None:
+        return [], None
+    findings = list(
+        insight_selectors.anomalies_for(
+            date_from=state.date_from,
+            date_to=state.date_to,
+            scope=scope.scope,
+            keys=[scope.key],
+            metrics=[metric],
+            min_severity="medium",
+        )
+        .select_related(None)
+        .only("date", "value", "severity", "explanation", "metric", "scope", "key", "label", "platform")[:50]
+    )
+    points = None
+    if state.ends_recently:
+        points = (
+            list(
+                ForecastPoint.objects.filter(
+                    metric=wm.ALIASES.get(metric, metric),
+                    scope=scope.scope,
+                    key=scope.key,
+                    date__gt=state.date_to,
+                )
+                .order_by("date")
+                .values("date", "yhat", "lower_80", "upper_80", "lower_95", "upper_95")
+            )
+            or None
+        )
+    return findings, points
+
+
+# --------------------------------------------------------------------------- one campaign
+
+
+@dataclass
+class CampaignInfo:
+    id: str
+    name: str
+    platform: str
+    account: str
+    account_name: str
+    status: str
+    platform_status: str
+    objective: str
+    first_day: date | None
+    last_day: date | None
+    ad_groups: list[dict[str, Any]]
+
+
+def campaign_info(campaign_id: str) -> CampaignInfo | None:
+    """The campaign's dimension row, account name, lifetime span and ad groups (warehouse reads)."""
+    from warehouse.api.campaigns import ad_groups_of, campaign_get, campaigns_attrs
+
+    campaign = campaign_get(campaign_id)
+    if campaign is None:
+        return None
+    attrs = campaigns_attrs([campaign])[campaign.pk]
+    lifetime = attrs.lifetime or {}
+    return CampaignInfo(
+        id=campaign_id,
+        name=campaign.name or campaign.campaign_id,
+        platform=campaign.platform,
+        account=f"{campaign.platform}:{campaign.account_id}",
+        account_name=attrs.account_name or campaign.account_id,
+        status=campaign.status,
+        platform_status=campaign.platform_status or "",
+        objective=(campaign.objective or "").replace("_", " ").title(),
+        first_day=lifetime.get("first_day"),
+        last_day=lifetime.get("last_day"),
+        ad_groups=ad_groups_of(campaign),
+    )
+
+
+@dataclass
+class DayRow:
+    day: date
+    settling: bool
+    cells: list[Cell]
+
+
+def campaign_days(series: Daily, currency: str, settling: tuple[date, date] | None) -> list[DayRow]:
+    """The campaign's daily metrics, newest first, ratios from each day's sums."""
+    values = {m: series.values(m) for m in TABLE_METRICS}
+    out = []
+    for i, day in enumerate(series.days):
+        row = {m: values[m][i] for m in TABLE_METRICS}
+        out.append(
+            DayRow(
+                day=day,
+                settling=bool(settling and settling[0] <= day <= settling[1]),
+                cells=cells_for(row, currency, False),
+            )
+        )
+    return out[::-1]
