@@ -186,11 +186,28 @@ def workspace_update(
     name = (name or "").strip()
     _validate_workspace_fields(name=name, reporting_currency=reporting_currency, time_zone=time_zone)
     workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    currency_changed = workspace.reporting_currency != reporting_currency
     workspace.name = name
     workspace.reporting_currency = reporting_currency
     workspace.time_zone = time_zone
     workspace.save(update_fields=["name", "reporting_currency", "time_zone"])
+    if currency_changed:
+        _reporting_currency_changed(workspace)
     return workspace
+
+
+def _reporting_currency_changed(workspace: Workspace) -> None:
+    """Every stored amount must be converted again: the warehouse queues that for after commit.
+
+    Called inside the saving transaction, so a rolled-back save queues nothing; the task runs
+    in the workspace's schema (the warehouse reads the new currency from the workspace row).
+    """
+    from django_tenants.utils import schema_context
+
+    from warehouse.services.fx import reporting_currency_changed
+
+    with schema_context(workspace.schema_name):
+        reporting_currency_changed()
 
 
 def workspace_drop(*, workspace: Workspace) -> None:

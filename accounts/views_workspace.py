@@ -64,7 +64,14 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
             except services.AccountsError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             else:
-                messages.success(request, "Workspace settings saved.")
+                converting = form.cleaned_data["reporting_currency"] != initial["reporting_currency"]
+                messages.success(
+                    request,
+                    f"Workspace settings saved. Amounts are being converted to {form.cleaned_data['reporting_currency']};"
+                    " the dashboards say so until it is done."
+                    if converting
+                    else "Workspace settings saved.",
+                )
                 return HttpResponseRedirect(reverse("workspace_settings"))
     return render(
         request,

@@ -1,0 +1,254 @@
+"""The dashboards over a scored workspace: numbers equal the metrics layer's, state in the URL.
+
+The scored workspace (tests/insights/conftest.py) has 120 days of Google Ads and Meta history
+through yesterday (UTC), the real warehouse transformation behind it, a Google Ads spend spike
+ten days ago, and a nightly scoring run (anomalies and forecasts).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from accounts.models import Membership
+from insights.links import campaign_url
+from tests.insights.conftest import yesterday_utc
+from warehouse.queries import MetricsQuery, metrics_query
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+KPIS = ("spend", "conversion_value", "roas", "conversions", "cpa", "ctr", "cpc")
+
+
+@pytest.fixture
+def owner_client(in_scored, workspace_client):
+    return workspace_client(Membership.objects.get(workspace=in_scored, role="owner").user, in_scored)
+
+
+@pytest.fixture
+def viewer_client(in_scored, make_user, workspace_client):
+    viewer = make_user("viewer@dash.example")
+    Membership.objects.create(user=viewer, workspace=in_scored, role="viewer")
+    return workspace_client(viewer, in_scored)
+
+
+def last_30() -> tuple[Any, Any]:
+    end = yesterday_utc()
+    return end - timedelta(days=29), end
+
+
+def kpi_values(body: str) -> dict[str, str]:
+    return dict(re.findall(r'class="card kpi" data-metric="(\w+)" data-value="([^"]*)"', body))
+
+
+def cell_values(body: str, key: str) -> dict[str, str]:
+    """The raw values of one table row (data-key) or of the totals row (key="Total")."""
+    if key == "Total":
+        row = body.split('<tr class="totals">', 1)[1].split("</tr>", 1)[0]
+    else:
+        row = body.split(f'data-key="{key}"', 1)[1].split("</tr>", 1)[0]
+    return dict(re.findall(r'data-metric="(\w+)" data-value="([^"]*)"', row))
+
+
+def same(shown: str, expected: Any) -> bool:
+    if expected is None:
+        return shown in ("", "None")
+    if isinstance(expected, float):
+        return abs(float(shown) - expected) <= 1e-9 * max(1.0, abs(expected))
+    return Decimal(shown) == Decimal(str(expected))
+
+
+def campaign_ids() -> list[str]:
+    d1, d2 = last_30()
+    rows = metrics_query(
+        MetricsQuery(metrics=("spend",), dimensions=("campaign",), date_from=d1, date_to=d2, order_by=("-spend",))
+    ).rows
+    return [r["campaign"] for r in rows]
+
+
+@pytest.mark.parametrize("path", ["/", "/channels/", "/campaigns/", "campaign"])
+def test_every_member_reads_every_dashboard_page(viewer_client, path: str) -> None:
+    if path == "campaign":
+        path = campaign_url(campaign_ids()[0])
+    response = viewer_client.get(path)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "vendor/plotly/plotly.min.js" in body and "js/dashboards.js" in body and "cdn." not in body
+    assert 'id="data-as-of"' in body and "Data as of" in body
+    assert 'name="period"' in body and 'name="compare"' in body and 'name="platform"' in body
+
+
+def test_strangers_get_no_dashboards(in_scored, make_user, workspace_client) -> None:
+    stranger = make_user("stranger@dash.example")
+    assert workspace_client(stranger, in_scored).get("/campaigns/").status_code == 404
+
+
+def test_overview_kpis_equal_the_metrics_layer(owner_client) -> None:
+    body = owner_client.get("/").content.decode()
+    d1, d2 = last_30()
+    expected = metrics_query(MetricsQuery(metrics=KPIS, date_from=d1, date_to=d2, compare="previous_period")).rows[0]
+    shown = kpi_values(body)
+    assert set(shown) == set(KPIS)
+    for metric in KPIS:
+        assert same(shown[metric], expected[metric]), (metric, shown[metric], expected[metric])
+    assert f"{d1:%b %-d} – {d2:%b %-d, %Y}" in body
+
+
+def test_overview_marks_the_spike_draws_the_forecast_and_shades_settling_days(owner_client) -> None:
+    body = owner_client.get("/").content.decode()
+    spend = json.loads(body.split('<script id="chart-spend" type="application/json">', 1)[1].split("</script>", 1)[0])
+    names = [t.get("name") for t in spend["data"]]
+    assert {"Google Ads", "Meta Ads", "Total", "Forecast"} <= set(names)
+    spike = (yesterday_utc() - timedelta(days=10)).isoformat()
+    markers = [t for t in spend["data"] if t.get("mode") == "markers"]
+    assert any(spike in t["x"] for t in markers), "the Google Ads spend spike is marked on the overview"
+    assert sum(1 for t in spend["data"] if t.get("fill") == "tonexty") == 2  # forecast 80% and 95% bands
+    forecast = next(t for t in spend["data"] if t.get("name") == "Forecast")
+    assert forecast["x"][0] > yesterday_utc().isoformat()
+    assert spend["layout"]["shapes"][0]["type"] == "rect"  # settling days
+    assert "Settling" in spend["layout"]["annotations"][0]["text"]
+    assert 'id="chart-roas"' in body and 'id="chart-revenue"' in body
+
+
+def test_movers_load_as_a_fragment_with_a_skeleton_first(owner_client) -> None:
+    page = owner_client.get("/?period=14d").content.decode()
+    assert 'id="movers"' in page and 'hx-trigger="load"' in page and "skeleton" in page
+    fragment = owner_client.get("/?period=14d", **HTMX, HTTP_HX_TARGET="movers").content.decode()
+    assert "<html" not in fragment and fragment.strip().startswith("<section")
+    assert 'class="mover"' in fragment and "/campaigns/" in fragment and "period=14d" in fragment
+
+
+def test_bad_parameters_show_a_plain_message_and_the_default_view(owner_client) -> None:
+    response = owner_client.get("/?period=forever&compare=x&platform=Bad!&page=-2&from=2026-99-01")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="state-errors"' in body and "is not a date range" in body and "is not a comparison" in body
+    d1, d2 = last_30()
+    expected = metrics_query(MetricsQuery(metrics=("spend",), date_from=d1, date_to=d2)).rows[0]["spend"]
+    assert same(kpi_values(body)["spend"], expected)
+    assert owner_client.get("/campaigns/?sort=DROP%20TABLE&page=x").status_code == 200
+    assert owner_client.get("/campaigns/%3Cscript%3E/").status_code == 404
+
+
+def test_platform_filter_and_previous_year_compare(owner_client) -> None:
+    body = owner_client.get("/channels/?platform=meta&period=7d&compare=previous_year").content.decode()
+    end = yesterday_utc()
+    expected = metrics_query(
+        MetricsQuery(
+            metrics=("spend", "roas"),
+            date_from=end - timedelta(days=6),
+            date_to=end,
+            filters={"platform": ("meta",)},
+            compare="previous_year",
+        )
+    ).rows[0]
+    totals = cell_values(body, "Total")
+    assert same(totals["spend"], expected["spend"]) and same(totals["roas"], expected["roas"])
+    assert 'data-key="meta"' in body and 'data-key="google_ads"' not in body
+    assert "Remove filter Meta Ads" in body
+    # Navigation links keep the range, compare and filter.
+    assert 'href="/campaigns/?period=7d&amp;compare=previous_year&amp;platform=meta"' in body
+
+
+def test_campaigns_sort_by_the_metrics_layer_with_totals_and_pages(owner_client, monkeypatch) -> None:
+    from insights import dashboards
+
+    monkeypatch.setattr(dashboards, "PAGE_SIZE", 2)
+    d1, d2 = last_30()
+    by_roas = metrics_query(
+        MetricsQuery(
+            metrics=("roas", "spend"), dimensions=("campaign",), date_from=d1, date_to=d2, order_by=("-roas",)
+        )
+    ).rows
+    first = owner_client.get("/campaigns/?sort=-roas").content.decode()
+    keys = re.findall(r'<tr data-key="([^"]+)"', first)
+    assert keys == [r["campaign"] for r in by_roas[:2]]
+    assert 'aria-sort="descending"' in first and "Next →" in first
+    second = owner_client.get("/campaigns/?sort=-roas&page=2").content.decode()
+    assert re.findall(r'<tr data-key="([^"]+)"', second) == [r["campaign"] for r in by_roas[2:4]]
+    totals = metrics_query(MetricsQuery(metrics=("spend",), date_from=d1, date_to=d2)).rows[0]
+    assert same(cell_values(second, "Total")["spend"], totals["spend"])
+    row = cell_values(first, by_roas[0]["campaign"])
+    assert same(row["roas"], by_roas[0]["roas"]) and same(row["spend"], by_roas[0]["spend"])
+
+
+def test_campaign_search_is_an_htmx_fragment_and_says_when_nothing_matches(owner_client) -> None:
+    ids = campaign_ids()
+    d1, d2 = last_30()
+    named = metrics_query(MetricsQuery(metrics=("spend",), dimensions=("campaign",), date_from=d1, date_to=d2)).rows
+    name = next(r["campaign_name"] for r in named if r["campaign"] == ids[0])
+    fragment = owner_client.get(f"/campaigns/?q={name}", **HTMX, HTTP_HX_TARGET="campaign-table").content.decode()
+    assert "<html" not in fragment and 'id="campaign-table"' in fragment
+    assert re.findall(r'<tr data-key="([^"]+)"', fragment) == [r["campaign"] for r in named if name in r["campaign_name"]]
+    none = owner_client.get("/campaigns/?q=no-such-campaign-zz").content.decode()
+    assert "No campaign name contains “no-such-campaign-zz”" in none
+    overview = owner_client.get("/?q=no-such-campaign-zz").content.decode()
+    assert "No campaign name contains" in overview and same(kpi_values(overview)["spend"], 0)
+
+
+def test_a_campaign_page_shows_its_numbers_chart_and_days(owner_client) -> None:
+    campaign = campaign_ids()[0]
+    response = owner_client.get(campaign_url(campaign) + "?period=14d")
+    body = response.content.decode()
+    assert response.status_code == 200
+    end = yesterday_utc()
+    expected = metrics_query(
+        MetricsQuery(
+            metrics=KPIS,
+            date_from=end - timedelta(days=13),
+            date_to=end,
+            filters={"campaign": (campaign,)},
+            compare="previous_period",
+        )
+    ).rows[0]
+    shown = kpi_values(body)
+    for metric in KPIS:
+        assert same(shown[metric], expected[metric]), metric
+    assert len(re.findall(r'<tr data-day="', body)) == 14
+    assert 'id="chart-campaign"' in body and 'href="/campaigns/?period=14d"' in body
+    assert owner_client.get("/campaigns/google_ads:0:0/").status_code == 404
+
+
+def test_insight_pages_link_campaigns_to_their_page() -> None:
+    assert campaign_url("google_ads:123:456") == "/campaigns/google_ads:123:456/"
+
+
+def test_an_empty_workspace_is_led_to_connect_its_first_source(make_workspace, workspace_client) -> None:
+    from accounts.models import User
+
+    empty = make_workspace("dash-empty")
+    owner = User.objects.get(email="owner@dash-empty.example")
+    for path in ("/", "/channels/", "/campaigns/"):
+        body = workspace_client(owner, empty).get(path).content.decode()
+        assert "Connect your first data source" in body and 'href="/data-sources/"' in body
+
+
+def test_settings_tabs_show_the_plan_and_what_a_digest_holds(owner_client) -> None:
+    billing = owner_client.get("/settings/billing/").content.decode()
+    assert 'id="current-plan"' in billing and "Trial" in billing and "Data sources" in billing
+    digests = owner_client.get("/settings/digests/").content.decode()
+    assert 'id="digest-preview"' in digests and "sends no e-mail digests" in digests
+    for page in (billing, digests):
+        assert 'href="/settings/digests/"' in page and 'href="/settings/billing/"' in page
+
+
+def test_changing_the_reporting_currency_queues_the_warehouse_recompute(owner_client, in_scored, monkeypatch) -> None:
+    from warehouse import tasks
+
+    queued: list[Any] = []
+    monkeypatch.setattr(tasks.recompute_reporting_currency, "delay_on_commit", lambda *a, **k: queued.append(a))
+    form = {"name": in_scored.name, "time_zone": in_scored.time_zone}
+    response = owner_client.post("/settings/", {**form, "reporting_currency": in_scored.reporting_currency})
+    assert response.status_code == 302 and queued == []
+    response = owner_client.post("/settings/", {**form, "reporting_currency": "USD"}, follow=True)
+    assert queued == [(in_scored.schema_name,)]
+    assert "converted to USD" in response.content.decode()
+    # Until the recompute runs, the dashboards show the stored currency and say why.
+    body = owner_client.get("/").content.decode()
+    assert 'id="currency-pending"' in body and "converted to USD" in body and "€" in body
