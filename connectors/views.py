@@ -9,6 +9,9 @@ htmx (`?fragment=connections`) so progress updates without a page reload.
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -76,7 +79,43 @@ def data_sources(request: HttpRequest) -> HttpResponse:
             status: sum(1 for t in tests if t.status == status) for status in ("pass", "warn", "fail")
         }
         context["warehouse_quarantine"] = warehouse.quarantine_summary(limit=10)
+        context.update(_lineage_and_restatements(warehouse))
     return render(request, "connectors/data_sources.html", context)
+
+
+#: how far back the page's restatement log looks
+RESTATEMENTS_DAYS = 14
+
+
+def _lineage_and_restatements(warehouse: Any) -> dict[str, Any]:
+    """The warehouse's freshness, lineage graph (drawn as a layered diagram) and restatement log."""
+    from django.utils import timezone
+
+    from insights.charts import layered_diagram
+
+    graph = warehouse.lineage_graph()
+    nodes = []
+    for node in graph.nodes:
+        run = node.last_run
+        status = run.status if run else ("source" if node.materialization == "source" else "never")
+        when = f"last run {timezone.localtime(run.started_at):%b %-d, %H:%M}: {run.status}" if run else status
+        nodes.append(
+            {"name": node.name, "layer": node.layer, "status": status, "title": f"{node.description} ({when})"}
+        )
+    since = timezone.now() - timedelta(days=RESTATEMENTS_DAYS)
+    return {
+        "warehouse_status": warehouse.warehouse_status(),
+        "lineage": graph,
+        "lineage_diagram": layered_diagram(
+            nodes,
+            graph.edges,
+            layers=(("sources", "seeds"), "staging", "dimensions", "facts", "rollups"),
+            box_w=190,
+            gap_x=32,
+        ),
+        "restatements": warehouse.restatements_since(since=since, limit=25),
+        "restatements_since": since,
+    }
 
 
 @require_GET
