@@ -172,6 +172,10 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = BASE_DIR / "var" / "media"
 
+# An ECB-format rates file loaded into the workspace template when it has no rates yet (so new
+# workspaces start with a rate history). Empty in production, which loads the ECB's own files.
+BOSCO_FX_SEED = env("BOSCO_FX_SEED", default="")
+
 # Field encryption (OAuth tokens, secrets): comma-separated Fernet keys, newest first.
 # MultiFernet decrypts with any and encrypts with the first, so keys rotate without downtime.
 BOSCO_ENCRYPTION_KEYS = env.list("BOSCO_ENCRYPTION_KEYS", default=[])

@@ -6,3 +6,7 @@ from bosco.settings.base import env
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 EXTRA_ALLOWED = ["127.0.0.1"]
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, *EXTRA_ALLOWED]  # noqa: F405
+
+# Development and the demo convert currencies with the synthetic ECB-format sample (made-up rates;
+# see warehouse/data/README.md) unless BOSCO_FX_SEED points elsewhere.
+BOSCO_FX_SEED = env("BOSCO_FX_SEED", default=str(BASE_DIR / "warehouse" / "data" / "synthetic-eurofxref-hist.csv"))  # noqa: F405

@@ -240,3 +240,20 @@ def reporting_currency_changed() -> None:
     from warehouse.tasks import recompute_reporting_currency
 
     recompute_reporting_currency.delay_on_commit(connection.schema_name)
+
+
+def fx_rates_seed_template(*, source: str) -> FxLoadResult | None:
+    """Give the workspace template a rate history if it has none, so every new workspace starts
+    with rates (workspaces are copies of the template, rows included).
+
+    Development points `BOSCO_FX_SEED` at the synthetic sample; production leaves it empty and
+    loads the ECB's history (`load_fx_rates --url …`) and the daily beat refresh instead.
+    """
+    from django.conf import settings
+    from django_tenants.utils import schema_context
+
+    with schema_context(settings.TENANT_BASE_SCHEMA), connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM wh_fx_rate)")
+        if cursor.fetchone()[0]:
+            return None
+        return fx_rates_load(rates=fx_rates_read(source=source), source="seed")

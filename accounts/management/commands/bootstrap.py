@@ -2,7 +2,8 @@
 
 1. migrate the shared (public) schema;
 2. make sure the public tenant and its domain exist;
-3. create and migrate the template schema new workspaces are cloned from;
+3. create and migrate the template schema new workspaces are cloned from (and, where
+   BOSCO_FX_SEED names a rates file, give it a rate history);
 4. migrate every workspace schema.
 """
 
@@ -50,6 +51,12 @@ class Command(BaseCommand):
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
         ensure_public_tenant()
         ensure_template_schema(verbosity)
+        if settings.BOSCO_FX_SEED:
+            from warehouse.services.fx import fx_rates_seed_template
+
+            seeded = fx_rates_seed_template(source=settings.BOSCO_FX_SEED)
+            if seeded:
+                self.stdout.write(f"bootstrap: template seeded with {seeded.received} FX rates from {settings.BOSCO_FX_SEED}")
         if not options["skip_workspaces"] and Workspace.objects.exclude(schema_name=get_public_schema_name()).exists():
             call_command("migrate_schemas", tenant=True, interactive=False, verbosity=verbosity)
         self.stdout.write(f"bootstrap: database ready in {time.monotonic() - started:.1f}s")
