@@ -423,9 +423,10 @@ def metrics_query(query: MetricsQuery) -> MetricsResult:
     ctes = [f"cur AS ({_inner_sql(q, plan, q.date_from, q.date_to, params, 'c')})"]
     limited = q.limit is not None
     if limited:
-        ctes.append(
-            f"top AS (SELECT * FROM cur r ORDER BY {', '.join(_order_sql(q, 'r', group_names))} LIMIT {int(q.limit or 0)})"
-        )
+        # A totals question (no dimensions, no order) has nothing to order by: it is one row.
+        top_order = ", ".join(_order_sql(q, "r", group_names))
+        order_clause = f" ORDER BY {top_order}" if top_order else ""
+        ctes.append(f"top AS (SELECT * FROM cur r{order_clause} LIMIT {int(q.limit or 0)})")
     rows_cte = "top" if limited else "cur"
     compare = q.compare_range()
     select = [f"r.{n}" for n in group_names if n in TIME_DIMENSIONS]

@@ -173,7 +173,7 @@ def _assert_same(q: MetricsQuery, rows: list[dict[str, Any]], facts: list[dict[s
 
 
 queries = st.builds(
-    lambda metrics, grain, entities, start, length, compare, platform_filter, ranked: MetricsQuery(
+    lambda metrics, grain, entities, start, length, compare, platform_filter, ranked, capped: MetricsQuery(
         metrics=tuple(metrics),
         dimensions=((grain,) if grain else ()) + tuple(entities),
         date_from=start,
@@ -181,7 +181,7 @@ queries = st.builds(
         compare=compare,
         filters={"platform": (platform_filter,)} if platform_filter else {},
         order_by=(f"-{metrics[0]}",) if ranked else (),
-        limit=3 if ranked else None,
+        limit=3 if ranked or capped else None,
     ),
     metrics=st.lists(st.sampled_from(sorted(m.METRICS)), min_size=1, max_size=4, unique=True),
     grain=st.sampled_from([None, "day", "week", "month"]),
@@ -191,6 +191,7 @@ queries = st.builds(
     compare=st.sampled_from([None, "previous_period", "previous_year"]),
     platform_filter=st.sampled_from([None, "google_ads", "meta"]),
     ranked=st.booleans(),
+    capped=st.booleans(),  # a limit without an order (a totals question is one row)
 )
 
 
