@@ -67,6 +67,8 @@ def data_sources(request: HttpRequest) -> HttpResponse:
     fragment = request.GET.get("fragment")
     if fragment in ("connections", "runs") and getattr(request, "htmx", False):
         return render(request, f"connectors/data_sources.html#{fragment}", context)
+    if fragment == "restatements" and getattr(request, "htmx", False):
+        return render(request, "connectors/_restatements.html", _restatements())
     if views:
         # What the warehouse made of the landed data: its runs, data tests and quarantine,
         # through its own selectors and fragments.
@@ -79,7 +81,7 @@ def data_sources(request: HttpRequest) -> HttpResponse:
             status: sum(1 for t in tests if t.status == status) for status in ("pass", "warn", "fail")
         }
         context["warehouse_quarantine"] = warehouse.quarantine_summary(limit=10)
-        context.update(_lineage_and_restatements(warehouse))
+        context.update(_freshness_and_lineage(warehouse))
     return render(request, "connectors/data_sources.html", context)
 
 
@@ -87,8 +89,12 @@ def data_sources(request: HttpRequest) -> HttpResponse:
 RESTATEMENTS_DAYS = 14
 
 
-def _lineage_and_restatements(warehouse: Any) -> dict[str, Any]:
-    """The warehouse's freshness, lineage graph (drawn as a layered diagram) and restatement log."""
+def _freshness_and_lineage(warehouse: Any) -> dict[str, Any]:
+    """The warehouse's freshness and lineage graph (drawn as a layered diagram).
+
+    The restatement log is a fragment of its own (`?fragment=restatements`, loaded by htmx
+    after the page): summing a busy workspace's day-level restatements takes seconds.
+    """
     from django.utils import timezone
 
     from insights.charts import layered_diagram
@@ -102,7 +108,6 @@ def _lineage_and_restatements(warehouse: Any) -> dict[str, Any]:
         nodes.append(
             {"name": node.name, "layer": node.layer, "status": status, "title": f"{node.description} ({when})"}
         )
-    since = timezone.now() - timedelta(days=RESTATEMENTS_DAYS)
     return {
         "warehouse_status": warehouse.warehouse_status(),
         "lineage": graph,
@@ -113,9 +118,25 @@ def _lineage_and_restatements(warehouse: Any) -> dict[str, Any]:
             box_w=190,
             gap_x=32,
         ),
-        "restatements": warehouse.restatements_since(since=since, limit=25),
-        "restatements_since": since,
     }
+
+
+def _restatements() -> dict[str, Any]:
+    """Restated numbers of the last RESTATEMENTS_DAYS, cached until the next warehouse run
+    (only a run can add restatements)."""
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from warehouse import selectors as warehouse
+    from warehouse.queries import data_version
+
+    key = f"ds:restatements:{RESTATEMENTS_DAYS}:v{data_version()}"
+    cached = cache.get(key)
+    if cached is None:
+        since = timezone.now() - timedelta(days=RESTATEMENTS_DAYS)
+        cached = {"restatements": warehouse.restatements_since(since=since, limit=25), "since": since}
+        cache.set(key, cached, 3600)
+    return cached
 
 
 @require_GET

@@ -95,7 +95,7 @@ def _context(request: HttpRequest, state: DashboardState, section: str, *, defau
     tenant = request.tenant  # type: ignore[attr-defined]
     status = dash.data_status()
     currency = status.currency or tenant.reporting_currency
-    options = dash.filter_options(today=state.today) if status.has_data else dash.FilterOptions([], [])
+    options = dash.filter_options() if status.has_data else dash.FilterOptions([], [])
     settling = status.settling_span(state.platforms)
     return {
         "section": section,
@@ -176,6 +176,7 @@ def _stacked_chart(
     metric: str,
     currency: str,
     settling: tuple[date, date] | None,
+    overlays: dict[str, Any],
 ) -> dict[str, Any]:
     """A metric per day stacked by platform, with the total's anomalies and forecast band."""
     keys = sorted(series.by_key, key=platform_label)
@@ -184,7 +185,7 @@ def _stacked_chart(
         lines = [charts.line(metric_label(metric), series.days, [0.0] * len(series.days), color=TOTAL_COLOR)]
     figure = charts.stacked_area_figure(lines, metric=metric, currency=currency, height=300)
     scope = dash.insight_scope(slice_)
-    findings, band = dash.overlays(state, scope, metric)
+    findings, band = overlays[metric]
     color = platform_color(scope.key) if scope and scope.scope == "platform" else TOTAL_COLOR
     if band:
         figure["data"] += charts.forecast_band_traces(band, color=color, metric=metric, currency=currency)
@@ -204,6 +205,7 @@ def _shade_settling(figure: dict[str, Any], state: DashboardState, settling: tup
 
 
 @require_GET
+@dash.one_data_version
 def overview(request: HttpRequest) -> HttpResponse:
     """KPI tiles with deltas, spend and revenue by platform over time, ROAS by platform, movers."""
     state = _state(request)
@@ -220,11 +222,14 @@ def overview(request: HttpRequest) -> HttpResponse:
     series = dash.daily(state, slice_, by="platform")
     by_platform = dash.platform_rows(state, slice_)
     compare_name = "Previous year" if state.compare == "previous_year" else "Previous period"
+    overlays = dash.overlays(state, dash.insight_scope(slice_), ("spend", "conversion_value"))
     context.update(
         slice=slice_,
         kpis=dash.kpi_tiles(state, total, series, currency),
-        spend_chart=_stacked_chart(state, slice_, series, "spend", currency, context["settling"]),
-        revenue_chart=_stacked_chart(state, slice_, series, "conversion_value", currency, context["settling"]),
+        spend_chart=_stacked_chart(state, slice_, series, "spend", currency, context["settling"], overlays),
+        revenue_chart=_stacked_chart(
+            state, slice_, series, "conversion_value", currency, context["settling"], overlays
+        ),
         roas_chart=charts.compare_bars_figure(
             [
                 {
@@ -246,6 +251,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@dash.one_data_version
 def channels(request: HttpRequest) -> HttpResponse:
     """Platforms and ad accounts side by side: totals row, deltas, daily spend sparklines."""
     state = _state(request, sortable=True)
@@ -265,13 +271,13 @@ def channels(request: HttpRequest) -> HttpResponse:
     )
     if _fragment(request) == "accounts":
         return render(request, "dashboards/channels.html#accounts", context)
-    series = dash.daily(state, slice_, by="platform", sums=("spend",))
-    platforms = dash.platform_table(state, slice_, series, total, currency)
+    platforms = dash.platform_table(state, slice_, total, currency)
     context.update(platforms=platforms, platform_headers=_headers(request, state, platforms, dash.DEFAULT_SORT))
     return render(request, "dashboards/channels.html", context)
 
 
 @require_GET
+@dash.one_data_version
 def campaigns(request: HttpRequest) -> HttpResponse:
     """Every campaign with data in the range: sortable, searchable, paginated, totals row."""
     state = _state(request, sortable=True)
@@ -296,6 +302,7 @@ def campaigns(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@dash.one_data_version
 def campaign_detail(request: HttpRequest, campaign_id: str) -> HttpResponse:
     """One campaign: its KPIs against the compare period, daily chart and daily metrics."""
     state = _state(request)
@@ -318,16 +325,17 @@ def campaign_detail(request: HttpRequest, campaign_id: str) -> HttpResponse:
         currency=currency,
         height=320,
     )
-    scope = dash.InsightScope("campaign", campaign_id)
+    overlays = dash.overlays(state, dash.InsightScope("campaign", campaign_id), ("conversion_value", "spend"))
     findings: list[Any] = []
     for metric, band_color in (("conversion_value", color), ("spend", charts.SPEND_COLOR)):
-        metric_findings, band = dash.overlays(state, scope, metric)
+        metric_findings, band = overlays[metric]
         findings += metric_findings
         if band:
             figure["data"] += charts.forecast_band_traces(
                 band, color=band_color, metric=metric, currency=currency, name=f"{metric_label(metric)} forecast"
             )
     figure["data"] += charts.anomaly_marker_traces(findings)
+    findings.sort(key=lambda f: (f.date, f.metric), reverse=True)
     _shade_settling(figure, state, settling)
     context.update(
         # The page is one campaign: list filters do not apply here, but they are kept for the way back.
@@ -377,6 +385,7 @@ def settings_billing(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@dash.one_data_version
 def settings_digests(request: HttpRequest) -> HttpResponse:
     """What the weekly digest will contain, built from this workspace's own last week."""
     _membership(request)
