@@ -130,7 +130,8 @@ def _restatements() -> dict[str, Any]:
     from warehouse import selectors as warehouse
     from warehouse.queries import data_version
 
-    key = f"ds:restatements:{RESTATEMENTS_DAYS}:v{data_version()}"
+    # "1": the format of what is cached (a list of warehouse RestatedMetric); bump if it changes.
+    key = f"ds:restatements:1:{RESTATEMENTS_DAYS}:v{data_version()}"
     cached = cache.get(key)
     if cached is None:
         since = timezone.now() - timedelta(days=RESTATEMENTS_DAYS)

@@ -214,6 +214,8 @@ class DataStatus:
 
     as_of: datetime | None
     newest_day: date | None
+    #: the first day with data (a compare period before it has nothing to compare with)
+    oldest_day: date | None
     #: platform -> (first, last) day still settling (platforms restate recent days)
     settling: dict[str, tuple[date, date]]
     quarantined_rows: int
@@ -232,12 +234,19 @@ class DataStatus:
         return min(s[0] for s in spans), max(s[1] for s in spans)
 
 
+#: bump when DataStatus changes shape: pickles of the old shape in the cache are then never read
+STATUS_FORMAT = 2
+
+
 def data_status() -> DataStatus:
     """`warehouse_status()` plus the data currency, cached until the next warehouse run."""
-    key = f"dash:status:v{current_data_version()}"
+    key = f"dash:status:{STATUS_FORMAT}:v{current_data_version()}"
     hit = cache.get(key)
     if hit is not None:
         return hit  # type: ignore[no-any-return]
+    from django.db.models import Min
+
+    from warehouse.models import DayPlatform
     from warehouse.queries import data_currency
     from warehouse.selectors import warehouse_status
 
@@ -245,6 +254,7 @@ def data_status() -> DataStatus:
     status = DataStatus(
         as_of=raw["data_as_of"],
         newest_day=raw["newest_day"],
+        oldest_day=DayPlatform.objects.aggregate(first=Min("date_day"))["first"],
         settling={p: (span["from"], span["to"]) for p, span in raw["settling"].items()},
         quarantined_rows=int(raw["quarantined_rows"] or 0),
         currency=data_currency() or "",
@@ -399,12 +409,14 @@ def spark_lines(state: DashboardState, filters: dict[str, tuple[str, ...]], *, b
     first = state.date_from - timedelta(days=state.date_from.weekday()) if grain == "week" else state.date_from
     buckets = [first + timedelta(days=i) for i in range(0, (state.date_to - first).days + 1, step)]
     index = {b: i for i, b in enumerate(buckets)}
+    # Weeks cut by the range's ends hold fewer days: compare spend per day, not per bucket.
+    days_in = [(min(b + timedelta(days=step - 1), state.date_to) - max(b, state.date_from)).days + 1 for b in buckets]
     series: dict[str, list[float]] = {}
     for row in result.rows:
         values = series.setdefault(str(row[by]), [0.0] * len(buckets))
         i = index.get(row[grain])
         if i is not None:
-            values[i] = float(row["spend"] or 0)
+            values[i] = float(row["spend"] or 0) / days_in[i]
     return {key: sparkline_points(values) for key, values in series.items()}
 
 

@@ -97,7 +97,10 @@ def _context(request: HttpRequest, state: DashboardState, section: str, *, defau
     currency = status.currency or tenant.reporting_currency
     options = dash.filter_options() if status.has_data else dash.FilterOptions([], [])
     settling = status.settling_span(state.platforms)
+    compare_range = state.compare_range()
     return {
+        # A compare period partly before the first synced day overstates every change.
+        "compare_uncovered": bool(compare_range and status.oldest_day and compare_range[0] < status.oldest_day),
         "section": section,
         "state": state,
         "status": status,
@@ -337,7 +340,14 @@ def campaign_detail(request: HttpRequest, campaign_id: str) -> HttpResponse:
     figure["data"] += charts.anomaly_marker_traces(findings)
     findings.sort(key=lambda f: (f.date, f.metric), reverse=True)
     _shade_settling(figure, state, settling)
+    delivered = any(series.values("impressions")) or any(series.values("spend"))
+    last_delivery_url = ""
+    if not delivered and info.last_day:
+        start = max(info.first_day or info.last_day, info.last_day - timedelta(days=29))
+        last_delivery_url = request.path + state.url(preset="custom", date_from=start, date_to=info.last_day)
     context.update(
+        delivered=delivered,
+        last_delivery_url=last_delivery_url,
         # The page is one campaign: list filters do not apply here, but they are kept for the way back.
         chips=[],
         hide_filters=True,

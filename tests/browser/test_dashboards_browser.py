@@ -180,7 +180,6 @@ def test_a_new_customer_connects_google_ads_and_reads_true_numbers(web, celery_w
         expect(page.locator(".chip-remove")).to_contain_text("Bosco Demo DE")
         web.screenshot("dashboard-overview-filtered")
 
-
         # Channels: platform and account tables with totals; navigation keeps the filter.
         page.click("nav.nav >> text=Channels")
         page.wait_for_url(re.compile(r".*/channels/\?compare=none&account=.*"))

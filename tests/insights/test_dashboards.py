@@ -165,9 +165,7 @@ def test_campaigns_sort_by_the_metrics_layer_with_totals_and_pages(owner_client,
     monkeypatch.setattr(dashboards, "PAGE_SIZE", 2)
     d1, d2 = last_30()
     by_roas = metrics_query(
-        MetricsQuery(
-            metrics=("roas", "spend"), dimensions=("campaign",), date_from=d1, date_to=d2, order_by=("-roas",)
-        )
+        MetricsQuery(metrics=("roas", "spend"), dimensions=("campaign",), date_from=d1, date_to=d2, order_by=("-roas",))
     ).rows
     first = owner_client.get("/campaigns/?sort=-roas").content.decode()
     keys = re.findall(r'<tr data-key="([^"]+)"', first)
@@ -188,7 +186,9 @@ def test_campaign_search_is_an_htmx_fragment_and_says_when_nothing_matches(owner
     name = next(r["campaign_name"] for r in named if r["campaign"] == ids[0])
     fragment = owner_client.get(f"/campaigns/?q={name}", **HTMX, HTTP_HX_TARGET="campaign-table").content.decode()
     assert "<html" not in fragment and 'id="campaign-table"' in fragment
-    assert re.findall(r'<tr data-key="([^"]+)"', fragment) == [r["campaign"] for r in named if name in r["campaign_name"]]
+    assert re.findall(r'<tr data-key="([^"]+)"', fragment) == [
+        r["campaign"] for r in named if name in r["campaign_name"]
+    ]
     none = owner_client.get("/campaigns/?q=no-such-campaign-zz").content.decode()
     assert "No campaign name contains “no-such-campaign-zz”" in none
     overview = owner_client.get("/?q=no-such-campaign-zz").content.decode()
@@ -255,3 +255,23 @@ def test_changing_the_reporting_currency_queues_the_warehouse_recompute(owner_cl
     # Until the recompute runs, the dashboards show the stored currency and say why.
     body = owner_client.get("/").content.decode()
     assert 'id="currency-pending"' in body and "converted to USD" in body and "€" in body
+
+
+def test_a_compare_period_before_the_first_synced_day_is_called_out(owner_client) -> None:
+    # 120 days of history: the 30 days before the last 30 are there, the 90 before the last 90 are not.
+    assert 'id="compare-uncovered"' not in owner_client.get("/").content.decode()
+    body = owner_client.get("/?period=90d").content.decode()
+    assert 'id="compare-uncovered"' in body and "look bigger than they are" in body
+
+
+def test_a_campaign_without_delivery_in_the_range_says_so_and_links_to_its_last_days(owner_client) -> None:
+    from datetime import date
+
+    campaign = campaign_ids()[0]
+    body = owner_client.get(campaign_url(campaign) + "?period=custom&from=2001-01-01&to=2001-01-31").content.decode()
+    assert 'id="no-delivery"' in body and "delivered nothing in Jan 1 – Jan 31, 2001" in body
+    link = re.search(r'href="([^"]*period=custom[^"]*)">Show its last 30 days', body)
+    assert link is not None
+    last_days = owner_client.get(link.group(1).replace("&amp;", "&")).content.decode()
+    assert 'id="no-delivery"' not in last_days and 'id="chart-campaign"' in last_days
+    assert date.fromisoformat(re.search(r"to=(\d{4}-\d\d-\d\d)", link.group(1)).group(1)) <= yesterday_utc()
