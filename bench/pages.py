@@ -195,7 +195,7 @@ def fact_rows(workspace: Any) -> int:
 # --------------------------------------------------------------------------- pages
 
 
-def page_urls(workspace: Any, end: date) -> dict[str, tuple[str, dict[str, str]]]:
+def page_urls(workspace: Any, end: date) -> dict[str, tuple[str, dict[str, Any]]]:
     """(path, extra headers) per page; every range ends on the data's last day."""
     from django.db import connection
     from django_tenants.utils import schema_context
@@ -212,7 +212,7 @@ def page_urls(workspace: Any, end: date) -> dict[str, tuple[str, dict[str, str]]
         cursor.execute("SELECT platform, platform || ':' || account_id FROM dim_ad_account ORDER BY 1, 2 LIMIT 1")
         platform, account = cursor.fetchone()
     word = str(name).split()[0]
-    htmx = {"HTTP_HX_REQUEST": "true"}
+    htmx: dict[str, Any] = {"HTTP_HX_REQUEST": "true"}
     return {
         "overview_30d": ("/" + window(30), {}),
         "overview_90d_prev_year": ("/" + window(90, compare="previous_year"), {}),

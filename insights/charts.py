@@ -999,8 +999,8 @@ def layered_diagram(
         x = margin + col * (box_w + gap_x)
         column_h = len(names) * box_h + max(0, len(names) - 1) * gap_y
         top = (height - column_h) / 2
-        layers = {str(_get(info[n], "layer", "")) for n in names}
-        columns.append((x, " / ".join(sorted(layers))))
+        column_layers = {str(_get(info[n], "layer", "")) for n in names}
+        columns.append((x, " / ".join(sorted(column_layers))))
         for i, name in enumerate(names):
             node = info[name]
             placed[name] = DiagramNode(

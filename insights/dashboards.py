@@ -840,7 +840,7 @@ def overlays(
             .values("metric", "date", "yhat", "lower_80", "upper_80", "lower_95", "upper_95")
         )
         for point in points:
-            out[point["metric"]][1].append(point)
+            out[point["metric"]][1].append(dict(point))
     return out
 
 
