@@ -49,7 +49,7 @@ class User(AbstractUser):
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
-    objects = UserManager()  # type: ignore[misc]
+    objects = UserManager()  # type: ignore[assignment,misc]  # e-mail users need their own manager
 
     def __str__(self) -> str:
         return self.email
@@ -87,17 +87,17 @@ class Workspace(TenantMixin):
 
     def create_schema(self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1) -> bool:
         """Copy the template with Bosco's fast cloner; django-tenants' general clone is the fallback."""
-        from django.db import connection
         from django_tenants.utils import get_creation_fakes_migrations, schema_exists
 
         from accounts.schema_clone import UnsupportedTemplate, clone_schema
+        from bosco.db import connection
 
         base = self.get_base_schema() if get_creation_fakes_migrations() else False
         if sync_schema and base and schema_exists(base):
             if check_if_exists and schema_exists(self.schema_name):
                 return False
             try:
-                clone_schema(base, self.schema_name)
+                clone_schema(str(base), self.schema_name)
             except UnsupportedTemplate as exc:
                 logger.warning("fast clone not possible (%s); using django-tenants' clone", exc)
             else:

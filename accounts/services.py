@@ -16,13 +16,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_exists
 
 from accounts.models import ApiKey, Domain, Invitation, LoginHandoff, Membership, User, Workspace
 from accounts.roles import ASSIGNABLE_ROLES, Permission, Role
 from billing.plans import Plan
+from bosco.db import connection
 from bosco.money import REPORTING_CURRENCIES
 
 logger = logging.getLogger(__name__)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in
-from django.db import connection
 from django.dispatch import receiver
+
+from bosco.db import connection
 
 SESSION_SCHEMA_KEY = "_bosco_schema"
 

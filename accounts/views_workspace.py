@@ -142,12 +142,13 @@ def team_member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose a valid role.")
         return HttpResponseRedirect(reverse("team"))
+    workspace = request.tenant  # type: ignore[attr-defined]
     try:
         changed = services.membership_change_role(
             membership_id=membership_id,
-            workspace=request.tenant,
+            workspace=workspace,
             actor=membership,
-            role=form.cleaned_data["role"],  # type: ignore[attr-defined]
+            role=form.cleaned_data["role"],
         )
     except services.AccountsError as exc:
         messages.error(request, exc.message)

@@ -33,7 +33,15 @@ def setup_django(suite: str, *, settings_module: str = "bosco.settings.test") ->
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
     import psycopg
 
-    admin_parts = urlunsplit((parts.scheme.replace("postgres", "postgresql", 1) if parts.scheme == "postgres" else parts.scheme, parts.netloc, "/postgres", parts.query, ""))
+    admin_parts = urlunsplit(
+        (
+            parts.scheme.replace("postgres", "postgresql", 1) if parts.scheme == "postgres" else parts.scheme,
+            parts.netloc,
+            "/postgres",
+            parts.query,
+            "",
+        )
+    )
     with psycopg.connect(admin_parts, autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone():
             conn.execute(f'CREATE DATABASE "{dbname}"')
@@ -68,7 +76,7 @@ def timer() -> Iterator[Callable[[], float]]:
 
 def summarize_ms(samples_s: list[float]) -> dict[str, float]:
     ms = sorted(s * 1000 for s in samples_s)
-    p95 = ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
+    p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
     return {"median_ms": round(statistics.median(ms), 3), "p95_ms": round(p95, 3), "n": len(ms)}
 
 

@@ -73,9 +73,7 @@ def main() -> None:
     pgclone = timed(by_pg_clone_schema, "pgclone")
     migrations = timed(by_migrations, "migrate")
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s", [template]
-        )
+        cursor.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = %s", [template])
         template_tables = cursor.fetchone()[0]
 
     print(f"workspace template: {template_tables} tables")
@@ -84,7 +82,7 @@ def main() -> None:
     print(f"create by running migrations    : median {statistics.median(migrations):.3f} s")
 
     # N real workspaces through the product's service (fast clone, domain, membership).
-    existing = {ws for ws in owner.memberships.values_list("workspace__slug", flat=True)}
+    existing = set(owner.memberships.values_list("workspace__slug", flat=True))
     started = time.perf_counter()
     created = 0
     for i in range(n_workspaces):

@@ -22,9 +22,10 @@ import redis.exceptions
 from celery import Task, signals
 from celery.contrib.django.task import DjangoTask
 from django.db import InterfaceError as DbInterfaceError
-from django.db import OperationalError, connection
+from django.db import OperationalError
 
 from bosco.celery import app
+from bosco.db import connection
 
 logger = logging.getLogger("bosco.tasks")
 

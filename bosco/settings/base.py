@@ -6,6 +6,7 @@ Secrets have development defaults here only; `production.py` refuses to start wi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -245,7 +246,7 @@ SPECTACULAR_SETTINGS = {
 CSP_FORM_ACTION_EXTRA = env.list("CSP_FORM_ACTION_EXTRA", default=[])
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
@@ -294,11 +295,17 @@ META_GRAPH_VERSION = env("META_GRAPH_VERSION", default="v24.0")
 META_APP_ID = env("META_APP_ID", default="100000000000001")
 META_APP_SECRET = env("META_APP_SECRET", default="emulator-meta-secret")
 # Days re-read on every scheduled sync (restatement windows) and history fetched on connect.
-CONNECTORS_LOOKBACK_DAYS = {"google_ads": env.int("GOOGLE_ADS_LOOKBACK_DAYS", default=30), "meta": env.int("META_LOOKBACK_DAYS", default=28)}
+CONNECTORS_LOOKBACK_DAYS = {
+    "google_ads": env.int("GOOGLE_ADS_LOOKBACK_DAYS", default=30),
+    "meta": env.int("META_LOOKBACK_DAYS", default=28),
+}
 CONNECTORS_BACKFILL_DAYS = env.int("CONNECTORS_BACKFILL_DAYS", default=730)
 # Each platform's reporting history limit: about 37 months for both.
 CONNECTORS_MAX_HISTORY_DAYS = {"google_ads": 1125, "meta": 1125}
-CONNECTORS_CHUNK_DAYS = {"google_ads": env.int("GOOGLE_ADS_CHUNK_DAYS", default=30), "meta": env.int("META_CHUNK_DAYS", default=30)}
+CONNECTORS_CHUNK_DAYS = {
+    "google_ads": env.int("GOOGLE_ADS_CHUNK_DAYS", default=30),
+    "meta": env.int("META_CHUNK_DAYS", default=30),
+}
 CONNECTORS_SYNC_INTERVAL_HOURS = env.int("CONNECTORS_SYNC_INTERVAL_HOURS", default=6)
 CONNECTORS_HTTP_TIMEOUT = env.float("CONNECTORS_HTTP_TIMEOUT", default=60.0)
 CONNECTORS_MAX_ATTEMPTS = env.int("CONNECTORS_MAX_ATTEMPTS", default=5)

@@ -91,9 +91,14 @@ def test_task_enqueued_in_a_rolled_back_transaction_never_runs(celery_worker, ma
     ws = make_workspace("tenant-a")
     key = f"test:rollback:{ws.schema_name}"
     _counter().delete(key)
-    with pytest.raises(RuntimeError), transaction.atomic():
-        flaky_then_ok.delay_on_commit(ws.schema_name, key, 0)
-        raise RuntimeError("the request failed after enqueueing")
+
+    def failing_request() -> None:
+        with transaction.atomic():
+            flaky_then_ok.delay_on_commit(ws.schema_name, key, 0)
+            raise RuntimeError("the request failed after enqueueing")
+
+    with pytest.raises(RuntimeError):
+        failing_request()
     probe = flaky_then_ok.delay(ws.schema_name, f"{key}:probe", 0)
     probe.get(timeout=30)  # the worker is idle after this: anything queued before has run
     assert _counter().get(key) is None

@@ -12,10 +12,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from bosco.db import connection
 from warehouse.models import Restatement, TransformRun
 from warehouse.services import fx, quality
 from warehouse.services.config import setting

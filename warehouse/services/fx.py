@@ -27,9 +27,10 @@ from typing import Any
 from xml.etree import ElementTree
 
 import httpx
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from bosco.db import connection
 from warehouse.services.config import setting
 
 SAMPLE_FILE = Path(__file__).resolve().parent.parent / "data" / "synthetic-eurofxref-hist.csv"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db import connection
+from bosco.db import connection
 
 
 def enqueue_window_transform(

@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db import DatabaseError, OperationalError, transaction
 from django.utils import timezone
 
+from bosco.db import connection
 from warehouse.models import LineageEdge, ModelNode, ModelRun, PendingWindow, TransformRun
 from warehouse.services import config, graph, quality
 

@@ -15,10 +15,10 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django.db import connection
 from django_tenants.utils import get_public_schema_name, schema_exists
 
 from accounts.models import Domain, Workspace
+from bosco.db import connection
 
 
 def ensure_public_tenant() -> Workspace:
@@ -56,7 +56,9 @@ class Command(BaseCommand):
 
             seeded = fx_rates_seed_template(source=settings.BOSCO_FX_SEED)
             if seeded:
-                self.stdout.write(f"bootstrap: template seeded with {seeded.received} FX rates from {settings.BOSCO_FX_SEED}")
+                self.stdout.write(
+                    f"bootstrap: template seeded with {seeded.received} FX rates from {settings.BOSCO_FX_SEED}"
+                )
         if not options["skip_workspaces"] and Workspace.objects.exclude(schema_name=get_public_schema_name()).exists():
             call_command("migrate_schemas", tenant=True, interactive=False, verbosity=verbosity)
         self.stdout.write(f"bootstrap: database ready in {time.monotonic() - started:.1f}s")
