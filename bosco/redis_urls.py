@@ -24,7 +24,8 @@ def with_db(url: str, db: int) -> str:
     if parts.scheme == "unix":
         query = parse_qs(parts.query)
         query["db"] = [str(db)]
-        return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query, doseq=True), ""))
+        # urlunsplit would drop the empty authority ("unix:/path"), which redis-py rejects.
+        return f"unix://{parts.path}?{urlencode(query, doseq=True)}"
     return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, ""))
 
 

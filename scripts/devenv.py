@@ -170,6 +170,9 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     services = Services()
+    # SIGTERM (a CI runner, `kill`) ends the command like Ctrl-C: the finally below stops the
+    # embedded servers. `run` installs its own handlers to stop its children first.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         if argv[0] == "run":
             return command_run(services)

@@ -43,6 +43,18 @@ def _public_tenant_present(request: pytest.FixtureRequest) -> None:
         ensure_public_tenant()
 
 
+def test_database_url() -> str:
+    """DATABASE_URL of the test database, for processes the tests start (TCP or Unix socket)."""
+    from urllib.parse import quote
+
+    db = settings.DATABASES["default"]
+    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
+    socket_dir = db.get("OPTIONS", {}).get("host")
+    if not db.get("HOST") and socket_dir:
+        return f"postgresql://{db['USER']}{password}@/{db['NAME']}?host={socket_dir}"
+    return f"postgresql://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 @pytest.fixture
 def public_host() -> str:
     return settings.BOSCO_DOMAIN

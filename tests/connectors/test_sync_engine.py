@@ -220,7 +220,7 @@ def other_session() -> Iterator[psycopg.Connection]:
 
     db = settings.DATABASES["default"]
     with psycopg.connect(
-        host=db["HOST"],
+        host=db["HOST"] or db.get("OPTIONS", {}).get("host"),  # TCP, or the embedded server's socket
         port=db["PORT"] or 5432,
         user=db["USER"],
         password=db["PASSWORD"] or None,

@@ -168,9 +168,9 @@ def worker_env(emulator, live_database_url) -> tuple[str, dict[str, str]]:
 
 @pytest.fixture
 def live_database_url() -> str:
-    db_settings = django_settings.DATABASES["default"]
-    password = f":{db_settings['PASSWORD']}" if db_settings.get("PASSWORD") else ""
-    return f"postgres://{db_settings['USER']}{password}@{db_settings['HOST']}:{db_settings['PORT'] or 5432}/{db_settings['NAME']}"
+    from tests.conftest import test_database_url
+
+    return test_database_url()
 
 
 @pytest.mark.slow
