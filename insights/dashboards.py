@@ -654,17 +654,17 @@ def campaign_table(
     url_for: Any = None,
     page_size: int | None = None,
 ) -> Table:
-    """A page of campaigns, sorted by the metrics layer (ORDER BY … LIMIT over
+    """A page of campaigns, sorted by the metrics layer (ORDER BY … LIMIT … OFFSET over
     rollup_campaign_cumulative: two rows per campaign whatever the range), with one daily
     spend query for the page's sparklines (rollup_day_campaign).
 
-    The layer has no OFFSET, so page n asks for the first n × page_size + 1 rows and shows the
-    last page_size of them; the extra row says whether there is a next page.
+    The layer ranks every campaign but joins the compare period and names for the page's rows
+    only; one row more than the page says whether there is a next page.
     """
     if slice_.nothing_matches:
         return Table(columns(), [], cells_for({}, currency, bool(state.compare)))
     page_size = page_size or PAGE_SIZE
-    limit = min(10_000, state.page * page_size + 1)
+    start = (state.page - 1) * page_size
     result = answer(
         MetricsQuery(
             metrics=TABLE_METRICS,
@@ -674,11 +674,11 @@ def campaign_table(
             filters=slice_.filters,
             compare=state.compare,
             order_by=(state.sort or DEFAULT_SORT,),
-            limit=limit,
+            limit=page_size + 1,
+            offset=start,
         )
     )
-    start = (state.page - 1) * page_size
-    shown = result.rows[start : start + page_size]
+    shown = result.rows[:page_size]
     sparks = spark_lines(state, {"campaign": tuple(r["campaign"] for r in shown)}, by="campaign") if shown else {}
     rows = [
         TableRow(
@@ -698,7 +698,7 @@ def campaign_table(
         rows,
         total,
         page=state.page,
-        has_next=len(result.rows) > start + page_size,
+        has_next=len(result.rows) > page_size,
         first=start + 1 if rows else 0,
         last=start + len(rows),
     )
@@ -746,39 +746,39 @@ def movers(state: DashboardState, slice_: Slice, currency: str, *, url_for: Any 
             limit=MOVER_POOL,
         )
     )
-    candidates: list[Mover] = []
+    # (row, metric, difference) of every change; only the chosen few are formatted and linked
+    # (formatting and reversing URLs for all 400 candidates was most of the fragment's time).
+    candidates: list[tuple[dict[str, Any], str, float]] = []
     for row in result.rows:
         for metric in ("conversion_value", "spend"):
-            current, previous = row.get(metric), row.get(f"{metric}_previous")
-            difference = float(current or 0) - float(previous or 0)
-            if difference == 0:
-                continue
-            sign = "+" if difference > 0 else "−"
-            candidates.append(
-                Mover(
-                    campaign=row["campaign"],
-                    name=row["campaign_name"],
-                    account_name=row["account_name"],
-                    platform=row["platform"],
-                    metric=metric,
-                    current=current,
-                    previous=previous,
-                    difference=difference,
-                    current_text=format_metric(metric, _num(current), currency),
-                    difference_text=sign + format_metric(metric, abs(difference), currency),
-                    delta=delta_for(metric, row.get(f"{metric}_change")),
-                    url=url_for(row["campaign"]) if url_for else "",
-                )
-            )
-    candidates.sort(key=lambda m: -abs(m.difference))
+            difference = float(row.get(metric) or 0) - float(row.get(f"{metric}_previous") or 0)
+            if difference != 0:
+                candidates.append((row, metric, difference))
     chosen: list[Mover] = []
     seen: set[str] = set()
     # Revenue moves first; a campaign appears once (its biggest move).
-    for mover in sorted(candidates, key=lambda m: (m.metric != "conversion_value", -abs(m.difference))):
-        if mover.campaign in seen:
+    for row, metric, difference in sorted(candidates, key=lambda c: (c[1] != "conversion_value", -abs(c[2]))):
+        if row["campaign"] in seen:
             continue
-        seen.add(mover.campaign)
-        chosen.append(mover)
+        seen.add(row["campaign"])
+        current, previous = row.get(metric), row.get(f"{metric}_previous")
+        sign = "+" if difference > 0 else "−"
+        chosen.append(
+            Mover(
+                campaign=row["campaign"],
+                name=row["campaign_name"],
+                account_name=row["account_name"],
+                platform=row["platform"],
+                metric=metric,
+                current=current,
+                previous=previous,
+                difference=difference,
+                current_text=format_metric(metric, _num(current), currency),
+                difference_text=sign + format_metric(metric, abs(difference), currency),
+                delta=delta_for(metric, row.get(f"{metric}_change")),
+                url=url_for(row["campaign"]) if url_for else "",
+            )
+        )
         if len(chosen) == count:
             break
     return sorted(chosen, key=lambda m: -m.difference)

@@ -72,6 +72,9 @@ class MetricsQuery:
     compare: str | None = None
     order_by: tuple[str, ...] = ()
     limit: int | None = None
+    #: rows to skip before `limit` (a table's later pages: the compare period, names and the
+    #: rows sent back are then only the page's, not every row before it)
+    offset: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "metrics", tuple(self.metrics))
@@ -107,6 +110,8 @@ class MetricsQuery:
                 raise QueryError(f"order_by {name!r} is neither a requested metric nor a dimension")
         if self.limit is not None and not 1 <= self.limit <= 10_000:
             raise QueryError("limit must be between 1 and 10000")
+        if not 0 <= self.offset <= 100_000:
+            raise QueryError("offset must be between 0 and 100000")
 
     @property
     def time_dimension(self) -> str | None:
@@ -133,6 +138,8 @@ class MetricsQuery:
                 "c": self.compare,
                 "o": self.order_by,
                 "l": self.limit,
+                # only when set, so the keys of questions without an offset stay what they were
+                **({"off": self.offset} if self.offset else {}),
             },
             sort_keys=True,
         )
@@ -168,6 +175,13 @@ class _Plan:
     time_expr: str | None  # the bucket expression for the requested grain
 
 
+#: the ISO week's Monday and the month's first day of a date column, in date arithmetic:
+#: `date_trunc()` takes a timestamp with time zone, so every row paid a date → timestamptz → date
+#: round trip through the session's time zone (the same days, ~40 % slower over a year of rows)
+WEEK_START_SQL = "({c} - (extract(isodow FROM {c})::int - 1))"
+MONTH_START_SQL = "({c} - (extract(day FROM {c})::int - 1))"
+
+
 def _aligned_weeks(d1: date, d2: date) -> bool:
     return d1.weekday() == 0 and d2.weekday() == 6
 
@@ -178,7 +192,7 @@ def _aligned_months(d1: date, d2: date) -> bool:
 
 def _plan(q: MetricsQuery, d1: date, d2: date) -> _Plan:
     dims, filters, grain = set(q.dimensions), set(q.filters), q.time_dimension
-    bucket = {"day": "{c}", "week": "date_trunc('week', {c})::date", "month": "date_trunc('month', {c})::date"}
+    bucket = {"day": "{c}", "week": WEEK_START_SQL, "month": MONTH_START_SQL}
     if "ad_group" in dims:
         return _Plan("fct_ad_performance_daily", "date_day", bucket[grain] if grain else None)
     if "campaign" in dims or "campaign" in filters:
@@ -222,12 +236,34 @@ def _filter_sql(q: MetricsQuery, source: str, alias: str, params: dict[str, Any]
 
 
 def _campaign_keys(ids: Sequence[str]) -> list[int]:
+    """The campaign_keys of public campaign ids ("platform:account:campaign").
+
+    An id with exactly two colons can only equal `platform || ':' || account_id || ':' ||
+    campaign_id` for the row whose three columns are its three parts, so those are looked up on
+    the natural-key index (a search passes up to 500 ids; comparing each against the
+    concatenation of every campaign cost ~15 ms at 10,000 campaigns). Any other id keeps the
+    concatenation match, so the answer is the same for every input.
+    """
+    parts = [i.split(":") for i in ids]
+    exact = [p for p in parts if len(p) == 3]
+    other = [i for i, p in zip(ids, parts, strict=True) if len(p) != 3]
+    keys: list[int] = []
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id FROM dim_campaign WHERE (platform || ':' || account_id || ':' || campaign_id) = ANY(%s)",
-            [list(ids)],
-        )
-        return [row[0] for row in cursor.fetchall()]
+        if exact:
+            cursor.execute(
+                "SELECT c.id FROM unnest(%s::text[], %s::text[], %s::text[]) AS k(platform, account_id, campaign_id)"
+                " JOIN dim_campaign c"
+                " ON c.platform = k.platform AND c.account_id = k.account_id AND c.campaign_id = k.campaign_id",
+                [[p[0] for p in exact], [p[1] for p in exact], [p[2] for p in exact]],
+            )
+            keys += [row[0] for row in cursor.fetchall()]
+        if other:
+            cursor.execute(
+                "SELECT id FROM dim_campaign WHERE (platform || ':' || account_id || ':' || campaign_id) = ANY(%s)",
+                [other],
+            )
+            keys += [row[0] for row in cursor.fetchall()]
+    return sorted(set(keys))
 
 
 def _entity_columns(q: MetricsQuery, plan: _Plan, alias: str) -> list[tuple[str, str]]:
@@ -360,12 +396,16 @@ def _dimension_columns(dimension: str, group_names: list[str]) -> list[str]:
     return [c for c in mapping[dimension] if c in group_names]
 
 
-def _label_sql(q: MetricsQuery, group_names: list[str]) -> tuple[list[str], str]:
+def _label_sql(q: MetricsQuery, group_names: list[str], params: dict[str, Any]) -> tuple[list[str], str]:
     """Public ids and names of the row's entities, and the joins that provide them."""
     dims = set(q.dimensions)
     joins = ""
     if "_campaign_key" in group_names:
         joins += " JOIN dim_campaign dc ON dc.id = r._campaign_key"
+        if "f_campaign_keys" in params:
+            # Redundant (every row's key is one of them), but it lets the planner read just those
+            # campaigns' names by key instead of hashing the whole dimension for a page's rows.
+            joins += " AND dc.id = ANY(%(f_campaign_keys)s)"
         platform, account_id, campaign_id = "dc.platform", "dc.account_id", "dc.campaign_id"
     else:
         platform, account_id, campaign_id = "r._platform", "r._account_id", "r._campaign_id"
@@ -411,7 +451,7 @@ def data_currency() -> str | None:
 def metrics_query(query: MetricsQuery) -> MetricsResult:
     """Answer a metrics question with one SQL statement over the smallest table that can.
 
-    current period → (ORDER BY … LIMIT) → LEFT JOIN the compare period on the same entities and
+    current period → (ORDER BY … LIMIT … OFFSET) → LEFT JOIN the compare period on the same entities and
     the same position in the period → metrics from sums → public ids and names.
     """
     q = query
@@ -421,16 +461,18 @@ def metrics_query(query: MetricsQuery) -> MetricsResult:
         n for n, _ in _entity_columns(q, plan, "t")
     ]
     ctes = [f"cur AS ({_inner_sql(q, plan, q.date_from, q.date_to, params, 'c')})"]
-    limited = q.limit is not None
+    limited = q.limit is not None or q.offset > 0
     if limited:
         # A totals question (no dimensions, no order) has nothing to order by: it is one row.
         top_order = ", ".join(_order_sql(q, "r", group_names))
         order_clause = f" ORDER BY {top_order}" if top_order else ""
-        ctes.append(f"top AS (SELECT * FROM cur r{order_clause} LIMIT {int(q.limit or 0)})")
+        limit_clause = f" LIMIT {int(q.limit)}" if q.limit is not None else ""
+        offset_clause = f" OFFSET {int(q.offset)}" if q.offset else ""
+        ctes.append(f"top AS (SELECT * FROM cur r{order_clause}{limit_clause}{offset_clause})")
     rows_cte = "top" if limited else "cur"
     compare = q.compare_range()
     select = [f"r.{n}" for n in group_names if n in TIME_DIMENSIONS]
-    labels, joins = _label_sql(q, group_names)
+    labels, joins = _label_sql(q, group_names, params)
     select += labels
     select += [f"{m.sql_value(name, 'r')} AS {name}" for name in q.metrics]
     if compare is not None:

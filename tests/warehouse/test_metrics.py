@@ -254,6 +254,26 @@ def test_top_campaigns_carry_names_ids_and_their_previous_period(facts: list[dic
     assert list(frame["campaign"]) == [r["campaign"] for r in rows]
 
 
+def test_offset_pages_are_slices_of_the_whole_ranking(facts: list[dict[str, Any]]) -> None:
+    base = {
+        "metrics": ("spend", "roas"),
+        "dimensions": ("campaign",),
+        "date_from": date(2026, 9, 26),
+        "date_to": D2,
+        "compare": "previous_period",
+        "order_by": ("-spend", "campaign"),
+    }
+    everything = metrics_query(MetricsQuery(**base)).rows  # type: ignore[arg-type]
+    pages = [
+        metrics_query(MetricsQuery(**base, limit=5, offset=offset)).rows  # type: ignore[arg-type]
+        for offset in range(0, len(everything) + 5, 5)
+    ]
+    assert len(everything) == 12 and [len(p) for p in pages] == [5, 5, 2, 0]
+    assert [row for page in pages for row in page] == everything
+    with pytest.raises(QueryError, match="offset"):
+        MetricsQuery(**base, limit=5, offset=-1)  # type: ignore[arg-type]
+
+
 def test_cached_answers_are_invalidated_by_the_next_run(facts: list[dict[str, Any]]) -> None:
     q = MetricsQuery(metrics=("spend",), date_from=D1, date_to=D2)
     first = metrics_query_cached(q)
