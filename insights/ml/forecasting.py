@@ -145,34 +145,104 @@ def _point_forecasts(fit: HoltWintersFit, origins: np.ndarray, horizon: int) -> 
     return out + season_vals
 
 
-def _error_quantiles(fit: HoltWintersFit, y: np.ndarray, horizon: int, calibration: int) -> dict[float, np.ndarray]:
-    """Quantiles of in-sample h-step errors over the last ``calibration`` origins."""
+_PROBS = (0.025, 0.1, 0.9, 0.975)
+_Z = {0.025: -1.959964, 0.1: -1.281552, 0.9: 1.281552, 0.975: 1.959964}
+_MIN_CALIBRATION = 10  # fewer h-step errors than this: the parametric width alone
+_PRIOR_ORIGINS = 20  # weight of the parametric width, in effective calibration origins
+
+
+def ets_variance_factors(fit: HoltWintersFit, horizon: int) -> np.ndarray:
+    """h-step forecast-error variance of ETS(A,Ad,A) in units of the one-step variance.
+
+    Hyndman, Koehler, Ord & Snyder (2008), Table 6.1 (class 1 models):
+    ``v_h = 1 + sum_{j<h} c_j^2`` with ``c_j = alpha + beta * (phi + ... + phi^j) + gamma * [j % m == 0]``.
+    """
+    j = np.arange(1, horizon)
+    c = fit.alpha + fit.beta * _damped_sum(fit.phi, j) + fit.gamma * (j % fit.period == 0)
+    return 1.0 + np.concatenate([[0.0], np.cumsum(c**2)])
+
+
+def _local_scale(one_step: np.ndarray, burn_in: int, half_life: float) -> np.ndarray:
+    """Causal exponentially weighted RMS of the one-step errors up to and including each t."""
+    r = 0.5 ** (1.0 / half_life)
+    out = np.empty(one_step.size)
+    num = den = 0.0
+    for t, e in enumerate(one_step.tolist()):
+        if t >= burn_in and e == e:
+            num = r * num + e * e
+            den = r * den + 1.0
+        out[t] = np.sqrt(num / den) if den > 0 else np.nan
+    first = np.flatnonzero(np.isfinite(out))
+    if first.size:
+        out[: first[0]] = out[first[0]]
+    return np.where(np.isfinite(out) & (out > 0), out, np.nanmax(out) if np.isfinite(out).any() else 1.0)
+
+
+def _weighted_quantile(values: np.ndarray, weights: np.ndarray, prob: float) -> float:
+    """Quantile of the weighted empirical distribution (midpoint rule, linear in between)."""
+    order = np.argsort(values)
+    v, w = values[order], weights[order]
+    cdf = (np.cumsum(w) - 0.5 * w) / w.sum()
+    return float(np.interp(prob, cdf, v))
+
+
+def _error_quantiles(
+    fit: HoltWintersFit,
+    y: np.ndarray,
+    horizon: int,
+    calibration: int,
+    half_life: float | None,
+    scale_half_life: float | None = None,
+) -> dict[float, np.ndarray]:
+    """Quantiles of the h-step forecast error, per step h.
+
+    Empirical part: the model's own h-step errors from every origin in the last
+    ``calibration`` points (rolling origin on the fitted filter), each weighted by
+    ``0.5 ** (age / half_life)`` where age counts periods from the error's target date to the
+    end of the history - recent errors describe the current volatility better than old ones
+    (weighted conformal prediction for non-exchangeable data, Barber et al. 2023).
+    Parametric part: the ETS(A,Ad,A) analytic width ``z_p * sigma * sqrt(v_h)`` with sigma
+    the (same-weighted) RMS one-step error. The two are blended by the effective number of
+    calibration errors ``n_eff / (n_eff + 20)``, so short histories lean on the parametric
+    width and long ones on their own errors. Bands never shrink with the horizon.
+    """
     n = y.size
     first = max(fit.period * 2, n - calibration - horizon)
     origins = np.arange(first, n - 1)
-    probs = (0.025, 0.1, 0.9, 0.975)
-    if origins.size < 20:
-        resid = y - fit.fitted
-        sigma = float(np.nanstd(resid[fit.period :])) if np.isfinite(resid[fit.period :]).sum() > 2 else 0.0
-        z = {0.025: -1.96, 0.1: -1.2816, 0.9: 1.2816, 0.975: 1.96}
-        widen = np.sqrt(np.arange(1, horizon + 1))
-        return {p: z[p] * sigma * widen for p in probs}
-    preds = _point_forecasts(fit, origins, horizon)
-    target_idx = origins[:, None] + np.arange(1, horizon + 1)[None, :]
-    targets = np.where(target_idx < n, y[np.clip(target_idx, None, n - 1)], np.nan)
-    errors = targets - preds
-    out: dict[float, np.ndarray] = {}
-    for p in probs:
-        q = np.array(
-            [
-                np.nanquantile(errors[:, j], p) if np.isfinite(errors[:, j]).sum() >= 10 else np.nan
-                for j in range(horizon)
-            ]
-        )
-        q = pd.Series(q).ffill().bfill().fillna(0.0).to_numpy()
-        # uncertainty cannot shrink with the horizon
-        out[p] = np.maximum.accumulate(q) if p > 0.5 else np.minimum.accumulate(q)
-    return out
+    steps = np.arange(1, horizon + 1)
+    decay = 0.0 if half_life is None or not np.isfinite(half_life) else np.log(2.0) / max(half_life, 1e-9)
+    # parametric width
+    one_step = y - fit.fitted
+    idx = np.flatnonzero(np.isfinite(one_step))
+    idx = idx[idx >= fit.period]
+    if idx.size > 2:
+        w1 = np.exp(-decay * (n - 1 - idx))
+        sigma = float(np.sqrt(np.sum(w1 * one_step[idx] ** 2) / w1.sum()))
+    else:
+        sigma = 0.0
+    width = sigma * np.sqrt(ets_variance_factors(fit, horizon))
+    out = {p: _Z[p] * width for p in _PROBS}
+    if origins.size:
+        preds = _point_forecasts(fit, origins, horizon)
+        target_idx = origins[:, None] + steps[None, :]
+        targets = np.where(target_idx < n, y[np.clip(target_idx, None, n - 1)], np.nan)
+        errors = targets - preds
+        if scale_half_life:
+            local = _local_scale(one_step, fit.period, scale_half_life)
+            errors = errors / local[origins, None] * local[n - 1]
+        ages = (n - 1 - target_idx).astype(float)
+        for j in range(horizon):
+            valid = np.isfinite(errors[:, j])
+            if valid.sum() < _MIN_CALIBRATION:
+                continue
+            w = np.exp(-decay * ages[valid, j])
+            n_eff = float(w.sum() ** 2 / np.sum(w**2))
+            share = n_eff / (n_eff + _PRIOR_ORIGINS)
+            for p in _PROBS:
+                empirical = _weighted_quantile(errors[valid, j], w, p)
+                out[p][j] = share * empirical + (1.0 - share) * out[p][j]
+    # uncertainty cannot shrink with the horizon
+    return {p: (np.maximum.accumulate(q) if p > 0.5 else np.minimum.accumulate(q)) for p, q in out.items()}
 
 
 def _period_for(sampling: Sampling, n: int) -> int:
@@ -189,6 +259,9 @@ def forecast(
     log_scale: bool | None = None,
     max_history: int = 3 * 365,
     calibration: int = 365,
+    calibration_half_life: float | None = None,
+    scale_half_life: float | None = None,
+    local_scale: bool = True,
 ) -> pd.DataFrame:
     """Forecast the ``horizon`` periods after the last timestamp of ``series``.
 
@@ -196,6 +269,13 @@ def forecast(
     row per future period, same frequency as the input). ``log_scale`` defaults to True for
     strictly positive series. Needs at least two full seasonal cycles plus two points
     (16 days for daily data).
+
+    Bands come from the model's own h-step errors (see ``_error_quantiles``). With
+    ``local_scale`` each past error is first rescaled by the ratio of the current to the
+    then-current volatility (an exponentially weighted RMS of the one-step errors with a
+    half-life of ``scale_half_life`` periods, default one seasonal cycle), so a calm spell
+    after a volatile one gets narrower bands and the reverse. ``calibration_half_life``
+    additionally down-weights old errors (None: all count the same).
     """
     if horizon < 1 or horizon > 366:
         raise InputError("horizon must be between 1 and 366 periods")
@@ -215,7 +295,11 @@ def forecast(
 
     fit = fit_holt_winters(work, period)
     point = _point_forecasts(fit, np.array([work.size - 1]), horizon)[0]
-    quantiles = _error_quantiles(fit, work, horizon, calibration)
+    if local_scale and scale_half_life is None:
+        scale_half_life = float(max(period, 7))
+    quantiles = _error_quantiles(
+        fit, work, horizon, calibration, calibration_half_life, scale_half_life if local_scale else None
+    )
     to_scale = np.exp if log_scale else (lambda a: a)
     future = _future_index(pd.DatetimeIndex(grid.index), sampling, horizon)
     frame = pd.DataFrame(

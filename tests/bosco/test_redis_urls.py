@@ -13,9 +13,21 @@ from bosco.redis_urls import cache_url_for, celery_url_for, with_db
     [
         ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/1", "redis://127.0.0.1:6379/0"),
         ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379/1", "redis://127.0.0.1:6379"),
-        ("redis://:secret@cache.internal:6380/4", "redis://:secret@cache.internal:6380/5", "redis://:secret@cache.internal:6380/4"),
-        ("unix:///tmp/r/redis.socket?db=0", "unix:///tmp/r/redis.socket?db=1", "redis+socket:///tmp/r/redis.socket?virtual_host=0"),
-        ("unix:///tmp/r/redis.socket", "unix:///tmp/r/redis.socket?db=1", "redis+socket:///tmp/r/redis.socket?virtual_host=0"),
+        (
+            "redis://:secret@cache.internal:6380/4",
+            "redis://:secret@cache.internal:6380/5",
+            "redis://:secret@cache.internal:6380/4",
+        ),
+        (
+            "unix:///tmp/r/redis.socket?db=0",
+            "unix:///tmp/r/redis.socket?db=1",
+            "redis+socket:///tmp/r/redis.socket?virtual_host=0",
+        ),
+        (
+            "unix:///tmp/r/redis.socket",
+            "unix:///tmp/r/redis.socket?db=1",
+            "redis+socket:///tmp/r/redis.socket?virtual_host=0",
+        ),
     ],
 )
 def test_cache_and_celery_urls(url: str, cache: str, celery: str) -> None:

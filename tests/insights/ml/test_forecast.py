@@ -86,3 +86,37 @@ def test_seasonal_naive_repeats_the_last_week() -> None:
 
     assert list(seasonal_naive(series, 9, 7)) == [7, 8, 9, 10, 11, 12, 13, 7, 8]
     assert mase_scale(series.to_numpy(), 7) == 7.0
+
+
+def _volatile_then_calm(days: int = 420, seed: int = 5) -> pd.Series:
+    """Trend + weekly cycle whose noise drops from sd 12 to sd 2 for the last 120 days."""
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2023-01-01", periods=days, freq="D")
+    weekly = np.array([0.0, 5.0, 8.0, 6.0, 3.0, -10.0, -12.0])[index.day_of_week.to_numpy()]
+    sd = np.where(np.arange(days) < days - 120, 12.0, 2.0)
+    return pd.Series(300.0 + weekly + rng.normal(0.0, 1.0, days) * sd, index=index, name="y")
+
+
+def test_bands_follow_the_current_volatility_not_the_whole_history() -> None:
+    history = _volatile_then_calm()
+
+    local = forecast(history, 7, log_scale=False)
+    pooled = forecast(history, 7, log_scale=False, local_scale=False)
+
+    local_width = (local["yhat_upper_80"] - local["yhat_lower_80"]).mean()
+    pooled_width = (pooled["yhat_upper_80"] - pooled["yhat_lower_80"]).mean()
+    assert local_width < 0.6 * pooled_width
+    # the calm spell's true 80% width is 2 × 1.28 × 2 ≈ 5; the pooled errors' is several times that
+    assert local_width < 12
+
+
+def test_ets_variance_factors_match_the_closed_form_without_damping_or_season() -> None:
+    from insights.ml.forecasting import HoltWintersFit, ets_variance_factors
+
+    empty = np.zeros(0)
+    fit = HoltWintersFit(0.3, 0.0, 0.0, 1.0, 7, empty, empty, empty, empty, 0.0)
+
+    factors = ets_variance_factors(fit, 5)
+
+    # simple exponential smoothing: v_h = 1 + (h - 1) alpha^2
+    assert np.allclose(factors, 1 + np.arange(5) * 0.09)
