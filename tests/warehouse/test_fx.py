@@ -85,6 +85,19 @@ def test_the_shipped_sample_is_labelled_synthetic_and_parses() -> None:
     assert all(r.date.weekday() < 5 for r in rates), "TARGET business days only"
 
 
+def test_a_real_published_excerpt_parses_every_rate_it_holds() -> None:
+    """Three days of the ECB's real historical file, all 41 columns (N/A for legacy currencies)."""
+    rates = fx.fx_rates_read(source=str(fx.SAMPLE_FILE.parent / "ecb-eurofxref-hist-2019-04-08.csv"))
+    by_key = {(r.currency, r.date): r.rate for r in rates}
+    assert by_key[("USD", date(2019, 4, 10))] == Decimal("1.1279")
+    assert by_key[("GBP", date(2019, 4, 8))] == Decimal("0.86183")
+    assert by_key[("IDR", date(2019, 4, 9))] == Decimal("15937.78")
+    assert {r.date for r in rates} == {date(2019, 4, 8), date(2019, 4, 9), date(2019, 4, 10)}
+    # 41 columns, 9 of them legacy currencies published as N/A
+    assert len(rates) == 3 * 32
+    assert not {"CYP", "EEK", "LTL", "LVL", "MTL", "ROL", "SIT", "SKK", "TRL"} & {r.currency for r in rates}
+
+
 def test_loading_is_an_idempotent_upsert(in_workspace: Any, tmp_path: Path) -> None:
     path = tmp_path / "eurofxref-hist.csv"
     path.write_bytes(HIST_CSV)
