@@ -37,7 +37,7 @@ def test_key_reads_its_own_workspace(acme) -> None:
     response = _api(acme, _key(acme)).get("/api/v1/workspace")
     assert response.status_code == 200
     assert response.json()["slug"] == "acme"
-    assert ApiKey.objects.get().last_used_at is not None
+    assert ApiKey.objects.get(workspace=acme).last_used_at is not None
 
 
 def test_key_of_another_workspace_is_refused_with_a_problem_document(acme, globex) -> None:
@@ -52,7 +52,7 @@ def test_key_of_another_workspace_is_refused_with_a_problem_document(acme, globe
 def test_revoked_key_and_missing_key_are_refused(acme) -> None:
     raw = _key(acme)
     owner = Membership.objects.get(workspace=acme)
-    services.api_key_revoke(key_id=ApiKey.objects.get().pk, workspace=acme, actor=owner)
+    services.api_key_revoke(key_id=ApiKey.objects.get(workspace=acme).pk, workspace=acme, actor=owner)
     assert _api(acme, raw).get("/api/v1/workspace").status_code == 401
     response = _api(acme).get("/api/v1/workspace")
     assert response.status_code == 401
@@ -128,7 +128,7 @@ def test_api_keys_page_creates_shows_once_and_revokes(acme, make_user, workspace
     client = workspace_client(owner, acme)
     page = client.post("/settings/api-keys/new/", {"name": "Warehouse sync", "scope": "read"})
     assert page.status_code == 200
-    key = ApiKey.objects.get()
+    key = ApiKey.objects.get(workspace=acme)
     raw = page.context["new_key"]
     assert raw.startswith(f"bsk_{key.prefix}_")
     assert raw.encode() in page.content
@@ -141,4 +141,4 @@ def test_api_keys_page_creates_shows_once_and_revokes(acme, make_user, workspace
     Membership.objects.create(user=viewer, workspace=acme, role="viewer")
     response = workspace_client(viewer, acme).post("/settings/api-keys/new/", {"name": "nope", "scope": "read"})
     assert response.status_code == 400
-    assert ApiKey.objects.count() == 1
+    assert ApiKey.objects.filter(workspace=acme).count() == 1

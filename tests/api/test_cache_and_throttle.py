@@ -142,3 +142,62 @@ def test_throttled_requests_never_reach_the_work(a: Tenant, tight_plans: None) -
     with CaptureQueriesContext(connection) as queries:
         assert client.get(URL).status_code == 429
     assert not any("WITH cur AS" in q["sql"] for q in queries.captured_queries)
+
+
+# The counter itself, on the real Redis cache: requests from many workers at once, and the window.
+
+
+def _bare_request(ip: str, plan: str = "trial") -> object:
+    from types import SimpleNamespace
+
+    from django.test import RequestFactory
+    from rest_framework.request import Request
+
+    request = Request(RequestFactory().get("/api/v1/workspace", REMOTE_ADDR=ip))
+    request._request.tenant = SimpleNamespace(plan=plan)  # type: ignore[attr-defined]
+    return request
+
+
+def test_concurrent_requests_never_get_past_the_limit(tight_plans: None) -> None:
+    """Twenty requests on twenty threads at once (each its own Redis connection): exactly the
+    plan's three get through. A read-modify-write history would let several racers through."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from bosco.api.throttling import PlanRateThrottle
+
+    def round_of_twenty(ip: str) -> int:
+        request = _bare_request(ip)
+        start = Barrier(20)
+
+        def attempt(_: int) -> bool:
+            start.wait()
+            return PlanRateThrottle().allow_request(request, None)  # type: ignore[arg-type]
+
+        with ThreadPoolExecutor(20) as pool:
+            return list(pool.map(attempt, range(20))).count(True)
+
+    assert [round_of_twenty(f"203.0.113.{i}") for i in range(10, 15)] == [3] * 5
+
+
+def test_the_window_slides_over_the_previous_minute(tight_plans: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bosco.api import throttling
+
+    request = _bare_request("203.0.113.8")
+    now = [60.0 * 29_000_000 + 30.0]  # half-way through a minute
+    monkeypatch.setattr(throttling.time, "time", lambda: now[0])
+
+    def allowed() -> bool:
+        return throttling.PlanRateThrottle().allow_request(request, None)  # type: ignore[arg-type]
+
+    assert [allowed() for _ in range(4)] == [True, True, True, False]
+    refused = throttling.PlanRateThrottle()
+    assert not refused.allow_request(request, None)  # type: ignore[arg-type]
+    # this minute is full: room comes in the next minute once the previous 3 weigh ≤ 2
+    assert refused.wait() == 30 + 20
+    # half-way through the next minute the previous three still weigh 1.5: one more fits
+    now[0] += 60.0
+    assert [allowed() for _ in range(2)] == [True, False]
+    # a minute later only the one request of the last minute weighs (half): two more fit
+    now[0] += 60.0
+    assert [allowed() for _ in range(3)] == [True, True, False]
