@@ -178,6 +178,25 @@ class LoginHandoff(models.Model):
         return f"handoff for {self.user_id} to {self.workspace_id}"
 
 
+class OAuthRoute(models.Model):
+    """Which workspace an OAuth attempt belongs to, so the one shared callback can send it home.
+
+    Google and Meta only accept redirect URIs registered exactly, so every workspace uses the
+    public site's `/oauth/callback/`. The attempt itself (`connectors.OAuthState`: the state,
+    PKCE verifier, user, session binding, single use) lives in the workspace's schema; this row
+    only maps the same SHA-256 of the `state` to the workspace, until the workspace's callback
+    spends the state or the attempt expires.
+    """
+
+    state_hash = models.CharField(max_length=64, unique=True)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"OAuth answer route to {self.workspace_id}"
+
+
 class ApiKey(models.Model):
     """A workspace's key for the REST API. Shown once; only its SHA-256 is stored.
 

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django_tenants.utils import get_public_schema_name
 
-from accounts.models import ApiKey, Invitation, Membership, User, Workspace
+from accounts.models import ApiKey, Invitation, Membership, OAuthRoute, User, Workspace
 
 
 def workspaces_for_user(*, user: User) -> QuerySet[Workspace]:
@@ -36,6 +36,25 @@ def open_invitations_for_workspace(*, workspace: Workspace) -> QuerySet[Invitati
 def active_workspaces() -> QuerySet[Workspace]:
     """Every customer workspace (never the public tenant) — what beat fan-outs iterate."""
     return Workspace.objects.exclude(schema_name=get_public_schema_name()).filter(status=Workspace.Status.ACTIVE)
+
+
+def workspace_for_schema(*, schema_name: str) -> Workspace | None:
+    """The customer workspace whose schema this is (None for the public schema or an unknown one)."""
+    if schema_name == get_public_schema_name():
+        return None
+    return Workspace.objects.filter(schema_name=schema_name).first()
+
+
+def oauth_route_workspace(*, state_hash: str) -> Workspace | None:
+    """The workspace an unexpired OAuth attempt (by the SHA-256 of its `state`) belongs to."""
+    from django.utils import timezone
+
+    route = (
+        OAuthRoute.objects.filter(state_hash=state_hash, expires_at__gt=timezone.now())
+        .select_related("workspace")
+        .first()
+    )
+    return route.workspace if route is not None else None
 
 
 def _origin_parts(request: HttpRequest | None) -> tuple[str, str]:

@@ -12,7 +12,8 @@ import logging
 import re
 import secrets
 import zoneinfo
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -20,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_exists
 
-from accounts.models import ApiKey, Domain, Invitation, LoginHandoff, Membership, User, Workspace
+from accounts.models import ApiKey, Domain, Invitation, LoginHandoff, Membership, OAuthRoute, User, Workspace
 from accounts.roles import ASSIGNABLE_ROLES, Permission, Role
 from billing.plans import Plan
 from bosco.db import connection
@@ -392,6 +393,21 @@ def handoff_consume(*, token: str, workspace: Workspace) -> LoginHandoff:
         raise AccountsError("You are not a member of this workspace.")
     LoginHandoff.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
     return handoff
+
+
+def oauth_route_create(*, workspace: Workspace, state_hash: str, expires_at: datetime) -> OAuthRoute:
+    """Remember which workspace the OAuth attempt with this state hash belongs to (expired routes pruned).
+
+    The shared callback on the public site reads it to send the platform's answer to the
+    workspace's own callback, which does every check on the state.
+    """
+    OAuthRoute.objects.filter(expires_at__lt=timezone.now()).delete()
+    return OAuthRoute.objects.create(state_hash=state_hash, workspace=workspace, expires_at=expires_at)
+
+
+def oauth_routes_delete(*, state_hashes: Iterable[str]) -> None:
+    """Forget routes whose state the workspace spent or dropped (a replay then stops on the public site)."""
+    OAuthRoute.objects.filter(state_hash__in=list(state_hashes)).delete()
 
 
 API_KEY_PREFIX = "bsk_"

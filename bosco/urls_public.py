@@ -1,7 +1,9 @@
-"""URLs of the public site (the bare BOSCO_DOMAIN): marketing pages, sign-up, admin."""
+"""URLs of the public site (the bare BOSCO_DOMAIN): marketing pages, sign-up, admin, the shared OAuth callback."""
 
 from django.contrib import admin
 from django.urls import include, path
+
+from connectors import views_public as connectors_public
 
 admin.site.site_header = "Bosco support"
 admin.site.site_title = "Bosco support"
@@ -10,5 +12,7 @@ admin.site.index_title = "Workspaces, people and subscriptions"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    # The one OAuth redirect URI registered with Google and Meta; hands the answer to the workspace.
+    path("oauth/callback/", connectors_public.oauth_callback, name="oauth_callback"),
     path("", include("accounts.urls_public")),
 ]

@@ -64,3 +64,20 @@ def max_history_days(platform: str) -> int:
 
 def default_backfill_days(platform: str) -> int:
     return min(int(settings.CONNECTORS_BACKFILL_DAYS), max_history_days(platform))
+
+
+def oauth_redirect_uri() -> str:
+    """The one redirect URI registered with Google and Meta: the public site's shared callback.
+
+    `CONNECTORS_OAUTH_REDIRECT_URI` when set; otherwise the public site's `/oauth/callback/`
+    from `BOSCO_SCHEME`, `BOSCO_DOMAIN` and `BOSCO_PORT` — from settings, never from the
+    request, because the platforms compare it character for character with the registered one.
+    """
+    explicit = getattr(settings, "CONNECTORS_OAUTH_REDIRECT_URI", "") or ""
+    if explicit:
+        return str(explicit)
+    from django.urls import reverse
+
+    from accounts.selectors import public_url
+
+    return public_url(path=reverse("oauth_callback", urlconf=settings.PUBLIC_SCHEMA_URLCONF))

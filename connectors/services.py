@@ -16,6 +16,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.selectors import workspace_for_schema
+from accounts.services import oauth_route_create, oauth_routes_delete
+from bosco.db import connection as db
 from connectors import conf, oauth
 from connectors.errors import ConnectionFlowError, ConnectorError
 from connectors.models import Connection, ConnectionAccount, OAuthState, Platform, StreamCursor, SyncRun
@@ -34,34 +37,44 @@ def oauth_begin(
     *,
     platform: str,
     user_id: int,
-    redirect_uri: str,
     session: Mapping[str, object] | dict[str, object],
     connection: Connection | None = None,
 ) -> str:
     """Start connecting (or re-authorising `connection`): returns the platform's consent URL.
 
     The `state` is random, stored only as a hash, single-use, short-lived and bound to this
-    browser session; Google also gets a PKCE verifier, which never leaves the server.
+    browser session; Google also gets a PKCE verifier, which never leaves the server. The
+    redirect URI is the one shared callback on the public site (`conf.oauth_redirect_uri`); a
+    route in the public schema (same hash, same expiry, same transaction) lets it hand the
+    platform's answer to this workspace's own callback, which checks the state.
     """
     if platform not in Platform.values:
         raise ConnectorError(f"unknown platform {platform!r}", user_message="Bosco cannot connect that platform.")
     if connection is not None and connection.platform != platform:
         raise ConnectorError("platform mismatch", user_message="That connection belongs to another platform.")
+    workspace = workspace_for_schema(schema_name=db.schema_name)
+    if workspace is None:
+        raise ConnectorError("OAuth outside a workspace", user_message="Connect data sources from a workspace.")
     state = oauth.new_state()
+    digest = oauth.state_hash(state)
     verifier = oauth.new_code_verifier() if platform == Platform.GOOGLE_ADS else ""
+    redirect_uri = conf.oauth_redirect_uri()
     now = timezone.now()
-    OAuthState.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
-    OAuthState.objects.create(
-        state_hash=oauth.state_hash(state),
-        platform=platform,
-        connection=connection,
-        code_verifier=verifier,
-        redirect_uri=redirect_uri,
-        user_id=user_id,
-        expires_at=now + timedelta(seconds=settings.CONNECTORS_OAUTH_STATE_TTL_SECONDS),
-    )
+    expires_at = now + timedelta(seconds=settings.CONNECTORS_OAUTH_STATE_TTL_SECONDS)
+    with transaction.atomic():
+        OAuthState.objects.filter(expires_at__lt=now - timedelta(days=1)).delete()
+        OAuthState.objects.create(
+            state_hash=digest,
+            platform=platform,
+            connection=connection,
+            code_verifier=verifier,
+            redirect_uri=redirect_uri,
+            user_id=user_id,
+            expires_at=expires_at,
+        )
+        oauth_route_create(workspace=workspace, state_hash=digest, expires_at=expires_at)
     pending = [h for h in _session_states(session) if isinstance(h, str)][-(MAX_PENDING_STATES - 1) :]
-    session[SESSION_STATES_KEY] = [*pending, oauth.state_hash(state)]  # type: ignore[index]
+    session[SESSION_STATES_KEY] = [*pending, digest]  # type: ignore[index]
     return oauth.authorization_url(platform=platform, redirect_uri=redirect_uri, state=state, code_verifier=verifier)
 
 
@@ -112,9 +125,11 @@ def oauth_complete(
                 "expired state",
                 user_message="This sign-in took too long and expired. Please start connecting again.",
             )
-        # Spent now, whatever happens next: a replay of this URL can never be accepted.
+        # Spent now, whatever happens next: a replay of this URL can never be accepted (and the
+        # shared callback on the public site no longer knows where to send it).
         attempt.used_at = timezone.now()
         attempt.save(update_fields=["used_at"])
+        oauth_routes_delete(state_hashes=[digest])
     session[SESSION_STATES_KEY] = [h for h in _session_states(session) if h != digest]  # type: ignore[index]
 
     label = PLATFORM_LABELS[attempt.platform]
@@ -376,7 +391,9 @@ def connection_disconnect(*, connection: Connection, delete_data: bool = False) 
         connection.next_sync_at = None
         connection.disconnected_at = now
         connection.save()
-        OAuthState.objects.filter(connection=connection, used_at__isnull=True).delete()
+        pending = OAuthState.objects.filter(connection=connection, used_at__isnull=True)
+        oauth_routes_delete(state_hashes=pending.values_list("state_hash", flat=True))
+        pending.delete()
         if delete_data:
             _delete_synced_data(connection)
     platform = connection.platform

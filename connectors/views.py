@@ -48,10 +48,6 @@ def _user_id(request: HttpRequest) -> int:
     return int(request.user.pk or 0)  # members only reach these views (WorkspaceAccessMiddleware)
 
 
-def _redirect_uri(request: HttpRequest) -> str:
-    return request.build_absolute_uri(reverse("connectors:oauth_callback"))
-
-
 @require_GET
 def data_sources(request: HttpRequest) -> HttpResponse:
     _membership(request)
@@ -165,9 +161,7 @@ def connect(request: HttpRequest, platform: str) -> HttpResponse:
         return _forbidden()
     if platform not in Platform.values:
         raise Http404
-    url = services.oauth_begin(
-        platform=platform, user_id=_user_id(request), redirect_uri=_redirect_uri(request), session=request.session
-    )
+    url = services.oauth_begin(platform=platform, user_id=_user_id(request), session=request.session)
     return HttpResponseRedirect(url)
 
 
@@ -179,7 +173,6 @@ def reauthorize(request: HttpRequest, pk: int) -> HttpResponse:
     url = services.oauth_begin(
         platform=connection.platform,
         user_id=_user_id(request),
-        redirect_uri=_redirect_uri(request),
         session=request.session,
         connection=connection,
     )
@@ -188,6 +181,7 @@ def reauthorize(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def oauth_callback(request: HttpRequest) -> HttpResponse:
+    """The platform's answer, handed over by the shared callback on the public site (views_public)."""
     if not _can_manage(request):
         return _forbidden()
     try:

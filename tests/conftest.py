@@ -260,12 +260,15 @@ class BrowserPage:
 
 
 @pytest.fixture
-def web(browser: Any, live_server: Any) -> Iterator[BrowserPage]:
+def web(browser: Any, live_server: Any, settings: Any) -> Iterator[BrowserPage]:
     from urllib.parse import urlsplit
 
     port = urlsplit(live_server.url).port
     context = browser.new_context(viewport=DESKTOP, locale="en-US")
     page = BrowserPage(context, port)
+    # The shared OAuth callback is the live server's public site (in production: the URL
+    # registered with Google and Meta).
+    settings.CONNECTORS_OAUTH_REDIRECT_URI = page.url("/oauth/callback/")
     yield page
     context.close()
     assert not page.errors, "browser reported errors:\n" + "\n".join(page.errors)

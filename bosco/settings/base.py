@@ -327,6 +327,11 @@ CONNECTORS_META_USAGE_SLOWDOWN_PCT = env.float("CONNECTORS_META_USAGE_SLOWDOWN_P
 # Meta has no refresh token: a long-lived token is exchanged for a new one this close to expiry.
 CONNECTORS_META_TOKEN_RENEW_DAYS = env.int("CONNECTORS_META_TOKEN_RENEW_DAYS", default=14)
 CONNECTORS_OAUTH_STATE_TTL_SECONDS = 600
+# The one OAuth redirect URI every workspace sends to Google and Meta, registered in both app
+# consoles: the public site's /oauth/callback/, which hands the answer to the workspace's host.
+# Empty: built from BOSCO_SCHEME, BOSCO_DOMAIN and BOSCO_PORT (development:
+# http://localhost:8000/oauth/callback/; production: https://<BOSCO_DOMAIN>/oauth/callback/).
+CONNECTORS_OAUTH_REDIRECT_URI = env("CONNECTORS_OAUTH_REDIRECT_URI", default="")
 # Pins "today" (YYYY-MM-DD) for every account: for tests and demos against an emulator whose
 # clock is pinned too. Empty in production: each account's today comes from its time zone.
 CONNECTORS_FIXED_TODAY = env("CONNECTORS_FIXED_TODAY", default="")

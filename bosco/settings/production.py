@@ -25,6 +25,12 @@ GOOGLE_ADS_API_URL = env("GOOGLE_ADS_API_URL")
 META_OAUTH_DIALOG_URL = env("META_OAUTH_DIALOG_URL")
 META_GRAPH_URL = env("META_GRAPH_URL")
 BOSCO_PORT = env("BOSCO_PORT", default="")
+# The one OAuth redirect URI registered in the Google and Meta app consoles. Unset, it is derived:
+# https://<BOSCO_DOMAIN>[:BOSCO_PORT]/oauth/callback/ (connectors.conf.oauth_redirect_uri).
+if CONNECTORS_OAUTH_REDIRECT_URI and not CONNECTORS_OAUTH_REDIRECT_URI.startswith("https://"):  # noqa: F405
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("CONNECTORS_OAUTH_REDIRECT_URI must be an https:// URL in production.")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

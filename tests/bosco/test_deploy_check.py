@@ -69,3 +69,34 @@ def test_production_settings_refuse_emulator_platform_credentials() -> None:
     )
     assert result.returncode != 0
     assert "GOOGLE_ADS_CLIENT_ID" in result.stderr
+
+
+def _production(**extra: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("BOSCO_PORT", "CONNECTORS_OAUTH_REDIRECT_URI")}
+    env.update(
+        PLATFORM_ENV,
+        DJANGO_SETTINGS_MODULE="bosco.settings.production",
+        SECRET_KEY=Fernet.generate_key().decode() * 2,
+        BOSCO_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        BOSCO_DOMAIN="bosco.example",
+        **extra,
+    )
+    code = "from connectors import conf; print(conf.oauth_redirect_uri())"
+    return subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_derives_the_one_oauth_redirect_uri_from_the_domain_and_refuses_plain_http() -> None:
+    derived = _production()
+    assert derived.returncode == 0, derived.stderr
+    assert derived.stdout.strip() == "https://bosco.example/oauth/callback/"
+    explicit = _production(CONNECTORS_OAUTH_REDIRECT_URI="https://app.bosco.example/oauth/callback/")
+    assert explicit.stdout.strip() == "https://app.bosco.example/oauth/callback/", explicit.stderr
+    plain = _production(CONNECTORS_OAUTH_REDIRECT_URI="http://bosco.example/oauth/callback/")
+    assert plain.returncode != 0 and "CONNECTORS_OAUTH_REDIRECT_URI must be an https:// URL" in plain.stderr

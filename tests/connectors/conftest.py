@@ -4,6 +4,8 @@
   reset and Bosco's settings pointed at it, with tiny backoff so fault tests stay fast.
 - `tenant` activates a fresh workspace schema for service-level tests in the test thread.
 - `connect` creates a connection the way the OAuth callback would, from tokens the emulator mints.
+- `through_shared_callback` is the browser's hop from the platform to the public site's shared
+  OAuth callback and on to the workspace's own callback.
 - The browser test uses the project-wide `web` fixture (tests/conftest.py: Debian's chromium).
 """
 
@@ -238,3 +240,27 @@ def raw_table_snapshot() -> list[tuple[Any, ...]]:
             "stream", "record_key", "account_id", "date", "payload"
         )
     )
+
+
+def through_shared_callback(callback: str, workspace: Any) -> str:
+    """The platform sent the browser to the shared callback on the public site (`callback`, as the
+    consent page's redirect gave it); follow it there and return where it sends the browser on:
+    the workspace's own callback (path and query), which must be on `workspace`'s host.
+    """
+    from urllib.parse import urlsplit
+
+    from django.conf import settings
+    from django.test import Client
+
+    parts = urlsplit(callback)
+    assert parts.path == "/oauth/callback/" and parts.hostname == settings.BOSCO_DOMAIN, callback
+    previous = db.tenant
+    try:
+        response = Client(HTTP_HOST=settings.BOSCO_DOMAIN).get(f"{parts.path}?{parts.query}")
+    finally:
+        db.set_tenant(previous)  # the public request switched this thread's connection to public
+    assert response.status_code == 302, response.content.decode()
+    onward = urlsplit(response["Location"])
+    assert onward.hostname == f"{workspace.slug}.{settings.BOSCO_DOMAIN}", response["Location"]
+    assert onward.path == "/data-sources/oauth/callback/"
+    return f"{onward.path}?{onward.query}"

@@ -28,9 +28,16 @@ def test_connect_google_ads_in_a_browser_and_watch_the_backfill(web, celery_work
     page.click("#connect-google_ads")
     page.wait_for_url(re.compile(r".*/google/o/oauth2/v2/auth\?.*"))
     expect(page.get_by_role("heading", name="Bosco wants to access your account")).to_be_visible()
+    visited: list[str] = []
+    page.on("request", lambda request: visited.append(request.url) if request.is_navigation_request() else None)
     page.click("#allow")
 
     page.wait_for_url(re.compile(r".*/data-sources/\d+/accounts/"))
+    # Google's answer went to the one shared callback on the public site, which sent it on to the
+    # workspace's own callback (where the workspace's session cookie came along).
+    hops = [url.split("?", 1)[0] for url in visited]
+    shared, own = web.url("/oauth/callback/"), web.url("/data-sources/oauth/callback/", tenant)
+    assert shared in hops and own in hops and hops.index(shared) < hops.index(own), hops
     expect(page.get_by_text("Choose the Google Ads accounts to sync")).to_be_visible()
     page.check(f"#account-{GOOGLE_EUR}")
     page.check(f"#account-{GOOGLE_USD}")

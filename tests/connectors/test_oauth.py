@@ -1,26 +1,43 @@
 """Connecting through OAuth against the emulators' consent pages and token endpoints, over real HTTP.
 
 The Django test client plays the Bosco side; httpx plays the person's browser on the platform's
-consent page (the browser test does the same with chromium).
+consent page (the browser test does the same with chromium). Every workspace sends the one
+shared redirect URI (the public site's /oauth/callback/), which sends the answer on to the
+workspace's own callback; `_finish` follows that hop.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from django.db import connection as db
+from django.test import Client
+from django.utils import timezone
 
-from accounts.models import Membership, User
+from accounts.models import Membership, OAuthRoute, User
 from connectors.models import Connection, OAuthState
+from connectors.services import SESSION_STATES_KEY
+from tests.connectors.conftest import through_shared_callback
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def owner_client(tenant, workspace_client):
+def shared_callback(settings) -> str:
+    """The derived shared redirect URI (CONNECTORS_OAUTH_REDIRECT_URI unset), as in development."""
+    settings.CONNECTORS_OAUTH_REDIRECT_URI = ""
+    settings.BOSCO_SCHEME = "http"
+    settings.BOSCO_PORT = "8000"
+    return f"http://{settings.BOSCO_DOMAIN}:8000/oauth/callback/"
+
+
+@pytest.fixture
+def owner_client(tenant, workspace_client, shared_callback):
     owner = User.objects.get(email="owner@conn.example")
     client = workspace_client(owner, tenant)
     # The client's requests run in the workspace schema; keep this thread there too.
@@ -40,9 +57,20 @@ def _consent(url: str, decision: str = "allow") -> str:
     return answer.headers["location"].split("#", 1)[0]  # Meta appends "#_=_"; browsers never send fragments
 
 
-def _local(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}"
+def _finish(url: str, workspace) -> str:
+    """The platform's redirect to the shared callback → the workspace callback's local URL."""
+    return through_shared_callback(url, workspace)
+
+
+def _public(path: str, params: dict[str, str] | None = None):
+    """A request to the public site (the bare domain), keeping this thread in its workspace schema."""
+    from django.conf import settings
+
+    previous = db.tenant
+    try:
+        return Client(HTTP_HOST=settings.BOSCO_DOMAIN).get(path, params or {})
+    finally:
+        db.set_tenant(previous)
 
 
 def _start(client, platform: str) -> str:
@@ -51,17 +79,22 @@ def _start(client, platform: str) -> str:
     return response["Location"]
 
 
-def test_google_connect_flow_uses_state_and_pkce_and_stores_tokens_encrypted(owner_client, emulator) -> None:
+def test_google_connect_flow_uses_state_and_pkce_and_stores_tokens_encrypted(
+    owner_client, emulator, tenant, shared_callback
+) -> None:
     authorize = _start(owner_client, "google_ads")
     params = parse_qs(urlsplit(authorize).query)
     assert authorize.startswith(f"{emulator.base_url}/google/o/oauth2/v2/auth?")
-    assert params["redirect_uri"] == ["http://conn.localhost/data-sources/oauth/callback/"]
+    assert params["redirect_uri"] == [shared_callback], "the one URI registered with Google, not the workspace host"
     assert params["code_challenge_method"] == ["S256"] and len(params["code_challenge"][0]) == 43
     assert params["access_type"] == ["offline"] and params["scope"] == ["https://www.googleapis.com/auth/adwords"]
     assert len(params["state"][0]) >= 40
+    assert OAuthState.objects.get().redirect_uri == shared_callback, "the exchange repeats it exactly"
+    assert OAuthRoute.objects.get().workspace == tenant
 
     callback = _consent(authorize)
-    response = owner_client.get(_local(callback))
+    assert callback.startswith(shared_callback + "?")
+    response = owner_client.get(_finish(callback, tenant))
 
     connection = Connection.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/data-sources/{connection.pk}/accounts/"
@@ -75,11 +108,14 @@ def test_google_connect_flow_uses_state_and_pkce_and_stores_tokens_encrypted(own
     assert all(value.startswith("gAAAAA") for value in stored), "Fernet ciphertext at rest"
     assert connection.access_token not in stored[0]
     assert emulator.state.stats()["code_exchanges"] == {"google_ads": 1}
+    assert not OAuthRoute.objects.exists(), "the route goes when the workspace spends the state"
 
 
-def test_meta_connect_flow_gets_a_long_lived_token(owner_client, emulator) -> None:
-    callback = _consent(_start(owner_client, "meta"))
-    response = owner_client.get(_local(callback))
+def test_meta_connect_flow_gets_a_long_lived_token(owner_client, emulator, tenant, shared_callback) -> None:
+    authorize = _start(owner_client, "meta")
+    assert parse_qs(urlsplit(authorize).query)["redirect_uri"] == [shared_callback]
+    callback = _consent(authorize)
+    response = owner_client.get(_finish(callback, tenant))
     assert response.status_code == 302
     connection = Connection.objects.get()
     assert connection.platform == "meta" and connection.access_token.startswith("EAA")
@@ -88,15 +124,18 @@ def test_meta_connect_flow_gets_a_long_lived_token(owner_client, emulator) -> No
     assert all(a.external_id.startswith("act_") for a in connection.accounts.all())
 
 
-def test_a_replayed_callback_is_rejected_and_changes_nothing(owner_client, emulator) -> None:
-    callback = _local(_consent(_start(owner_client, "google_ads")))
+def test_a_replayed_callback_is_rejected_and_changes_nothing(owner_client, emulator, tenant) -> None:
+    shared = _consent(_start(owner_client, "google_ads"))
+    callback = _finish(shared, tenant)
     assert owner_client.get(callback).status_code == 302
     tokens_before = Connection.objects.get().access_token
 
     replay = owner_client.get(callback)
-
     assert replay.status_code == 400
     assert "already used" in replay.content.decode()
+    # Replayed at the shared callback, the answer no longer has a workspace to go to.
+    public_replay = _public(urlsplit(shared).path + "?" + urlsplit(shared).query)
+    assert public_replay.status_code == 400 and "start connecting again" in public_replay.content.decode()
     assert Connection.objects.count() == 1 and Connection.objects.get().access_token == tokens_before
     assert emulator.state.stats()["code_exchanges"] == {"google_ads": 1}, "the code was not exchanged twice"
 
@@ -114,23 +153,23 @@ def test_a_callback_with_a_wrong_state_is_rejected(owner_client, emulator, state
 def test_a_state_from_another_browser_session_is_rejected(
     owner_client, emulator, workspace_client, tenant, make_user
 ) -> None:
-    callback = _local(_consent(_start(owner_client, "google_ads")))
+    callback = _finish(_consent(_start(owner_client, "google_ads")), tenant)
     other = make_user("admin2@conn.example")
     Membership.objects.create(user=other, workspace=tenant, role="admin")
     response = workspace_client(other, tenant).get(callback)
     assert response.status_code == 400 and not Connection.objects.exists()
 
 
-def test_denied_consent_connects_nothing_and_says_so(owner_client, emulator) -> None:
+def test_denied_consent_connects_nothing_and_says_so(owner_client, emulator, tenant) -> None:
     callback = _consent(_start(owner_client, "meta"), decision="deny")
-    response = owner_client.get(_local(callback))
+    response = owner_client.get(_finish(callback, tenant))
     assert response.status_code == 200
     assert "You declined access on Meta, so nothing was connected or changed." in response.content.decode()
     assert not Connection.objects.exists()
 
 
-def test_pkce_is_enforced_by_the_token_endpoint(owner_client, emulator) -> None:
-    callback = _local(_consent(_start(owner_client, "google_ads")))
+def test_pkce_is_enforced_by_the_token_endpoint(owner_client, emulator, tenant) -> None:
+    callback = _finish(_consent(_start(owner_client, "google_ads")), tenant)
     OAuthState.objects.update(code_verifier="a-different-verifier-" + "x" * 30)
     response = owner_client.get(callback)
     assert response.status_code == 400
@@ -138,13 +177,16 @@ def test_pkce_is_enforced_by_the_token_endpoint(owner_client, emulator) -> None:
     assert not Connection.objects.exists()
 
 
-def test_reauthorising_restores_a_needs_reauth_connection_and_resumes_syncing(owner_client, emulator, connect) -> None:
+def test_reauthorising_restores_a_needs_reauth_connection_and_resumes_syncing(
+    owner_client, emulator, connect, tenant, shared_callback
+) -> None:
     from connectors.models import SyncRun
 
     connection = connect("google_ads")
     Connection.objects.filter(pk=connection.pk).update(status=Connection.Status.NEEDS_REAUTH, status_message="revoked")
     start = owner_client.get(f"/data-sources/{connection.pk}/reauthorize/")
-    response = owner_client.get(_local(_consent(start["Location"])))
+    assert parse_qs(urlsplit(start["Location"]).query)["redirect_uri"] == [shared_callback]
+    response = owner_client.get(_finish(_consent(start["Location"]), tenant))
 
     assert response.status_code == 302 and response["Location"] == "/data-sources/"
     connection.refresh_from_db()
@@ -158,3 +200,122 @@ def test_only_owners_and_admins_can_connect(tenant, workspace_client, make_user,
     Membership.objects.create(user=viewer, workspace=tenant, role="viewer")
     response = workspace_client(viewer, tenant).get("/data-sources/connect/google_ads/")
     assert response.status_code == 403
+
+
+# --------------------------------------------------------------------------- the shared callback
+def test_the_shared_callback_sends_the_answer_to_its_workspace_with_the_platforms_parameters(
+    owner_client, emulator, tenant
+) -> None:
+    state = parse_qs(urlsplit(_start(owner_client, "meta")).query)["state"][0]
+    answer = {
+        "error": "access_denied",
+        "error_code": "200",
+        "error_description": "Permissions error",
+        "error_reason": "user_denied",
+        "state": state,
+    }
+    response = _public("/oauth/callback/", {**answer, "next": "https://evil.example/", "token": "x"})
+
+    assert response.status_code == 302
+    onward = urlsplit(response["Location"])
+    assert (onward.scheme, onward.netloc, onward.path) == ("http", "conn.localhost", "/data-sources/oauth/callback/")
+    assert parse_qs(onward.query) == {name: [value] for name, value in answer.items()}, "only the platform's own"
+    assert "no-store" in response["Cache-Control"]
+    assert OAuthState.objects.get().used_at is None and OAuthRoute.objects.count() == 1, "nothing spent on the way"
+    # The workspace's callback reads the same answer.
+    final = owner_client.get(f"{onward.path}?{onward.query}")
+    assert final.status_code == 200 and "You declined access on Meta" in final.content.decode()
+
+
+def test_the_shared_callback_keeps_a_google_code_answer_intact(owner_client, emulator, tenant) -> None:
+    callback = _consent(_start(owner_client, "google_ads"))
+    onward = _finish(callback, tenant)
+    assert parse_qs(urlsplit(onward).query) == parse_qs(urlsplit(callback).query)
+    assert set(parse_qs(urlsplit(onward).query)) == {"state", "code", "scope"}
+
+
+@pytest.mark.parametrize("state", [None, "", "forged-state-value", "x" * 43])
+def test_the_shared_callback_refuses_a_state_nobody_issued_without_naming_a_workspace(
+    owner_client, emulator, tenant, state
+) -> None:
+    _start(owner_client, "google_ads")  # a real attempt is pending; the forged answer is not it
+    response = _public("/oauth/callback/", {"code": "4/0Aforged"} | ({} if state is None else {"state": state}))
+
+    assert response.status_code == 400 and not response.has_header("Location")
+    page = response.content.decode()
+    assert "start connecting again from Data sources" in page
+    assert "conn.localhost" not in page and tenant.schema_name not in page, "no hint of whose state it might be"
+    assert emulator.state.stats()["code_exchanges"] == {}
+
+
+def test_the_shared_callback_refuses_an_expired_state(owner_client, emulator, tenant) -> None:
+    callback = _consent(_start(owner_client, "google_ads"))
+    OAuthRoute.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    response = _public(urlsplit(callback).path + "?" + urlsplit(callback).query)
+
+    assert response.status_code == 400 and "expired" in response.content.decode()
+    assert not Connection.objects.exists() and emulator.state.stats()["code_exchanges"] == {}
+
+
+def test_expired_routes_are_pruned_when_an_attempt_begins(owner_client, emulator) -> None:
+    _start(owner_client, "google_ads")
+    OAuthRoute.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    _start(owner_client, "meta")
+    assert OAuthRoute.objects.count() == 1 and OAuthRoute.objects.get().expires_at > timezone.now()
+
+
+def test_disconnecting_drops_pending_attempts_and_their_routes(owner_client, emulator, connect) -> None:
+    from connectors import services
+
+    connection = connect("google_ads")
+    start = owner_client.get(f"/data-sources/{connection.pk}/reauthorize/")
+    assert OAuthRoute.objects.count() == 1
+
+    services.connection_disconnect(connection=connection)
+
+    assert not OAuthState.objects.exists() and not OAuthRoute.objects.exists()
+    callback = _consent(start["Location"])
+    assert _public(urlsplit(callback).path + "?" + urlsplit(callback).query).status_code == 400
+
+
+def test_a_state_begun_in_one_workspace_cannot_be_completed_in_another(
+    owner_client, emulator, tenant, make_workspace, workspace_client
+) -> None:
+    owner = User.objects.get(email="owner@conn.example")
+    other = make_workspace("other", owner=owner)
+    db.set_tenant(tenant)
+    authorize = _start(owner_client, "google_ads")
+    callback = _consent(authorize)
+    meant_for_conn = _finish(callback, tenant)  # the shared callback routes it to where it began
+    # Even a session on the other workspace that claims the state (same person, owner there too)
+    # gets nowhere: the attempt is in the first workspace's schema, not in the other's.
+    other_client = workspace_client(owner, other)
+    session = other_client.session
+    session[SESSION_STATES_KEY] = [hashlib.sha256(parse_qs(urlsplit(authorize).query)["state"][0].encode()).hexdigest()]
+    session.save()
+
+    rejected = other_client.get(meant_for_conn)
+
+    assert rejected.status_code == 400 and "ignored it" in rejected.content.decode()
+    assert emulator.state.stats()["code_exchanges"] == {}
+    db.set_tenant(other)
+    assert not Connection.objects.exists()
+    db.set_tenant(tenant)
+    assert OAuthRoute.objects.get().workspace == tenant, "the other workspace spent nothing"
+    # ... and the workspace it began in still completes it.
+    assert owner_client.get(meant_for_conn).status_code == 302
+    assert Connection.objects.count() == 1
+
+
+def test_the_shared_redirect_uri_is_derived_from_the_public_site_or_set(settings) -> None:
+    from connectors import conf
+
+    settings.CONNECTORS_OAUTH_REDIRECT_URI = ""
+    settings.BOSCO_DOMAIN = "bosco.example"
+    settings.BOSCO_SCHEME, settings.BOSCO_PORT = "https", ""
+    assert conf.oauth_redirect_uri() == "https://bosco.example/oauth/callback/"
+    settings.BOSCO_SCHEME, settings.BOSCO_PORT = "http", "8000"
+    assert conf.oauth_redirect_uri() == "http://bosco.example:8000/oauth/callback/"
+    settings.CONNECTORS_OAUTH_REDIRECT_URI = "https://app.bosco.example/oauth/callback/"
+    assert conf.oauth_redirect_uri() == "https://app.bosco.example/oauth/callback/"

@@ -15,7 +15,7 @@ from accounts.models import User
 from bosco import crypto
 from connectors.models import Connection
 from connectors.sync import run_execute
-from tests.connectors.conftest import GOOGLE_EUR
+from tests.connectors.conftest import GOOGLE_EUR, through_shared_callback
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def _database_text(schemas: list[str]) -> str:
     return "\n".join(chunks)
 
 
-def _connect_through_oauth(client, platform: str) -> None:
+def _connect_through_oauth(client, platform: str, workspace) -> None:
     start = client.get(f"/data-sources/connect/{platform}/")["Location"]
     # The person's browser on the consent page is not Bosco: its traffic is not Bosco's log.
     logging.disable(logging.CRITICAL)
@@ -52,8 +52,7 @@ def _connect_through_oauth(client, platform: str) -> None:
         callback = httpx.get(base + allow, follow_redirects=False, timeout=10).headers["location"].split("#")[0]
     finally:
         logging.disable(logging.NOTSET)
-    parts = urlsplit(callback)
-    assert client.get(f"{parts.path}?{parts.query}").status_code == 302
+    assert client.get(through_shared_callback(callback, workspace)).status_code == 302
 
 
 def test_no_token_appears_in_plaintext_in_the_database_or_the_logs(
@@ -64,8 +63,8 @@ def test_no_token_appears_in_plaintext_in_the_database_or_the_logs(
         caplog.set_level(logging.DEBUG, logger=noisy)  # quiet in production settings; not here
     client = workspace_client(User.objects.get(email="owner@conn.example"), tenant)
     db.set_tenant(tenant)
-    _connect_through_oauth(client, "google_ads")
-    _connect_through_oauth(client, "meta")
+    _connect_through_oauth(client, "google_ads", tenant)
+    _connect_through_oauth(client, "meta", tenant)
     google, meta = Connection.objects.order_by("platform")
     for connection in (google, meta):
         connection.accounts.update(selected=True)
