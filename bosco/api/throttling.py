@@ -27,14 +27,20 @@ from bosco.api.authentication import ApiKeyUser
 WINDOW_SECONDS = 60
 
 
-def _count_in(key: str) -> int:
-    """Atomically count one more request under `key` (created for two windows if missing)."""
-    cache.add(key, 0, timeout=2 * WINDOW_SECONDS)
-    try:
-        return int(cache.incr(key))
-    except ValueError:  # expired between add and incr: start the count again
-        cache.add(key, 1, timeout=2 * WINDOW_SECONDS)
-        return 1
+def _count(current: str, previous: str) -> tuple[int, int]:
+    """Count one more request under `current` and read `previous`, in one round trip.
+
+    INCR is atomic (concurrent requests each get their own count) and creates a missing key at
+    1; the key lives for two windows so the next minute can still weigh it. The keys go through
+    the cache's key function (workspace schema prefix) like every other cache key.
+    """
+    current_key, previous_key = cache.make_and_validate_key(current), cache.make_and_validate_key(previous)
+    pipe = cache.raw_client(write=True).pipeline(transaction=True)  # type: ignore[attr-defined]
+    pipe.incr(current_key)
+    pipe.expire(current_key, 2 * WINDOW_SECONDS)
+    pipe.get(previous_key)
+    count, _, before = pipe.execute()
+    return int(count), int(before or 0)
 
 
 class PlanRateThrottle(BaseThrottle):
@@ -49,8 +55,7 @@ class PlanRateThrottle(BaseThrottle):
         base = self.cache_key(request)
         window, elapsed = divmod(time.time(), WINDOW_SECONDS)
         current_key = f"{base}:{int(window)}"
-        count = _count_in(current_key)
-        previous = int(cache.get(f"{base}:{int(window) - 1}", 0))
+        count, previous = _count(current_key, f"{base}:{int(window) - 1}")
         overlap = 1.0 - elapsed / WINDOW_SECONDS
         if previous * overlap + count <= limit:
             return True

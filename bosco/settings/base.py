@@ -115,7 +115,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "bosco.cache.RedisCache",
         # The cache lives in the next Redis database so clearing it never drops queued tasks.
         "LOCATION": cache_url_for(REDIS_URL),
         # Every key carries the schema of the workspace it was written for.
