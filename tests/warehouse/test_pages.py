@@ -95,3 +95,68 @@ def test_fragments_have_an_empty_state(in_workspace: Any) -> None:
         ("warehouse/_runs.html", {"runs": []}),
     ):
         assert 'class="empty"' in render_to_string(template, context)
+
+
+def test_each_day_counts_its_first_old_and_last_new_value_whatever_the_order(in_workspace: Any) -> None:
+    """Randomised log with several restatements per day, written out of order: the summary
+    equals a plain Python computation (first old value, last new value per day, summed)."""
+    import random
+    from collections import defaultdict
+    from decimal import Decimal
+
+    from warehouse.models import Restatement
+
+    rng = random.Random(11)
+    base = timezone.now() - timedelta(days=2)
+    since = base - timedelta(hours=1)
+    rows = []
+    for campaign in ("c1", "c2", "c3"):
+        for metric in ("conversions", "conversions_value"):
+            for day in range(5):
+                for _ in range(rng.randint(1, 3)):
+                    rows.append(
+                        Restatement(
+                            run_id=1,
+                            detected_at=base + timedelta(minutes=rng.randint(0, 600)),
+                            date_day=D1 + timedelta(days=day),
+                            platform="google_ads",
+                            account_id=ACCOUNT,
+                            campaign_id=campaign,
+                            metric=metric,
+                            old_value=Decimal(rng.randint(0, 10_000)) / 100,
+                            new_value=Decimal(rng.randint(0, 10_000)) / 100,
+                            currency="EUR",
+                        )
+                    )
+    # one entry from before `since` that must not count
+    rows.append(
+        Restatement(
+            run_id=1,
+            detected_at=since - timedelta(hours=1),
+            date_day=D1,
+            platform="google_ads",
+            account_id=ACCOUNT,
+            campaign_id="c1",
+            metric="conversions",
+            old_value=Decimal("999999"),
+            new_value=Decimal("0"),
+            currency="EUR",
+        )
+    )
+    rng.shuffle(rows)
+    Restatement.objects.bulk_create(rows)
+
+    per_day: dict[tuple[str, str, date], list[Restatement]] = defaultdict(list)
+    for row in Restatement.objects.filter(detected_at__gte=since).order_by("detected_at", "pk"):
+        per_day[(row.campaign_id, row.metric, row.date_day)].append(row)
+    expected: dict[tuple[str, str], tuple[Decimal, Decimal, int]] = {}
+    for (campaign, metric, _), entries in per_day.items():
+        old, new, days = expected.get((campaign, metric), (Decimal(0), Decimal(0), 0))
+        expected[(campaign, metric)] = (old + entries[0].old_value, new + entries[-1].new_value, days + 1)
+
+    summary = selectors.restatements_since(since=since)
+
+    assert {(r.campaign_id, r.metric): (r.old_total, r.new_total, r.days) for r in summary} == expected
+    ranks = [abs(r.change) / max(abs(r.old_total), 1) for r in summary]
+    assert ranks == sorted(ranks, reverse=True)
+    assert len(selectors.restatements_since(since=since, limit=2)) == 2
