@@ -51,10 +51,17 @@ class WorkspaceForm(forms.Form):
     time_zone = forms.ChoiceField(choices=_time_zone_choices, initial="Europe/Berlin")
 
 
+def _number_format_choices() -> list[tuple[str, str]]:
+    from insights.formatting import NUMBER_FORMATS
+
+    return [(f.code, f.label) for f in NUMBER_FORMATS.values()]
+
+
 class WorkspaceSettingsForm(forms.Form):
     name = forms.CharField(max_length=100)
     reporting_currency = forms.ChoiceField(choices=_currency_choices)
     time_zone = forms.ChoiceField(choices=_time_zone_choices)
+    number_format = forms.ChoiceField(choices=_number_format_choices, initial="en-US", required=False)
 
 
 class InvitationForm(forms.Form):

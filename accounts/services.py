@@ -181,18 +181,29 @@ def workspace_create(
 
 @transaction.atomic
 def workspace_update(
-    *, workspace: Workspace, actor_membership: Membership, name: str, reporting_currency: str, time_zone: str
+    *,
+    workspace: Workspace,
+    actor_membership: Membership,
+    name: str,
+    reporting_currency: str,
+    time_zone: str,
+    number_format: str | None = None,
 ) -> Workspace:
+    from insights.formatting import NUMBER_FORMATS
+
     if not actor_membership.can(Permission.MANAGE_WORKSPACE):
         raise AccountsError("Only owners and admins can change workspace settings.")
     name = (name or "").strip()
     _validate_workspace_fields(name=name, reporting_currency=reporting_currency, time_zone=time_zone)
+    if number_format and number_format not in NUMBER_FORMATS:
+        raise AccountsError(f"“{number_format}” is not a number format Bosco knows.", field="number_format")
     workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
     currency_changed = workspace.reporting_currency != reporting_currency
     workspace.name = name
     workspace.reporting_currency = reporting_currency
     workspace.time_zone = time_zone
-    workspace.save(update_fields=["name", "reporting_currency", "time_zone"])
+    workspace.number_format = number_format or workspace.number_format
+    workspace.save(update_fields=["name", "reporting_currency", "time_zone", "number_format"])
     if currency_changed:
         _reporting_currency_changed(workspace)
     return workspace

@@ -52,6 +52,7 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
         "name": workspace.name,
         "reporting_currency": workspace.reporting_currency,
         "time_zone": workspace.time_zone,
+        "number_format": workspace.number_format,
     }
     form = WorkspaceSettingsForm(request.POST or None, initial=initial)
     can_edit = membership.can(Permission.MANAGE_WORKSPACE)

@@ -29,6 +29,20 @@ class HealthCheckMiddleware:
         return self.get_response(request)
 
 
+class NumberFormatMiddleware:
+    """Pages on a workspace host write numbers in the workspace's number format (1.234,50 €)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from insights.formatting import using_number_format
+
+        tenant = getattr(request, "tenant", None)
+        with using_number_format(getattr(tenant, "number_format", None)):
+            return self.get_response(request)
+
+
 class ContentSecurityPolicyMiddleware:
     """Sets a strict CSP: every script, style, font and image comes from Bosco itself."""
 

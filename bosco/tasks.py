@@ -125,10 +125,14 @@ def tenant_task(*task_args: Any, **task_options: Any) -> Callable[[Callable[P, R
     def decorator(fn: Callable[P, R]) -> Any:
         @functools.wraps(fn)
         def run(self: BoscoTask, schema_name: str, *args: P.args, **kwargs: P.kwargs) -> R:
+            from insights.formatting import using_number_format
+
             connection.set_schema_to_public()
-            _activate_workspace(schema_name)
+            workspace = _activate_workspace(schema_name)
             try:
-                return _call_with_retries(self, fn, args, kwargs)
+                # text a task writes (anomaly explanations, digests) uses the workspace's number format
+                with using_number_format(getattr(workspace, "number_format", None)):
+                    return _call_with_retries(self, fn, args, kwargs)
             finally:
                 connection.set_schema_to_public()
 

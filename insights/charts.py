@@ -28,7 +28,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from bosco.platforms import TOTAL_COLOR, colors_for, platform_color
-from insights.formatting import currency_symbol, format_metric, metric_label, plotly_tickformat
+from insights.formatting import currency_symbol, format_metric, metric_label, number_format, plotly_tickformat
 
 FONT_FAMILY = 'ui-sans-serif, system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 TEXT = "#16191f"
@@ -109,6 +109,8 @@ def base_layout(*, height: int = 320, legend: bool = True, hovermode: str = "x u
     """The layout every Bosco chart starts from: calm grid, system font, compact margins."""
     return {
         "template": "none",
+        # the workspace's decimal mark and digit grouping for ticks and hover labels
+        "separators": number_format().plotly_separators,
         "height": height,
         "autosize": True,
         "margin": {"l": 56, "r": 16, "t": 36 if legend else 12, "b": 36},

@@ -1,13 +1,19 @@
-"""Numbers the way the insight pages and charts show them, in the workspace's currency.
+"""Numbers the way the pages and charts show them, in the workspace's currency and number format.
 
-Pure Python (no Django): the chart builders and template filters share it. Locale is en-US
-digit grouping for now (the workspace has no locale setting yet); the currency decides the
-symbol and the number of decimals (JPY has none).
+Pure Python (no Django): the chart builders and template filters share it. The currency
+decides the symbol and the number of decimals (JPY has none); the workspace's number format
+(`Workspace.number_format`, activated per request by `bosco.middleware`) decides the digit
+grouping, the decimal mark and where the currency symbol goes: €1,234.50 (en-US),
+1.234,50 € (de-DE), 1 234,50 € (fr-FR). Outside a request the format is en-US.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Literal
 
 from bosco.money import minor_units
@@ -81,6 +87,79 @@ HIGHER_IS_BETTER: dict[str, bool | None] = {
 }
 
 
+@dataclass(frozen=True)
+class NumberFormat:
+    """How a locale writes numbers and amounts (CLDR's conventions for these locales)."""
+
+    code: str
+    label: str
+    group: str  # digit grouping separator
+    decimal: str  # decimal mark
+    symbol_after: bool  # 1.234,50 € rather than €1,234.50
+    symbol_space: bool  # a (non-breaking) space between symbol and number
+
+    @property
+    def plotly_separators(self) -> str:
+        """Plotly's `layout.separators`: the decimal mark, then the grouping separator."""
+        return self.decimal + self.group
+
+
+NBSP, NNBSP = "\u00a0", "\u202f"
+NUMBER_FORMATS: dict[str, NumberFormat] = {
+    f.code: f
+    for f in (
+        NumberFormat("en-US", "English (US): 1,234.56 · €1,234.56", ",", ".", False, False),
+        NumberFormat("en-GB", "English (UK): 1,234.56 · £1,234.56", ",", ".", False, False),
+        NumberFormat("de-DE", "Deutsch: 1.234,56 · 1.234,56 €", ".", ",", True, True),
+        NumberFormat("fr-FR", "Français: 1 234,56 · 1 234,56 €", NNBSP, ",", True, True),
+        NumberFormat("es-ES", "Español: 1.234,56 · 1.234,56 €", ".", ",", True, True),
+        NumberFormat("it-IT", "Italiano: 1.234,56 · 1.234,56 €", ".", ",", True, True),
+        NumberFormat("nl-NL", "Nederlands: 1.234,56 · € 1.234,56", ".", ",", False, True),
+        NumberFormat("sv-SE", "Svenska: 1 234,56 · 1 234,56 kr", NBSP, ",", True, True),
+        NumberFormat("ja-JP", "日本語: 1,234.56 · ¥1,235", ",", ".", False, False),
+    )
+}
+DEFAULT_NUMBER_FORMAT = "en-US"
+_active: ContextVar[NumberFormat] = ContextVar("bosco_number_format", default=NUMBER_FORMATS[DEFAULT_NUMBER_FORMAT])
+
+
+def number_format() -> NumberFormat:
+    """The number format in force (the workspace's during a request)."""
+    return _active.get()
+
+
+@contextmanager
+def using_number_format(code: str | None) -> Iterator[NumberFormat]:
+    """Format numbers as `code` (en-US when unknown or empty) inside the block."""
+    chosen = NUMBER_FORMATS.get(code or "", NUMBER_FORMATS[DEFAULT_NUMBER_FORMAT])
+    token = _active.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _active.reset(token)
+
+
+def group_digits(number: float, decimals: int) -> str:
+    """`number` with `decimals` decimals, grouped in thousands, in the active format."""
+    text = f"{number:,.{decimals}f}"
+    fmt = _active.get()
+    if fmt.group == "," and fmt.decimal == ".":
+        return text
+    return text.replace(",", "\x00").replace(".", fmt.decimal).replace("\x00", fmt.group)
+
+
+def with_symbol(amount: str, currency: str, sign: str = "") -> str:
+    """Put the currency symbol where the active format puts it: €12.3k, 12,3k €, € 12,3k."""
+    symbol = currency_symbol(currency).strip()
+    if not symbol:
+        return f"{sign}{amount}"
+    fmt = _active.get()
+    if fmt.symbol_after:
+        return f"{sign}{amount}{NBSP}{symbol}"
+    space = NBSP if fmt.symbol_space or (len(symbol) == 3 and symbol.isalpha()) else ""
+    return f"{sign}{symbol}{space}{amount}"
+
+
 def currency_symbol(currency: str) -> str:
     """ "€" for EUR; codes without a well-known symbol print as "CHF " (code and a space)."""
     code = (currency or "").upper()
@@ -110,7 +189,7 @@ def format_money(value: float | int | None, currency: str, *, decimals: int | No
     if decimals is None:
         decimals = 0 if abs(number) >= 1000 else minor_units(currency)
     sign = "−" if number < 0 else ""
-    return f"{sign}{currency_symbol(currency)}{abs(number):,.{decimals}f}"
+    return with_symbol(group_digits(abs(number), decimals), currency, sign)
 
 
 def format_compact(value: float | int | None, currency: str | None = None) -> str:
@@ -118,18 +197,21 @@ def format_compact(value: float | int | None, currency: str | None = None) -> st
     number = _finite(value)
     if number is None:
         return "—"
-    prefix = currency_symbol(currency) if currency else ""
     sign = "−" if number < 0 else ""
     magnitude = abs(number)
+
+    def out(amount: str, signed: str = sign) -> str:
+        return with_symbol(amount, currency, signed) if currency else f"{signed}{amount}"
+
     for threshold, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if magnitude >= threshold:
             scaled = magnitude / threshold
-            return f"{sign}{prefix}{scaled:,.{1 if scaled < 100 else 0}f}{suffix}"
+            return out(group_digits(scaled, 1 if scaled < 100 else 0) + suffix)
     if currency:
         if round(magnitude, 2) == 0:
-            return f"{prefix}0"
-        return f"{sign}{prefix}{magnitude:,.{0 if magnitude >= 100 else minor_units(currency)}f}"
-    return f"{sign}{magnitude:,.{0 if magnitude >= 100 or magnitude.is_integer() else 1}f}"
+            return out("0", "")
+        return out(group_digits(magnitude, 0 if magnitude >= 100 else minor_units(currency)))
+    return out(group_digits(magnitude, 0 if magnitude >= 100 or magnitude.is_integer() else 1))
 
 
 def format_metric(metric: str, value: float | int | None, currency: str) -> str:
@@ -141,12 +223,12 @@ def format_metric(metric: str, value: float | int | None, currency: str) -> str:
     if unit == "money":
         return format_money(number, currency)
     if unit == "ratio":
-        return f"{number:,.2f}×"
+        return f"{group_digits(number, 2)}×"
     if unit == "percent":
-        return f"{number:,.2f}%"
+        return f"{group_digits(number, 2)}%"
     if abs(number) >= 10 or float(number).is_integer():
-        return f"{number:,.0f}"
-    return f"{number:,.1f}"
+        return group_digits(number, 0)
+    return group_digits(number, 1)
 
 
 def format_percent(value: float | None, *, signed: bool = False, decimals: int = 0) -> str:
@@ -154,7 +236,7 @@ def format_percent(value: float | None, *, signed: bool = False, decimals: int =
     number = _finite(value)
     if number is None:
         return "—"
-    text = f"{abs(number) * 100:,.{decimals}f}%"
+    text = f"{group_digits(abs(number) * 100, decimals)}%"
     if signed:
         return ("+" if number > 0 else "−" if number < 0 else "±") + text
     return ("−" if number < 0 else "") + text

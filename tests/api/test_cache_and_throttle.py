@@ -119,7 +119,8 @@ def test_each_key_gets_the_plans_rate_then_429_with_retry_after(a: Tenant, tight
     assert codes == [200, 200, 200, 429]
     response = client.get(URL)
     assert response["Content-Type"] == "application/problem+json"
-    assert 0 < int(response["Retry-After"]) <= 60
+    # a sliding minute: room comes back within two minutes at the latest (the previous minute still weighs)
+    assert 0 < int(response["Retry-After"]) <= 120
     assert response.json()["type"].endswith("/throttled")
     # Throttled per key: the workspace's other key and a member's session have their own budget.
     assert a.client(a.write_key).get(URL).status_code == 200

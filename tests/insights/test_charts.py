@@ -137,7 +137,7 @@ def test_budget_figures_use_each_channels_colour() -> None:
         ("spend", 1234.5, "EUR", "€1,234"),
         ("spend", 12.5, "EUR", "€12.50"),
         ("spend", 1500, "JPY", "¥1,500"),
-        ("cpa", 8.1, "CHF", "CHF 8.10"),
+        ("cpa", 8.1, "CHF", "CHF\u00a08.10"),
         ("roas", 3.256, "EUR", "3.26×"),
         ("clicks", 95.3, "EUR", "95"),
         ("conversions", 2.5, "EUR", "2.5"),
@@ -156,3 +156,26 @@ def test_money_and_compact_numbers() -> None:
     assert format_compact(12_345, "EUR") == "€12.3k"
     assert format_compact(-333.4, "EUR") == "−€333"
     assert format_compact(2_500_000) == "2.5M"
+
+
+@pytest.mark.parametrize(
+    ("code", "money", "compact", "ratio", "count"),
+    [
+        ("en-US", "€1,234", "€12.3k", "3.20×", "12,345"),
+        ("de-DE", "1.234\u00a0€", "12,3k\u00a0€", "3,20×", "12.345"),
+        ("fr-FR", "1\u202f234\u00a0€", "12,3k\u00a0€", "3,20×", "12\u202f345"),
+        ("nl-NL", "€\u00a01.234", "€\u00a012,3k", "3,20×", "12.345"),
+    ],
+)
+def test_numbers_follow_the_active_number_format(code: str, money: str, compact: str, ratio: str, count: str) -> None:
+    from insights.charts import base_layout
+    from insights.formatting import using_number_format
+
+    with using_number_format(code) as fmt:
+        assert format_money(1234.5, "EUR") == money
+        assert format_compact(12345, "EUR") == compact
+        assert format_metric("roas", 3.2, "EUR") == ratio
+        assert format_metric("clicks", 12345, "EUR") == count
+        assert format_money(-0.5, "EUR").startswith("−")
+        assert base_layout()["separators"] == fmt.decimal + fmt.group
+    assert format_money(1234.5, "EUR") == "€1,234"  # back to the default outside the block

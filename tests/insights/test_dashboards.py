@@ -275,3 +275,29 @@ def test_a_campaign_without_delivery_in_the_range_says_so_and_links_to_its_last_
     last_days = owner_client.get(link.group(1).replace("&amp;", "&")).content.decode()
     assert 'id="no-delivery"' not in last_days and 'id="chart-campaign"' in last_days
     assert date.fromisoformat(re.search(r"to=(\d{4}-\d\d-\d\d)", link.group(1)).group(1)) <= yesterday_utc()
+
+
+def test_the_workspace_number_format_shapes_every_number_and_chart(owner_client, in_scored) -> None:
+    from insights.dashboards import tile_text
+    from insights.formatting import format_money, using_number_format
+
+    d1, d2 = last_30()
+    spend = metrics_query(MetricsQuery(metrics=("spend",), date_from=d1, date_to=d2)).rows[0]["spend"]
+    form = {"name": in_scored.name, "time_zone": in_scored.time_zone, "reporting_currency": "EUR"}
+    assert owner_client.post("/settings/", {**form, "number_format": "de-DE"}).status_code == 302
+    assert owner_client.post("/settings/", {**form, "number_format": "xx-XX"}).status_code == 400
+
+    body = owner_client.get("/").content.decode()
+
+    with using_number_format("de-DE"):
+        german = tile_text("spend", float(spend), "EUR"), format_money(float(spend), "EUR")
+    with using_number_format("en-US"):
+        american = tile_text("spend", float(spend), "EUR"), format_money(float(spend), "EUR")
+    assert german[0].endswith("\u00a0€") and "." in german[1] and german[1].endswith("\u00a0€")
+    for text in german:
+        assert text in body
+    for text in american:
+        assert text not in body
+    assert '"separators":",."' in body.replace(" ", "")
+    # the format is the workspace's, not a process-wide switch: outside the request it is en-US
+    assert format_money(1234.5, "EUR") == "€1,234"
