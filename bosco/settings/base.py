@@ -100,6 +100,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.workspace",
             ],
+            # `num`: numbers for people in the workspace's number format, in every template
+            "builtins": ["insights.templatetags.numbers"],
         },
     }
 ]

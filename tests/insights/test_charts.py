@@ -179,3 +179,16 @@ def test_numbers_follow_the_active_number_format(code: str, money: str, compact:
         assert format_money(-0.5, "EUR").startswith("−")
         assert base_layout()["separators"] == fmt.decimal + fmt.group
     assert format_money(1234.5, "EUR") == "€1,234"  # back to the default outside the block
+
+
+def test_the_num_template_filter_follows_the_number_format() -> None:
+    from django.template import engines
+
+    from insights.formatting import using_number_format
+
+    template = engines["django"].from_string("{{ rows|num }} rows · {{ share|num:1 }} · {{ missing|num }}")
+    context = {"rows": 1234567, "share": 1234.56, "missing": None}
+    assert template.render(context) == "1,234,567 rows · 1,234.6 · None"
+    with using_number_format("de-DE"):
+        assert template.render(context) == "1.234.567 rows · 1.234,6 · None"
+    assert engines["django"].from_string("{{ v|num:2 }}").render({"v": "n/a"}) == "n/a"
