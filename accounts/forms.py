@@ -37,6 +37,12 @@ def _currency_choices() -> list[tuple[str, str]]:
     return [(code, f"{code} — {name}") for code, name in REPORTING_CURRENCIES.items()]
 
 
+def _number_format_choices() -> list[tuple[str, str]]:
+    from insights.formatting import NUMBER_FORMATS
+
+    return [(f.code, f.label) for f in NUMBER_FORMATS.values()]
+
+
 class WorkspaceForm(forms.Form):
     name = forms.CharField(
         max_length=100, widget=forms.TextInput(attrs={"autofocus": True, "placeholder": "Acme Inc."})
@@ -49,12 +55,25 @@ class WorkspaceForm(forms.Form):
     )
     reporting_currency = forms.ChoiceField(choices=_currency_choices, initial="EUR")
     time_zone = forms.ChoiceField(choices=_time_zone_choices, initial="Europe/Berlin")
+    number_format = forms.ChoiceField(choices=_number_format_choices, initial="en-US", required=False)
 
 
-def _number_format_choices() -> list[tuple[str, str]]:
-    from insights.formatting import NUMBER_FORMATS
+def number_format_for(accept_language: str) -> str:
+    """The number format closest to the browser's preferred languages (en-US when none is close)."""
+    from insights.formatting import DEFAULT_NUMBER_FORMAT, NUMBER_FORMATS
 
-    return [(f.code, f.label) for f in NUMBER_FORMATS.values()]
+    for part in accept_language.split(","):
+        tag = part.split(";")[0].strip().replace("_", "-")
+        if not tag:
+            continue
+        exact = {code.lower(): code for code in NUMBER_FORMATS}.get(tag.lower())
+        if exact:
+            return exact
+        language = tag.split("-")[0].lower()
+        for code in NUMBER_FORMATS:
+            if code.split("-")[0] == language:
+                return code
+    return DEFAULT_NUMBER_FORMAT
 
 
 class WorkspaceSettingsForm(forms.Form):

@@ -143,6 +143,7 @@ def workspace_create(
     reporting_currency: str = "EUR",
     time_zone: str = "UTC",
     plan: str = Plan.TRIAL,
+    number_format: str | None = None,
 ) -> Workspace:
     """Create a workspace by cloning the migrated template schema, with `owner` as its owner.
 
@@ -152,6 +153,7 @@ def workspace_create(
     slug = (slug or "").strip().lower()
     name = (name or "").strip()
     _validate_workspace_fields(name=name, reporting_currency=reporting_currency, time_zone=time_zone)
+    number_format = _number_format(number_format)
     validate_slug(slug)
     if not schema_exists(settings.TENANT_BASE_SCHEMA):
         raise AccountsError("Workspaces cannot be created right now (the template is missing); support has been told.")
@@ -164,6 +166,7 @@ def workspace_create(
             schema_name=schema_name_for(slug),
             reporting_currency=reporting_currency,
             time_zone=time_zone,
+            number_format=number_format,
             plan=plan,
         )
         workspace.save(verbosity=0)
@@ -180,6 +183,17 @@ def workspace_create(
 
 
 @transaction.atomic
+def _number_format(code: str | None) -> str:
+    """A known number format code (empty: the default), or a clear error."""
+    from insights.formatting import DEFAULT_NUMBER_FORMAT, NUMBER_FORMATS
+
+    if not code:
+        return DEFAULT_NUMBER_FORMAT
+    if code not in NUMBER_FORMATS:
+        raise AccountsError(f"“{code}” is not a number format Bosco knows.", field="number_format")
+    return code
+
+
 def workspace_update(
     *,
     workspace: Workspace,
@@ -189,20 +203,17 @@ def workspace_update(
     time_zone: str,
     number_format: str | None = None,
 ) -> Workspace:
-    from insights.formatting import NUMBER_FORMATS
-
     if not actor_membership.can(Permission.MANAGE_WORKSPACE):
         raise AccountsError("Only owners and admins can change workspace settings.")
     name = (name or "").strip()
     _validate_workspace_fields(name=name, reporting_currency=reporting_currency, time_zone=time_zone)
-    if number_format and number_format not in NUMBER_FORMATS:
-        raise AccountsError(f"“{number_format}” is not a number format Bosco knows.", field="number_format")
+    chosen = _number_format(number_format) if number_format else None
     workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
     currency_changed = workspace.reporting_currency != reporting_currency
     workspace.name = name
     workspace.reporting_currency = reporting_currency
     workspace.time_zone = time_zone
-    workspace.number_format = number_format or workspace.number_format
+    workspace.number_format = chosen or workspace.number_format
     workspace.save(update_fields=["name", "reporting_currency", "time_zone", "number_format"])
     if currency_changed:
         _reporting_currency_changed(workspace)

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import services
-from accounts.forms import WorkspaceForm
+from accounts.forms import WorkspaceForm, number_format_for
 from accounts.models import Workspace
 from accounts.selectors import workspace_url, workspaces_for_user
 from billing.plans import ENTITLEMENTS, Plan
@@ -46,7 +46,8 @@ def workspace_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def workspace_create(request: HttpRequest) -> HttpResponse:
-    form = WorkspaceForm(request.POST or None)
+    guess = number_format_for(request.headers.get("Accept-Language", ""))
+    form = WorkspaceForm(request.POST or None, initial={"number_format": guess})
     if request.method == "POST" and form.is_valid():
         try:
             workspace = services.workspace_create(owner=request.user, **form.cleaned_data)  # type: ignore[arg-type]

@@ -40,9 +40,18 @@ def test_signup_verify_create_workspace_lands_owner_inside_it() -> None:
     response = public.get("/workspaces/", follow=False)
     assert response.status_code == 302 and response["Location"].endswith("/workspaces/new/")
 
+    # The number format starts from the browser's languages (de-CH → the German format).
+    page = public.get("/workspaces/new/", HTTP_ACCEPT_LANGUAGE="de-CH,de;q=0.9,en;q=0.8").content.decode()
+    assert re.search(r'<option value="de-DE"[^>]*selected', page)
     response = public.post(
         "/workspaces/new/",
-        {"name": "Shop & Co", "slug": "shop-co", "reporting_currency": "USD", "time_zone": "America/New_York"},
+        {
+            "name": "Shop & Co",
+            "slug": "shop-co",
+            "reporting_currency": "USD",
+            "time_zone": "America/New_York",
+            "number_format": "de-DE",
+        },
     )
     assert response.status_code == 302
     target = urlsplit(response["Location"])
@@ -53,6 +62,7 @@ def test_signup_verify_create_workspace_lands_owner_inside_it() -> None:
     assert workspace.schema_name == "ws_shop_co"
     assert schema_exists("ws_shop_co")
     assert workspace.reporting_currency == "USD" and workspace.time_zone == "America/New_York"
+    assert workspace.number_format == "de-DE"
     assert Domain.objects.filter(tenant=workspace, domain=f"shop-co.{settings.BOSCO_DOMAIN}").exists()
     assert Membership.objects.get(workspace=workspace).role == Role.OWNER
 
@@ -69,6 +79,23 @@ def test_signup_verify_create_workspace_lands_owner_inside_it() -> None:
     response = again.get(f"{target.path}?{target.query}")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     connection.set_schema_to_public()
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("fr-FR,fr;q=0.9", "fr-FR"),
+        ("en-GB,en;q=0.9", "en-GB"),
+        ("pt-BR,de;q=0.5", "de-DE"),
+        ("nl", "nl-NL"),
+        ("pt-BR", "en-US"),
+        ("", "en-US"),
+    ],
+)
+def test_the_number_format_guess_follows_the_browser_languages(header: str, expected: str) -> None:
+    from accounts.forms import number_format_for
+
+    assert number_format_for(header) == expected
 
 
 def test_unverified_user_cannot_sign_in() -> None:
