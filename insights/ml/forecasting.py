@@ -229,7 +229,10 @@ def _error_quantiles(
         errors = targets - preds
         if scale_half_life:
             local = _local_scale(one_step, fit.period, scale_half_life)
-            errors = errors / local[origins, None] * local[n - 1]
+            then, now = local[origins], local[n - 1]
+            # a series without any volatility (constant, or all zero) keeps its errors as they are
+            ratio = np.divide(now, then, out=np.ones_like(then), where=(then > 0) & (now > 0))
+            errors = errors * ratio[:, None]
         ages = (n - 1 - target_idx).astype(float)
         for j in range(horizon):
             valid = np.isfinite(errors[:, j])

@@ -120,3 +120,13 @@ def test_ets_variance_factors_match_the_closed_form_without_damping_or_season() 
 
     # simple exponential smoothing: v_h = 1 + (h - 1) alpha^2
     assert np.allclose(factors, 1 + np.arange(5) * 0.09)
+
+
+def test_a_flat_series_gets_flat_bands_without_numeric_warnings() -> None:
+    import warnings
+
+    index = pd.date_range("2024-01-01", periods=60, freq="D")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a 0/0 in the volatility rescaling would raise here
+        result = forecast(pd.Series(0.0, index=index), 7)
+    assert np.allclose(result["yhat"], 0) and np.allclose(result["yhat_upper_95"], result["yhat_lower_95"])
