@@ -62,17 +62,16 @@ def number_format_for(accept_language: str) -> str:
     """The number format closest to the browser's preferred languages (en-US when none is close)."""
     from insights.formatting import DEFAULT_NUMBER_FORMAT, NUMBER_FORMATS
 
+    by_tag = {code.lower(): code for code in NUMBER_FORMATS}
+    by_language: dict[str, str] = {}
+    for code in NUMBER_FORMATS:  # the first format of a language stands for it (en → en-US)
+        by_language.setdefault(code.split("-")[0].lower(), code)
     for part in accept_language.split(","):
-        tag = part.split(";")[0].strip().replace("_", "-")
-        if not tag:
-            continue
-        exact = {code.lower(): code for code in NUMBER_FORMATS}.get(tag.lower())
-        if exact:
-            return exact
-        language = tag.split("-")[0].lower()
-        for code in NUMBER_FORMATS:
-            if code.split("-")[0] == language:
-                return code
+        tag = part.split(";")[0].strip().replace("_", "-").lower()
+        if tag:
+            chosen = by_tag.get(tag) or by_language.get(tag.split("-")[0])
+            if chosen:
+                return chosen
     return DEFAULT_NUMBER_FORMAT
 
 

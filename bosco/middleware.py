@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from bosco import health
+from insights.formatting import using_number_format
 
 
 class HealthCheckMiddleware:
@@ -36,8 +37,6 @@ class NumberFormatMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from insights.formatting import using_number_format
-
         tenant = getattr(request, "tenant", None)
         with using_number_format(getattr(tenant, "number_format", None)):
             return self.get_response(request)

@@ -26,6 +26,7 @@ from django.db import OperationalError
 
 from bosco.celery import app
 from bosco.db import connection
+from insights.formatting import using_number_format
 
 logger = logging.getLogger("bosco.tasks")
 
@@ -125,8 +126,6 @@ def tenant_task(*task_args: Any, **task_options: Any) -> Callable[[Callable[P, R
     def decorator(fn: Callable[P, R]) -> Any:
         @functools.wraps(fn)
         def run(self: BoscoTask, schema_name: str, *args: P.args, **kwargs: P.kwargs) -> R:
-            from insights.formatting import using_number_format
-
             connection.set_schema_to_public()
             workspace = _activate_workspace(schema_name)
             try:
