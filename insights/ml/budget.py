@@ -12,6 +12,9 @@ problem non-concave. Default bounds are 0 and the largest spend per period the c
 actually had: the curve is only known where spend has been, and extrapolating a fitted
 curve far past it is guesswork.
 
+Experiments: ``lift_tests`` (holdout or geo tests on a channel) calibrate the curves where
+spend data alone cannot separate channels that moved together (see ``insights.ml.response``).
+
 Uncertainty: a moving-block bootstrap of the residuals (blocks of 4 periods keep their
 autocorrelation) refits the curves ``bootstrap`` times. The allocation maximises the outcome
 averaged over the fit and its refits - the best decision when the curves are uncertain, not
@@ -23,7 +26,7 @@ on the same curves for comparison.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -31,6 +34,7 @@ from scipy.optimize import minimize
 
 from insights.ml.errors import InputError
 from insights.ml.response import (
+    LiftTest,
     ResponseModel,
     fit_response_model,
     model_parameters,
@@ -185,6 +189,7 @@ def plan_budget(
     restarts: int = 8,
     bootstrap: int = 30,
     seed: int = 0,
+    lift_tests: Sequence[LiftTest] = (),
 ) -> BudgetPlan:
     """Product API: fit curves on ``history`` and split ``budget`` (per period) across channels.
 
@@ -197,7 +202,10 @@ def plan_budget(
     does not depend on the split), averaged over the fit and its ``bootstrap`` refits;
     ``*_low``/``*_high`` is the 80% bootstrap band and ``marginal_roas`` the average extra
     outcome per extra unit of spend at the allocation. ``bounds`` maps channel -> (min, max)
-    spend per period (default: 0 to the largest spend the channel has had).
+    spend per period (default: 0 to the largest spend the channel has had). ``lift_tests``
+    calibrate the curves with experiment results (``insights.ml.response``); each bootstrap
+    refit redraws every test's lift from its standard error, so the band carries the
+    experiments' uncertainty too.
     """
     model = fit_response_model(
         history,
@@ -207,13 +215,26 @@ def plan_budget(
         saturation=saturation,
         restarts=restarts,
         seed=seed,
+        lift_tests=lift_tests,
     )
     rng = np.random.default_rng(seed + 1)
     start = model_parameters(model)
     refits = []
     for _ in range(bootstrap):
         resampled = model.fitted + _block_bootstrap(model.residuals, rng, _BLOCK)
-        refits.append(refit_on(start, with_target(history, target, resampled), target, channels, controls, saturation))
+        redrawn = [replace(t, lift=t.lift + rng.normal(0.0, t.lift_sd)) for t in model.lift_tests]
+        refits.append(
+            refit_on(
+                start,
+                with_target(history, target, resampled),
+                target,
+                channels,
+                controls,
+                saturation,
+                redrawn,
+                model.lift_weight,
+            )
+        )
     allocation = optimize_allocation(model, budget, bounds=bounds, ensemble=refits, seed=seed)
     current = dict(model.historical_spend)
     members = [model, *refits]

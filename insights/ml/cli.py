@@ -6,6 +6,7 @@ This interface is how the models are evaluated, so it is kept stable::
     forecast    --input IN.csv --horizon H --output OUT.csv    (ds,y -> ds,yhat,yhat_lower,yhat_upper; 95%)
     attribution --input PATHS.csv --output OUT.csv             (paths -> channel,model,conversions,conversion_value)
     budget      --input HIST.csv --date-column C --target T --channels a,b [--controls k] --budget B --output OUT.csv
+                [--lift-tests TESTS.csv]                       (experiments: channel,spend_before,spend_after,lift,lift_sd)
 
 Any problem with the input ends the process with exit status 2 and one line on stderr that
 says what is wrong; no traceback is ever shown to the caller.
@@ -18,12 +19,15 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
 import pandas as pd
 
 from insights.ml.errors import InputError
+
+if TYPE_CHECKING:
+    from insights.ml.response import LiftTest
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
@@ -192,6 +196,7 @@ def run_budget(args: argparse.Namespace) -> None:
     history = pd.DataFrame({c: parse_numbers(table, c).to_numpy() for c in [args.target, *channels, *controls]})
     history.index = dates
     history = history.sort_index()
+    lift_tests = read_lift_tests(args.lift_tests, channels) if args.lift_tests else []
     plan = plan_budget(
         history,
         target=args.target,
@@ -200,8 +205,26 @@ def run_budget(args: argparse.Namespace) -> None:
         budget=args.budget,
         bootstrap=args.bootstrap,
         seed=args.seed,
+        lift_tests=lift_tests,
     )
     _write(plan.table, args.output)
+
+
+LIFT_TEST_COLUMNS = ["channel", "spend_before", "spend_after", "lift", "lift_sd"]
+
+
+def read_lift_tests(path: str, channels: Sequence[str]) -> list[LiftTest]:
+    """Experiment results (one row per test; spends and lift per period) for calibration."""
+    from insights.ml.response import LiftTest
+
+    table = read_table(path, LIFT_TEST_COLUMNS)
+    numbers = {c: parse_numbers(table, c).to_numpy() for c in LIFT_TEST_COLUMNS[1:]}
+    tests = []
+    for row, channel in enumerate(table["channel"].astype(str).str.strip()):
+        if channel not in channels:
+            raise InputError(f"{path}: data row {row + 1} names channel {channel!r}, which is not in --channels")
+        tests.append(LiftTest(channel, *(float(numbers[c][row]) for c in LIFT_TEST_COLUMNS[1:])))
+    return tests
 
 
 # --------------------------------------------------------------------------- entry point
@@ -238,6 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--output", required=True)
     budget.add_argument("--bootstrap", type=int, default=30, help="refits for the uncertainty band")
     budget.add_argument("--seed", type=int, default=0)
+    budget.add_argument(
+        "--lift-tests",
+        help="CSV of experiment results to calibrate the curves: channel,spend_before,spend_after,lift,lift_sd",
+    )
     budget.set_defaults(run=run_budget)
     return parser
 

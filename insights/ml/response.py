@@ -20,12 +20,20 @@ Model, per period t::
   spend and produce all-or-nothing allocations. Spend and outcome are rescaled internally
   so one set of bounds fits euros, cents or conversions alike.
 * Steady state (used for budgeting): spending x every period gives adstock x / (1 - theta).
+* Calibration with experiments (``lift_tests``): spend data alone often cannot tell apart
+  channels whose spend moves together. A lift test (a holdout or geo experiment: spend per
+  period moved from ``spend_before`` to ``spend_after``, incremental outcome per period
+  ``lift`` measured with standard error ``lift_sd``) adds one observation of the curve's
+  steady-state difference, ``beta_c * (sat(after) - sat(before))``, weighted against the
+  daily residuals as ``sigma / lift_sd`` (sigma from a first fit without the tests): the
+  Gaussian likelihood of both kinds of evidence. The difference is linear in beta, so the
+  tests are extra rows of the same NNLS and the variable projection stays exact.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -76,6 +84,17 @@ class ChannelCurve:
 
 
 @dataclass(frozen=True)
+class LiftTest:
+    """An experiment's result on one channel, per period at steady state (see module doc)."""
+
+    channel: str
+    spend_before: float
+    spend_after: float
+    lift: float  # measured incremental outcome per period of spend_after over spend_before
+    lift_sd: float  # its standard error (> 0)
+
+
+@dataclass(frozen=True)
 class ResponseModel:
     """All channel curves plus the linear baseline, fitted on one history."""
 
@@ -89,6 +108,8 @@ class ResponseModel:
     residuals: np.ndarray
     r_squared: float
     sse: float
+    lift_tests: tuple[LiftTest, ...] = ()
+    lift_weight: float = 0.0  # sigma of the first fit, in target units (see module doc)
 
     @property
     def channels(self) -> list[str]:
@@ -118,6 +139,14 @@ class _Problem:
     saturation: str
     free_basis: np.ndarray  # orthonormal basis of [1, controls]: the unconstrained columns
     target_off_free: np.ndarray  # target with its projection on free_basis removed
+    lift_channel: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # per lift test: channel index
+    lift_spend: np.ndarray = field(
+        default_factory=lambda: np.zeros((0, 2))
+    )  # per lift test: scaled spend before, after
+    lift_target: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per lift test: weighted scaled lift
+    lift_weight: np.ndarray = field(
+        default_factory=lambda: np.zeros(0)
+    )  # per lift test: sigma / lift_sd (0: not yet weighted)
 
 
 def geometric_adstock(spend: np.ndarray, decay: float) -> np.ndarray:
@@ -145,26 +174,47 @@ def _channel_features(problem: _Problem, params: np.ndarray) -> np.ndarray:
     return np.column_stack([_channel_column(problem, params, c) for c in range(problem.spend.shape[1])])
 
 
-def _linear_solve(problem: _Problem, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _linear_solve(problem: _Problem, features: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Best beta >= 0 (and free intercept/controls) for fixed curve shapes.
 
     The free columns are projected out first, so what remains is a small non-negative least
     squares problem (Lawson-Hanson NNLS); returns (beta, residuals)."""
     basis = problem.free_basis
     off_free = features - basis @ (basis.T @ features)
-    beta, _ = nnls(off_free, problem.target_off_free)
-    return beta, problem.target_off_free - off_free @ beta
+    if problem.lift_weight.size and problem.lift_weight.any():
+        off_free = np.vstack([off_free, _lift_rows(problem, params)])
+        target = np.r_[problem.target_off_free, problem.lift_target]
+    else:
+        target = problem.target_off_free
+    beta, _ = nnls(off_free, target)
+    return beta, target - off_free @ beta
+
+
+def _lift_rows(problem: _Problem, params: np.ndarray) -> np.ndarray:
+    """One weighted row per lift test: the steady-state feature difference of its channel."""
+    rows = np.zeros((problem.lift_channel.size, problem.spend.shape[1]))
+    for j, c in enumerate(problem.lift_channel):
+        theta, log_k, shape = params[3 * c : 3 * c + 3]
+        steady = problem.lift_spend[j] / (1.0 - theta)
+        k = np.exp(log_k) / (1.0 - theta)
+        if problem.saturation == "logistic":
+            saturated = np.tanh(steady / (2.0 * k))
+        else:
+            ratio = np.power(steady / k, shape)
+            saturated = ratio / (1.0 + ratio)
+        rows[j, c] = problem.lift_weight[j] * (saturated[1] - saturated[0])
+    return rows
 
 
 def _residuals(params: np.ndarray, problem: _Problem) -> np.ndarray:
-    return _linear_solve(problem, _channel_features(problem, params))[1]
+    return _linear_solve(problem, _channel_features(problem, params), params)[1]
 
 
 def _jacobian(params: np.ndarray, problem: _Problem) -> np.ndarray:
     """Forward-difference Jacobian that recomputes only the channel whose parameter moved
     (the numeric default would rebuild every channel for each of the 3C parameters)."""
     features = _channel_features(problem, params)
-    base = _linear_solve(problem, features)[1]
+    base = _linear_solve(problem, features, params)[1]
     _, upper = _bounds(problem.spend.shape[1])
     jac = np.empty((base.size, params.size))
     for j in range(params.size):
@@ -176,7 +226,7 @@ def _jacobian(params: np.ndarray, problem: _Problem) -> np.ndarray:
         c = j // 3
         perturbed = features.copy()
         perturbed[:, c] = _channel_column(problem, moved, c)
-        jac[:, j] = (_linear_solve(problem, perturbed)[1] - base) / step
+        jac[:, j] = (_linear_solve(problem, perturbed, moved)[1] - base) / step
     return jac
 
 
@@ -245,9 +295,12 @@ def _to_model(
     target: str,
     channels: Sequence[str],
     controls: Sequence[str],
+    lift_tests: tuple[LiftTest, ...] = (),
+    lift_weight: float = 0.0,
 ) -> ResponseModel:
     features = _channel_features(problem, params)
-    beta, residuals = _linear_solve(problem, features)
+    beta, residuals = _linear_solve(problem, features, params)
+    residuals = residuals[: features.shape[0]]  # the daily residuals, without the lift-test rows
     free = np.column_stack([np.ones(features.shape[0]), problem.controls])
     free_coefs, *_ = np.linalg.lstsq(free, problem.target - features @ beta, rcond=None)
     coefficients = np.r_[free_coefs, beta]
@@ -283,6 +336,8 @@ def _to_model(
         residuals=residuals * y_scale,
         r_squared=1.0 - sse / total,
         sse=sse,
+        lift_tests=lift_tests,
+        lift_weight=lift_weight,
     )
 
 
@@ -295,20 +350,31 @@ def fit_response_model(
     saturation: str = "hill",
     restarts: int = 8,
     seed: int = 0,
+    lift_tests: Sequence[LiftTest] = (),
 ) -> ResponseModel:
     """Fit adstock + saturation curves for ``channels`` and a linear effect for ``controls``.
 
     ``history`` has one row per period (day or week) in time order. ``saturation`` is
-    "hill" (default; flexible S- or C-shape) or "logistic". Raises InputError when the data
+    "hill" (default; flexible S- or C-shape) or "logistic". ``lift_tests`` calibrate the
+    curves with experiment results (see module doc). Raises InputError when the data
     cannot support a fit.
     """
     if saturation not in SATURATIONS:
         raise InputError(f"saturation must be one of {', '.join(SATURATIONS)}")
     _validate_history(history, target, channels, controls)
+    tests = _validate_lift_tests(lift_tests, channels)
     problem = _prepare(history, target, channels, controls, saturation)
     rng = np.random.default_rng(seed)
-    params, _ = _solve_nonlinear(problem, _starts(len(channels), restarts, rng))
-    return _to_model(problem, params, history, target, channels, controls)
+    starts = _starts(len(channels), restarts, rng)
+    params, _ = _solve_nonlinear(problem, starts)
+    if not tests:
+        return _to_model(problem, params, history, target, channels, controls)
+    first = _to_model(problem, params, history, target, channels, controls)
+    dof = max(len(history) - 1 - len(controls) - 4 * len(channels), 1)
+    sigma = float(np.sqrt(first.sse / dof)) or 1e-12
+    problem = _with_lift_tests(problem, channels, tests, sigma)
+    params, _ = _solve_nonlinear(problem, [params, *starts])
+    return _to_model(problem, params, history, target, channels, controls, tests, sigma)
 
 
 def refit_on(
@@ -318,11 +384,48 @@ def refit_on(
     channels: Sequence[str],
     controls: Sequence[str],
     saturation: str,
+    lift_tests: Sequence[LiftTest] = (),
+    lift_weight: float = 0.0,
 ) -> ResponseModel:
-    """Refit from known non-linear parameters (used by the bootstrap: one start, warm)."""
+    """Refit from known non-linear parameters (used by the bootstrap: one start, warm).
+
+    ``lift_tests`` are weighted with the first fit's ``lift_weight`` (its sigma)."""
     problem = _prepare(history, target, channels, controls, saturation)
+    tests = tuple(lift_tests)
+    if tests:
+        problem = _with_lift_tests(problem, channels, tests, lift_weight)
     params, _ = _solve_nonlinear(problem, [model_params])
-    return _to_model(problem, params, history, target, channels, controls)
+    return _to_model(problem, params, history, target, channels, controls, tests, lift_weight)
+
+
+def _with_lift_tests(problem: _Problem, channels: Sequence[str], tests: Sequence[LiftTest], sigma: float) -> _Problem:
+    index = [list(channels).index(t.channel) for t in tests]
+    scale = problem.spend_scale[index]
+    weight = np.array([sigma / t.lift_sd for t in tests])
+    return replace(
+        problem,
+        lift_channel=np.array(index, dtype=int),
+        lift_spend=np.array([[t.spend_before, t.spend_after] for t in tests]) / scale[:, None],
+        lift_target=weight * np.array([t.lift for t in tests]) / problem.target_scale,
+        lift_weight=weight,
+    )
+
+
+def _validate_lift_tests(tests: Sequence[LiftTest], channels: Sequence[str]) -> tuple[LiftTest, ...]:
+    for number, test in enumerate(tests, start=1):
+        where = f"lift test {number} ({test.channel})"
+        if test.channel not in channels:
+            raise InputError(f"lift test {number} names channel {test.channel!r}, which is not one of the channels")
+        values = (test.spend_before, test.spend_after, test.lift, test.lift_sd)
+        if not all(np.isfinite(float(v)) for v in values):
+            raise InputError(f"{where}: spend, lift and lift_sd must be finite numbers")
+        if test.spend_before < 0 or test.spend_after < 0:
+            raise InputError(f"{where}: spend cannot be negative")
+        if test.spend_before == test.spend_after:
+            raise InputError(f"{where}: spend_before and spend_after are equal, so it measured no change")
+        if test.lift_sd <= 0:
+            raise InputError(f"{where}: lift_sd must be greater than 0")
+    return tuple(tests)
 
 
 def model_parameters(model: ResponseModel) -> np.ndarray:

@@ -124,6 +124,59 @@ def test_budget_round_trip_spends_the_budget_and_adds_a_total_row(tmp_path: Path
     assert out.loc["search", "spend"] > 200  # under-funded on the true curves, so it gains budget
 
 
+def test_budget_lift_tests_file_calibrates_the_plan(tmp_path: Path) -> None:
+    source = tmp_path / "hist.csv"
+    budget_history().to_csv(source, index=False)
+    # an experiment that says search adds far less than its history suggests: the plan must cut it
+    tests = tmp_path / "tests.csv"
+    tests.write_text("channel,spend_before,spend_after,lift,lift_sd\nsearch,200,300,1,0.5\n")
+    common = [
+        "budget",
+        "--input",
+        str(source),
+        "--date-column",
+        "date",
+        "--target",
+        "revenue",
+        "--channels",
+        "search,social",
+        "--budget",
+        "1000",
+        "--bootstrap",
+        "4",
+    ]
+
+    plain = run_cli(*common, "--output", str(tmp_path / "plain.csv"))
+    calibrated = run_cli(*common, "--lift-tests", str(tests), "--output", str(tmp_path / "calibrated.csv"))
+
+    assert plain.returncode == 0, plain.stderr
+    assert calibrated.returncode == 0, calibrated.stderr
+    before = pd.read_csv(tmp_path / "plain.csv").set_index("channel")
+    after = pd.read_csv(tmp_path / "calibrated.csv").set_index("channel")
+    assert after.loc[["search", "social"], "spend"].sum() == pytest.approx(1000.0)
+    assert after.loc["search", "spend"] < before.loc["search", "spend"] - 50
+
+
+def budget_args(folder: Path) -> list[str]:
+    return [
+        "budget",
+        "--input",
+        write(folder, "b.csv", budget_history().to_csv(index=False)),
+        "--date-column",
+        "date",
+        "--target",
+        "revenue",
+        "--channels",
+        "search,social",
+        "--budget",
+        "100",
+        "--bootstrap",
+        "2",
+        "--output",
+        str(folder / "o.csv"),
+    ]
+
+
 def write(tmp_path: Path, name: str, text: str) -> str:
     path = tmp_path / name
     path.write_text(text)
@@ -272,6 +325,34 @@ BAD_INPUTS = {
         "need at least",
     ),
     "missing argument": (lambda d: ["budget", "--input", "x.csv"], "the following arguments are required"),
+    "lift test on an unknown channel": (
+        lambda d: [
+            *budget_args(d),
+            "--lift-tests",
+            write(d, "t.csv", "channel,spend_before,spend_after,lift,lift_sd\ntv,100,150,40,5\n"),
+        ],
+        "names channel 'tv', which is not in --channels",
+    ),
+    "lift test without lift_sd": (
+        lambda d: [*budget_args(d), "--lift-tests", write(d, "t.csv", "channel,spend_before,spend_after,lift\n")],
+        "missing column(s): lift_sd",
+    ),
+    "lift test that changed nothing": (
+        lambda d: [
+            *budget_args(d),
+            "--lift-tests",
+            write(d, "t.csv", "channel,spend_before,spend_after,lift,lift_sd\nsearch,100,100,40,5\n"),
+        ],
+        "spend_before and spend_after are equal",
+    ),
+    "lift test with a zero standard error": (
+        lambda d: [
+            *budget_args(d),
+            "--lift-tests",
+            write(d, "t.csv", "channel,spend_before,spend_after,lift,lift_sd\nsearch,100,150,40,0\n"),
+        ],
+        "lift_sd must be greater than 0",
+    ),
 }
 
 
