@@ -9,6 +9,7 @@ registry (`ModelVersion`) and every stored prediction names its version.
     services.import_attribution_csv(data=..., filename=...)  # -> (AttributionImport, created)
     services.plan_budget_for_workspace(PlannerInput(...))    # curves of today, then the allocation
     services.budget_curves_fit(scope="platform", target=None)
+    services.prune_model_versions()                          # registry retention (nightly, after scoring)
 """
 
 from insights.services.attribution import HALF_LIFE_DAYS, attribution_import_delete, import_attribution_csv
@@ -26,7 +27,13 @@ from insights.services.budget import (
     budget_scenario_save,
     plan_budget_for_workspace,
 )
-from insights.services.common import InsightsError, WorkspaceContext, current_workspace, model_version_record
+from insights.services.common import (
+    InsightsError,
+    WorkspaceContext,
+    current_workspace,
+    model_version_record,
+    prune_model_versions,
+)
 from insights.services.scoring import (
     ANOMALY_METRICS,
     ANOMALY_MIN_DAYS,
@@ -65,5 +72,6 @@ __all__ = [
     "import_attribution_csv",
     "model_version_record",
     "plan_budget_for_workspace",
+    "prune_model_versions",
     "score_workspace_nightly",
 ]

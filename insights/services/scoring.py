@@ -42,6 +42,7 @@ from insights.services.common import (
     current_workspace,
     jsonable,
     model_version_record,
+    prune_model_versions,
     series_hash,
     setting,
 )
@@ -97,6 +98,8 @@ class ScoringReport:
     forecast_points: int = 0
     budget_version_id: int | None = None
     anomaly_version_id: int | None = None
+    #: registry versions deleted by the retention policy after the run (`prune_model_versions`)
+    versions_pruned: int = 0
     skipped: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -255,7 +258,9 @@ def score_workspace_nightly(
 
     `as_of` is the last day scored (default: yesterday in the workspace's time zone). Reads
     through the metrics layer, computes everything, then writes it in one transaction. A run
-    that finds another run of the same workspace in progress returns status "busy".
+    that finds another run of the same workspace in progress returns status "busy". After a run
+    with status "ok" the registry's retention policy deletes the versions nothing refers to any
+    more (`prune_model_versions`; the count is `versions_pruned`).
     """
     started = time.monotonic()
     workspace = current_workspace()
@@ -272,13 +277,18 @@ def score_workspace_nightly(
                 report.budget_version_id = version.pk
             except InsightsError as exc:
                 report.skipped["budget platform"] = str(exc)
+        if report.status == "ok":
+            # Tonight's versions replaced yesterday's forecasts; the registry sheds what nothing
+            # refers to any more (still under the lock, so no run of this workspace races it).
+            report.versions_pruned = prune_model_versions()
     report.seconds = round(time.monotonic() - started, 3)
     logger.info(
-        "insights scored: %s series, %s findings (%s removed), %s forecasts in %.1fs",
+        "insights scored: %s series, %s findings (%s removed), %s forecasts, %s versions pruned in %.1fs",
         report.series,
         report.findings,
         report.findings_removed,
         report.forecasts,
+        report.versions_pruned,
         report.seconds,
         extra={"schema_name": workspace.schema_name},
     )
