@@ -4,8 +4,9 @@
   parameters, training window, quality metrics, code version). Rows are unique on a fingerprint
   of all of that, so retraining on unchanged data finds the existing version.
 - Every stored prediction names the version that produced it: `AnomalyFinding`,
-  `ForecastPoint`, `AttributionResult` and `BudgetScenario` all have a `version` foreign key
-  that protects the version from deletion while anything refers to it.
+  `ForecastPoint`, `AttributionImport`, `AttributionResult` and `BudgetScenario` all have a
+  `version` foreign key that protects the version from deletion while anything refers to it
+  (the nightly retention, `services.prune_model_versions`, deletes only unreferenced ones).
 - Findings upsert on (metric, scope, key, date), forecasts on the same key, so a rerun of the
   nightly scoring updates rows in place and never duplicates them.
 """
