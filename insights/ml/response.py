@@ -139,14 +139,12 @@ class _Problem:
     saturation: str
     free_basis: np.ndarray  # orthonormal basis of [1, controls]: the unconstrained columns
     target_off_free: np.ndarray  # target with its projection on free_basis removed
-    lift_channel: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # per lift test: channel index
-    lift_spend: np.ndarray = field(
-        default_factory=lambda: np.zeros((0, 2))
-    )  # per lift test: scaled spend before, after
-    lift_target: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per lift test: weighted scaled lift
-    lift_weight: np.ndarray = field(
-        default_factory=lambda: np.zeros(0)
-    )  # per lift test: sigma / lift_sd (0: not yet weighted)
+    # lift tests (see module doc), one entry per test: channel index, scaled spend before and
+    # after, weighted scaled lift, and weight sigma / lift_sd (empty: no tests)
+    lift_channel: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    lift_spend: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    lift_target: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    lift_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def geometric_adstock(spend: np.ndarray, decay: float) -> np.ndarray:
