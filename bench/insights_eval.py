@@ -432,11 +432,7 @@ def evaluate_budget(data: Path, report: Report, quick: bool) -> None:
         report.add(f"budget_credibility_truth_r2_{campaign}", r2, f"  truth-curve fit R^2, {campaign}")
 
     def credibility_truth(x: np.ndarray) -> float:
-        total = 0.0
-        for (theta, k, shape, beta), s in zip(curves.values(), x, strict=True):
-            ratio = (max(s, 0.0) / (1 - theta) / k) ** shape
-            total += beta * ratio / (1 + ratio)
-        return total
+        return sum(_hill(max(s, 0.0) / (1 - curve[0]), curve) for curve, s in zip(curves.values(), x, strict=True))
 
     history = pd.concat([spend.reset_index(drop=True), inputs[["search", "trend", "y"]]], axis=1)
     label = "credibility (7 campaigns, controls search+trend)"
@@ -447,10 +443,46 @@ def evaluate_budget(data: Path, report: Report, quick: bool) -> None:
     _credibility_with_lift_tests(report, credibility_truth, curves, history, campaigns, bootstrap, restarts, quick)
 
 
+Curve = tuple[float, float, float, float]  # a bench truth curve: theta, K, shape, beta
+
+
+def _hill(adstock: Any, curve: Curve) -> Any:
+    """A truth curve's outcome at the given adstock (a number or an array)."""
+    _, k, shape, beta = curve
+    ratio = (np.maximum(adstock, 0.0) / k) ** shape
+    return beta * ratio / (1 + ratio)
+
+
+def _credibility_capture(
+    truth: Callable[[np.ndarray], float], history: pd.DataFrame, campaigns: list[str], bootstrap: int, restarts: int
+) -> Callable[..., float]:
+    """capture(frame, **plan_options): plan on `frame` (credibility's controls, the historical
+    budget), return the share of the oracle's uplift the plan gets on the TRUE curves."""
+    historical = history[campaigns].mean().to_numpy()
+    budget = float(historical.sum())
+    oracle = _maximise(truth, np.zeros(len(campaigns)), history[campaigns].max().to_numpy(), budget)
+    r_hist, r_oracle = truth(historical), truth(oracle)
+
+    def capture(frame: pd.DataFrame, **options: Any) -> float:
+        plan = plan_budget(
+            frame,
+            target="y",
+            channels=campaigns,
+            controls=["search", "trend"],
+            budget=budget,
+            bootstrap=bootstrap,
+            restarts=restarts,
+            **options,
+        )
+        return (truth(np.array([plan.allocation[c] for c in campaigns])) - r_hist) / (r_oracle - r_hist)
+
+    return capture
+
+
 def _credibility_with_lift_tests(
     report: Report,
     truth: Callable[[np.ndarray], float],
-    curves: dict[str, tuple[float, float, float, float]],
+    curves: dict[str, Curve],
     history: pd.DataFrame,
     campaigns: list[str],
     bootstrap: int,
@@ -470,15 +502,10 @@ def _credibility_with_lift_tests(
     first, second = np.unravel_index(np.argmax(correlation), correlation.shape)
     pair = [campaigns[first], campaigns[second]]
     historical = history[campaigns].mean()
-    budget = float(historical.sum())
-    upper = history[campaigns].max().to_numpy()
-    oracle = _maximise(truth, np.zeros(len(campaigns)), upper, budget)
-    r_hist, r_oracle = truth(historical.to_numpy()), truth(oracle)
+    capture = _credibility_capture(truth, history, campaigns, bootstrap, restarts)
 
     def steady(campaign: str, spend: float) -> float:
-        theta, k, shape, beta = curves[campaign]
-        ratio = (spend / (1 - theta) / k) ** shape
-        return float(beta * ratio / (1 + ratio))
+        return float(_hill(spend / (1 - curves[campaign][0]), curves[campaign]))
 
     draws = 3 if quick else 5
     shares = []
@@ -490,19 +517,7 @@ def _credibility_with_lift_tests(
             lift = steady(campaign, after) - steady(campaign, before)
             sd = 0.2 * abs(lift)
             tests.append(LiftTest(campaign, before, after, lift + rng.normal(0.0, sd), sd))
-        plan = plan_budget(
-            history,
-            target="y",
-            channels=campaigns,
-            controls=["search", "trend"],
-            budget=budget,
-            bootstrap=bootstrap,
-            restarts=restarts,
-            seed=draw,
-            lift_tests=tests,
-        )
-        chosen = np.array([plan.allocation[c] for c in campaigns])
-        shares.append((truth(chosen) - r_hist) / (r_oracle - r_hist))
+        shares.append(capture(history, seed=draw, lift_tests=tests))
     print(
         f"  credibility + simulated lift tests on {pair[0]} and {pair[1]} "
         f"(spend correlation {correlation[first, second]:.2f}; +50% spend, 20% standard error):"
@@ -518,7 +533,7 @@ def _credibility_with_lift_tests(
 def _credibility_attainable(
     report: Report,
     truth: Callable[[np.ndarray], float],
-    curves: dict[str, tuple[float, float, float, float]],
+    curves: dict[str, Curve],
     history: pd.DataFrame,
     campaigns: list[str],
     bootstrap: int,
@@ -535,19 +550,13 @@ def _credibility_attainable(
     shows how much of the real-data figure is attainable rather than luck.
     """
     media = np.zeros(len(history))
-    for campaign, (theta, k, shape, beta) in curves.items():
-        adstock = lfilter([1.0], [1.0, -theta], history[campaign].to_numpy(dtype=float))
-        ratio = (np.maximum(adstock, 0.0) / k) ** shape
-        media += beta * ratio / (1 + ratio)
+    for campaign, curve in curves.items():
+        media += _hill(lfilter([1.0], [1.0, -curve[0]], history[campaign].to_numpy(dtype=float)), curve)
     free = np.column_stack([np.ones(len(history)), history[["search", "trend"]].to_numpy(dtype=float)])
     coefficients, *_ = np.linalg.lstsq(free, history["y"].to_numpy() - media, rcond=None)
     baseline = free @ coefficients
     noise_sd = float(np.std(history["y"].to_numpy() - media - baseline, ddof=free.shape[1]))
-    historical = history[campaigns].mean().to_numpy()
-    budget = float(historical.sum())
-    upper = history[campaigns].max().to_numpy()
-    oracle = _maximise(truth, np.zeros(len(campaigns)), upper, budget)
-    r_hist, r_oracle = truth(historical), truth(oracle)
+    capture = _credibility_capture(truth, history, campaigns, bootstrap, restarts)
     draws = 3 if quick else 8
     print(
         f"  credibility, y generated from the truth curves (+ iid noise; the real y's sd around "
@@ -558,17 +567,7 @@ def _credibility_attainable(
         for draw in range(count):
             simulated = history.copy()
             simulated["y"] = baseline + media + np.random.default_rng(2000 + draw).normal(0.0, sd, len(history))
-            plan = plan_budget(
-                simulated,
-                target="y",
-                channels=campaigns,
-                controls=["search", "trend"],
-                budget=budget,
-                bootstrap=bootstrap,
-                restarts=restarts,
-            )
-            chosen = np.array([plan.allocation[c] for c in campaigns])
-            shares.append((truth(chosen) - r_hist) / (r_oracle - r_hist))
+            shares.append(capture(simulated))
         text = "noise 0" if sd == 0 else f"noise sd {sd:.0f}, mean of {count} draws"
         report.add(f"budget_credibility_simulated_{key}_uplift_captured", float(np.mean(shares)), f"    {text}")
         if count > 1:
