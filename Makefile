@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 REQ_HASH := $(shell sha1sum requirements.txt | cut -c1-12)
 STAMP := $(VENV)/.installed-$(REQ_HASH)
 
-.PHONY: install run test lint typecheck bench-quick clean-var
+.PHONY: install run test lint imports typecheck bench-quick clean-var
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,9 +22,15 @@ run: install
 test: install
 	$(BIN)/python scripts/devenv.py test $(ARGS)
 
-lint: install
+lint: install imports
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The architecture contract (.importlinter: layers, devtools out of the product, a pure insights.ml)
+# and no import cycle between project modules. CI runs this too.
+imports: install
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/check_cycles.py
 
 typecheck: install
 	$(BIN)/mypy
