@@ -6,11 +6,14 @@
 - Tenant tasks take the workspace schema as their first argument. The schema is activated for
   the call and reset to public afterwards, and a task for an unknown schema (or for `public`)
   fails closed instead of touching shared tables.
+- Services never import tasks (tasks import services): they queue work by task NAME through
+  `enqueue`, which keeps `delay_on_commit`'s "only if the transaction commits" behaviour.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import random
 import time
@@ -22,7 +25,8 @@ import redis.exceptions
 from celery import Task, signals
 from celery.contrib.django.task import DjangoTask
 from django.db import InterfaceError as DbInterfaceError
-from django.db import OperationalError
+from django.db import OperationalError, transaction
+from django_tenants.utils import get_public_schema_name, get_tenant_model
 
 from bosco.celery import app
 from bosco.db import connection
@@ -104,8 +108,6 @@ def _call_with_retries(task: BoscoTask, fn: Callable[..., R], args: Any, kwargs:
 
 
 def _activate_workspace(schema_name: str) -> Any:
-    from django_tenants.utils import get_public_schema_name, get_tenant_model
-
     if not isinstance(schema_name, str) or schema_name == get_public_schema_name():
         raise UnknownWorkspace(f"tenant task called without a workspace schema (got {schema_name!r})")
     try:
@@ -154,6 +156,47 @@ def public_task(*task_args: Any, **task_options: Any) -> Callable[[Callable[P, R
         return app.task(*task_args, **options)(run)
 
     return decorator
+
+
+class UnknownTask(LookupError):
+    """`enqueue` was given a name no task module declares."""
+
+
+def registered_task(name: str) -> BoscoTask:
+    """The task declared as `name` ("app.tasks.function"), importing its module on first use.
+
+    A web process has not necessarily imported every tasks module (the worker has); importing it
+    by name here keeps the caller free of an import of the tasks module.
+    """
+    if name not in app.tasks:
+        module, _, _ = name.rpartition(".")
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise UnknownTask(f"no task named {name!r}: {exc}") from exc
+    try:
+        return app.tasks[name]
+    except KeyError as exc:
+        raise UnknownTask(f"no task named {name!r}") from exc
+
+
+def enqueue(name: str, *args: Any, on_commit: bool = False, countdown: float = 0.0, **kwargs: Any) -> None:
+    """Queue the task declared as `name` with these arguments; a tenant task takes the schema first.
+
+    `on_commit=True` sends it only once the current transaction commits, and not at all if it rolls
+    back (`delay_on_commit`); outside a transaction it is sent at once. `countdown` delays the run.
+    The task is looked up at call time, so tasks may import services but services never import
+    tasks: `enqueue("warehouse.tasks.transform_window", schema, ..., on_commit=True)`.
+    """
+    task = registered_task(name)
+    if countdown > 0:
+        send = functools.partial(task.apply_async, args, kwargs, countdown=countdown)
+    else:
+        send = functools.partial(task.delay, *args, **kwargs)
+    if on_commit:
+        transaction.on_commit(send)
+    else:
+        send()
 
 
 _started: dict[str, float] = {}

@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
+from accounts.selectors import active_workspaces
 from bosco.tasks import public_task, tenant_task
+from connectors.services import syncs_schedule_due
+from connectors.sync import run_execute
 
 
 @tenant_task()
 def sync_connection(run_id: int) -> str:
     """Execute or resume one sync run. A second copy for the same connection returns "busy"."""
-    from connectors.sync import run_execute
-
     return run_execute(run_id=run_id)
 
 
 @tenant_task()
 def schedule_workspace_syncs() -> dict[str, int]:
     """Start the syncs that are due in this workspace and rescue runs whose worker died."""
-    from connectors.services import syncs_schedule_due
-
     return syncs_schedule_due()
 
 
 @public_task()
 def schedule_syncs() -> int:
     """Beat fan-out: one scheduling task per active workspace."""
-    from accounts.selectors import active_workspaces
-
     schemas = list(active_workspaces().values_list("schema_name", flat=True))
     for schema in schemas:
         schedule_workspace_syncs.delay(schema)

@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from accounts.selectors import active_workspaces
 from bosco.tasks import public_task, tenant_task
+from warehouse.services.checks import fx_rates_refresh_all, scheduled_checks_run
+from warehouse.services.fx import fx_rates_apply, reporting_currency_recompute
+from warehouse.services.transform import run_full, run_window
 
 
 @tenant_task()
 def transform_window(
     *, connection_id: int, platform: str, account_ids: list[str], date_from: str, date_to: str, sync_run_id: int
 ) -> dict:
-    from warehouse.services.transform import run_window
-
     return run_window(
         connection_id=connection_id,
         platform=platform,
@@ -26,37 +28,27 @@ def transform_window(
 
 @tenant_task()
 def transform_full(*, platforms: list[str] | None = None) -> dict:
-    from warehouse.services.transform import run_full
-
     return run_full(platforms=platforms)
 
 
 @tenant_task()
 def recompute_reporting_currency() -> dict:
-    from warehouse.services.fx import reporting_currency_recompute
-
     return reporting_currency_recompute()
 
 
 @tenant_task()
 def apply_fx_rates(*, date_from: str, date_to: str) -> dict | None:
-    from warehouse.services.fx import fx_rates_apply
-
     return fx_rates_apply(date_from=date.fromisoformat(date_from), date_to=date.fromisoformat(date_to))
 
 
 @tenant_task()
 def nightly_checks() -> dict:
-    from warehouse.services.checks import scheduled_checks_run
-
     return scheduled_checks_run()
 
 
 @public_task()
 def nightly_checks_all() -> int:
     """Fan out the nightly checks (freshness, data lag, settling days) to every workspace."""
-    from accounts.selectors import active_workspaces
-
     schemas = list(active_workspaces().values_list("schema_name", flat=True))
     for schema in schemas:
         nightly_checks.delay(schema)
@@ -65,6 +57,4 @@ def nightly_checks_all() -> int:
 
 @public_task()
 def refresh_fx_rates_all(*, source: str | None = None) -> dict[str, Any]:
-    from warehouse.services.checks import fx_rates_refresh_all
-
     return fx_rates_refresh_all(source=source)

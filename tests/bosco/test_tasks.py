@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import redis
 from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
 from django.db import connection
 
-from bosco.tasks import TransientError, UnknownWorkspace, public_task, tenant_task
+from bosco.tasks import TransientError, UnknownTask, UnknownWorkspace, enqueue, public_task, tenant_task
 
 pytestmark = [pytest.mark.celery_worker]
 
@@ -118,3 +120,42 @@ def test_delay_on_commit_runs_after_commit(celery_worker, make_workspace) -> Non
         assert int(_counter().get(key) or 0) == 1
     except CeleryTimeout:  # pragma: no cover - only if the worker is wedged
         pytest.fail("worker did not run the committed task")
+
+
+FLAKY = f"{__name__}.flaky_then_ok"
+
+
+def test_enqueue_by_name_waits_for_commit_and_drops_on_rollback(celery_worker, make_workspace) -> None:
+    from django.db import transaction
+
+    ws = make_workspace("tenant-a")
+    committed, rolled_back = f"test:enqueue:commit:{ws.schema_name}", f"test:enqueue:rollback:{ws.schema_name}"
+    _counter().delete(committed, rolled_back)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        enqueue(FLAKY, ws.schema_name, rolled_back, 0, on_commit=True)
+        raise RuntimeError("the request failed after enqueueing")
+    with transaction.atomic():
+        enqueue(FLAKY, ws.schema_name, committed, 0, on_commit=True)
+        assert _counter().get(committed) is None, "nothing is sent before the commit"
+    probe = flaky_then_ok.delay(ws.schema_name, f"{committed}:probe", 0)
+    probe.get(timeout=30)  # the worker is idle after this: anything queued before has run
+    assert int(_counter().get(committed) or 0) == 1
+    assert _counter().get(rolled_back) is None
+
+
+def test_enqueue_with_a_countdown_keeps_the_schema_and_the_keyword_arguments(celery_worker, make_workspace) -> None:
+    ws = make_workspace("tenant-a")
+    key = f"test:enqueue:countdown:{ws.schema_name}"
+    _counter().delete(key)
+    enqueue(FLAKY, ws.schema_name, key=key, failures=0, countdown=0.5)
+    deadline = time.monotonic() + 30
+    while _counter().get(key) is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert int(_counter().get(key) or 0) == 1
+
+
+def test_enqueue_of_an_unknown_task_name_is_a_clear_error() -> None:
+    with pytest.raises(UnknownTask, match="no task named 'warehouse.tasks.no_such_task'"):
+        enqueue("warehouse.tasks.no_such_task", "ws_acme")
+    with pytest.raises(UnknownTask, match="no task named 'nowhere.tasks.anything'"):
+        enqueue("nowhere.tasks.anything", "ws_acme", on_commit=True)

@@ -15,10 +15,13 @@ from django.conf import settings
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from accounts.selectors import active_workspaces
 from bosco.db import connection
+from bosco.tasks import enqueue
 from warehouse.models import Restatement, TransformRun
 from warehouse.services import fx, quality
 from warehouse.services.config import setting
+from warehouse.services.graph import platforms_with_models
 from warehouse.services.transform import settling_refresh
 
 logger = logging.getLogger(__name__)
@@ -26,8 +29,6 @@ logger = logging.getLogger(__name__)
 
 def scheduled_checks_run() -> dict[str, Any]:
     """Run the workspace-wide checks now; returns a summary (also stored as a run)."""
-    from warehouse.services.graph import platforms_with_models
-
     today = timezone.now().date()
     run = TransformRun.objects.create(
         kind=TransformRun.Kind.CHECKS,
@@ -54,9 +55,6 @@ def fx_rates_refresh_all(*, source: str | None = None) -> dict[str, Any]:
 
     Workspaces whose rates changed recompute the affected days in a worker each.
     """
-    from accounts.selectors import active_workspaces
-    from warehouse.tasks import apply_fx_rates
-
     url = str(source or getattr(settings, "BOSCO_FX_RATES_URL", fx.ECB_90D_URL))
     rates = fx.fx_rates_read(source=url)
     results: dict[str, Any] = {}
@@ -66,7 +64,8 @@ def fx_rates_refresh_all(*, source: str | None = None) -> dict[str, Any]:
             loaded = fx.fx_rates_load(rates=rates, source="ECB")
             results[schema] = {"inserted": loaded.inserted, "updated": loaded.updated}
             if schema != settings.TENANT_BASE_SCHEMA and loaded.changed_from and loaded.changed_to:
-                apply_fx_rates.delay(
+                enqueue(
+                    "warehouse.tasks.apply_fx_rates",
                     connection.schema_name,
                     date_from=loaded.changed_from.isoformat(),
                     date_to=loaded.changed_to.isoformat(),

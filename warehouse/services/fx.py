@@ -27,11 +27,15 @@ from typing import Any
 from xml.etree import ElementTree
 
 import httpx
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 from bosco.db import connection
+from bosco.tasks import enqueue
 from warehouse.services.config import setting
+from warehouse.services.transform import run_from
 
 SAMPLE_FILE = Path(__file__).resolve().parent.parent / "data" / "synthetic-eurofxref-hist.csv"
 ECB_HIST_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist.zip"
@@ -213,8 +217,6 @@ def fx_rates_apply(*, date_from: date, date_to: date) -> dict[str, Any] | None:
     A rate is used for its own day and, as a flagged fallback, for the following
     `fx.max_fallback_days` days; rows refused for lack of a rate are re-admitted.
     """
-    from warehouse.services.transform import run_from
-
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT EXISTS (SELECT 1 FROM stg_google_ads__ad_group_daily) OR EXISTS (SELECT 1 FROM stg_meta__adset_daily)"
@@ -227,8 +229,6 @@ def fx_rates_apply(*, date_from: date, date_to: date) -> dict[str, Any] | None:
 
 def reporting_currency_recompute() -> dict[str, Any]:
     """Convert every fact again into the workspace's (new) reporting currency, then the rollups."""
-    from warehouse.services.transform import run_from
-
     return run_from(model="fct_ad_performance_daily")
 
 
@@ -238,9 +238,7 @@ def reporting_currency_changed() -> None:
     The recompute rewrites every fact and rollup, so it runs in a worker, not in the request;
     until it finishes, pages show the previous currency's numbers labelled with it.
     """
-    from warehouse.tasks import recompute_reporting_currency
-
-    recompute_reporting_currency.delay_on_commit(connection.schema_name)
+    enqueue("warehouse.tasks.recompute_reporting_currency", connection.schema_name, on_commit=True)
 
 
 def fx_rates_seed_template(*, source: str) -> FxLoadResult | None:
@@ -250,9 +248,6 @@ def fx_rates_seed_template(*, source: str) -> FxLoadResult | None:
     Development points `BOSCO_FX_SEED` at the synthetic sample; production leaves it empty and
     loads the ECB's history (`load_fx_rates --url …`) and the daily beat refresh instead.
     """
-    from django.conf import settings
-    from django_tenants.utils import schema_context
-
     with schema_context(settings.TENANT_BASE_SCHEMA), connection.cursor() as cursor:
         cursor.execute("SELECT EXISTS (SELECT 1 FROM wh_fx_rate)")
         if cursor.fetchone()[0]:

@@ -10,6 +10,10 @@ from __future__ import annotations
 from datetime import date
 
 from bosco.db import connection
+from bosco.tasks import enqueue
+
+#: the warehouse task that rebuilds one window (warehouse/tasks.py), queued by name
+TRANSFORM_WINDOW_TASK = "warehouse.tasks.transform_window"
 
 
 def enqueue_window_transform(
@@ -21,9 +25,8 @@ def enqueue_window_transform(
     date_to: date,
     sync_run_id: int,
 ) -> None:
-    from warehouse.tasks import transform_window
-
-    transform_window.delay_on_commit(
+    enqueue(
+        TRANSFORM_WINDOW_TASK,
         connection.schema_name,
         connection_id=connection_id,
         platform=platform,
@@ -31,4 +34,5 @@ def enqueue_window_transform(
         date_from=date_from.isoformat(),
         date_to=date_to.isoformat(),
         sync_run_id=sync_run_id,
+        on_commit=True,
     )
