@@ -151,7 +151,7 @@ class Emulator:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "connectors.emulators", "--port", str(port), "--config", self.config_file.name],
+            [sys.executable, "-m", "devtools.emulators", "--port", str(port), "--config", self.config_file.name],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,
@@ -209,7 +209,7 @@ def _full_sync(emulator: Emulator, days: int) -> tuple[int, float]:
     )
     run = SyncRun.objects.create(connection=connection, kind=SyncRun.Kind.BACKFILL)
     # The warehouse's transformation is not ingestion: do not enqueue it.
-    with mock.patch("connectors.sync.enqueue_window_transform"):
+    with mock.patch("warehouse.services.pipeline.enqueue_window_transform"):
         started = time.perf_counter()
         status = run_execute(run_id=run.pk)
         seconds = time.perf_counter() - started

@@ -10,8 +10,8 @@ from django.db.models import Prefetch, QuerySet, Sum
 from django.http import Http404
 
 from connectors import conf
+from connectors.clock import account_today
 from connectors.models import Connection, ConnectionAccount, StreamCursor, SyncRun
-from connectors.sync import account_today
 
 
 @dataclass

@@ -24,6 +24,9 @@ from connectors.errors import ConnectionFlowError, ConnectorError
 from connectors.models import Connection, ConnectionAccount, OAuthState, Platform, StreamCursor, SyncRun
 from connectors.oauth import PLATFORM_LABELS
 from connectors.platforms import AccountInfo, client_for
+from connectors.sync.runs import enqueue_run, lock_is_free
+from warehouse.models import RawRecord
+from warehouse.services import pipeline
 
 logger = logging.getLogger("connectors.services")
 
@@ -239,6 +242,46 @@ def _accounts_upsert(connection: Connection, accounts: Iterable[AccountInfo]) ->
     connection.accounts.exclude(external_id__in=seen).update(accessible=False)
 
 
+def connection_connect_granted(
+    *, platform: str, tokens: oauth.TokenSet, user_id: int | None, label: str = "", backfill_days: int | None = None
+) -> Connection:
+    """Connect `platform` with a grant obtained outside the consent page (the demo mints its grants
+    through the emulators' control API), or give the platform's live connection this new grant.
+
+    A new connection syncs every account the grant reaches; an existing one keeps its selection,
+    and one that needed re-authorising is active again. Nothing is queued: the caller decides.
+    """
+    with transaction.atomic():
+        connection = (
+            Connection.objects.select_for_update()
+            .filter(platform=platform)
+            .exclude(status=Connection.Status.DISCONNECTED)
+            .order_by("pk")
+            .first()
+        )
+        if connection is None:
+            connection = Connection(
+                platform=platform,
+                label=label,
+                lookback_days=conf.lookback_days(platform),
+                backfill_days=backfill_days or conf.default_backfill_days(platform),
+                sync_interval_hours=settings.CONNECTORS_SYNC_INTERVAL_HOURS,
+                created_by_id=user_id,
+            )
+        connection.access_token = tokens.access_token
+        connection.refresh_token = tokens.refresh_token
+        connection.token_expires_at = tokens.expires_at
+        connection.scopes = tokens.scopes
+        connection.token_version += 1
+        if connection.status == Connection.Status.NEEDS_REAUTH:
+            connection.status, connection.status_message = Connection.Status.ACTIVE, ""
+        connection.save()
+        if not connection.accounts.exists():
+            _accounts_upsert(connection, _accounts_with(platform, tokens.access_token))
+            connection.accounts.update(selected=True)
+    return connection
+
+
 # ---------------------------------------------------------------------------------------------
 # Accounts and settings
 def connection_accounts_select(
@@ -320,8 +363,6 @@ def connection_settings_update(
 # Runs
 def sync_request(*, connection: Connection, kind: str, requested_by_id: int | None = None) -> tuple[SyncRun, bool]:
     """Queue a sync unless one is already queued or running (then that one is returned)."""
-    from connectors.sync import enqueue_run
-
     with transaction.atomic():
         connection = Connection.objects.select_for_update().get(pk=connection.pk)
         if connection.status == Connection.Status.PAUSED:
@@ -404,9 +445,6 @@ def connection_disconnect(*, connection: Connection, delete_data: bool = False) 
 
 def _delete_synced_data(connection: Connection) -> None:
     """Remove the connection's raw records and tell the warehouse to rebuild what derived from them."""
-    from warehouse.models import RawRecord
-    from warehouse.services.pipeline import enqueue_window_transform
-
     cursors = StreamCursor.objects.filter(connection=connection, covered_from__isnull=False)
     spans = [(c.covered_from, c.covered_to) for c in cursors if c.covered_from and c.covered_to]
     account_ids = sorted(set(connection.accounts.values_list("external_id", flat=True)))
@@ -414,7 +452,7 @@ def _delete_synced_data(connection: Connection) -> None:
     StreamCursor.objects.filter(connection=connection).delete()
     if spans:
         last_run = connection.runs.order_by("-pk").values_list("pk", flat=True).first() or 0
-        enqueue_window_transform(
+        pipeline.enqueue_window_transform(
             connection_id=connection.pk,
             platform=connection.platform,
             account_ids=account_ids,
@@ -426,8 +464,6 @@ def _delete_synced_data(connection: Connection) -> None:
 
 def syncs_schedule_due(*, now: datetime | None = None) -> dict[str, int]:
     """Start the scheduled syncs that are due, and re-queue active runs nobody is working on."""
-    from connectors.sync import enqueue_run, lock_is_free
-
     moment = now or timezone.now()
     started = 0
     due = (

@@ -1,27 +1,5 @@
-"""The sync engine: one run of one connection, resumable at every page.
-
-How a run goes (`run_execute`, called by the `sync_connection` task):
-
-1. **One at a time.** A session-level PostgreSQL advisory lock per connection: a second task for
-   the same connection (a redelivered message, a duplicate beat) returns at once; a killed
-   worker's lock dies with its database session.
-2. **Plan.** For every selected account and stream the cursor gets this run's date ranges
-   (`connectors.windows.plan_ranges`): the backfill on first contact, later the lookback window
-   plus new days. Planning is idempotent: a resumed run keeps its plan.
-3. **Snapshots, then daily chunks newest first.** Entity streams (account, campaigns, ad
-   groups / ad sets) are read in full; daily streams are read in date chunks, always picking the
-   newest unfinished chunk across accounts, so recent data arrives first.
-4. **Each page commits with its cursor.** One transaction lands the page (COPY + upsert, see
-   `warehouse.services.landing`), advances the cursor (next page token, or the next chunk and
-   the covered span) and updates the run's counters. A crash loses at most the page in flight,
-   and re-reading it is harmless because landing is idempotent.
-5. **Faults.** Transient errors are retried in `connectors.http` (bounded, backoff with jitter,
-   Retry-After); a report the platform gives up on is split in half; an expired token is
-   refreshed once and the same page requested again; a revoked grant marks the connection
-   `needs_reauth`; a long wait frees the worker and re-queues the run (`resume_after`).
-6. **Finish.** The run's status, counters and a message a person can act on are saved with the
-   connection's status, and — in the same transaction — the landed date window is handed to the
-   warehouse (`warehouse.services.pipeline.enqueue_window_transform`, enqueued on commit).
+"""The sync engine: plan a run, read snapshots and daily chunks newest first, commit each page
+with its cursor, and finish (see the package docstring for how a run goes).
 """
 
 from __future__ import annotations
@@ -29,20 +7,16 @@ from __future__ import annotations
 import logging
 import random
 import time
-import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, transaction
-from django.db import connection as db
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from connectors import conf, windows
+from connectors.clock import account_today
 from connectors.errors import (
     BadResponse,
     ConnectorError,
@@ -56,8 +30,9 @@ from connectors.http import CallStats
 from connectors.models import Connection, ConnectionAccount, StreamCursor, SyncRun
 from connectors.oauth import ConnectionTokens
 from connectors.platforms import Page, PlatformClient, StreamSpec, client_for
+from connectors.sync.handoff import hand_off
+from connectors.sync.runs import close_run, enqueue_run, follow_up_backfill
 from warehouse.services.landing import LandingResult, raw_records_land
-from warehouse.services.pipeline import enqueue_window_transform
 
 logger = logging.getLogger("connectors.sync")
 
@@ -70,99 +45,6 @@ class BudgetSpent(Exception):
 
 
 # ---------------------------------------------------------------------------------------------
-# Locking
-def _lock_key(connection_id: int) -> tuple[int, int]:
-    # Two int4 keys: the workspace schema (hashed) and the connection id.
-    space = zlib.crc32(f"bosco.connectors.sync:{db.schema_name}".encode())  # type: ignore[attr-defined]  # django-tenants adds it
-    return space - (1 << 32) if space >= (1 << 31) else space, int(connection_id)
-
-
-@contextmanager
-def connection_lock(connection_id: int) -> Iterator[bool]:
-    """Hold the connection's advisory lock for the block; yields False if someone else has it."""
-    key = _lock_key(connection_id)
-    with db.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
-        acquired = bool(cursor.fetchone()[0])
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            try:
-                with db.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
-            except DatabaseError:  # the session is gone, and its lock with it
-                logger.warning("could not release the sync lock of connection %s", connection_id)
-
-
-def lock_is_free(connection_id: int) -> bool:
-    with connection_lock(connection_id) as acquired:
-        return acquired
-
-
-# ---------------------------------------------------------------------------------------------
-# Entry point
-def run_execute(*, run_id: int) -> str:
-    """Execute (or resume) a sync run; safe to call any number of times for the same run."""
-    connection_id = SyncRun.objects.filter(pk=run_id).values_list("connection_id", flat=True).first()
-    if connection_id is None:
-        return "missing"
-    with connection_lock(connection_id) as acquired:
-        if not acquired:
-            logger.info("sync run %s: connection %s is already syncing; nothing to do", run_id, connection_id)
-            return "busy"
-        return _execute_locked(run_id)
-
-
-def _execute_locked(run_id: int) -> str:
-    with transaction.atomic():
-        run = SyncRun.objects.select_for_update().select_related("connection").get(pk=run_id)
-        if not run.is_active:
-            return run.status
-        connection = run.connection
-        now = timezone.now()
-        if not connection.is_live:
-            _close_run(
-                run,
-                SyncRun.Status.CANCELLED,
-                note=f"Not synced: the connection is {connection.get_status_display().lower()}.",
-            )
-            return run.status
-        if run.resume_after and run.resume_after > now:
-            # An early redelivery of a deferred run: come back when the platform lets us.
-            enqueue_run(run, countdown=(run.resume_after - now).total_seconds())
-            return "deferred"
-        run.attempts += 1
-        if run.attempts > settings.CONNECTORS_MAX_TASK_ATTEMPTS:
-            run.error_code = "worker_lost"
-            run.error_message = (
-                f"The sync stopped unexpectedly {run.attempts - 1} times in a row, so Bosco gave up on this run. "
-                "Nothing already synced was lost; the next scheduled sync starts afresh. If it keeps happening, contact support."
-            )
-            _close_run(run, SyncRun.Status.FAILED)
-            _mark_connection(connection, Connection.Status.ERROR, run.error_message)
-            return run.status
-        run.status = SyncRun.Status.RUNNING
-        run.started_at = run.started_at or now
-        run.heartbeat_at = now
-        run.resume_after = None
-        run.note = ""
-        run.save(update_fields=["attempts", "status", "started_at", "heartbeat_at", "resume_after", "note"])
-    return SyncEngine(run).execute()
-
-
-# ---------------------------------------------------------------------------------------------
-def account_today(time_zone: str) -> date:
-    """The account's current date: platforms report in the account's time zone."""
-    if settings.CONNECTORS_FIXED_TODAY:
-        return date.fromisoformat(settings.CONNECTORS_FIXED_TODAY)
-    try:
-        zone = ZoneInfo(time_zone) if time_zone else ZoneInfo("UTC")
-    except (KeyError, ValueError):
-        zone = ZoneInfo("UTC")
-    return datetime.now(zone).date()
-
-
 class SyncEngine:
     def __init__(self, run: SyncRun) -> None:
         self.run = run
@@ -553,10 +435,10 @@ class SyncEngine:
                 run.error_code = error.code
                 run.error_message = error.user_message
                 logger.warning("sync run %s failed: %s: %s", run.pk, error.code, error.message)
-            _close_run(run, status, note=note, now=now)
+            close_run(run, status, note=note, now=now)
             self.run = run
             if run.rows_inserted or run.rows_updated:
-                _hand_off(run, connection, [a.external_id for a in self.accounts], now)
+                hand_off(run, connection, [a.external_id for a in self.accounts], now)
             if status == SyncRun.Status.CANCELLED:
                 return
             connection.last_sync_at = now
@@ -581,7 +463,7 @@ class SyncEngine:
                     connection.next_sync_at = None
             connection.save()
             if status == SyncRun.Status.SUCCEEDED:
-                _follow_up_backfill(connection)
+                follow_up_backfill(connection)
 
     def _defer(self, exc: Deferred) -> None:
         deferrals = SyncRun.objects.filter(pk=self.run.pk).values_list("deferrals", flat=True).first() or 0
@@ -621,68 +503,3 @@ def _empty_pages_error(label: str, stream: StreamSpec, account_id: str) -> BadRe
             "looping. Nothing already synced was lost; the next sync tries again."
         ),
     )
-
-
-def _close_run(run: SyncRun, status: str, *, note: str = "", now: datetime | None = None) -> None:
-    run.status = status
-    run.finished_at = now or timezone.now()
-    run.heartbeat_at = run.finished_at
-    run.resume_after = None
-    if note:
-        run.note = note[:300]
-    elif status != SyncRun.Status.QUEUED:
-        run.note = ""
-    if status == SyncRun.Status.SUCCEEDED:
-        run.units_done = run.units_total
-    run.save()
-
-
-def _mark_connection(connection: Connection, status: str, message: str) -> None:
-    if connection.status in (Connection.Status.ACTIVE, Connection.Status.ERROR):
-        connection.status = status
-        connection.status_message = message
-        connection.save(update_fields=["status", "status_message", "updated_at"])
-
-
-def _hand_off(run: SyncRun, connection: Connection, account_ids: list[str], now: datetime) -> None:
-    """Tell the warehouse which window of which accounts changed (enqueued only if we commit)."""
-    date_from = run.landed_from or run.window_start
-    date_to = run.landed_to or run.window_end
-    if date_from is None or date_to is None:
-        today = timezone.now().date()
-        date_from = date_to = today
-    enqueue_window_transform(
-        connection_id=connection.pk,
-        platform=connection.platform,
-        account_ids=sorted(account_ids),
-        date_from=date_from,
-        date_to=date_to,
-        sync_run_id=run.pk,
-    )
-    run.handed_off_at = now
-    run.save(update_fields=["handed_off_at"])
-
-
-def enqueue_run(run: SyncRun, *, countdown: float = 0.0) -> None:
-    """Queue a task for `run` once the current transaction commits (nothing if it rolls back)."""
-    from connectors.tasks import sync_connection
-
-    schema = db.schema_name  # type: ignore[attr-defined]  # django-tenants adds it
-    run_id = run.pk
-    if countdown > 0:
-        transaction.on_commit(lambda: sync_connection.apply_async((schema, run_id), countdown=countdown))
-    else:
-        sync_connection.delay_on_commit(schema, run_id)
-
-
-def _follow_up_backfill(connection: Connection) -> None:
-    """Accounts selected while a run was going have no history yet: start their backfill now."""
-    selected = set(connection.accounts.filter(selected=True).values_list("external_id", flat=True))
-    covered = set(
-        StreamCursor.objects.filter(
-            connection=connection, account_id__in=selected, covered_from__isnull=False
-        ).values_list("account_id", flat=True)
-    )
-    if selected - covered:
-        run = SyncRun.objects.create(connection=connection, kind=SyncRun.Kind.BACKFILL)
-        enqueue_run(run)

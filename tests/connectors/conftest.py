@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from django.db import connection as db
 
-from connectors.emulators import AccountSpec, EmulatorConfig, EmulatorServer, start_emulator_server
+from devtools.emulators import AccountSpec, EmulatorConfig, EmulatorServer, start_emulator_server
 
 TODAY = date(2026, 11, 20)
 GOOGLE_EUR = "1234567890"  # Europe/Berlin
@@ -95,7 +95,6 @@ def handoffs(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     def record(**kwargs: Any) -> None:
         calls.append(kwargs)
 
-    monkeypatch.setattr("connectors.sync.enqueue_window_transform", record)
     monkeypatch.setattr("warehouse.services.pipeline.enqueue_window_transform", record)
     return calls
 

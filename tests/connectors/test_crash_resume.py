@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from connectors import sync, windows
+from connectors import windows
 from connectors.models import StreamCursor, SyncRun
-from connectors.sync import run_execute
+from connectors.sync import engine, run_execute
 from tests.connectors.conftest import GOOGLE_EUR, META_USD, TODAY, raw_daily, raw_table_snapshot, truth_daily
 
 pytestmark = pytest.mark.django_db
@@ -42,23 +42,23 @@ def _reset_world(emulator) -> None:
 def _crash_after_commit(monkeypatch, k: int, *, inside: bool) -> dict[str, int]:
     """Crash once page k+1 is landed: after its transaction commits, or (`inside`) before it does."""
     seen = {"pages": 0}
-    original = sync.SyncEngine._commit_page
+    original = engine.SyncEngine._commit_page
 
     def commit(self, cursor, stream, page, *, account):
         if inside and seen["pages"] == k:
-            original_land = sync.raw_records_land
+            original_land = engine.raw_records_land
 
             def land_then_crash(**kwargs):
                 original_land(**kwargs)
                 raise Crash(f"killed inside page transaction {k + 1}")
 
-            monkeypatch.setattr(sync, "raw_records_land", land_then_crash)
+            monkeypatch.setattr(engine, "raw_records_land", land_then_crash)
         original(self, cursor, stream, page, account=account)
         seen["pages"] += 1
         if not inside and seen["pages"] == k + 1:
             raise Crash(f"killed after page {k + 1}")
 
-    monkeypatch.setattr(sync.SyncEngine, "_commit_page", commit)
+    monkeypatch.setattr(engine.SyncEngine, "_commit_page", commit)
     return seen
 
 

@@ -104,16 +104,16 @@ def test_meta_rows_keep_actions_and_their_values(tenant, emulator, connect, new_
 
 
 def test_backfill_reads_newest_chunks_first(tenant, emulator, connect, new_run, handoffs, monkeypatch) -> None:
-    from connectors import sync
+    from connectors.sync import engine
 
     order: list[tuple[str, date, date]] = []
-    original = sync.SyncEngine._read_chunk
+    original = engine.SyncEngine._read_chunk
 
     def spy(self, cursor, stream, account):
         order.append((cursor.account_id, cursor.chunk_from, cursor.chunk_to))
         return original(self, cursor, stream, account)
 
-    monkeypatch.setattr(sync.SyncEngine, "_read_chunk", spy)
+    monkeypatch.setattr(engine.SyncEngine, "_read_chunk", spy)
     run_execute(run_id=new_run(connect("google_ads")).pk)
 
     ends = [chunk_to for _, _, chunk_to in order]
@@ -197,7 +197,7 @@ def test_resyncing_unchanged_data_changes_nothing(tenant, emulator, connect, new
 
 
 def test_a_second_task_for_a_busy_connection_is_a_no_op(tenant, emulator, connect, new_run, handoffs) -> None:
-    from connectors.sync import _lock_key
+    from connectors.sync.runs import _lock_key
 
     connection = connect("google_ads")
     run = new_run(connection)
@@ -242,12 +242,13 @@ def test_only_one_active_run_per_connection_at_database_level(tenant, emulator, 
 def test_pausing_stops_a_run_after_its_current_page_and_keeps_the_data(
     tenant, emulator, connect, new_run, handoffs, monkeypatch
 ) -> None:
-    from connectors import services, sync
+    from connectors import services
+    from connectors.sync import engine
 
     connection = connect("google_ads")
     run = new_run(connection)
     pages = {"n": 0}
-    original = sync.SyncEngine._commit_page
+    original = engine.SyncEngine._commit_page
 
     def pause_after_three(self, *args, **kwargs):
         original(self, *args, **kwargs)
@@ -255,7 +256,7 @@ def test_pausing_stops_a_run_after_its_current_page_and_keeps_the_data(
         if pages["n"] == 3:
             services.connection_pause(connection=connection)
 
-    monkeypatch.setattr(sync.SyncEngine, "_commit_page", pause_after_three)
+    monkeypatch.setattr(engine.SyncEngine, "_commit_page", pause_after_three)
     assert run_execute(run_id=run.pk) == "cancelled"
 
     run.refresh_from_db()
