@@ -19,12 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
 from warehouse.models import DataTestResult, ModelRun, TransformRun
 from warehouse.services.config import setting
 from warehouse.services.graph import SqlModel, TestSpec
+from warehouse.services.timezones import valid_time_zones
 
 
 class DataTestFailed(Exception):
@@ -407,10 +409,6 @@ def _freshness_per_connection(run: TransformRun) -> list[TestOutcome]:
 
 
 def _data_lag_per_account(run: TransformRun) -> list[TestOutcome]:
-    from django.db import connection
-
-    from warehouse.services.transform import valid_time_zones
-
     limit_days = int(setting("quality.data_lag_warn_days"))
     zones = valid_time_zones()
     with connection.cursor() as cursor:

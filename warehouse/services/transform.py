@@ -30,10 +30,12 @@ from typing import Any
 
 from django.db import DatabaseError, OperationalError, transaction
 from django.utils import timezone
+from django_tenants.utils import get_tenant_model
 
 from bosco.db import connection
-from warehouse.models import LineageEdge, ModelNode, ModelRun, PendingWindow, TransformRun
+from warehouse.models import LineageEdge, ModelNode, ModelRun, PendingWindow, Platform, TransformRun
 from warehouse.services import config, graph, quality
+from warehouse.services.timezones import valid_time_zones
 
 logger = logging.getLogger(__name__)
 
@@ -121,8 +123,6 @@ def run_window(
 
 
 def all_platforms() -> list[str]:
-    from warehouse.models import Platform
-
     return sorted(Platform.objects.values_list("code", flat=True))
 
 
@@ -160,8 +160,6 @@ def workspace_lock() -> Iterator[None]:
 
 def reporting_currency() -> str:
     """The current workspace's reporting currency (read fresh: it may just have changed)."""
-    from django_tenants.utils import get_tenant_model
-
     workspace = get_tenant_model().objects.filter(schema_name=connection.schema_name).first()
     if workspace is None:
         raise RuntimeError(f"no workspace for schema {connection.schema_name!r}")
@@ -386,29 +384,6 @@ def _execute(model: graph.SqlModel, run: TransformRun, base: dict[str, Any]) -> 
         "duration_ms": round(duration_ms, 2),
         **({"steps": details} if details else {}),
     }
-
-
-_time_zone_known: dict[str, bool] = {}
-
-
-def valid_time_zones() -> list[str]:
-    """The accounts' time zones PostgreSQL accepts (checked once per zone and process).
-
-    pg_timezone_names would answer too, but reads the whole zone database on every query
-    (~100 ms); a zone name either converts or raises, so try each new one once.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT DISTINCT time_zone FROM dim_ad_account WHERE time_zone IS NOT NULL")
-        names = [row[0] for row in cursor.fetchall()]
-        for name in names:
-            if name not in _time_zone_known:
-                try:
-                    with transaction.atomic():
-                        cursor.execute("SELECT now() AT TIME ZONE %s", [name])
-                    _time_zone_known[name] = True
-                except DatabaseError:
-                    _time_zone_known[name] = False
-    return [name for name in names if _time_zone_known[name]]
 
 
 _columns_cache: dict[str, list[str]] = {}
