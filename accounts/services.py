@@ -8,6 +8,7 @@ no domain and no membership behind.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import re
 import secrets
@@ -16,11 +17,15 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_tenants.utils import schema_exists
+from django.utils.text import slugify
+from django_tenants.utils import get_public_schema_name, schema_exists
 
+from accounts import signals
 from accounts.models import ApiKey, Domain, Invitation, LoginHandoff, Membership, OAuthRoute, User, Workspace
 from accounts.roles import ASSIGNABLE_ROLES, Permission, Role
 from billing.plans import Plan
@@ -95,8 +100,6 @@ def _hash_token(token: str) -> str:
 
 def slug_from_name(name: str) -> str:
     """A host-safe suggestion from a workspace name ("Acme & Co." → "acme-co")."""
-    from django.utils.text import slugify
-
     slug = slugify(name)[:40].strip("-")
     return re.sub(r"-{2,}", "-", slug)
 
@@ -132,6 +135,19 @@ def _validate_workspace_fields(*, name: str, reporting_currency: str, time_zone:
         )
     if time_zone not in zoneinfo.available_timezones():
         raise AccountsError(f"“{time_zone}” is not a known time zone.", field="time_zone")
+
+
+def public_workspace_ensure() -> Workspace:
+    """The public tenant (the bare domain's site: landing, sign-up, admin) and its domain, created once.
+
+    `manage.py bootstrap` calls this on every deploy; it changes nothing when both exist.
+    """
+    public, _ = Workspace.objects.get_or_create(
+        schema_name=get_public_schema_name(),
+        defaults={"name": "Bosco", "slug": "public"},
+    )
+    Domain.objects.get_or_create(domain=settings.BOSCO_DOMAIN, defaults={"tenant": public, "is_primary": True})
+    return public
 
 
 @transaction.atomic
@@ -182,7 +198,6 @@ def workspace_create(
     return workspace
 
 
-@transaction.atomic
 def _number_format(code: str | None) -> str:
     """A known number format code (empty: the default), or a clear error."""
     from insights.formatting import DEFAULT_NUMBER_FORMAT, NUMBER_FORMATS
@@ -194,6 +209,7 @@ def _number_format(code: str | None) -> str:
     return code
 
 
+@transaction.atomic
 def workspace_update(
     *,
     workspace: Workspace,
@@ -221,17 +237,12 @@ def workspace_update(
 
 
 def _reporting_currency_changed(workspace: Workspace) -> None:
-    """Every stored amount must be converted again: the warehouse queues that for after commit.
+    """Every stored amount must be converted again: the warehouse (subscribed to this signal)
+    queues that for after commit.
 
-    Called inside the saving transaction, so a rolled-back save queues nothing; the task runs
-    in the workspace's schema (the warehouse reads the new currency from the workspace row).
+    Sent inside the saving transaction, so a rolled-back save queues nothing.
     """
-    from django_tenants.utils import schema_context
-
-    from warehouse.services.fx import reporting_currency_changed
-
-    with schema_context(workspace.schema_name):
-        reporting_currency_changed()
+    signals.reporting_currency_changed.send(sender=Workspace, workspace=workspace)
 
 
 def workspace_drop(*, workspace: Workspace) -> None:
@@ -254,9 +265,6 @@ def invitation_create(
     *, workspace: Workspace, invited_by: Membership, email: str, role: str, accept_url_for: object = None
 ) -> tuple[Invitation, str]:
     """Invite `email`; returns the invitation and the raw token (shown only in the e-mail)."""
-    from django.core.exceptions import ValidationError
-    from django.core.validators import validate_email
-
     email = (email or "").strip().lower()
     try:
         validate_email(email)
@@ -465,8 +473,6 @@ def api_key_revoke(*, key_id: int, workspace: Workspace, actor: Membership) -> N
 
 def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
     """The active key matching `raw_key`, or None. Constant-time comparison of the hash."""
-    import hmac
-
     if not raw_key.startswith(API_KEY_PREFIX) or raw_key.count("_") < 2:
         return None
     prefix = raw_key[len(API_KEY_PREFIX) :].split("_", 1)[0]

@@ -1,15 +1,24 @@
-"""Bind each session to the host (schema) it signed in on."""
+"""Bind each session to the host (schema) it signed in on; announce workspace changes to the apps above.
+
+Accounts sits below the warehouse and the other tenant apps, so it never calls them: it sends a
+signal, and each app that cares connects a receiver in its `AppConfig.ready` (the way
+django-tenants announces `post_schema_sync`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from bosco.db import connection
 
 SESSION_SCHEMA_KEY = "_bosco_schema"
+
+#: A workspace's reporting currency changed; sent inside the saving transaction (a receiver that
+#: queues work uses on-commit), with `workspace=` the saved Workspace. Sender: the Workspace class.
+reporting_currency_changed = Signal()
 
 
 @receiver(user_logged_in)

@@ -11,10 +11,10 @@ import pytest
 from django.db import connection, transaction
 from django_tenants.utils import schema_context
 
+from devtools.synthetic import SyntheticSpec, synthetic_raw_land
 from warehouse.models import TransformRun
 from warehouse.services import fx
 from warehouse.services.pipeline import enqueue_window_transform
-from warehouse.services.synthetic import SyntheticSpec, synthetic_raw_land
 from warehouse.tasks import nightly_checks, transform_full
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
@@ -63,3 +63,20 @@ def test_a_committed_sync_hands_its_window_to_a_worker(
             and TransformRun.objects.filter(kind="checks", status="success").exists()
         ),
     )
+
+
+def test_a_reporting_currency_saved_on_the_settings_page_is_recomputed_by_a_worker(
+    celery_worker: Any, make_workspace: Callable[..., Any], workspace_client: Callable[..., Any]
+) -> None:
+    """accounts announces the change (a signal); the warehouse, subscribed in its AppConfig, queues
+    the recompute for after the commit; a worker converts the facts in the workspace's schema."""
+    workspace = make_workspace("wh-currency")
+    owner = workspace.memberships.get().user
+    data = {"name": "Acme", "reporting_currency": "USD", "time_zone": "Europe/Berlin"}
+
+    response = workspace_client(owner, workspace).post("/settings/", data)
+
+    assert response.status_code == 302
+    workspace.refresh_from_db()
+    assert workspace.reporting_currency == "USD"
+    _wait_for(workspace.schema_name, lambda: TransformRun.objects.filter(kind="fx", status="success").exists())
