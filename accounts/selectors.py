@@ -38,6 +38,11 @@ def active_workspaces() -> QuerySet[Workspace]:
     return Workspace.objects.exclude(schema_name=get_public_schema_name()).filter(status=Workspace.Status.ACTIVE)
 
 
+def customer_workspaces_exist() -> bool:
+    """Whether any workspace besides the public tenant exists, in any status (bootstrap migrates them all)."""
+    return Workspace.objects.exclude(schema_name=get_public_schema_name()).exists()
+
+
 def workspace_for_schema(*, schema_name: str) -> Workspace | None:
     """The customer workspace whose schema this is (None for the public schema or an unknown one)."""
     if schema_name == get_public_schema_name():

@@ -99,7 +99,8 @@ def build_workspace(*, quick: bool) -> tuple[Any, dict[str, Any]]:
 
     from accounts.models import User, Workspace
     from accounts.services import workspace_create, workspace_drop
-    from warehouse.services import fx, synthetic
+    from devtools import synthetic
+    from warehouse.services import fx
     from warehouse.services.transform import run_from
 
     platforms = PLATFORMS[:2] if quick else PLATFORMS

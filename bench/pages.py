@@ -113,7 +113,8 @@ def build_workspace(wb: Any, *, campaigns: int, days: int, quick: bool) -> Any:
 
     from accounts.models import User, Workspace
     from accounts.services import workspace_create
-    from warehouse.services import fx, synthetic
+    from devtools import synthetic
+    from warehouse.services import fx
     from warehouse.services.transform import run_from
 
     slug = "bench-quick" if quick else "bench-full"

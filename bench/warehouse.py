@@ -59,7 +59,8 @@ def main() -> None:
 
     from accounts.models import User, Workspace
     from accounts.services import workspace_create, workspace_drop
-    from warehouse.services import fx, synthetic
+    from devtools import synthetic
+    from warehouse.services import fx
     from warehouse.services.transform import run_from
 
     spec = synthetic.SyntheticSpec(
@@ -136,8 +137,8 @@ def main() -> None:
 
 
 def bench_window(reps: int) -> dict[str, Any]:
+    from devtools import synthetic
     from warehouse.models import Restatement
-    from warehouse.services import synthetic
     from warehouse.services.transform import run_window
 
     window_from = END - timedelta(days=29)

@@ -95,7 +95,7 @@ def command_run(services: Services) -> int:
         print(f"devenv: starting {name}: {' '.join(args[1:])}", flush=True)
         processes.append(subprocess.Popen(args, env=env, cwd=ROOT, start_new_session=True))
 
-    emulator_command = ROOT / "connectors" / "management" / "commands" / "run_emulators.py"
+    emulator_command = ROOT / "devtools" / "management" / "commands" / "run_emulators.py"
     if emulator_command.exists():
         emulator_port = env.get("EMULATOR_PORT", "8765")
         env.setdefault("BOSCO_EMULATOR_URL", f"http://127.0.0.1:{emulator_port}")

@@ -18,9 +18,10 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
-from accounts.management.commands.bootstrap import ensure_public_tenant, ensure_template_schema
 from accounts.models import User, Workspace
+from accounts.services import public_workspace_ensure
 from accounts.signals import SESSION_SCHEMA_KEY
+from bosco.management.commands.bootstrap import ensure_template_schema
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -28,7 +29,7 @@ PASSWORD = "correct-horse-battery-9"
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
     with django_db_blocker.unblock():
-        ensure_public_tenant()
+        public_workspace_ensure()
         ensure_template_schema()
 
 
@@ -38,9 +39,9 @@ def _public_tenant_present(request: pytest.FixtureRequest) -> None:
     names = set(request.fixturenames)
     if names & {"transactional_db", "live_server"}:
         request.getfixturevalue("transactional_db")
-        ensure_public_tenant()
+        public_workspace_ensure()
     elif "db" in names:
-        ensure_public_tenant()
+        public_workspace_ensure()
 
 
 def test_database_url() -> str:

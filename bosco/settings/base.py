@@ -28,6 +28,7 @@ ALLOWED_HOSTS = [BOSCO_DOMAIN, f".{BOSCO_DOMAIN}", *env.list("EXTRA_ALLOWED_HOST
 
 SHARED_APPS = [
     "django_tenants",
+    "bosco",  # the project core as an app only for its deploy command (`manage.py bootstrap`)
     "accounts",
     "billing",
     "django.contrib.contenttypes",

@@ -6,6 +6,9 @@ from bosco.settings.base import env
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 EXTRA_ALLOWED = ["127.0.0.1"]
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, *EXTRA_ALLOWED]  # noqa: F405
+# The emulators and the demo commands (`make run`); never installed in production.
+SHARED_APPS = [*SHARED_APPS, "devtools"]  # noqa: F405
+INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]  # noqa: F405
 
 # Development and the demo convert currencies with the synthetic ECB-format sample (made-up rates;
 # see warehouse/data/README.md) unless BOSCO_FX_SEED points elsewhere.

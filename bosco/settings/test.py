@@ -7,6 +7,9 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver", "127.0.0.1"]  # noqa: F405
+# The emulators and the demo commands are dev tooling: tests use them, production never installs them.
+SHARED_APPS = [*SHARED_APPS, "devtools"]  # noqa: F405
+INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]  # noqa: F405
 # A fixed key set so encrypted fixtures decrypt across test processes.
 BOSCO_ENCRYPTION_KEYS = env.list("BOSCO_ENCRYPTION_KEYS", default=["tK1Q5rJx6nXvJ9c3m2PpB7sHq8wz0aLrEoYdUfGiNkM="])
 STORAGES = {

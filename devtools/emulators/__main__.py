@@ -1,5 +1,5 @@
-"""`python -m connectors.emulators --port 8765 --campaigns 50 --seed 7` (no Django needed)."""
+"""`python -m devtools.emulators --port 8765 --campaigns 50 --seed 7` (no Django needed)."""
 
-from connectors.emulators.cli import main
+from devtools.emulators.cli import main
 
 raise SystemExit(main())

@@ -11,7 +11,7 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from connectors.emulators.config import GOOGLE_ADS
+from devtools.emulators.config import GOOGLE_ADS
 
 GOOGLE_ADS_SCOPE = "https://www.googleapis.com/auth/adwords"
 META_DEFAULT_SCOPES = ("ads_read", "ads_management", "business_management")

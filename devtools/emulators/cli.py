@@ -1,4 +1,4 @@
-"""Command line: `python -m connectors.emulators` and the `run_emulators` management command."""
+"""Command line: `python -m devtools.emulators` and the `run_emulators` management command."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
-from connectors.emulators.config import EmulatorConfig
-from connectors.emulators.server import start_emulator_server
+from devtools.emulators.config import EmulatorConfig
+from devtools.emulators.server import start_emulator_server
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None, out: Writer | None = None) -> int:
     import sys
 
     parser = argparse.ArgumentParser(
-        prog="python -m connectors.emulators", description="Run the Bosco platform API emulators."
+        prog="python -m devtools.emulators", description="Run the Bosco platform API emulators."
     )
     add_arguments(parser)
     options = vars(parser.parse_args(argv))

@@ -7,10 +7,10 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from connectors.emulators.config import PLATFORMS
-from connectors.emulators.faults import ENDPOINTS, FAULT_KINDS, FaultSpecError
-from connectors.emulators.http import json_body, json_response
-from connectors.emulators.state import EmulatorState
+from devtools.emulators.config import PLATFORMS
+from devtools.emulators.faults import ENDPOINTS, FAULT_KINDS, FaultSpecError
+from devtools.emulators.http import json_body, json_response
+from devtools.emulators.state import EmulatorState
 
 
 def _accounts(state: EmulatorState) -> dict[str, Any]:

@@ -16,14 +16,14 @@ from datetime import date
 import numpy as np
 import numpy.typing as npt
 
-from connectors.emulators.config import (
+from devtools.emulators.config import (
     CURRENCY_SCALE,
     GOOGLE_ADS,
     META,
     AccountSpec,
     currency_decimals,
 )
-from connectors.emulators.hashing import (
+from devtools.emulators.hashing import (
     U64Array,
     as_u64,
     key,

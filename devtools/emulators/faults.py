@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.emulators.config import GOOGLE_ADS, META, PLATFORMS
+from devtools.emulators.config import GOOGLE_ADS, META, PLATFORMS
 
 GOOGLE_ENDPOINTS = (
     "oauth.authorize",

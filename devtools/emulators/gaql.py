@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from connectors.emulators.datagen import ACCOUNT, AD_GROUP, CAMPAIGN, GOOGLE_CHANNELS
+from devtools.emulators.datagen import ACCOUNT, AD_GROUP, CAMPAIGN, GOOGLE_CHANNELS
 
 
 class GaqlError(Exception):

@@ -16,12 +16,12 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from connectors.emulators.auth import GOOGLE_ADS_SCOPE
-from connectors.emulators.config import GOOGLE_ADS
-from connectors.emulators.faults import COMMON_KINDS, Fault
-from connectors.emulators.gaql import GaqlError, Query, parse_query
-from connectors.emulators.google_query import QueryResult, execute, mutate_row, render_rows
-from connectors.emulators.http import (
+from devtools.emulators.auth import GOOGLE_ADS_SCOPE
+from devtools.emulators.config import GOOGLE_ADS
+from devtools.emulators.faults import COMMON_KINDS, Fault
+from devtools.emulators.gaql import GaqlError, Query, parse_query
+from devtools.emulators.google_query import QueryResult, execute, mutate_row, render_rows
+from devtools.emulators.http import (
     GOOGLE_502_HTML,
     JSON_UTF8,
     apply_delays,
@@ -34,7 +34,7 @@ from connectors.emulators.http import (
     stream_response,
     truncate,
 )
-from connectors.emulators.state import EmulatorState
+from devtools.emulators.state import EmulatorState
 
 _AUTH_HELP = "See https://developers.google.com/identity/sign-in/web/devconsole-project."
 _REPORT_KINDS = COMMON_KINDS | {"token_expiry", "revoked_grant", "empty_page", "bad_row", "too_much_data"}

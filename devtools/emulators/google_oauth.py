@@ -19,10 +19,10 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from connectors.emulators.auth import AuthCode
-from connectors.emulators.config import GOOGLE_ADS
-from connectors.emulators.faults import COMMON_KINDS
-from connectors.emulators.http import (
+from devtools.emulators.auth import AuthCode
+from devtools.emulators.config import GOOGLE_ADS
+from devtools.emulators.faults import COMMON_KINDS
+from devtools.emulators.http import (
     GOOGLE_502_HTML,
     apply_delays,
     find_fault,
@@ -30,7 +30,7 @@ from connectors.emulators.http import (
     json_response,
     truncate,
 )
-from connectors.emulators.state import EmulatorState
+from devtools.emulators.state import EmulatorState
 
 _NO_STORE = {"Cache-Control": "no-cache, no-store, max-age=0, must-revalidate", "Pragma": "no-cache"}
 JSON_UTF8_LOWER = "application/json; charset=utf-8"

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from connectors.emulators.config import GOOGLE_ADS
-from connectors.emulators.datagen import (
+from devtools.emulators.config import GOOGLE_ADS
+from devtools.emulators.datagen import (
     ACCOUNT,
     AD_GROUP,
     CAMPAIGN,
@@ -30,8 +30,8 @@ from connectors.emulators.datagen import (
     iso_dates,
     to_ordinal,
 )
-from connectors.emulators.gaql import FIELDS, ROW_ORDER, Condition, FieldDef, Query, date_bounds, during_range
-from connectors.emulators.state import EmulatorState
+from devtools.emulators.gaql import FIELDS, ROW_ORDER, Condition, FieldDef, Query, date_bounds, during_range
+from devtools.emulators.state import EmulatorState
 
 ObjArray = npt.NDArray[np.object_]
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from connectors.emulators.faults import Fault
-from connectors.emulators.state import EmulatorState
+from devtools.emulators.faults import Fault
+from devtools.emulators.state import EmulatorState
 
 JSON_UTF8 = "application/json; charset=UTF-8"
 

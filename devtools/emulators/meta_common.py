@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 from werkzeug.wrappers import Request, Response
 
-from connectors.emulators.config import META
-from connectors.emulators.http import META_502_HTML, dumps, html_response, json_response
-from connectors.emulators.state import EmulatorState
+from devtools.emulators.config import META
+from devtools.emulators.http import META_502_HTML, dumps, html_response, json_response
+from devtools.emulators.state import EmulatorState
 
 GRAPH_DOCS = "https://developers.facebook.com/docs/graph-api"
 RATE_LIMIT_DOCS = "https://developers.facebook.com/docs/graph-api/overview/rate-limiting"

@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 
 from werkzeug.wrappers import Request, Response
 
-from connectors.emulators.auth import Grant
-from connectors.emulators.config import META
-from connectors.emulators.datagen import NEVER, AccountModel, from_ordinal, to_ordinal
-from connectors.emulators.faults import COMMON_KINDS, Fault
-from connectors.emulators.google_query import mutate_row
-from connectors.emulators.http import apply_delays, bearer_token, dumps, find_fault, json_response, truncate
-from connectors.emulators.meta_common import (
+from devtools.emulators.auth import Grant
+from devtools.emulators.config import META
+from devtools.emulators.datagen import NEVER, AccountModel, from_ordinal, to_ordinal
+from devtools.emulators.faults import COMMON_KINDS, Fault
+from devtools.emulators.google_query import mutate_row
+from devtools.emulators.http import apply_delays, bearer_token, dumps, find_fault, json_response, truncate
+from devtools.emulators.meta_common import (
     MetaError,
     decode_cursor,
     encode_cursor,
@@ -36,7 +36,7 @@ from connectors.emulators.meta_common import (
     unsupported_get,
     usage_headers,
 )
-from connectors.emulators.meta_insights import (
+from devtools.emulators.meta_insights import (
     InsightsRequest,
     adset_effective,
     campaign_effective,
@@ -45,8 +45,8 @@ from connectors.emulators.meta_insights import (
     parse_insights,
     render_rows,
 )
-from connectors.emulators.meta_oauth import access_token, token_error
-from connectors.emulators.state import EmulatorState, ReportRun
+from devtools.emulators.meta_oauth import access_token, token_error
+from devtools.emulators.state import EmulatorState, ReportRun
 
 _INSIGHTS_ENDPOINTS = frozenset({"insights", "insights.async", "report_run", "report_run.insights"})
 _REPORT_KINDS = COMMON_KINDS | {"token_expiry", "revoked_grant", "empty_page", "bad_row", "too_much_data"}

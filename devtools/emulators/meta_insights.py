@@ -16,8 +16,8 @@ from datetime import date, timedelta
 import numpy as np
 import numpy.typing as npt
 
-from connectors.emulators.config import META
-from connectors.emulators.datagen import (
+from devtools.emulators.config import META
+from devtools.emulators.datagen import (
     ACCOUNT,
     AD_GROUP,
     CAMPAIGN,
@@ -30,8 +30,8 @@ from connectors.emulators.datagen import (
     months_before,
     to_ordinal,
 )
-from connectors.emulators.meta_common import MetaError, invalid_param, list_param
-from connectors.emulators.state import EmulatorState
+from devtools.emulators.meta_common import MetaError, invalid_param, list_param
+from devtools.emulators.state import EmulatorState
 
 LEVELS = {"account": ACCOUNT, "campaign": CAMPAIGN, "adset": AD_GROUP}
 INSIGHTS_FIELDS = frozenset(

@@ -14,13 +14,13 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from connectors.emulators.auth import META_DEFAULT_SCOPES
-from connectors.emulators.config import META
-from connectors.emulators.faults import COMMON_KINDS
-from connectors.emulators.google_oauth import consent_page
-from connectors.emulators.http import apply_delays, find_fault, html_response, json_response, truncate
-from connectors.emulators.meta_common import MetaError, graph_headers, html_502, request_params, throttle_error
-from connectors.emulators.state import EmulatorState
+from devtools.emulators.auth import META_DEFAULT_SCOPES
+from devtools.emulators.config import META
+from devtools.emulators.faults import COMMON_KINDS
+from devtools.emulators.google_oauth import consent_page
+from devtools.emulators.http import apply_delays, find_fault, html_response, json_response, truncate
+from devtools.emulators.meta_common import MetaError, graph_headers, html_502, request_params, throttle_error
+from devtools.emulators.state import EmulatorState
 
 
 def _with_query(uri: str, params: dict[str, str]) -> str:

@@ -11,12 +11,12 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from connectors.emulators import control, google_ads, google_oauth, meta_graph, meta_oauth
-from connectors.emulators.config import EmulatorConfig
-from connectors.emulators.http import Route, json_response, route
-from connectors.emulators.state import EmulatorState
+from devtools.emulators import control, google_ads, google_oauth, meta_graph, meta_oauth
+from devtools.emulators.config import EmulatorConfig
+from devtools.emulators.http import Route, json_response, route
+from devtools.emulators.state import EmulatorState
 
-logger = logging.getLogger("connectors.emulators")
+logger = logging.getLogger("devtools.emulators")
 
 
 class EmulatorApp:

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from connectors.emulators.auth import GOOGLE_ADS_SCOPE, META_DEFAULT_SCOPES, TokenStore
-from connectors.emulators.config import GOOGLE_ADS, META, PLATFORMS, AccountSpec, EmulatorConfig
-from connectors.emulators.datagen import (
+from devtools.emulators.auth import GOOGLE_ADS_SCOPE, META_DEFAULT_SCOPES, TokenStore
+from devtools.emulators.config import GOOGLE_ADS, META, PLATFORMS, AccountSpec, EmulatorConfig
+from devtools.emulators.datagen import (
     ACCOUNT,
     AD_GROUP,
     CAMPAIGN,
@@ -39,8 +39,8 @@ from connectors.emulators.datagen import (
     selected_ad_groups,
     to_ordinal,
 )
-from connectors.emulators.faults import Fault, FaultBook
-from connectors.emulators.hashing import key
+from devtools.emulators.faults import Fault, FaultBook
+from devtools.emulators.hashing import key
 
 _FRAME_CACHE_BYTES = 256 * 1024 * 1024
 

@@ -80,8 +80,8 @@ def _keys(workspace: Workspace) -> tuple[str, str]:
 
 
 def _warehouse(seed: int, rates: list[Any]) -> tuple[list[str], list[str]]:
+    from devtools.synthetic import SyntheticSpec, synthetic_raw_land
     from warehouse.services import fx
-    from warehouse.services.synthetic import SyntheticSpec, synthetic_raw_land
     from warehouse.services.transform import run_window
 
     spec = SyntheticSpec(

@@ -43,7 +43,7 @@ def test_cache_is_per_workspace(a: Tenant, b: Tenant) -> None:
 
 
 def test_new_data_landing_invalidates_the_workspaces_cached_answers(a: Tenant, b: Tenant) -> None:
-    from warehouse.services.synthetic import synthetic_restate
+    from devtools.synthetic import synthetic_restate
     from warehouse.services.transform import run_window
 
     client = a.client(a.read_key)

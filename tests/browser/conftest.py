@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from connectors.emulators import EmulatorServer, start_emulator_server
+from devtools.emulators import EmulatorServer, start_emulator_server
 from tests.connectors.conftest import EMULATOR_CONFIG, TEST_SETTINGS
 
 BACKFILL_DAYS = 70

@@ -19,8 +19,8 @@ from django.test import override_settings
 from django_tenants.utils import schema_context
 
 from accounts.models import Workspace
+from devtools.synthetic import SyntheticSpec, synthetic_raw_land
 from warehouse.services import fx
-from warehouse.services.synthetic import SyntheticSpec, synthetic_raw_land
 from warehouse.services.transform import run_window
 
 SPEC = SyntheticSpec(

@@ -22,7 +22,7 @@ from warehouse.services.transform import run_window
 
 from .emulated import land_google, land_meta
 
-emulators = pytest.importorskip("connectors.emulators")
+emulators = pytest.importorskip("devtools.emulators")
 pytestmark = pytest.mark.django_db
 
 TODAY = date(2026, 11, 20)

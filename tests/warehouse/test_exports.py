@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 from django.db import connection
 
+from devtools.synthetic import SyntheticSpec, synthetic_raw_land
 from warehouse.services.exports import COLUMNS, facts_export_csv, facts_export_parquet
-from warehouse.services.synthetic import SyntheticSpec, synthetic_raw_land
 from warehouse.services.transform import run_window
 
 pytestmark = pytest.mark.django_db

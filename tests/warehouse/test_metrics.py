@@ -15,9 +15,9 @@ from django_tenants.utils import schema_context
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devtools.synthetic import SyntheticSpec, synthetic_raw_land
 from warehouse import metrics as m
 from warehouse.queries import MetricsQuery, QueryError, metrics_query, metrics_query_cached
-from warehouse.services.synthetic import SyntheticSpec, synthetic_raw_land
 from warehouse.services.transform import run_window
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,8 @@ import pytest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from devtools.synthetic import SyntheticSpec, synthetic_raw_land, synthetic_restate
 from warehouse import selectors
-from warehouse.services.synthetic import SyntheticSpec, synthetic_raw_land, synthetic_restate
 from warehouse.services.transform import run_window
 
 from .conftest import google_daily

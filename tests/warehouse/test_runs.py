@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from devtools.synthetic import SyntheticSpec, synthetic_raw_land, synthetic_restate
 from warehouse.models import ModelRun, PendingWindow, Restatement, TransformRun
 from warehouse.services import graph, transform
-from warehouse.services.synthetic import SyntheticSpec, synthetic_raw_land, synthetic_restate
 from warehouse.services.transform import TransformFailed, run_full, run_window
 
 pytestmark = pytest.mark.django_db

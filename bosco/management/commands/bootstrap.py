@@ -1,5 +1,8 @@
 """Bring a database up to date for this release: `manage.py bootstrap` (run on every deploy).
 
+A deploy command of the composition root (like the URL confs, it may call every app): each step
+is the owning app's service, the command only orders them.
+
 1. migrate the shared (public) schema;
 2. make sure the public tenant and its domain exist;
 3. create and migrate the template schema new workspaces are cloned from (and, where
@@ -15,19 +18,12 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django_tenants.utils import get_public_schema_name, schema_exists
+from django_tenants.utils import schema_exists
 
-from accounts.models import Domain, Workspace
+from accounts.selectors import customer_workspaces_exist
+from accounts.services import public_workspace_ensure
 from bosco.db import connection
-
-
-def ensure_public_tenant() -> Workspace:
-    public, _ = Workspace.objects.get_or_create(
-        schema_name=get_public_schema_name(),
-        defaults={"name": "Bosco", "slug": "public"},
-    )
-    Domain.objects.get_or_create(domain=settings.BOSCO_DOMAIN, defaults={"tenant": public, "is_primary": True})
-    return public
+from warehouse.services.fx import fx_rates_seed_template
 
 
 def ensure_template_schema(verbosity: int = 0) -> None:
@@ -49,16 +45,14 @@ class Command(BaseCommand):
         verbosity = max(0, options["verbosity"] - 1)
         started = time.monotonic()
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
-        ensure_public_tenant()
+        public_workspace_ensure()
         ensure_template_schema(verbosity)
         if settings.BOSCO_FX_SEED:
-            from warehouse.services.fx import fx_rates_seed_template
-
             seeded = fx_rates_seed_template(source=settings.BOSCO_FX_SEED)
             if seeded:
                 self.stdout.write(
                     f"bootstrap: template seeded with {seeded.received} FX rates from {settings.BOSCO_FX_SEED}"
                 )
-        if not options["skip_workspaces"] and Workspace.objects.exclude(schema_name=get_public_schema_name()).exists():
+        if not options["skip_workspaces"] and customer_workspaces_exist():
             call_command("migrate_schemas", tenant=True, interactive=False, verbosity=verbosity)
         self.stdout.write(f"bootstrap: database ready in {time.monotonic() - started:.1f}s")

@@ -1,6 +1,6 @@
 """`python manage.py run_emulators`: the platform API emulators for the demo and local work.
 
-A thin wrapper over `connectors.emulators.cli` (same options as `python -m connectors.emulators`),
+A thin wrapper over `devtools.emulators.cli` (same options as `python -m devtools.emulators`),
 so the emulators behave identically with or without Django.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from connectors.emulators.cli import add_arguments, config_from_options, serve
+from devtools.emulators.cli import add_arguments, config_from_options, serve
 
 
 class Command(BaseCommand):

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.emulators import EmulatorConfig, EmulatorServer, start_emulator_server
+from devtools.emulators import EmulatorConfig, EmulatorServer, start_emulator_server
 
 TODAY = date(2026, 11, 20)
 GOOGLE_CID = "1234567890"  # EUR, Europe/Berlin

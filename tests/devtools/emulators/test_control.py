@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from connectors.emulators import EmulatorConfig, EmulatorServer, start_emulator_server
+from devtools.emulators import EmulatorConfig, EmulatorServer, start_emulator_server
 
 from .conftest import ADS, GOOGLE_CID, META_USD, gaql_daily, stream_rows
 
@@ -124,7 +124,7 @@ def test_server_on_port_zero_shuts_down_cleanly() -> None:
 
 
 def test_package_does_not_import_django() -> None:
-    code = "import sys, connectors.emulators; print('django' in sys.modules)"
+    code = "import sys, devtools.emulators; print('django' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -135,7 +135,7 @@ def test_cli_serves_until_terminated() -> None:
         [
             sys.executable,
             "-m",
-            "connectors.emulators",
+            "devtools.emulators",
             "--port",
             "0",
             "--campaigns",

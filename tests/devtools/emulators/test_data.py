@@ -8,9 +8,9 @@ from decimal import Decimal
 import httpx
 import numpy as np
 
-from connectors.emulators import EmulatorConfig, EmulatorServer, start_emulator_server
-from connectors.emulators.datagen import DayWindow, build_account_model, daily_frame, selected_ad_groups, to_ordinal
-from connectors.emulators.state import EmulatorState
+from devtools.emulators import EmulatorConfig, EmulatorServer, start_emulator_server
+from devtools.emulators.datagen import DayWindow, build_account_model, daily_frame, selected_ad_groups, to_ordinal
+from devtools.emulators.state import EmulatorState
 
 from .conftest import (
     ADS,

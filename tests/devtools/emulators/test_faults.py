@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from connectors.emulators import EmulatorServer
+from devtools.emulators import EmulatorServer
 
 from .conftest import ADS, GOOGLE_CID, GOOGLE_USD, GRAPH, META_USD, gaql_daily, insights_params, meta_all, search_all
 

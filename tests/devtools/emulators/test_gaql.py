@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from connectors.emulators.gaql import GaqlError, date_bounds, during_range, parse_query
+from devtools.emulators.gaql import GaqlError, date_bounds, during_range, parse_query
 
 
 def _code(text: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from connectors.emulators import EmulatorServer
+from devtools.emulators import EmulatorServer
 
 from .conftest import ADS, GOOGLE_CID, gaql_daily, search_all, stream_rows
 

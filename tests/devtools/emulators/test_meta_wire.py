@@ -6,7 +6,7 @@ import json
 
 import httpx
 
-from connectors.emulators import EmulatorServer
+from devtools.emulators import EmulatorServer
 
 from .conftest import GRAPH, META_JPY, META_USD, insights_params, meta_all
 

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from connectors.emulators import EmulatorServer
+from devtools.emulators import EmulatorServer
 
 from .conftest import ADS, GRAPH, META_USD
 

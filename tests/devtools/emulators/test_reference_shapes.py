@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import httpx
 
-from connectors.emulators import EmulatorServer
+from devtools.emulators import EmulatorServer
 
 from .conftest import ADS, GOOGLE_CID, GRAPH, META_USD, insights_params
 
