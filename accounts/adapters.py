@@ -7,14 +7,14 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django_tenants.utils import get_public_schema_name
 
+from accounts.selectors import workspaces_for_user
+
 
 class AccountAdapter(DefaultAccountAdapter):
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         tenant = getattr(request, "tenant", None)
         if tenant is not None and tenant.schema_name != get_public_schema_name():
             return "/"
-        from accounts.selectors import workspaces_for_user
-
         if not workspaces_for_user(user=request.user).exists():  # type: ignore[arg-type]
             return reverse("workspace_create")
         return reverse("workspace_home")

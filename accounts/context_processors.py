@@ -5,6 +5,8 @@ from typing import Any
 from django.http import HttpRequest
 from django_tenants.utils import get_public_schema_name
 
+from accounts.selectors import public_url, workspaces_for_user
+
 
 def workspace(request: HttpRequest) -> dict[str, Any]:
     """The current workspace and the member's role, for the layout (nav, switcher)."""
@@ -15,8 +17,6 @@ def workspace(request: HttpRequest) -> dict[str, Any]:
         "membership": getattr(request, "membership", None),
     }
     if is_workspace and request.user.is_authenticated:
-        from accounts.selectors import public_url, workspaces_for_user
-
         context["user_workspaces"] = workspaces_for_user(user=request.user)  # type: ignore[arg-type]
         context["public_workspaces_url"] = public_url(path="/workspaces/", request=request)
     return context

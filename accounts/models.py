@@ -9,9 +9,12 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.utils import get_creation_fakes_migrations, schema_exists
 
 from accounts.roles import Role, role_can
+from accounts.schema_clone import UnsupportedTemplate, clone_schema
 from billing.plans import Plan
+from bosco.db import connection
 
 logger = logging.getLogger(__name__)
 
@@ -89,10 +92,6 @@ class Workspace(TenantMixin):
 
     def create_schema(self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1) -> bool:
         """Copy the template with Bosco's fast cloner; django-tenants' general clone is the fallback."""
-        from django_tenants.utils import get_creation_fakes_migrations, schema_exists
-
-        from accounts.schema_clone import UnsupportedTemplate, clone_schema
-        from bosco.db import connection
 
         base = self.get_base_schema() if get_creation_fakes_migrations() else False
         if sync_schema and base and schema_exists(base):

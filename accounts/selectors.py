@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
 from accounts.models import ApiKey, Invitation, Membership, OAuthRoute, User, Workspace
@@ -26,8 +28,6 @@ def memberships_for_workspace(*, workspace: Workspace) -> QuerySet[Membership]:
 
 
 def open_invitations_for_workspace(*, workspace: Workspace) -> QuerySet[Invitation]:
-    from django.utils import timezone
-
     return Invitation.objects.filter(
         workspace=workspace, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
     ).select_related("invited_by")
@@ -52,8 +52,6 @@ def workspace_for_schema(*, schema_name: str) -> Workspace | None:
 
 def oauth_route_workspace(*, state_hash: str) -> Workspace | None:
     """The workspace an unexpired OAuth attempt (by the SHA-256 of its `state`) belongs to."""
-    from django.utils import timezone
-
     route = (
         OAuthRoute.objects.filter(state_hash=state_hash, expires_at__gt=timezone.now())
         .select_related("workspace")
@@ -64,8 +62,6 @@ def oauth_route_workspace(*, state_hash: str) -> Workspace | None:
 
 def _origin_parts(request: HttpRequest | None) -> tuple[str, str]:
     """Scheme and ":port" for absolute links: from the current request when there is one."""
-    from django.conf import settings
-
     if request is not None:
         port = request.get_port()
         default = "443" if request.is_secure() else "80"
@@ -74,15 +70,11 @@ def _origin_parts(request: HttpRequest | None) -> tuple[str, str]:
 
 
 def workspace_url(*, workspace: Workspace, path: str = "/", request: HttpRequest | None = None) -> str:
-    from django.conf import settings
-
     scheme, port = _origin_parts(request)
     return f"{scheme}://{workspace.slug}.{settings.BOSCO_DOMAIN}{port}{path}"
 
 
 def public_url(*, path: str = "/", request: HttpRequest | None = None) -> str:
-    from django.conf import settings
-
     scheme, port = _origin_parts(request)
     return f"{scheme}://{settings.BOSCO_DOMAIN}{port}{path}"
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import redis
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+
+from bosco.celery import app
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -32,9 +36,6 @@ def _check_database() -> None:
 
 
 def _check_redis() -> None:
-    import redis
-    from django.conf import settings
-
     client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
     try:
         client.ping()
@@ -43,8 +44,6 @@ def _check_redis() -> None:
 
 
 def _check_celery() -> str:
-    from bosco.celery import app
-
     replies = app.control.ping(timeout=1.0)
     if not replies:
         raise RuntimeError("no Celery worker answered within 1s")

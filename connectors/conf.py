@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.urls import reverse
+
+from accounts.selectors import public_url
 
 
 def _emulator(path: str) -> str:
@@ -76,8 +79,5 @@ def oauth_redirect_uri() -> str:
     explicit = getattr(settings, "CONNECTORS_OAUTH_REDIRECT_URI", "") or ""
     if explicit:
         return str(explicit)
-    from django.urls import reverse
-
-    from accounts.selectors import public_url
 
     return public_url(path=reverse("oauth_callback", urlconf=settings.PUBLIC_SCHEMA_URLCONF))

@@ -20,6 +20,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -278,8 +279,6 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     if raw.isdigit():
         return float(raw)
     try:
-        from email.utils import parsedate_to_datetime
-
         when = parsedate_to_datetime(raw)
     except (TypeError, ValueError):
         return None

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 import requests
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
@@ -271,8 +272,6 @@ def refresh_google_token(*, refresh_token: str, stats: CallStats | None) -> Toke
 
 def extend_meta_token(access_token: str, *, stats: CallStats | None) -> TokenSet:
     """Exchange a valid Meta user token for a long-lived one (the only "refresh" Meta has)."""
-    import httpx
-
     url = f"{conf.meta_endpoints().graph}/oauth/access_token"
     form = {
         "grant_type": "fb_exchange_token",
@@ -308,8 +307,6 @@ def extend_meta_token(access_token: str, *, stats: CallStats | None) -> TokenSet
 
 def revoke(*, platform: str, token: str) -> bool:
     """Best effort: tell the platform to forget the grant. Disconnecting never depends on it."""
-    import httpx
-
     if not token:
         return False
     try:

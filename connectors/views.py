@@ -13,9 +13,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Membership
@@ -23,6 +25,8 @@ from accounts.roles import Permission
 from connectors import selectors, services
 from connectors.errors import ConnectionFlowError, ConnectorError
 from connectors.models import Platform, SyncRun
+from warehouse import selectors as warehouse
+from warehouse.queries import data_version
 
 
 def _membership(request: HttpRequest) -> Membership:
@@ -68,8 +72,6 @@ def data_sources(request: HttpRequest) -> HttpResponse:
     if views:
         # What the warehouse made of the landed data: its runs, data tests and quarantine,
         # through its own selectors and fragments.
-        from warehouse import selectors as warehouse
-
         tests = warehouse.data_test_results_latest()
         context["warehouse_runs"] = warehouse.transform_runs_recent(limit=5)
         context["warehouse_tests"] = tests
@@ -91,8 +93,6 @@ def _freshness_and_lineage(warehouse: Any) -> dict[str, Any]:
     The restatement log is a fragment of its own (`?fragment=restatements`, loaded by htmx
     after the page): summing a busy workspace's day-level restatements takes seconds.
     """
-    from django.utils import timezone
-
     from insights.charts import layered_diagram
 
     graph = warehouse.lineage_graph()
@@ -120,11 +120,6 @@ def _freshness_and_lineage(warehouse: Any) -> dict[str, Any]:
 def _restatements() -> dict[str, Any]:
     """Restated numbers of the last RESTATEMENTS_DAYS, cached until the next warehouse run
     (only a run can add restatements)."""
-    from django.core.cache import cache
-    from django.utils import timezone
-
-    from warehouse import selectors as warehouse
-    from warehouse.queries import data_version
 
     # "1": the format of what is cached (a list of warehouse RestatedMetric); bump if it changes.
     key = f"ds:restatements:1:{RESTATEMENTS_DAYS}:v{data_version()}"

@@ -62,9 +62,13 @@ def module_level_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFr
 
 
 def function_level_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
-    top = set(map(id, module_level_imports(tree)))
+    """Imports that run only when a function (or class body) runs; `if TYPE_CHECKING:` ones never run."""
+    skip = set(map(id, module_level_imports(tree)))
+    for node in tree.body:
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            skip |= {id(inner) for inner in ast.walk(node)}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import | ast.ImportFrom) and id(node) not in top:
+        if isinstance(node, ast.Import | ast.ImportFrom) and id(node) not in skip:
             yield node
 
 

@@ -160,6 +160,7 @@ class MetricsResult:
         return list(self.rows[0]) if self.rows else []
 
     def to_frame(self) -> Any:
+        # pandas takes ~0.7 s to import and only notebooks and exports ask for a frame: import on use.
         import pandas as pd
 
         return pd.DataFrame(self.rows)

@@ -63,6 +63,8 @@ class PlatformClient(Protocol):
 
 def client_for(platform: str, *, tokens: Any, stats: Any = None) -> PlatformClient:
     """The client of `platform`, authenticating with `tokens` (a `base.TokenSource`)."""
+    # Imported here: both clients import this package's shared types, so importing them at module
+    # level would make the package and its clients import each other.
     from connectors.platforms.google_ads import GoogleAdsClient
     from connectors.platforms.meta import MetaClient
 

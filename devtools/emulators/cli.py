@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import sys
 import threading
 from collections.abc import Sequence
 from datetime import date
@@ -82,8 +83,6 @@ def serve(host: str, port: int, config: EmulatorConfig, out: Writer) -> None:
 
 
 def main(argv: Sequence[str] | None = None, out: Writer | None = None) -> int:
-    import sys
-
     parser = argparse.ArgumentParser(
         prog="python -m devtools.emulators", description="Run the Bosco platform API emulators."
     )

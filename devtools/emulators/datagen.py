@@ -5,6 +5,9 @@ Nothing is stored per day: each ad group's metrics for a day are a pure function
 year of thousands of campaigns is computed in well under a second. Campaign and account rows are
 sums of ad group rows, so "campaign totals = sum of ad groups" holds by construction, and money is
 integer micros rounded to the currency's smallest unit, so sums are exact.
+
+Longer than ~600 lines on purpose: the account model, the daily frame and the restatement rules
+are one generator whose invariants (totals, exact money, determinism) hold only together.
 """
 
 from __future__ import annotations

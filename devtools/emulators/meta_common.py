@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from werkzeug.wrappers import Request, Response
@@ -203,8 +204,6 @@ def meta_datetime(epoch_or_date: datetime, tz_name: str) -> str:
 
 
 def graph_url(request: Request, version: str, path: str, params: Mapping[str, str]) -> str:
-    from urllib.parse import urlencode
-
     return f"{request.host_url}meta/graph/{version}/{path}?{urlencode(params)}"
 
 

@@ -18,7 +18,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context, schema_exists
 
+from accounts.selectors import active_workspaces
 from warehouse.services import fx
+from warehouse.tasks import apply_fx_rates
 
 
 class Command(BaseCommand):
@@ -36,9 +38,6 @@ class Command(BaseCommand):
         parser.add_argument("--recompute", choices=("queue", "now", "none"), default="queue")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from accounts.selectors import active_workspaces
-        from warehouse.tasks import apply_fx_rates
-
         source = options["file"] or options["url"] or str(fx.SAMPLE_FILE)
         try:
             rates = fx.fx_rates_read(source=source)
