@@ -191,12 +191,14 @@ def enqueue(name: str, *args: Any, on_commit: bool = False, countdown: float = 0
     task = registered_task(name)
     if countdown > 0:
         send = functools.partial(task.apply_async, args, kwargs, countdown=countdown)
+        if on_commit:
+            transaction.on_commit(send)
+        else:
+            send()
+    elif on_commit:
+        task.delay_on_commit(*args, **kwargs)  # exactly what a caller holding the task would do
     else:
-        send = functools.partial(task.delay, *args, **kwargs)
-    if on_commit:
-        transaction.on_commit(send)
-    else:
-        send()
+        task.delay(*args, **kwargs)
 
 
 _started: dict[str, float] = {}
