@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -20,9 +21,9 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Membership, OAuthRoute, User
-from connectors.models import Connection, OAuthState
+from connectors.models import Connection, ConnectionAccount, OAuthState
 from connectors.services import SESSION_STATES_KEY
-from tests.connectors.conftest import through_shared_callback
+from tests.connectors.conftest import EMULATOR_CONFIG, through_shared_callback
 
 pytestmark = pytest.mark.django_db
 
@@ -319,3 +320,36 @@ def test_the_shared_redirect_uri_is_derived_from_the_public_site_or_set(settings
     assert conf.oauth_redirect_uri() == "http://bosco.example:8000/oauth/callback/"
     settings.CONNECTORS_OAUTH_REDIRECT_URI = "https://app.bosco.example/oauth/callback/"
     assert conf.oauth_redirect_uri() == "https://app.bosco.example/oauth/callback/"
+
+
+def _granted(emulator: Any, platform: str) -> Any:
+    from connectors.oauth import TokenSet
+
+    minted = emulator.state.issue_tokens(platform)
+    return TokenSet(
+        access_token=minted["access_token"],
+        refresh_token=minted.get("refresh_token") or "",
+        expires_at=timezone.now() + timedelta(seconds=int(minted["expires_in"])),
+        scopes=minted.get("scope", ""),
+    )
+
+
+def test_a_grant_minted_outside_the_consent_page_connects_every_account_then_renews(emulator, tenant) -> None:
+    """The demo's way in (devtools): the service, not the demo, writes the connection and its accounts."""
+    from connectors.services import connection_connect_granted
+
+    first = connection_connect_granted(
+        platform="meta", tokens=_granted(emulator, "meta"), user_id=None, label="Demo", backfill_days=400
+    )
+    accounts = list(first.accounts.order_by("external_id").values_list("external_id", "selected"))
+    assert len(accounts) == len(EMULATOR_CONFIG.meta_accounts) and all(selected for _, selected in accounts)
+    assert (first.label, first.backfill_days, first.token_version) == ("Demo", 400, 1)
+
+    Connection.objects.filter(pk=first.pk).update(status=Connection.Status.NEEDS_REAUTH)
+    ConnectionAccount.objects.filter(connection=first).update(selected=False)
+    renewed = connection_connect_granted(platform="meta", tokens=_granted(emulator, "meta"), user_id=None)
+
+    assert renewed.pk == first.pk and renewed.token_version == 2
+    assert renewed.status == Connection.Status.ACTIVE and renewed.access_token != first.access_token
+    assert not renewed.accounts.filter(selected=True).exists(), "a renewed grant keeps the chosen accounts"
+    assert Connection.objects.count() == 1
