@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from django.utils import timezone
 
-from connectors import oauth
-from connectors.errors import ConnectionFlowError, OperatorError
+from connectors.errors import ConnectionFlowError
 from connectors.models import Connection, SyncRun
 from connectors.services import _accounts_with
 from connectors.sync import deferral_pause, run_execute
@@ -199,7 +199,7 @@ def test_deferral_pauses_grow_from_minutes_and_stay_capped(settings) -> None:
     settings.CONNECTORS_THROTTLE_PAUSE_MAX = 1800.0
     pauses = [deferral_pause(n, at_least=0.0) for n in range(8)]
     assert pauses[0] == 120.0
-    assert all(later >= earlier * 0.9 for earlier, later in zip(pauses, pauses[1:], strict=False))
+    assert all(later >= earlier * 0.9 for earlier, later in pairwise(pauses))
     assert pauses[3] > 800 and max(pauses) <= 1800.0
     assert deferral_pause(0, at_least=600.0) >= 600.0
 
@@ -270,8 +270,24 @@ def test_invalid_client_is_an_operator_error_and_the_connection_stays_connected(
     assert errors and "invalid_client" in errors[0].getMessage()
 
 
-def test_invalid_client_while_connecting_is_an_operator_error(tenant, emulator) -> None:
-    emulator.state.add_fault(kind="invalid_client", platform="google_ads", endpoint="oauth.token")
+def test_invalid_client_while_connecting_tells_the_person_it_is_bosco_and_logs_an_error(
+    tenant, workspace_client, emulator, settings, caplog
+) -> None:
+    from django.db import connection as db
 
-    with pytest.raises(OperatorError):
-        oauth.exchange_code(platform="google_ads", code="any", redirect_uri="https://x.invalid/cb", code_verifier="v")
+    from accounts.models import User
+    from tests.connectors.test_oauth import _consent, _finish, _start
+
+    settings.CONNECTORS_OAUTH_REDIRECT_URI = ""
+    client = workspace_client(User.objects.get(email="owner@conn.example"), tenant)
+    db.set_tenant(tenant)
+    emulator.state.add_fault(kind="invalid_client", platform="google_ads", endpoint="oauth.token")
+    callback = _finish(_consent(_start(client, "google_ads")), tenant)
+
+    with caplog.at_level(logging.ERROR, logger="connectors.services"):
+        response = client.get(callback)
+
+    page = response.content.decode()
+    assert response.status_code == 400 and not Connection.objects.exists()
+    assert "problem on Bosco&#x27;s side" in page and "link may have expired" not in page
+    assert any("invalid_client" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
