@@ -248,7 +248,9 @@ def test_a_task_redelivered_after_the_visibility_timeout_while_still_running_is_
     from warehouse.models import RawRecord
 
     queue, env = worker_env
-    emulator.state.update_config(latency_seconds=1.5)  # a run of ~15 s: far longer than the 3 s timeout
+    # Every platform call takes 5 s until the redelivered copy has been seen: the first copy is
+    # then surely still running, however slowly the second worker starts on a busy machine.
+    emulator.state.update_config(latency_seconds=5.0)
     connection = connect("google_ads", accounts=[GOOGLE_EUR])
     run = SyncRun.objects.create(connection=connection, kind=SyncRun.Kind.MANUAL)
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
@@ -268,6 +270,7 @@ def test_a_task_redelivered_after_the_visibility_timeout_while_still_running_is_
             "the redelivered copy to find the connection busy",
         )
         assert _run_status(run.pk) == "running", "the first copy was still at work"
+        emulator.state.update_config(latency_seconds=0.0)
         _wait_for(lambda: _run_status(run.pk) in ("succeeded", "failed"), 90, "the first copy to finish")
     finally:
         first.stop()
