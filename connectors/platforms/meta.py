@@ -17,6 +17,8 @@ page, so a resumed run keeps paging the same frozen report. Every metric arrives
 Rate limits: every response's `X-Business-Use-Case-Usage`, `X-Ad-Account-Usage` and
 `X-FB-Ads-Insights-Throttle` headers are read; near the budget Bosco slows down, and once Meta
 reports a time to regain access Bosco waits that long (or frees the worker and resumes later).
+A throttle without that time pauses the run for minutes, growing with each pause (quick retries
+would only prolong it). Error 2601 on reading a report means "not ready": poll the job again.
 """
 
 from __future__ import annotations
