@@ -416,7 +416,8 @@ def _halves(text: str) -> tuple[str, str]:
         whole = Decimal(text)
     except InvalidOperation:
         return text, text
-    step = Decimal(1).scaleb(whole.as_tuple().exponent) if isinstance(whole.as_tuple().exponent, int) else Decimal(1)
+    exponent = whole.as_tuple().exponent
+    step = Decimal(1).scaleb(exponent) if isinstance(exponent, int) else Decimal(1)  # keep the text's precision
     half = (whole / 2).quantize(step, rounding=ROUND_DOWN)
     return str(half), str(whole - half)
 
