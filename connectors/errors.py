@@ -3,6 +3,10 @@
 - `TransientApiError` (throttles, 5xx, timeouts, unreadable bodies): retried with backoff, bounded.
 - `AuthExpired`: the access token was rejected; refreshed once, then the same request is repeated.
 - `ReauthRequired`: the grant is gone; the connection needs a person, so nothing is retried.
+  `NotAdsUser` is the case where the Google user who connected has no Google Ads account at all.
+- `OperatorError`: Bosco's own configuration is wrong (OAuth client, developer token): logged at
+  ERROR and recorded on the run for support; the connection itself is left as it is.
+- `ReportNotReady`: an async report was read before it was ready; poll its status again.
 - `TooMuchData`: the platform gave up on a report; the date range is split in two.
 - `BadResponse`: a page failed validation; nothing of it lands, the run fails with the reason.
 - `PlatformRejected`: a permanent refusal (permissions, a request Bosco should not have made).
@@ -66,13 +70,20 @@ class RetriesExhausted(ConnectorError):
 
 
 class Deferred(ConnectorError):
-    """The platform asked Bosco to wait longer than a worker should sleep; resume later."""
+    """The platform asked Bosco to wait longer than a worker should sleep; resume later.
+
+    With `backoff`, the platform did not say how long: `retry_after` is the shortest pause, and
+    the engine makes it grow with every deferral of the same run.
+    """
 
     code = "deferred"
 
-    def __init__(self, message: str, *, retry_after: float, user_message: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float, user_message: str | None = None, backoff: bool = False
+    ) -> None:
         super().__init__(message, user_message=user_message)
         self.retry_after = retry_after
+        self.backoff = backoff
 
 
 class AuthExpired(ConnectorError):
@@ -81,6 +92,24 @@ class AuthExpired(ConnectorError):
 
 class ReauthRequired(ConnectorError):
     code = "needs_reauth"
+
+
+class NotAdsUser(ReauthRequired):
+    """Google: the account that granted access is not associated with any Google Ads account."""
+
+    code = "not_ads_user"
+
+
+class OperatorError(ConnectorError):
+    """Bosco is misconfigured (its OAuth client, developer token...): for the operator, not the user."""
+
+    code = "bosco_config"
+
+
+class ReportNotReady(ConnectorError):
+    """Meta error 2601: the report run's rows were read before the job had completed."""
+
+    code = "report_not_ready"
 
 
 class TooMuchData(ConnectorError):

@@ -33,6 +33,7 @@ from connectors.errors import (
     ApiTimeout,
     ConnectionFlowError,
     MalformedBody,
+    OperatorError,
     PlatformRejected,
     RateLimited,
     ReauthRequired,
@@ -114,9 +115,23 @@ def _requests_retry_after(response: requests.Response) -> float | None:
     return float(raw) if raw.strip().isdigit() else None
 
 
+def _client_rejected(label: str) -> OperatorError:
+    """The token endpoint does not accept Bosco's OAuth client id or secret: Bosco's mistake,
+    never the user's, so no connection is sent to re-authorise."""
+    return OperatorError(
+        f"the {label} token endpoint rejected Bosco's OAuth client (invalid_client): check the client id and secret",
+        user_message=(
+            f"{label} did not accept Bosco's own app credentials. This is a problem on Bosco's side, not with your "
+            "connection: nothing needs doing on your part, and support has been alerted."
+        ),
+    )
+
+
 def _meta_token_error(error: dict[str, Any]) -> Exception:
     code = error.get("code")
     message = str(error.get("message", "unknown error"))
+    if code == 101 or (code == 1 and "client secret" in message.lower()):
+        return _client_rejected("Meta")
     if code == 190:
         return ReauthRequired(
             f"Meta rejected the token: {message}",
@@ -240,6 +255,8 @@ def exchange_code(*, platform: str, code: str, redirect_uri: str, code_verifier:
         short = TokenSet(_access_token_of(body, label), "", _expires_at(body), META_SCOPES)
         return extend_meta_token(short.access_token, stats=None)
     except OAuthError as exc:
+        if exc.error == "invalid_client":
+            raise _client_rejected(label) from exc
         raise ConnectionFlowError(
             f"{label} refused the authorization code: {exc.error}",
             user_message=f"{label} did not accept the sign-in ({exc.error}). The link may have expired; please connect again.",
@@ -258,7 +275,9 @@ def refresh_google_token(*, refresh_token: str, stats: CallStats | None) -> Toke
                 stats=stats,
             )
     except OAuthError as exc:
-        if exc.error in ("invalid_grant", "unauthorized_client", "invalid_client"):
+        if exc.error == "invalid_client":
+            raise _client_rejected("Google") from exc
+        if exc.error in ("invalid_grant", "unauthorized_client"):
             raise ReauthRequired(
                 f"Google refused the refresh token: {exc.error}", user_message=_reauth_message(Platform.GOOGLE_ADS)
             ) from exc

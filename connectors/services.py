@@ -20,7 +20,7 @@ from accounts.selectors import workspace_for_schema
 from accounts.services import oauth_route_create, oauth_routes_delete
 from bosco.db import connection as db
 from connectors import conf, oauth
-from connectors.errors import ConnectionFlowError, ConnectorError
+from connectors.errors import ConnectionFlowError, ConnectorError, OperatorError
 from connectors.models import Connection, ConnectionAccount, OAuthState, Platform, StreamCursor, SyncRun
 from connectors.oauth import PLATFORM_LABELS
 from connectors.platforms import AccountInfo, client_for
@@ -163,6 +163,7 @@ def oauth_complete(
     except ConnectionFlowError:
         raise
     except ConnectorError as exc:
+        _log_if_operator_error(exc, "exchanging the authorization code")
         raise ConnectionFlowError(
             str(exc), user_message=f"{label} could not complete the sign-in: {exc.user_message}"
         ) from exc
@@ -207,6 +208,7 @@ def _accounts_with(platform: str, access_token: str) -> list[AccountInfo]:
     try:
         accounts = client.list_accounts()
     except ConnectorError as exc:
+        _log_if_operator_error(exc, "listing the ad accounts")
         raise ConnectionFlowError(
             f"listing accounts failed: {exc.message}",
             user_message=f"Bosco signed in to {label} but could not list your ad accounts: {exc.user_message}",
@@ -219,6 +221,12 @@ def _accounts_with(platform: str, access_token: str) -> list[AccountInfo]:
             user_message=f"The {label} user you signed in with has no ad accounts Bosco can read. Sign in with a user who has access to an ad account.",
         )
     return accounts
+
+
+def _log_if_operator_error(exc: ConnectorError, during: str) -> None:
+    """Bosco's own misconfiguration must reach the operator, not only the person connecting."""
+    if isinstance(exc, OperatorError):
+        logger.error("connecting failed while %s because Bosco is misconfigured: %s", during, exc.message)
 
 
 def _accounts_upsert(connection: Connection, accounts: Iterable[AccountInfo]) -> None:

@@ -319,6 +319,9 @@ CONNECTORS_BACKOFF_MAX = env.float("CONNECTORS_BACKOFF_MAX", default=60.0)
 # the run is re-queued to resume from its cursors when the platform lets Bosco back in.
 CONNECTORS_MAX_INLINE_WAIT = env.float("CONNECTORS_MAX_INLINE_WAIT", default=120.0)
 CONNECTORS_MAX_DEFERRALS = env.int("CONNECTORS_MAX_DEFERRALS", default=12)
+# A throttle that does not say when access returns pauses the run for minutes, doubling per deferral.
+CONNECTORS_THROTTLE_PAUSE_BASE = env.float("CONNECTORS_THROTTLE_PAUSE_BASE", default=120.0)
+CONNECTORS_THROTTLE_PAUSE_MAX = env.float("CONNECTORS_THROTTLE_PAUSE_MAX", default=30 * 60.0)
 # A task hands the run to a fresh task after this long, well inside the Celery soft time limit.
 CONNECTORS_TASK_BUDGET_SECONDS = env.float("CONNECTORS_TASK_BUDGET_SECONDS", default=15 * 60)
 CONNECTORS_MAX_TASK_ATTEMPTS = env.int("CONNECTORS_MAX_TASK_ATTEMPTS", default=8)

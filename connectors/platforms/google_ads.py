@@ -28,6 +28,8 @@ from connectors.errors import (
     AuthExpired,
     ConnectorError,
     CursorExpired,
+    NotAdsUser,
+    OperatorError,
     PlatformRejected,
     RateLimited,
     ReauthRequired,
@@ -69,6 +71,10 @@ _QUERIES = {
 }
 
 
+# Resources below an ad group: a row carrying one is an ad's or a keyword's, not the ad group's.
+FINER_THAN_AD_GROUP = frozenset({"adGroupAd", "adGroupCriterion", "keywordView", "adGroupAdAssetView"})
+
+
 def _failure_errors(body: Any) -> list[dict[str, Any]]:
     """The `errors` of a GoogleAdsFailure detail (empty when the error has none, e.g. a plain 401)."""
     error = body.get("error") if isinstance(body, dict) else None
@@ -89,6 +95,55 @@ def _error_codes(errors: list[dict[str, Any]]) -> set[str]:
     return codes
 
 
+# Google's documented error codes (AuthenticationError, AuthorizationError, QuotaError,
+# InternalError, RequestError...), grouped by what Bosco does about them. They are read before
+# the HTTP status: one status carries very different meanings (a 401 is an expired token, or a
+# Google user without any Ads account, which no token refresh can fix).
+_NOT_ADS_USER = frozenset({"NOT_ADS_USER"})
+_TOKEN_REFRESHABLE = frozenset({"OAUTH_TOKEN_EXPIRED", "OAUTH_TOKEN_INVALID", "OAUTH_TOKEN_HEADER_INVALID"})
+_GRANT_GONE = frozenset(
+    {
+        "OAUTH_TOKEN_REVOKED",
+        "OAUTH_TOKEN_DISABLED",
+        "GOOGLE_ACCOUNT_DELETED",
+        "GOOGLE_ACCOUNT_USER_AND_ADS_USER_MISMATCH",
+    }
+)
+_ACCOUNT_SECURITY = frozenset({"TWO_STEP_VERIFICATION_NOT_ENROLLED", "ADVANCED_PROTECTION_NOT_ENROLLED"})
+_BOSCO_SIDE = frozenset(
+    {
+        "DEVELOPER_TOKEN_NOT_APPROVED",
+        "DEVELOPER_TOKEN_PROHIBITED",
+        "DEVELOPER_TOKEN_NOT_ON_ALLOWLIST",
+        "DEVELOPER_TOKEN_INVALID",
+        "DEVELOPER_TOKEN_PARAMETER_MISSING",
+        "PROJECT_DISABLED",
+        "MISSING_TOS",
+        "ACCESS_PROHIBITED",  # quotaError: the developer token may not call this API at all
+        "INVALID_LOGIN_CUSTOMER_ID_SERVING_CUSTOMER_ID_COMBINATION",  # login-customer-id is Bosco's setting
+    }
+)
+_NOT_ENABLED = frozenset({"CUSTOMER_NOT_ENABLED", "INCOMPLETE_SIGNUP"})
+_NO_ACCESS = frozenset(
+    {"USER_PERMISSION_DENIED", "CUSTOMER_NOT_FOUND", "ACTION_NOT_PERMITTED", "ACCESS_DENIED_FOR_ACCOUNT_TYPE"}
+)
+_THROTTLED = frozenset(
+    {
+        "RESOURCE_EXHAUSTED",
+        "RESOURCE_TEMPORARILY_EXHAUSTED",
+        "EXCESSIVE_SHORT_TERM_QUERY_RESOURCE_CONSUMPTION",
+        "EXCESSIVE_LONG_TERM_QUERY_RESOURCE_CONSUMPTION",
+    }
+)
+_PAGE_TOKEN = frozenset({"INVALID_PAGE_TOKEN", "EXPIRED_PAGE_TOKEN"})
+_TRANSIENT = frozenset({"INTERNAL_ERROR", "TRANSIENT_ERROR"})
+
+_NO_ACCESS_MESSAGE = (
+    "Google Ads denied Bosco access to this account. Check that the Google user who connected still "
+    "has access to it, then re-authorise — or deselect the account."
+)
+
+
 def _retry_delay(errors: list[dict[str, Any]]) -> float | None:
     for err in errors:
         details = err.get("details")
@@ -103,7 +158,7 @@ def _retry_delay(errors: list[dict[str, Any]]) -> float | None:
 
 
 def classify(response: httpx.Response) -> ConnectorError | None:
-    """Google's google.rpc.Status errors → what the engine does about them."""
+    """Google's google.rpc.Status errors → what the engine does about them: error codes first."""
     status = response.status_code
     if status < 400:
         return None
@@ -113,44 +168,96 @@ def classify(response: httpx.Response) -> ConnectorError | None:
     errors = _failure_errors(body)
     codes = _error_codes(errors)
     detail = "; ".join(str(e.get("message", "")) for e in errors if e.get("message")) or message or f"HTTP {status}"
-    if status == 401:
-        return AuthExpired(f"Google Ads rejected the access token (HTTP 401): {message or 'unauthenticated'}")
-    if status == 429 or "RESOURCE_EXHAUSTED" in codes:
+    coded = _classify_codes(codes, status=status, detail=detail, response=response, errors=errors)
+    if coded is not None:
+        return coded
+    return _classify_status(status, body=body, message=message, detail=detail, response=response)
+
+
+def _classify_codes(
+    codes: set[str], *, status: int, detail: str, response: httpx.Response, errors: list[dict[str, Any]]
+) -> ConnectorError | None:
+    """The documented error codes, most specific first; None when none of them is known."""
+    if codes & _NOT_ADS_USER:
+        return NotAdsUser(
+            f"the Google user has no Google Ads account (HTTP {status}, NOT_ADS_USER): {detail}",
+            user_message=(
+                "The Google user who connected is not a Google Ads user: no Google Ads account is linked to it. "
+                "Re-authorise and sign in with a Google user who has access to your Google Ads account (or add "
+                "this user to the account in Google Ads first)."
+            ),
+        )
+    if codes & _GRANT_GONE:
+        return ReauthRequired(
+            f"Google no longer accepts the grant (HTTP {status}, {', '.join(sorted(codes & _GRANT_GONE))}): {detail}",
+            user_message=(
+                "Google no longer accepts Bosco's access (it was revoked or disabled, or the Google account changed). "
+                "Re-authorise the connection to resume syncing; synced data is kept."
+            ),
+        )
+    if codes & _TOKEN_REFRESHABLE:
+        return AuthExpired(f"Google Ads rejected the access token (HTTP {status}): {detail}")
+    if codes & _ACCOUNT_SECURITY:
+        return AccessDenied(
+            f"Google Ads requires stronger sign-in for this account: {detail}",
+            user_message=(
+                "An administrator of this Google Ads account requires 2-Step Verification (or Advanced Protection) "
+                "for everyone with access. Turn it on for the Google user who connected, then sync again."
+            ),
+        )
+    if codes & _BOSCO_SIDE:
+        return OperatorError(
+            f"Google Ads refused Bosco's API credentials ({', '.join(sorted(codes & _BOSCO_SIDE))}): {detail}",
+            user_message=(
+                "Google Ads refused Bosco's own API credentials. This is a problem on Bosco's side, not with your "
+                "connection: nothing needs doing on your part, and support has been alerted."
+            ),
+        )
+    if codes & _NOT_ENABLED:
+        return AccessDenied(
+            f"Google Ads account not enabled (HTTP {status}): {detail}",
+            user_message=(
+                "This Google Ads account is not enabled (its sign-up is incomplete, or it was cancelled or "
+                "deactivated). Finish or reactivate it in Google Ads — or deselect the account."
+            ),
+        )
+    if codes & _NO_ACCESS:
+        return AccessDenied(f"Google Ads denied access (HTTP {status}): {detail}", user_message=_NO_ACCESS_MESSAGE)
+    if codes & _THROTTLED:
         retry_after = retry_after_seconds(response) or _retry_delay(errors)
         return RateLimited(f"Google Ads quota exhausted (HTTP {status}): {detail}", retry_after=retry_after)
-    if "DEADLINE_EXCEEDED" in codes or (status == 504 and isinstance(body, dict)):
+    if "DEADLINE_EXCEEDED" in codes:
+        return TooMuchData(f"Google Ads gave up on the report (HTTP {status}, DEADLINE_EXCEEDED)")
+    if codes & _PAGE_TOKEN:
+        return CursorExpired(f"Google Ads no longer accepts the saved page token: {detail}")
+    if codes & _TRANSIENT:
+        return ServerError(f"Google Ads answered HTTP {status} ({', '.join(sorted(codes & _TRANSIENT))}): {detail}")
+    return None
+
+
+def _classify_status(status: int, *, body: Any, message: str, detail: str, response: httpx.Response) -> ConnectorError:
+    """Errors without a known code (auth-layer errors have none): the HTTP status decides."""
+    if status == 401:
+        return AuthExpired(f"Google Ads rejected the access token (HTTP 401): {message or 'unauthenticated'}")
+    if status == 429:
+        return RateLimited(
+            f"Google Ads quota exhausted (HTTP 429): {detail}", retry_after=retry_after_seconds(response)
+        )
+    if status == 504 and isinstance(body, dict):
         return TooMuchData(f"Google Ads gave up on the report (HTTP {status}, DEADLINE_EXCEEDED)")
     if status >= 500:
         return ServerError(f"Google Ads answered HTTP {status}: {detail if body is not None else 'an error page'}")
-    if "INVALID_PAGE_TOKEN" in codes or "EXPIRED_PAGE_TOKEN" in codes:
-        return CursorExpired(f"Google Ads no longer accepts the saved page token: {detail}")
     if status == 403:
         if "insufficient authentication scopes" in message.lower():
             return ReauthRequired(
                 "Google grant lacks the Google Ads scope",
                 user_message="The Google sign-in did not grant access to Google Ads. Re-authorise and allow access to Google Ads.",
             )
-        if codes & {"DEVELOPER_TOKEN_NOT_APPROVED", "DEVELOPER_TOKEN_PROHIBITED"}:
-            return PlatformRejected(
-                f"developer token refused: {detail}",
-                user_message="Google Ads refused Bosco's developer token. This is on Bosco's side: please contact support.",
-            )
-        return AccessDenied(
-            f"Google Ads denied access (HTTP 403): {detail}",
-            user_message=(
-                "Google Ads denied Bosco access to this account. Check that the Google user who connected still "
-                "has access to it, then re-authorise — or deselect the account."
-            ),
-        )
+        return AccessDenied(f"Google Ads denied access (HTTP 403): {detail}", user_message=_NO_ACCESS_MESSAGE)
     if status == 404:
         return PlatformRejected(
             f"Google Ads answered 404: {detail}",
             user_message=f"Google Ads answered “{detail}”. Bosco needs an update for the current Google Ads API; please contact support.",
-        )
-    if codes & {"DEVELOPER_TOKEN_PARAMETER_MISSING", "DEVELOPER_TOKEN_INVALID"}:
-        return PlatformRejected(
-            f"developer token problem: {detail}",
-            user_message="Google Ads rejected Bosco's developer token. This is on Bosco's side: please contact support.",
         )
     return PlatformRejected(f"Google Ads rejected the request (HTTP {status}): {detail}")
 
@@ -207,6 +314,9 @@ def parse_ad_group_daily(account_id: str, date_from: date | None, date_to: date 
     numbers = (int, float)
 
     def checked(row: dict[str, Any]) -> RawRow:
+        v.no_finer_fields(row, FINER_THAN_AD_GROUP, "ad group")
+        segments = v.obj(row, "segments", "")
+        v.no_finer_fields(segments, frozenset(segments) - {"date"}, "ad group and day", "segments.")
         campaign_id = v.id_string(v.obj(row, "campaign", ""), "id", "campaign.")
         ad_group_id = v.id_string(v.obj(row, "adGroup", ""), "id", "adGroup.")
         day = v.iso_date(v.obj(row, "segments", ""), "date", "segments.")
@@ -231,6 +341,8 @@ def parse_ad_group_daily(account_id: str, date_from: date | None, date_to: date 
             day = days.get(text)
             if (
                 day is not None
+                and len(row["segments"]) == 1
+                and row.keys().isdisjoint(FINER_THAN_AD_GROUP)
                 and v.digits(campaign_id)
                 and v.digits(ad_group_id)
                 and v.digits(metrics["impressions"])

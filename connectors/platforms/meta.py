@@ -17,6 +17,8 @@ page, so a resumed run keeps paging the same frozen report. Every metric arrives
 Rate limits: every response's `X-Business-Use-Case-Usage`, `X-Ad-Account-Usage` and
 `X-FB-Ads-Insights-Throttle` headers are read; near the budget Bosco slows down, and once Meta
 reports a time to regain access Bosco waits that long (or frees the worker and resumes later).
+A throttle without that time pauses the run for minutes, growing with each pause (quick retries
+would only prolong it). Error 2601 on reading a report means "not ready": poll the job again.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from connectors.errors import (
     PlatformRejected,
     RateLimited,
     ReauthRequired,
+    ReportNotReady,
     ServerError,
     TooMuchData,
 )
@@ -68,6 +71,27 @@ CAMPAIGN_FIELDS = (
 ADSET_FIELDS = (
     "id,name,account_id,campaign_id,status,configured_status,effective_status,optimization_goal,billing_event,"
     "daily_budget,created_time,start_time,end_time"
+)
+# Fields that only rows finer than an ad set carry (ads, breakdowns): such a row is not the
+# ad set's day, and adding it up as one would count some spend twice or drop it.
+FINER_THAN_ADSET = frozenset(
+    {
+        "ad_id",
+        "ad_name",
+        "age",
+        "gender",
+        "country",
+        "region",
+        "dma",
+        "publisher_platform",
+        "platform_position",
+        "device_platform",
+        "impression_device",
+        "hourly_stats_aggregated_by_advertiser_time_zone",
+        "hourly_stats_aggregated_by_audience_time_zone",
+        "product_id",
+        "frequency_value",
+    }
 )
 INSIGHTS_FIELDS = (
     "account_id,account_currency,campaign_id,campaign_name,adset_id,adset_name,objective,impressions,clicks,"
@@ -168,7 +192,18 @@ def make_classifier(governor: UsageGovernor, *, splittable: bool) -> Any:
                 ),
             )
         if code in THROTTLE_CODES or (isinstance(code, int) and 80000 <= code <= 80014):
-            return RateLimited(f"Meta rate limit (code {code}): {message}", retry_after=governor.regain_seconds)
+            if governor.regain_seconds:
+                return RateLimited(f"Meta rate limit (code {code}): {message}", retry_after=governor.regain_seconds)
+            # Meta did not say when access comes back: quick retries only deepen the throttle
+            # (its budgets are counted over the last hour), so the run pauses for minutes instead.
+            return Deferred(
+                f"Meta rate limit (code {code}) without a time to regain access: {message}",
+                retry_after=float(settings.CONNECTORS_THROTTLE_PAUSE_BASE),
+                backoff=True,
+                user_message=f"Meta is limiting how fast Bosco may read (code {code}) without saying for how long.",
+            )
+        if code == 2601:
+            return ReportNotReady(f"Meta report not ready (code 2601): {message}")
         if code == 1 and "reduce the amount of data" in message.lower():
             if splittable:
                 return TooMuchData(f"Meta asked for a smaller request (code 1): {message}")
@@ -185,7 +220,7 @@ def make_classifier(governor: UsageGovernor, *, splittable: bool) -> Any:
                     "connection and grant access to the ad account."
                 ),
             )
-        if error.get("is_transient") or code in (1, 2, 2601) or status >= 500:
+        if error.get("is_transient") or code in (1, 2) or status >= 500:
             return ServerError(f"Meta error (code {code}): {message}")
         return PlatformRejected(f"Meta rejected the request (code {code}/{subcode}): {message}")
 
@@ -252,6 +287,7 @@ def parse_adset_daily(account_id: str, date_from: date | None, date_to: date | N
     def checked(row: dict[str, Any]) -> RawRow:
         if "account_id" in row and v.id_string(row, "account_id") != digits_of_account:
             raise v.FieldError("account_id", f"is {row['account_id']!r}, but the request was for {account_id}")
+        v.no_finer_fields(row, FINER_THAN_ADSET, "ad set")
         campaign_id = v.id_string(row, "campaign_id")
         adset_id = v.id_string(row, "adset_id")
         day = v.iso_date(row, "date_start")
@@ -294,6 +330,7 @@ def parse_adset_daily(account_id: str, date_from: date | None, date_to: date | N
                 and v.digits(campaign_id)
                 and v.digits(adset_id)
                 and row.get("account_id", digits_of_account) == digits_of_account
+                and row.keys().isdisjoint(FINER_THAN_ADSET)
                 and v.digits(row["impressions"])
                 and v.plain_decimal(row["spend"])
                 and all(v.digits(row[k]) for k in ("clicks", "inline_link_clicks", "reach") if k in row)
@@ -438,6 +475,22 @@ class MetaClient(AuthenticatedApi):
             wait(interval, reason="Meta report job", stats=self.session.stats, policy=self.session.policy)
             interval = min(interval * 1.5, float(settings.CONNECTORS_META_POLL_INTERVAL) * 10)
 
+    def _report_page(self, job_id: str, *, where: str, params: dict[str, Any]) -> Any:
+        """A page of a report run's rows; a 2601 ("not ready") sends Bosco back to polling the job."""
+        if not job_id:
+            raise CursorExpired("no report run for this chunk")
+        for attempt in (1, 2):
+            try:
+                return self._call("GET", f"{job_id}/insights", what=where, params=params)
+            except ObjectNotFound as exc:
+                raise CursorExpired(f"Meta report run {job_id} is gone") from exc
+            except ReportNotReady as exc:
+                if attempt == 2:
+                    # Completed twice and still not readable: start the chunk again with a new job.
+                    raise CursorExpired(f"Meta report run {job_id} stays unreadable: {exc.message}") from exc
+                self.wait_chunk(job_id=job_id)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def fetch_page(
         self,
         *,
@@ -462,12 +515,7 @@ class MetaClient(AuthenticatedApi):
                 next_token=None,
             )
         if stream.daily:
-            if not job_id:
-                raise CursorExpired("no report run for this chunk")
-            try:
-                body = self._call("GET", f"{job_id}/insights", what=where, params=params)
-            except ObjectNotFound as exc:
-                raise CursorExpired(f"Meta report run {job_id} is gone") from exc
+            body = self._report_page(job_id, where=where, params=params)
             parse = parse_adset_daily(_act(account_id), date_from, date_to)
         else:
             edge, fields, statuses = (

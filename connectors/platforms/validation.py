@@ -136,17 +136,34 @@ def within(day: date, date_from: date | None, date_to: date | None, path: str) -
         )
 
 
+def no_finer_fields(row: Mapping[str, Any], finer: frozenset[str], level: str, path: str = "") -> None:
+    """Reject a row at a finer level (an ad, a breakdown) than the `level` that was requested."""
+    for key in sorted(finer & row.keys()):
+        raise FieldError(f"{path}{key}", f"is present: the row is finer than the {level} level Bosco asked for")
+
+
 RowParser = Callable[[Any], RawRow]
 
 
 def rows_of(items: list[Any], parse: RowParser, *, where: str, platform_label: str) -> list[RawRow]:
-    """Parse every item or none: the first bad one rejects the whole page with a clear reason."""
+    """Parse every item or none: the first bad one rejects the whole page with a clear reason.
+
+    Two rows with one key are rejected too: landing keeps one row per key, so the other's
+    spend would silently vanish (a page split by ad or breakdown looks exactly like this).
+    """
     out: list[RawRow] = []
+    first_of_key: dict[str, int] = {}
     for index, item in enumerate(items):
         try:
             if not isinstance(item, dict):
                 raise FieldError("row", f"should be an object, got {describe(item)}")
-            out.append(parse(item))
+            row = parse(item)
+            earlier = first_of_key.setdefault(row.record_key, index)
+            if earlier != index:
+                raise FieldError(
+                    "row", f"repeats the key of row {earlier + 1} ({row.record_key}); one of them would be lost"
+                )
+            out.append(row)
         except FieldError as exc:
             raise BadResponse(
                 f"{where}: row {index}: {exc.path} {exc.problem}",

@@ -22,6 +22,7 @@ from connectors.errors import (
     ConnectorError,
     CursorExpired,
     Deferred,
+    OperatorError,
     ReauthRequired,
     SyncCancelled,
     TooMuchData,
@@ -75,6 +76,11 @@ class SyncEngine:
             self._continue_later(0.0, note="")
         except Deferred as exc:
             self._defer(exc)
+        except OperatorError as exc:
+            # Bosco's own configuration is wrong: the person's connection is fine, so its status
+            # stays; the operator is told now (ERROR) and support finds it on the run later.
+            logger.error("sync run %s: Bosco is misconfigured: %s", self.run.pk, exc.message)
+            self._finish(SyncRun.Status.FAILED, error=exc)
         except ReauthRequired as exc:
             self._finish(SyncRun.Status.FAILED, error=exc, connection_status=Connection.Status.NEEDS_REAUTH)
         except ConnectorError as exc:
@@ -471,7 +477,11 @@ class SyncEngine:
             self._finish(SyncRun.Status.FAILED, error=exc, connection_status=Connection.Status.ERROR)
             return
         SyncRun.objects.filter(pk=self.run.pk).update(deferrals=F("deferrals") + 1)
-        self._continue_later(exc.retry_after, note=exc.user_message)
+        seconds, note = exc.retry_after, exc.user_message
+        if exc.backoff:
+            seconds = deferral_pause(deferrals, at_least=exc.retry_after)
+            note = f"{note} The sync pauses and resumes by itself in about {max(1, round(seconds / 60))} min."
+        self._continue_later(seconds, note=note)
 
     def _continue_later(self, seconds: float, *, note: str) -> None:
         """Hand the run to a new task (after `seconds`), keeping its cursors and counters."""
@@ -495,6 +505,15 @@ class SyncEngine:
 
 
 # ---------------------------------------------------------------------------------------------
+def deferral_pause(deferrals: int, *, at_least: float) -> float:
+    """How long a run waits when the platform throttles without saying for how long: minutes,
+    doubling with each deferral of the run so far, capped, with a little jitter so the many
+    runs one throttle stops do not all come back at the same second."""
+    base = max(at_least, float(settings.CONNECTORS_THROTTLE_PAUSE_BASE))
+    ceiling = min(float(settings.CONNECTORS_THROTTLE_PAUSE_MAX), base * (2**deferrals))
+    return max(base, ceiling * random.uniform(0.9, 1.0))
+
+
 def _empty_pages_error(label: str, stream: StreamSpec, account_id: str) -> BadResponse:
     return BadResponse(
         f"{stream.name} of {account_id}: more than {MAX_EMPTY_PAGES} empty pages in a row",

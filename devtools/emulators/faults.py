@@ -38,7 +38,8 @@ ENDPOINTS = {GOOGLE_ADS: GOOGLE_ENDPOINTS, META: META_ENDPOINTS}
 
 # kind → default parameters (also the list of accepted parameter names).
 FAULT_KINDS: dict[str, dict[str, Any]] = {
-    "rate_limit": {"retry_after": 30, "code": None, "status": None},
+    # Meta: `regain=False` leaves out the usage header's estimated_time_to_regain_access.
+    "rate_limit": {"retry_after": 30, "code": None, "status": None, "regain": True},
     "server_error": {"status": 503},
     "html_502": {},
     "slow": {"delay": 2.0},
@@ -50,10 +51,23 @@ FAULT_KINDS: dict[str, dict[str, Any]] = {
     "bad_row": {"field": None, "mode": "wrong_type", "row": 0},
     "too_much_data": {},
     "job_failed": {},
+    # Google: a google.rpc.Status error with a GoogleAdsFailure detail carrying this error code.
+    "ads_error": {"status": 401, "category": "authenticationError", "code": "NOT_ADS_USER"},
+    # Meta: the report run's rows are read while the job is (again) running: error 2601 until
+    # the job has been polled `polls` more times.
+    "report_not_ready": {"polls": 2},
+    # A page repeats row `row` (same natural key, metrics halved): the last-wins trap.
+    "duplicate_row": {"row": 0},
+    # Row `row` arrives split at a finer level than requested (Meta `ad_id`, Google `segments.device`).
+    "finer_level": {"row": 0, "field": None},
+    # The token endpoint does not know Bosco's OAuth client (a wrong client id or secret).
+    "invalid_client": {},
 }
 # Kinds every endpoint handles in the shared request prelude.
 COMMON_KINDS = frozenset({"rate_limit", "server_error", "html_502", "slow", "hang", "truncated_json"})
 BAD_ROW_MODES = ("wrong_type", "missing", "null")
+# Kinds that change the rows of a data page (handled where the page is rendered).
+ROW_KINDS = frozenset({"bad_row", "duplicate_row", "finer_level"})
 
 
 class FaultSpecError(ValueError):

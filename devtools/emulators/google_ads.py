@@ -25,6 +25,7 @@ from devtools.emulators.http import (
     GOOGLE_502_HTML,
     JSON_UTF8,
     apply_delays,
+    apply_row_splits,
     bearer_token,
     dumps,
     find_fault,
@@ -37,7 +38,38 @@ from devtools.emulators.http import (
 from devtools.emulators.state import EmulatorState
 
 _AUTH_HELP = "See https://developers.google.com/identity/sign-in/web/devconsole-project."
-_REPORT_KINDS = COMMON_KINDS | {"token_expiry", "revoked_grant", "empty_page", "bad_row", "too_much_data"}
+_REPORT_KINDS = COMMON_KINDS | {
+    "token_expiry",
+    "revoked_grant",
+    "empty_page",
+    "bad_row",
+    "too_much_data",
+    "ads_error",
+    "duplicate_row",
+    "finer_level",
+}
+# google.rpc.Status name of each HTTP status the ads_error fault may use.
+_RPC_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+# The messages Google documents for the codes tests use most; any other code gets a generic one.
+_CODE_MESSAGES = {
+    "NOT_ADS_USER": (
+        "The Google account that generated the OAuth access token is not associated with a Google Ads account. "
+        "Create a new account, or add the Google account to an existing Google Ads account."
+    ),
+    "OAUTH_TOKEN_EXPIRED": "OAuth token in the header has expired.",
+    "OAUTH_TOKEN_REVOKED": "OAuth token in the header has been revoked.",
+    "CUSTOMER_NOT_ENABLED": "The customer account can't be accessed because it is not yet enabled or has been deactivated.",
+    "DEVELOPER_TOKEN_NOT_APPROVED": "The developer token is only approved for use with test accounts.",
+    "USER_PERMISSION_DENIED": "User doesn't have permission to access customer.",
+}
 _PERMISSION_MSG = (
     "User doesn't have permission to access customer. Note: If you're accessing a client customer, the "
     "manager's customer id must be set in the 'login-customer-id' header. See "
@@ -240,7 +272,29 @@ def _fault_response(state: EmulatorState, call: GoogleCall, faults: list[Fault])
         return _unauthenticated(missing=False)
     if find_fault(faults, "too_much_data"):
         return _deadline_exceeded(call)
+    if fault := find_fault(faults, "ads_error"):
+        return _coded_error(call, fault)
     return None
+
+
+def _coded_error(call: GoogleCall, fault: Fault) -> Response:
+    """A GoogleAdsFailure with the fault's error code, under the HTTP status it asks for."""
+    status = int(fault.param("status"))
+    code = str(fault.param("code"))
+    rpc = _RPC_STATUS.get(status, "UNKNOWN")
+    err = {
+        "errorCode": {str(fault.param("category")): code},
+        "message": _CODE_MESSAGES.get(code, f"{code.replace('_', ' ').capitalize()}."),
+    }
+    message = (
+        "Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or "
+        f"other valid authentication credential. {_AUTH_HELP}"
+        if status == 401
+        else "The caller does not have permission"
+        if status == 403
+        else "Request contains an invalid argument."
+    )
+    return ads_error(call.version, call.request_id, status, rpc, message, [err])
 
 
 def list_accessible_customers(state: EmulatorState, request: Request, version: str) -> Response:
@@ -368,6 +422,7 @@ def search(state: EmulatorState, request: Request, version: str, customer_id: st
     else:
         rows = render_rows(result, offset, min(offset + page_size, total))
         _apply_bad_row(rows, find_fault(faults, "bad_row"), parsed.query)
+        apply_row_splits(rows, faults, finer_default="segments.device", camel=True)
         next_offset = offset + page_size if offset + page_size < total else None
         state.count("rows_served", GOOGLE_ADS, len(rows))
     if rows:

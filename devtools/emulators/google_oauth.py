@@ -172,8 +172,12 @@ def _pkce_ok(code: AuthCode, verifier: str | None) -> str | None:
 
 def token(state: EmulatorState, request: Request) -> Response:
     state.count_request(GOOGLE_ADS, "oauth.token")
-    faults = state.take_faults(GOOGLE_ADS, "oauth.token", None, None, COMMON_KINDS | {"revoked_grant"})
+    faults = state.take_faults(
+        GOOGLE_ADS, "oauth.token", None, None, COMMON_KINDS | {"revoked_grant", "invalid_client"}
+    )
     apply_delays(state, faults)
+    if find_fault(faults, "invalid_client"):
+        return _oauth_error("invalid_client", "The OAuth client was not found.", 401)
     if find_fault(faults, "html_502"):
         return html_response(GOOGLE_502_HTML, 502)
     if fault := find_fault(faults, "server_error"):

@@ -381,9 +381,50 @@ def mutate_row(row_json: str, path: str, mode: str, camel: bool = True) -> str:
     return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
 
 
+def split_row(row_json: str, *, finer: str | None = None, camel: bool = True) -> list[str]:
+    """One rendered row as two rows sharing its key, each with about half of its counted metrics
+    (the duplicate_row fault); with `finer`, the two differ in that field, as if the report had been
+    asked at a finer level (the finer_level fault: `segments.device`, `ad_id`...)."""
+    row = json.loads(row_json)
+    first, second = json.loads(row_json), json.loads(row_json)
+    metrics = "metrics" if isinstance(row.get("metrics"), dict) else None
+    source = row[metrics] if metrics else row
+    for key, value in source.items():
+        if key in _SPLIT_METRICS and isinstance(value, str):
+            half, rest = _halves(value)
+            (first[metrics] if metrics else first)[key] = half
+            (second[metrics] if metrics else second)[key] = rest
+    if finer:
+        keys = [_camel_path(p) if camel else p for p in finer.split(".")]
+        values = ("MOBILE", "DESKTOP") if keys[-1] == "device" else ("120330000000000001", "120330000000000002")
+        for copy, value in zip((first, second), values, strict=True):
+            target = copy
+            for k in keys[:-1]:
+                target = target.setdefault(k, {})
+            target[keys[-1]] = value
+    return [json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in (first, second)]
+
+
+_SPLIT_METRICS = frozenset({"impressions", "clicks", "costMicros", "spend", "reach", "inline_link_clicks"})
+
+
+def _halves(text: str) -> tuple[str, str]:
+    """A counted metric sent as a string, cut in two parts that add up to it exactly."""
+    from decimal import ROUND_DOWN, Decimal, InvalidOperation
+
+    try:
+        whole = Decimal(text)
+    except InvalidOperation:
+        return text, text
+    exponent = whole.as_tuple().exponent
+    step = Decimal(1).scaleb(exponent) if isinstance(exponent, int) else Decimal(1)  # keep the text's precision
+    half = (whole / 2).quantize(step, rounding=ROUND_DOWN)
+    return str(half), str(whole - half)
+
+
 def _camel_path(part: str) -> str:
     head, *rest = part.split("_")
     return head + "".join(p[:1].upper() + p[1:] for p in rest)
 
 
-__all__ = ["AD_GROUP", "QueryResult", "execute", "mutate_row", "render_rows"]
+__all__ = ["AD_GROUP", "QueryResult", "execute", "mutate_row", "render_rows", "split_row"]

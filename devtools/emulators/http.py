@@ -58,6 +58,18 @@ def apply_delays(state: EmulatorState, faults: list[Fault]) -> None:
             state.sleep(float(fault.param("delay")))
 
 
+def apply_row_splits(rows: list[str], faults: Iterable[Fault], *, finer_default: str, camel: bool) -> None:
+    """The duplicate_row and finer_level faults: one row of the page becomes two with its key."""
+    from connectors.emulators.google_query import split_row
+
+    for fault in faults:
+        if fault.kind not in ("duplicate_row", "finer_level") or not rows:
+            continue
+        index = min(int(fault.param("row") or 0), len(rows) - 1)
+        finer = str(fault.param("field") or finer_default) if fault.kind == "finer_level" else None
+        rows[index : index + 1] = split_row(rows[index], finer=finer, camel=camel)
+
+
 def truncate(response: Response, fault: Fault | None) -> Response:
     """Cut the body mid-way: a valid HTTP response whose JSON is broken."""
     if fault is None:

@@ -20,7 +20,15 @@ from devtools.emulators.config import META
 from devtools.emulators.datagen import NEVER, AccountModel, from_ordinal, to_ordinal
 from devtools.emulators.faults import COMMON_KINDS, Fault
 from devtools.emulators.google_query import mutate_row
-from devtools.emulators.http import apply_delays, bearer_token, dumps, find_fault, json_response, truncate
+from devtools.emulators.http import (
+    apply_delays,
+    apply_row_splits,
+    bearer_token,
+    dumps,
+    find_fault,
+    json_response,
+    truncate,
+)
 from devtools.emulators.meta_common import (
     MetaError,
     decode_cursor,
@@ -49,7 +57,15 @@ from devtools.emulators.meta_oauth import access_token, token_error
 from devtools.emulators.state import EmulatorState, ReportRun
 
 _INSIGHTS_ENDPOINTS = frozenset({"insights", "insights.async", "report_run", "report_run.insights"})
-_REPORT_KINDS = COMMON_KINDS | {"token_expiry", "revoked_grant", "empty_page", "bad_row", "too_much_data"}
+_REPORT_KINDS = COMMON_KINDS | {
+    "token_expiry",
+    "revoked_grant",
+    "empty_page",
+    "bad_row",
+    "too_much_data",
+    "duplicate_row",
+    "finer_level",
+}
 _TOO_MUCH = "Please reduce the amount of data you're asking for, then retry your request"
 USER_ID = "10000000000000001"
 
@@ -97,7 +113,10 @@ class MetaCall:
             err.http_status = int(fault.param("status") or 400)
             regain = max(1, math.ceil(int(fault.param("retry_after")) / 60))
             kind = "ads_insights" if self.endpoint in _INSIGHTS_ENDPOINTS else "ads_management"
-            self.headers = usage_headers(self.state, self.account_id, kind, record=False, regain_override=regain)
+            if fault.param("regain"):
+                self.headers = usage_headers(self.state, self.account_id, kind, record=False, regain_override=regain)
+            else:  # throttled, and no word on when access comes back
+                self.headers = {}
             raise err
         if find_fault(fired, "token_expiry"):
             self.state.expire_token(self.token)
@@ -322,6 +341,7 @@ def _list_response(
     else:
         rows = _render_objects(names, getters, indices[start:stop])
         _apply_bad_row(rows, faults)
+        apply_row_splits(rows, faults, finer_default="ad_id", camel=False)
         body = _paged_body(call, rows, start, stop, total)
     return truncate(call.respond(body), find_fault(faults, "truncated_json"))
 
@@ -469,6 +489,7 @@ def _insights_page(call: MetaCall, req: InsightsRequest, frame: Any, faults: lis
     else:
         rows = render_rows(call.state, req, frame, start, stop)
         _apply_bad_row(rows, faults)
+        apply_row_splits(rows, faults, finer_default="ad_id", camel=False)
         call.state.count("rows_served", META, len(rows))
         body = _paged_body(call, rows, start, stop, total)
     return truncate(call.respond(body), find_fault(faults, "truncated_json"))
@@ -546,6 +567,12 @@ def _report_run(call: MetaCall) -> Response:
 
 def _report_run_insights(call: MetaCall) -> Response:
     run = _find_run(call)
+    faults = call.faults(_page_number(call), _REPORT_KINDS | {"report_not_ready"})
+    if fault := find_fault(faults, "report_not_ready"):
+        # Meta sometimes answers 2601 for a job it already called complete: it needs polling again.
+        with call.state.locked():
+            run.completed = False
+            run.polls = max(0, call.state.config.meta_async_polls_to_complete - int(fault.param("polls")))
     if not run.completed:
         raise MetaError(
             "Error accessing adreport job.",
@@ -557,7 +584,6 @@ def _report_run_insights(call: MetaCall) -> Response:
             "instead of failed or running before fetching the data.",
         )
     req: InsightsRequest = run.params
-    faults = call.faults(_page_number(call))
     frame = compute(call.state, req, version=run.version, today=run.today)
     return _insights_page(call, req, frame, faults)
 

@@ -77,7 +77,9 @@ def decision(state: EmulatorState, request: Request) -> Response:
 def access_token(state: EmulatorState, request: Request, version: str) -> Response:
     state.count_request(META, "oauth.access_token")
     trace = state.next_id(11)
-    faults = state.take_faults(META, "oauth.access_token", None, None, COMMON_KINDS | {"revoked_grant"})
+    faults = state.take_faults(
+        META, "oauth.access_token", None, None, COMMON_KINDS | {"revoked_grant", "invalid_client"}
+    )
     apply_delays(state, faults)
     if find_fault(faults, "html_502"):
         return html_502()
@@ -91,6 +93,8 @@ def access_token(state: EmulatorState, request: Request, version: str) -> Respon
             )
         if fault := find_fault(faults, "rate_limit"):
             raise throttle_error(int(fault.param("code") or 4))
+        if find_fault(faults, "invalid_client"):
+            raise MetaError("Error validating client secret.", 1)
         body = _exchange(state, request_params(request), revoke=find_fault(faults, "revoked_grant") is not None)
     except MetaError as err:
         return err.to_response(trace, version)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -219,5 +221,121 @@ def test_sigkilled_workers_resume_without_gaps_or_duplicates(tenant, emulator, c
     assert run.status == "succeeded", run.error_message
     assert run.attempts >= 3, "three workers picked the run up"
     _assert_truth(emulator, (GOOGLE_EUR, GOOGLE_USD))
+    keys = list(RawRecord.objects.values_list("stream", "record_key"))
+    assert len(keys) == len(set(keys))
+
+
+# ---------------------------------------------------------------------------------------------
+# Redelivery while running, two beats, the soft time limit (security plan cases 10 and 13)
+@pytest.fixture
+def on_test_queue(worker_env) -> Iterator[str]:
+    """Send this test's tasks to its own worker's queue."""
+    from bosco.celery import app
+
+    queue, _ = worker_env
+    previous_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    yield queue
+    app.conf.task_default_queue = previous_queue
+
+
+@pytest.mark.slow
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
+def test_a_task_redelivered_after_the_visibility_timeout_while_still_running_is_a_no_op(
+    tenant, emulator, connect, worker_env, on_test_queue, tmp_path
+) -> None:
+    from warehouse.models import RawRecord
+
+    queue, env = worker_env
+    # Every platform call takes 5 s until the redelivered copy has been seen: the first copy is
+    # then surely still running, however slowly the second worker starts on a busy machine.
+    emulator.state.update_config(latency_seconds=5.0)
+    connection = connect("google_ads", accounts=[GOOGLE_EUR])
+    run = SyncRun.objects.create(connection=connection, kind=SyncRun.Kind.MANUAL)
+    first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
+
+    first = WorkerProcess(queue, env, concurrency=1, log=first_log)
+    second = None
+    try:
+        sync_connection.apply_async((db.schema_name, run.pk), queue=queue)
+        _wait_for(lambda: _run_status(run.pk) == "running", 60, "the first copy to be working")
+        time.sleep(3.5)  # the message is unacked (acks_late) and now older than the visibility timeout
+        # A second worker: the broker hands it the still-running task's message again.
+        second = WorkerProcess(queue, {**env, "LOG_LEVEL": "INFO"}, concurrency=1, log=second_log)
+        # The copy it got returned at once: the connection's lock is held by the first copy.
+        _wait_for(
+            lambda: re.search(r"sync_connection\[.*\] succeeded in .*: 'busy'", second_log.read_text(errors="replace")),
+            60,
+            "the redelivered copy to find the connection busy",
+        )
+        assert _run_status(run.pk) == "running", "the first copy was still at work"
+        emulator.state.update_config(latency_seconds=0.0)
+        _wait_for(lambda: _run_status(run.pk) in ("succeeded", "failed"), 90, "the first copy to finish")
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error_message
+    assert run.attempts == 1, "the redelivered copy never started the run a second time"
+    _assert_truth(emulator)
+    keys = list(RawRecord.objects.values_list("stream", "record_key"))
+    assert len(keys) == len(set(keys))
+
+
+@pytest.mark.slow
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
+def test_two_beats_firing_the_same_schedule_at_once_start_one_run(
+    tenant, emulator, connect, worker_env, on_test_queue
+) -> None:
+    queue, env = worker_env
+    connection = connect("google_ads", accounts=[GOOGLE_EUR])
+    Connection.objects.filter(pk=connection.pk).update(next_sync_at=timezone.now() - timedelta(minutes=1))
+
+    worker = WorkerProcess(queue, env, concurrency=2)
+    try:
+        # Two beat processes each send the fan-out; both workspace tasks run at the same time.
+        fan_outs = [schedule_syncs.apply_async(queue=queue) for _ in range(2)]
+        assert all(result.get(timeout=60) >= 1 for result in fan_outs)
+        run = _wait_for(lambda: SyncRun.objects.filter(connection=connection).first(), 30, "a scheduled run")
+        _wait_for(lambda: _run_status(run.pk) in ("succeeded", "failed"), 90, "the scheduled sync")
+        time.sleep(1.0)
+    finally:
+        worker.stop()
+
+    assert SyncRun.objects.filter(connection=connection).count() == 1
+    assert _run_status(run.pk) == "succeeded"
+    _assert_truth(emulator)
+
+
+@pytest.mark.slow
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
+def test_at_the_soft_time_limit_a_sync_checkpoints_and_a_fresh_task_finishes_it(
+    tenant, emulator, connect, worker_env, on_test_queue
+) -> None:
+    from warehouse.models import RawRecord
+
+    queue, env = worker_env
+    emulator.state.update_config(latency_seconds=0.3)
+    connection = connect("google_ads", accounts=[GOOGLE_EUR])
+    run = SyncRun.objects.create(connection=connection, kind=SyncRun.Kind.MANUAL)
+
+    worker = WorkerProcess(queue, env, concurrency=1)
+    try:
+        # This copy may work 2 s; the one it hands over to gets the normal limits.
+        sync_connection.apply_async((db.schema_name, run.pk), queue=queue, soft_time_limit=2, time_limit=30)
+        _wait_for(lambda: _run_status(run.pk) in ("succeeded", "failed"), 90, "the handed-over run to finish")
+    finally:
+        worker.stop()
+
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error_message
+    assert run.attempts == 2, "the first task stopped at its soft limit, a second one carried on"
+    assert run.error_code == "" and run.deferrals == 0
+    _assert_truth(emulator)
     keys = list(RawRecord.objects.values_list("stream", "record_key"))
     assert len(keys) == len(set(keys))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -309,3 +310,73 @@ def test_fault_stats_are_recorded(srv: EmulatorServer, http: httpx.Client, googl
     assert stats["faults_fired"] == {"server_error": 1}
     assert stats["statuses"]["503"] == 1
     assert stats["requests"] == {"google_ads.search": 1}
+
+
+# ---------------------------------------------------------------------------------------------
+# Faults added for the platform errors clients misread (issue 12)
+def test_ads_error_carries_the_google_error_code_under_its_status(
+    http: httpx.Client, google_headers: dict[str, str]
+) -> None:
+    _fault(http, platform="google_ads", endpoint="search", kind="ads_error")
+    resp = http.post(SEARCH, headers=google_headers, json={"query": QUERY})
+    assert resp.status_code == 401
+    error = resp.json()["error"]
+    assert error["status"] == "UNAUTHENTICATED"
+    detail = error["details"][0]["errors"][0]
+    assert detail["errorCode"] == {"authenticationError": "NOT_ADS_USER"}
+    assert "not associated with a Google Ads account" in detail["message"]
+
+    _fault(http, platform="google_ads", kind="ads_error", status=403, category="authorizationError", code="X_Y")
+    resp = http.post(SEARCH, headers=google_headers, json={"query": QUERY})
+    assert resp.status_code == 403 and resp.json()["error"]["status"] == "PERMISSION_DENIED"
+    assert resp.json()["error"]["details"][0]["errors"][0]["errorCode"] == {"authorizationError": "X_Y"}
+
+
+def test_meta_throttle_without_regain_sends_no_usage_header(http: httpx.Client, meta_token: str) -> None:
+    _fault(http, platform="meta", endpoint="campaigns", kind="rate_limit", regain=False)
+    resp = http.get(f"{GRAPH}/act_{META_USD}/campaigns", params={"access_token": meta_token})
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == 80004
+    assert "X-Business-Use-Case-Usage" not in resp.headers and "X-Ad-Account-Usage" not in resp.headers
+
+
+def test_report_not_ready_answers_2601_until_the_job_is_polled_again(http: httpx.Client, meta_token: str) -> None:
+    params = insights_params(meta_token, "2026-11-01", "2026-11-20")
+    run_id = http.post(INSIGHTS, data=params).json()["report_run_id"]
+    token = {"access_token": meta_token}
+    for _ in range(10):
+        if http.get(f"{GRAPH}/{run_id}", params=token).json()["async_status"] == "Job Completed":
+            break
+    _fault(http, platform="meta", endpoint="report_run.insights", kind="report_not_ready", polls=2)
+
+    assert http.get(f"{GRAPH}/{run_id}/insights", params=token).json()["error"]["code"] == 2601
+    assert http.get(f"{GRAPH}/{run_id}/insights", params=token).json()["error"]["code"] == 2601, "still not ready"
+    statuses = [http.get(f"{GRAPH}/{run_id}", params=token).json()["async_status"] for _ in range(2)]
+    assert statuses[-1] == "Job Completed"
+    assert http.get(f"{GRAPH}/{run_id}/insights", params=token).status_code == 200
+
+
+def test_duplicate_and_finer_rows_split_one_row_in_two_that_add_up(
+    http: httpx.Client, google_headers: dict[str, str], meta_token: str
+) -> None:
+    clean = http.post(SEARCH, headers=google_headers, json={"query": QUERY}).json()["results"]
+    _fault(http, platform="google_ads", endpoint="search", kind="finer_level", row=2)
+    split = http.post(SEARCH, headers=google_headers, json={"query": QUERY}).json()["results"]
+    assert len(split) == len(clean) + 1
+    first, second = split[2], split[3]
+    assert {first["segments"]["device"], second["segments"]["device"]} == {"MOBILE", "DESKTOP"}
+    assert first["campaign"]["id"] == second["campaign"]["id"] == clean[2]["campaign"]["id"]
+    total = int(first["metrics"]["costMicros"]) + int(second["metrics"]["costMicros"])
+    assert total == int(clean[2]["metrics"]["costMicros"])
+
+    meta_clean = http.get(INSIGHTS, params=insights_params(meta_token, "2026-11-01", "2026-11-20")).json()["data"]
+    _fault(http, platform="meta", endpoint="insights", kind="duplicate_row", row=0)
+    meta_split = http.get(INSIGHTS, params=insights_params(meta_token, "2026-11-01", "2026-11-20")).json()["data"]
+    a, b = meta_split[0], meta_split[1]
+    assert (a["campaign_id"], a["date_start"]) == (b["campaign_id"], b["date_start"]) and "ad_id" not in a
+    assert Decimal(a["spend"]) + Decimal(b["spend"]) == Decimal(meta_clean[0]["spend"])
+
+
+def test_invalid_client_fault_on_the_token_endpoint(http: httpx.Client) -> None:
+    _fault(http, platform="google_ads", endpoint="oauth.token", kind="invalid_client")
+    resp = http.post("/google/token", data={"grant_type": "refresh_token", "refresh_token": "x"})
+    assert resp.status_code == 401 and resp.json()["error"] == "invalid_client"
