@@ -60,7 +60,7 @@ def apply_delays(state: EmulatorState, faults: list[Fault]) -> None:
 
 def apply_row_splits(rows: list[str], faults: Iterable[Fault], *, finer_default: str, camel: bool) -> None:
     """The duplicate_row and finer_level faults: one row of the page becomes two with its key."""
-    from connectors.emulators.google_query import split_row
+    from devtools.emulators.google_query import split_row
 
     for fault in faults:
         if fault.kind not in ("duplicate_row", "finer_level") or not rows:

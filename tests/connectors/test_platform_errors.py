@@ -20,7 +20,8 @@ from django.utils import timezone
 from connectors.errors import ConnectionFlowError
 from connectors.models import Connection, SyncRun
 from connectors.services import _accounts_with
-from connectors.sync import deferral_pause, run_execute
+from connectors.sync import run_execute
+from connectors.sync.engine import deferral_pause
 from tests.connectors.conftest import GOOGLE_EUR, META_USD, TODAY, raw_daily, truth_daily
 
 pytestmark = pytest.mark.django_db
