@@ -121,8 +121,9 @@ CACHES = {
         "BACKEND": "bosco.cache.RedisCache",
         # The cache lives in the next Redis database so clearing it never drops queued tasks.
         "LOCATION": cache_url_for(REDIS_URL),
-        # Every key carries the schema of the workspace it was written for.
-        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        # Every key carries the schema of the workspace it was written for, except the rate-limit
+        # counters, which are global (bosco.cache.GLOBAL_KEY_PREFIXES).
+        "KEY_FUNCTION": "bosco.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="bosco"),
     }
