@@ -10,8 +10,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django_tenants.utils import get_public_schema_name
+
+from bosco.redirects import is_same_host_url
 
 
 def _workspace_of(request: HttpRequest) -> Any:
@@ -39,10 +40,7 @@ class AccountAdapter(DefaultAccountAdapter):
     def is_safe_url(self, url: str) -> bool:
         # allauth accepts any host in ALLOWED_HOSTS, and `.<BOSCO_DOMAIN>` matches every workspace
         # host, one of which an attacker can own: `next` may only stay on the host it came to.
-        request = context.request
-        return url_has_allowed_host_and_scheme(
-            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        )
+        return is_same_host_url(context.request, url)
 
     def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
         # allauth puts the request's host in the key, so each `<slug>.` host would count its own
