@@ -216,7 +216,17 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
+# Proxies in front of Bosco that append the client's address to X-Forwarded-For (a load
+# balancer: 1). 0 means REMOTE_ADDR is the client and X-Forwarded-For is ignored, so a client cannot
+# choose the address its sign-in and API-key failures are counted under. Both allauth's rate limits
+# and the API's throttles read it.
+BOSCO_TRUSTED_PROXY_COUNT = env.int("BOSCO_TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = BOSCO_TRUSTED_PROXY_COUNT
+# Failed API-key checks one client address may make per minute before it gets 429 (bosco.api.failed_auth).
+API_AUTH_FAILURES_PER_MINUTE = env.int("API_AUTH_FAILURES_PER_MINUTE", default=20)
+
 REST_FRAMEWORK = {
+    "NUM_PROXIES": BOSCO_TRUSTED_PROXY_COUNT,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Endpoints inherit bosco.api.viewsets, which fixes authentication, permissions and throttles.
     "DEFAULT_AUTHENTICATION_CLASSES": ["bosco.api.authentication.ApiKeyAuthentication"],
