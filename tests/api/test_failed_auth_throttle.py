@@ -11,7 +11,7 @@ from accounts import services
 from accounts.models import Membership
 from tests.conftest import host_of
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("failed_auth_limit")]
 
 URL = "/api/v1/workspace"
 ATTACKER = "203.0.113.7"
