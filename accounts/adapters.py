@@ -6,12 +6,14 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context
+from allauth.mfa.adapter import DefaultMFAAdapter
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 from django.urls import reverse
 from django_tenants.utils import get_public_schema_name
 
+from bosco import crypto
 from bosco.redirects import is_same_host_url
 
 
@@ -69,3 +71,13 @@ class AccountAdapter(DefaultAccountAdapter):
 
         email = credentials.get("email") or credentials.get("username") or ""
         return bool(email) and is_member_by_email(email=str(email), workspace=workspace)
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """TOTP secrets and recovery-code seeds are stored encrypted, like OAuth tokens (bosco.crypto)."""
+
+    def encrypt(self, text: str) -> str:
+        return crypto.encrypt(text)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return crypto.decrypt(encrypted_text)

@@ -39,10 +39,11 @@ class RedisCache(DjangoRedisCache):
 
 
 # Keys that must count across every host, whatever schema the request runs in: allauth's rate
-# limits (sign-in failures, sign-ups, password resets) and Bosco's own `global:` counters (failed
-# API-key checks). Under the tenant key function each `<slug>.` host would keep its own counter,
+# limits (sign-in failures, sign-ups, password resets), its marks of TOTP codes already used (a
+# code must not be replayed on another host), and Bosco's own `global:` counters (failed API-key
+# checks). Under the tenant key function each `<slug>.` host would keep its own counter,
 # so anyone able to create workspaces would get one more budget of guesses per workspace.
-GLOBAL_KEY_PREFIXES = ("allauth:rl:", "global:")
+GLOBAL_KEY_PREFIXES = ("allauth:rl:", "allauth.mfa.totp.used", "global:")
 # Stands where the schema name stands in a tenant key; a hyphen is never in a schema name.
 GLOBAL_SCOPE = "-global-"
 

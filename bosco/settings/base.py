@@ -35,10 +35,12 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.admin",
+    # Django's admin on a site that requires staff to pass allauth's sign-in and second factor.
+    "accounts.apps.StaffAdminConfig",
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "django_celery_beat",
     "django_htmx",
     "template_partials",
@@ -155,6 +157,12 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Bosco] "
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "workspace_home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+
+# Second factor (allauth.mfa): TOTP with recovery codes. Staff need it for the support admin
+# (accounts.admin_site); members may turn it on for themselves. Secrets are encrypted at rest.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Bosco"
+MFA_ADAPTER = "accounts.adapters.MFAAdapter"
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
