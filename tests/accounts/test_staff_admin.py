@@ -118,3 +118,22 @@ def test_signed_in_non_staff_get_403_not_a_loop(make_user) -> None:
     response = client.get("/admin/", follow=True)
     assert response.status_code == 403
     assert len(response.redirect_chain) == 1
+
+
+def test_a_totp_code_used_on_one_host_is_refused_on_every_other(make_workspace) -> None:
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    acme = make_workspace("acme")
+    member = acme.memberships.get().user
+    secret = generate_totp_secret()
+    TOTP.activate(member, secret)
+    code = totp_code(secret)
+
+    signed_in = []
+    for host in (host_of(acme), settings.BOSCO_DOMAIN):
+        client = Client(HTTP_HOST=host)
+        response = client.post("/accounts/login/", {"login": member.email, "password": PASSWORD})
+        assert response["Location"] == "/accounts/2fa/authenticate/"
+        client.post("/accounts/2fa/authenticate/", {"code": code})
+        signed_in.append("_auth_user_id" in client.session)
+    assert signed_in == [True, False], "the used-code mark is global, not per workspace schema"
