@@ -23,6 +23,11 @@ def membership_get(*, user: User, workspace: Workspace) -> Membership | None:
     return Membership.objects.filter(user=user, workspace=workspace).select_related("workspace").first()
 
 
+def is_member_by_email(*, email: str, workspace: Workspace) -> bool:
+    """Whether the person signing in with `email` belongs to `workspace` (e-mails are stored lowercase)."""
+    return Membership.objects.filter(workspace=workspace, user__email=email.strip().lower()).exists()
+
+
 def memberships_for_workspace(*, workspace: Workspace) -> QuerySet[Membership]:
     return Membership.objects.filter(workspace=workspace).select_related("user").order_by("user__email")
 

@@ -31,6 +31,7 @@ from accounts.roles import ASSIGNABLE_ROLES, Permission, Role
 from billing.plans import Plan
 from bosco.db import connection
 from bosco.money import REPORTING_CURRENCIES
+from bosco.redirects import is_local_path
 
 logger = logging.getLogger(__name__)
 
@@ -395,7 +396,7 @@ def handoff_create(*, user: User, workspace: Workspace, next_path: str = "/") ->
     """Mint a 60-second, single-use ticket that signs `user` in on `workspace`'s host."""
     if not Membership.objects.filter(user=user, workspace=workspace).exists():
         raise AccountsError("You are not a member of that workspace.")
-    if not next_path.startswith("/") or next_path.startswith("//"):
+    if not is_local_path(next_path):
         next_path = "/"
     token = secrets.token_urlsafe(32)
     LoginHandoff.objects.create(

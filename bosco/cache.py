@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
+from django_tenants.cache import make_key as tenant_make_key
 
 
 class ReusingRedisCacheClient(RedisCacheClient):
@@ -35,3 +36,20 @@ class RedisCache(DjangoRedisCache):
     def raw_client(self, *, write: bool = True) -> Any:
         """The redis client itself, for atomic multi-command work (keys via `make_and_validate_key`)."""
         return self._cache.get_client(None, write=write)
+
+
+# Keys that must count across every host, whatever schema the request runs in: allauth's rate
+# limits (sign-in failures, sign-ups, password resets), its marks of TOTP codes already used (a
+# code must not be replayed on another host), and Bosco's own `global:` counters (failed API-key
+# checks). Under the tenant key function each `<slug>.` host would keep its own counter,
+# so anyone able to create workspaces would get one more budget of guesses per workspace.
+GLOBAL_KEY_PREFIXES = ("allauth:rl:", "allauth.mfa.totp.used", "global:")
+# Stands where the schema name stands in a tenant key; a hyphen is never in a schema name.
+GLOBAL_SCOPE = "-global-"
+
+
+def make_key(key: str, key_prefix: str, version: int) -> str:
+    """django-tenants' key (schema first), except for the counters that must be global."""
+    if key.startswith(GLOBAL_KEY_PREFIXES):
+        return f"{GLOBAL_SCOPE}:{key_prefix}:{version}:{key}"
+    return tenant_make_key(key, key_prefix, version)

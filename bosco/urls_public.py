@@ -5,11 +5,8 @@ from django.urls import include, path
 
 from connectors import views_public as connectors_public
 
-admin.site.site_header = "Bosco support"
-admin.site.site_title = "Bosco support"
-admin.site.index_title = "Workspaces, people and subscriptions"
-
 urlpatterns = [
+    # accounts.admin_site.StaffAdminSite: staff who passed allauth's sign-in and second factor.
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     # The one OAuth redirect URI registered with Google and Meta; hands the answer to the workspace.

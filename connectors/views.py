@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Membership
 from accounts.roles import Permission
+from bosco.redirects import safe_next
 from connectors import selectors, services
 from connectors.errors import ConnectionFlowError, ConnectorError
 from connectors.models import Platform, SyncRun
@@ -245,7 +246,7 @@ def _action(request: HttpRequest, pk: int, do: object, success: str) -> HttpResp
         messages.error(request, exc.user_message)
     else:
         messages.success(request, success)
-    return HttpResponseRedirect(request.POST.get("next") or reverse("connectors:data_sources"))
+    return HttpResponseRedirect(safe_next(request, request.POST.get("next"), reverse("connectors:data_sources")))
 
 
 @require_POST

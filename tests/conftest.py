@@ -108,6 +108,25 @@ def login_client(client: Client, user: User, workspace: Workspace | None = None)
     return client
 
 
+def staff_admin_client(user: User) -> Client:
+    """A public-site session of a staff `user` that passed the second factor, as the admin requires.
+
+    Gives the user an authenticator app if they have none, signs them in, then answers allauth's
+    re-authentication with one of their unused recovery codes (through the real form)."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, generate_totp_secret())
+        RecoveryCodes.activate(user)
+    codes = Authenticator.objects.get(user=user, type=Authenticator.Type.RECOVERY_CODES).wrap().get_unused_codes()
+    client = login_client(Client(), user)
+    response = client.post("/accounts/2fa/reauthenticate/?next=/admin/", {"code": codes[0]})
+    assert response.status_code == 302 and response["Location"] == "/admin/", response
+    return client
+
+
 @pytest.fixture
 def workspace_client() -> Callable[[User, Workspace | None], Client]:
     def make(user: User, workspace: Workspace | None = None) -> Client:

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 
 from accounts import services
 from accounts.models import ApiKey
+from bosco.api.failed_auth import failed_authentication_record, failed_authentication_wait
 
 
 class ApiKeyUser(AnonymousUser):
@@ -42,10 +43,16 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raw = request.headers["X-Api-Key"].strip()
         if raw is None:
             return None
+        # An address that failed too often is refused before its key is looked at: no guess,
+        # right or wrong, is checked until its minute is over.
+        wait = failed_authentication_wait(request)
+        if wait is not None:
+            raise exceptions.Throttled(wait=wait, detail="Too many failed API-key checks from this address.")
         key = services.api_key_authenticate(raw_key=raw)
         tenant = getattr(request._request, "tenant", None)
         # A key is valid only on its own workspace's host: anywhere else it is simply wrong.
         if key is None or tenant is None or key.workspace_id != tenant.pk:
+            failed_authentication_record(request)
             raise exceptions.AuthenticationFailed("Invalid or revoked API key for this workspace.")
         services.api_key_touch(key=key)
         return ApiKeyUser(key), key

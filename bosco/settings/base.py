@@ -36,10 +36,12 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.admin",
+    # Django's admin on a site that requires staff to pass allauth's sign-in and second factor.
+    "accounts.apps.StaffAdminConfig",
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "django_celery_beat",
     "django_htmx",
     "template_partials",
@@ -122,8 +124,9 @@ CACHES = {
         "BACKEND": "bosco.cache.RedisCache",
         # The cache lives in the next Redis database so clearing it never drops queued tasks.
         "LOCATION": cache_url_for(REDIS_URL),
-        # Every key carries the schema of the workspace it was written for.
-        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        # Every key carries the schema of the workspace it was written for, except the rate-limit
+        # counters, which are global (bosco.cache.GLOBAL_KEY_PREFIXES).
+        "KEY_FUNCTION": "bosco.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
         "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="bosco"),
     }
@@ -155,6 +158,12 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Bosco] "
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "workspace_home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+
+# Second factor (allauth.mfa): TOTP with recovery codes. Staff need it for the support admin
+# (accounts.admin_site); members may turn it on for themselves. Secrets are encrypted at rest.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Bosco"
+MFA_ADAPTER = "accounts.adapters.MFAAdapter"
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
@@ -216,7 +225,17 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
+# Proxies in front of Bosco that append the client's address to X-Forwarded-For (a load
+# balancer: 1). 0 means REMOTE_ADDR is the client and X-Forwarded-For is ignored, so a client cannot
+# choose the address its sign-in and API-key failures are counted under. Both allauth's rate limits
+# and the API's throttles read it.
+BOSCO_TRUSTED_PROXY_COUNT = env.int("BOSCO_TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = BOSCO_TRUSTED_PROXY_COUNT
+# Failed API-key checks one client address may make per minute before it gets 429 (bosco.api.failed_auth).
+API_AUTH_FAILURES_PER_MINUTE = env.int("API_AUTH_FAILURES_PER_MINUTE", default=20)
+
 REST_FRAMEWORK = {
+    "NUM_PROXIES": BOSCO_TRUSTED_PROXY_COUNT,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # Endpoints inherit bosco.api.viewsets, which fixes authentication, permissions and throttles.
     "DEFAULT_AUTHENTICATION_CLASSES": ["bosco.api.authentication.ApiKeyAuthentication"],

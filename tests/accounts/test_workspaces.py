@@ -13,7 +13,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from accounts import services
 from accounts.models import Domain, LoginHandoff, Membership, User, Workspace
-from tests.conftest import PASSWORD, host_of
+from tests.conftest import PASSWORD, host_of, staff_admin_client
 
 pytestmark = pytest.mark.django_db
 
@@ -195,7 +195,7 @@ def test_admin_is_for_staff_only_and_only_on_the_public_site(make_workspace, mak
     response = regular.get("/admin/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     staff_user = make_user("support@bosco.example", is_staff=True, is_superuser=True)
-    staff = workspace_client(staff_user)
+    staff = staff_admin_client(staff_user)
     page = staff.get("/admin/accounts/workspace/")
     assert page.status_code == 200
     assert b"acme" in page.content

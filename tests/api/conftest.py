@@ -219,6 +219,19 @@ def b(world: World, db: None) -> Tenant:
 
 
 @pytest.fixture(autouse=True)
+def _generous_failed_auth_limit(request: pytest.FixtureRequest, settings: Any) -> None:
+    """Tests (the schema fuzzing above all) send far more bad keys than a client may in a minute;
+    only the tests of that throttle keep the real limit."""
+    if "failed_auth_limit" not in request.fixturenames:
+        settings.API_AUTH_FAILURES_PER_MINUTE = 1_000_000
+
+
+@pytest.fixture
+def failed_auth_limit() -> None:
+    """Request this fixture to run under the real limit of failed API-key checks per address."""
+
+
+@pytest.fixture(autouse=True)
 def _generous_rate_limit(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests send far more than a plan's requests per minute; only the throttling tests keep it."""
     if "plan_rate_limit" in request.fixturenames:

@@ -191,3 +191,25 @@ def test_connection_detail_shows_accounts_settings_and_runs(owner, emulator, con
     assert 'name="lookback_days"' in html and 'value="28"' in html
     assert "Also delete the data synced from this connection" in html
     assert "renewed automatically" in html
+
+
+OFF_SITE_TARGETS = [
+    "https://evil.example/",
+    "//evil.example/",
+    "/\\evil.example/",
+    "http://other.localhost/",
+    "javascript:alert(1)",
+]
+
+
+@pytest.mark.parametrize("action", ["pause", "resume", "disconnect"])
+def test_connection_actions_never_redirect_off_the_workspace_host(owner, emulator, connect, action) -> None:
+    for target in OFF_SITE_TARGETS:
+        connection = connect("google_ads")
+        response = owner.post(f"/data-sources/{connection.pk}/{action}/", {"next": target})
+        assert response.status_code == 302
+        assert response["Location"] == "/data-sources/", target
+    # A path on the same host (what the connection page sends) is still followed.
+    connection = connect("google_ads")
+    response = owner.post(f"/data-sources/{connection.pk}/{action}/", {"next": f"/data-sources/{connection.pk}/"})
+    assert response["Location"] == f"/data-sources/{connection.pk}/"
