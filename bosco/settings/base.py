@@ -72,6 +72,8 @@ PUBLIC_SCHEMA_URLCONF = "bosco.urls_public"
 
 MIDDLEWARE = [
     "bosco.middleware.HealthCheckMiddleware",
+    # Before tenant routing: a NUL in the path, query, headers or cookies never reaches PostgreSQL.
+    "bosco.middleware.RejectNulBytesMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "bosco.middleware.ContentSecurityPolicyMiddleware",
