@@ -13,12 +13,13 @@ from django.test import Client, RequestFactory
 
 from accounts.models import ApiKey, Membership
 from insights.models import AttributionImport, BudgetScenario
+from insights.paths_csv import SAMPLE_CSV
 from tests.conftest import host_of
 
 pytestmark = pytest.mark.django_db
 
 SEARCH_PAGES = ["/", "/channels/", "/campaigns/", "/insights/anomalies/"]
-PATHS_CSV = b"path,conversions\nSearch > Social,3\nEmail,1\n"
+PATHS_CSV = SAMPLE_CSV.encode()
 
 
 @pytest.fixture
@@ -66,21 +67,23 @@ def test_a_nul_in_the_api_key_name_is_a_form_error_and_creates_no_key(owner, har
 def test_a_nul_in_the_attribution_import_name_is_a_form_error_and_stores_nothing(owner) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    upload = SimpleUploadedFile("paths.csv", PATHS_CSV, content_type="text/csv")
+    before = AttributionImport.objects.count()
+    upload = SimpleUploadedFile("other-paths.csv", PATHS_CSV + b"Display,1,10,5\n", content_type="text/csv")
     response = owner.post("/insights/attribution/import/", {"name": "Oct\x00ober", "file": upload})
     assert response.status_code == 200  # the page re-shown like any invalid form
     assert "The import name cannot contain a NUL character." in response.content.decode()
-    assert not AttributionImport.objects.exists()
+    assert AttributionImport.objects.count() == before
 
 
 def test_a_nul_deep_inside_an_attribution_file_is_refused_with_its_position(owner) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    data = PATHS_CSV + b"Display,1\n" * 500 + b"Vid\x00eo,1\n"
+    before = AttributionImport.objects.count()
+    data = PATHS_CSV + b"Display,1,10,5\n" * 500 + b"Vid\x00eo,1,10,5\n"
     response = owner.post("/insights/attribution/import/", {"file": SimpleUploadedFile("paths.csv", data)})
     assert response.status_code == 200
     assert f"contains a NUL byte (byte {data.index(0) + 1})" in response.content.decode()
-    assert not AttributionImport.objects.exists()
+    assert AttributionImport.objects.count() == before
 
 
 def test_a_nul_in_a_budget_scenario_name_is_refused_and_stores_nothing(owner) -> None:
