@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 REQ_HASH := $(shell sha1sum requirements.txt | cut -c1-12)
 STAMP := $(VENV)/.installed-$(REQ_HASH)
 
-.PHONY: install run test lint typecheck bench-quick clean-var
+.PHONY: install run test lint audit typecheck bench-quick clean-var
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# bandit over the code (offline) and pip-audit over requirements.txt (needs the vulnerability
+# service; prints "pip-audit: not run (no network)" without it). See scripts/audit.py.
+audit: install
+	$(BIN)/python scripts/audit.py
 
 typecheck: install
 	$(BIN)/mypy
