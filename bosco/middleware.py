@@ -45,12 +45,17 @@ def nul_bytes_refused(request: HttpRequest, detail: str) -> HttpResponse:
 
 
 def _nul_outside_the_body(request: HttpRequest) -> str | None:
-    """Where a NUL hides outside a form body: the path, a query parameter, a header or a cookie."""
-    if NUL in request.path:
-        return "The address contains a NUL character."
-    for name, values in request.GET.lists():
-        if NUL in name or any(NUL in value for value in values):
-            return f"The parameter “{name.replace(NUL, '')}” contains a NUL character."
+    """Where a NUL hides outside a form body: the path, a query parameter, a header or a cookie.
+
+    The API's paths and parameters are left to the API: it validates them after authentication,
+    so a caller without a valid key always gets 401 first, and its validation refuses NUL.
+    """
+    if not request.path.startswith("/api/"):
+        if NUL in request.path:
+            return "The address contains a NUL character."
+        for name, values in request.GET.lists():
+            if NUL in name or any(NUL in value for value in values):
+                return f"The parameter “{name.replace(NUL, '')}” contains a NUL character."
     for name, value in request.headers.items():
         if NUL in value:
             return f"The header “{name}” contains a NUL character."
@@ -64,7 +69,7 @@ class RejectNulBytesMiddleware:
     """Answers 400 for a NUL character anywhere Bosco reads text outside a form body.
 
     PostgreSQL text cannot hold NUL, so a NUL that reaches a query fails it with a DataError
-    (a 500). Query strings, paths, headers and cookies are refused here, before tenant routing
+    (a 500). Page paths and query strings, headers and cookies are refused here, before tenant routing
     and any database access. Form fields are left to the services behind each form, which answer
     a field error and keep the rest of the input; a NUL that still reaches the database is
     answered 400 by `process_exception` instead of 500.

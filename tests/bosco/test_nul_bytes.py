@@ -51,9 +51,12 @@ def test_a_nul_in_an_x_api_key_header_answers_a_400_problem(hardened) -> None:
     assert answer.json()["detail"] == "The header “X-Api-Key” contains a NUL character."
 
 
-def test_a_nul_in_an_api_filter_answers_a_400_problem(owner) -> None:
+def test_a_nul_in_an_api_filter_answers_a_400_problem_after_authentication(owner, hardened) -> None:
+    """The API validates its own parameters after authentication: no key, 401 first."""
     answer = owner.get("/api/v1/campaigns", {"search": "a\x00b"})
     assert answer.status_code == 400 and answer["Content-Type"] == "application/problem+json"
+    anonymous = Client(HTTP_HOST=host_of(hardened)).get("/api/v1/campaigns", {"search": "a\x00b"})
+    assert anonymous.status_code == 401
 
 
 def test_a_nul_in_the_api_key_name_is_a_form_error_and_creates_no_key(owner, hardened) -> None:
@@ -87,10 +90,11 @@ def test_a_nul_deep_inside_an_attribution_file_is_refused_with_its_position(owne
 
 
 def test_a_nul_in_a_budget_scenario_name_is_refused_and_stores_nothing(owner) -> None:
+    before = BudgetScenario.objects.count()
     response = owner.post("/insights/budget/scenarios/", {"name": "Q4\x00", "budget": "1000"}, follow=True)
     assert response.status_code == 200
     assert "The scenario name cannot contain a NUL character." in response.content.decode()
-    assert not BudgetScenario.objects.exists()
+    assert BudgetScenario.objects.count() == before
 
 
 def test_a_nul_that_still_reaches_postgresql_answers_400_not_500() -> None:
