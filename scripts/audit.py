@@ -22,7 +22,22 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-CODE = ["accounts", "billing", "bosco", "connectors", "insights", "warehouse", "scripts", "manage.py"]
+# devtools (emulators, synthetic data) is scanned too where it exists: it runs in development and CI.
+CODE = [
+    path
+    for path in (
+        "accounts",
+        "billing",
+        "bosco",
+        "connectors",
+        "insights",
+        "warehouse",
+        "devtools",
+        "scripts",
+        "manage.py",
+    )
+    if (ROOT / path).exists()
+]
 IGNORE_FILE = ROOT / ".pip-audit-ignore"
 NETWORK_ERRORS = ("ConnectionError", "Max retries exceeded", "getaddrinfo", "Name or service not known", "timed out")
 

@@ -24,7 +24,11 @@ from accounts.models import Membership, Workspace
 from bosco.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT_CODE = ["accounts", "billing", "bosco", "connectors", "insights", "warehouse", "scripts"]
+PRODUCT_CODE = [
+    top
+    for top in ("accounts", "billing", "bosco", "connectors", "insights", "warehouse", "devtools", "scripts")
+    if (ROOT / top).is_dir()
+]
 ROUNDS = 12
 
 
