@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 REQ_HASH := $(shell sha1sum requirements.txt | cut -c1-12)
 STAMP := $(VENV)/.installed-$(REQ_HASH)
 
-.PHONY: install run test lint imports typecheck bench-quick clean-var
+.PHONY: install run test lint imports audit typecheck bench-quick clean-var
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ lint: install imports
 imports: install
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python scripts/check_cycles.py
+
+# bandit over the code (offline) and pip-audit over requirements.txt (needs the vulnerability
+# service; prints "pip-audit: not run (no network)" without it). See scripts/audit.py.
+audit: install
+	$(BIN)/python scripts/audit.py
 
 typecheck: install
 	$(BIN)/mypy

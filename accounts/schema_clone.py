@@ -118,7 +118,7 @@ def _copy(cursor: Any, source: str, target: str) -> None:
             cursor.execute(f"ALTER TABLE {dst}.{_quote(table)} ADD CONSTRAINT {_quote(name)} {definition}")
     # Seeded rows (django_migrations, reference data) travel with the structure.
     for table in tables:
-        cursor.execute(f"INSERT INTO {dst}.{_quote(table)} OVERRIDING SYSTEM VALUE SELECT * FROM {src}.{_quote(table)}")
+        cursor.execute(f"INSERT INTO {dst}.{_quote(table)} OVERRIDING SYSTEM VALUE SELECT * FROM {src}.{_quote(table)}")  # nosec B608 # catalog identifiers, quoted
     identities = _rows(
         cursor,
         """SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
@@ -128,6 +128,6 @@ def _copy(cursor: Any, source: str, target: str) -> None:
     for table, column in identities:
         cursor.execute(
             f"SELECT setval(pg_get_serial_sequence(%s, %s), COALESCE(MAX({_quote(column)}), 0) + 1, false)"
-            f" FROM {dst}.{_quote(table)}",
+            f" FROM {dst}.{_quote(table)}",  # nosec B608 # catalog identifiers, quoted
             [f"{dst}.{_quote(table)}", column],
         )

@@ -451,6 +451,8 @@ def api_key_create(*, workspace: Workspace, actor: Membership, name: str, scope:
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise AccountsError("Give the key a name of at most 100 characters.", field="name")
+    if "\x00" in name:
+        raise AccountsError("The key name cannot contain a NUL character.", field="name")
     if scope not in ApiKey.Scope.values:
         raise AccountsError(f"“{scope}” is not a key scope.", field="scope")
     prefix = secrets.token_hex(4)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import DataError
 from django.http import HttpRequest, HttpResponse
+from django.template import loader
 
 from bosco import health
+from bosco.api.exceptions import ProblemResponse
 from insights.formatting import using_number_format
 
 
@@ -28,6 +31,63 @@ class HealthCheckMiddleware:
             if request.path == "/readyz":
                 return health.readyz(request)
         return self.get_response(request)
+
+
+NUL = "\x00"
+
+
+def nul_bytes_refused(request: HttpRequest, detail: str) -> HttpResponse:
+    """400 saying why: a problem document under /api/, a plain error page elsewhere."""
+    if request.path.startswith("/api/"):
+        return ProblemResponse(400, detail, code="nul-character", instance=request.path.replace(NUL, ""))
+    body = loader.render_to_string("400_nul.html", {"detail": detail})
+    return HttpResponse(body, status=400)
+
+
+def _nul_outside_the_body(request: HttpRequest) -> str | None:
+    """Where a NUL hides outside a form body: the path, a query parameter, a header or a cookie.
+
+    The API's paths and parameters are left to the API: it validates them after authentication,
+    so a caller without a valid key always gets 401 first, and its validation refuses NUL.
+    """
+    if not request.path.startswith("/api/"):
+        if NUL in request.path:
+            return "The address contains a NUL character."
+        for name, values in request.GET.lists():
+            if NUL in name or any(NUL in value for value in values):
+                return f"The parameter “{name.replace(NUL, '')}” contains a NUL character."
+    for name, value in request.headers.items():
+        if NUL in value:
+            return f"The header “{name}” contains a NUL character."
+    for name, value in request.COOKIES.items():
+        if NUL in name or NUL in value:
+            return "A cookie contains a NUL character."
+    return None
+
+
+class RejectNulBytesMiddleware:
+    """Answers 400 for a NUL character anywhere Bosco reads text outside a form body.
+
+    PostgreSQL text cannot hold NUL, so a NUL that reaches a query fails it with a DataError
+    (a 500). Page paths and query strings, headers and cookies are refused here, before tenant routing
+    and any database access. Form fields are left to the services behind each form, which answer
+    a field error and keep the rest of the input; a NUL that still reaches the database is
+    answered 400 by `process_exception` instead of 500.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        problem = _nul_outside_the_body(request)
+        if problem:
+            return nul_bytes_refused(request, problem)
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, DataError) and "NUL" in str(exception):
+            return nul_bytes_refused(request, "A field contains a NUL character, which Bosco cannot store.")
+        return None
 
 
 class NumberFormatMiddleware:

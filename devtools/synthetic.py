@@ -228,7 +228,7 @@ def synthetic_raw_land(
                                'conversionsValue', (conv_centi * aov_minor / 100 / (10 ^ decimals)::numeric)::numeric)),
                        %(sync_run_id)s, %(now)s
                   FROM final WHERE platform = 'google_ads'
-                {upsert}""",
+                {upsert}""",  # nosec B608 # constant SQL, bound values
             params,
         )
         counts["google_ads.ad_group_daily"] = cursor.rowcount
@@ -261,7 +261,7 @@ def synthetic_raw_land(
                                jsonb_build_object('action_type', 'omni_purchase', 'value', value_text)) END)),
                        %(sync_run_id)s, %(now)s
                   FROM meta
-                {upsert}""",
+                {upsert}""",  # nosec B608 # constant SQL, bound values
             params,
         )
         counts["meta.adset_daily"] = cursor.rowcount
@@ -347,7 +347,7 @@ def synthetic_facts_generate(*, spec: SyntheticSpec, date_from: date, date_to: d
                        round(m.value_micros * round(1 / r.rate, 14))::bigint,
                        round(1 / r.rate, 14), r.rate_date, r.rate_date < m.day, 'ECB', false, 0, 0
                   FROM money m JOIN _syn_rates r ON r.currency = m.currency AND r.day = m.day
-                 ORDER BY m.day, m.platform, m.account_id, m.campaign_id, m.ad_group_id""",
+                 ORDER BY m.day, m.platform, m.account_id, m.campaign_id, m.ad_group_id""",  # nosec B608 # constant SQL, bound values
             params,
         )
         return int(cursor.rowcount)

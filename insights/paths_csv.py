@@ -66,9 +66,13 @@ def _decode(data: bytes) -> str:
     if b"\0" in data[:4096]:
         raise PathsCsvError("This is not a text CSV file (it looks binary, e.g. an Excel workbook). Export it as CSV.")
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise PathsCsvError(f"The file is not UTF-8 text (byte {exc.start + 1}). Save it as CSV UTF-8.") from exc
+    if "\x00" in text:
+        # The text is stored with the import, and PostgreSQL text cannot hold NUL.
+        raise PathsCsvError(f"The file contains a NUL byte (byte {data.index(0) + 1}); it is not a CSV text file.")
+    return text
 
 
 def _delimiter(text: str) -> str:

@@ -321,19 +321,19 @@ def _inner_sql(
     params[f"{tag}_from"], params[f"{tag}_to"] = d1, d2
     where = f"t.{plan.time_column} BETWEEN %({tag}_from)s AND %({tag}_to)s" + _filter_sql(q, plan.source, "t", params)
     if keys_from is not None:
-        where += f" AND t.campaign_key IN (SELECT _campaign_key FROM {keys_from})"
+        where += f" AND t.campaign_key IN (SELECT _campaign_key FROM {keys_from})"  # nosec B608 # registry identifiers, bound values
     if {e for n, e in groups if n != "_pos"} == {f"t.{c}" for c in TABLE_KEYS.get(plan.source, ())}:
         # The question's grain is the table's own: its rows are the answer, no aggregation.
         select = [f"{e} AS {n}" for n, e in groups] + [
             f"t.{column.get(s.column, s.column)} AS {s.column}" for s in sums
         ]
-        return f"SELECT {', '.join(select)} FROM {plan.source} t WHERE {where}"
+        return f"SELECT {', '.join(select)} FROM {plan.source} t WHERE {where}"  # nosec B608 # registry identifiers, bound values
     # coalesce: a totals question over days without data answers zeros, not nothing
     select = [f"{e} AS {n}" for n, e in groups] + [
         f"coalesce(sum(t.{column.get(s.column, s.column)}), 0)::bigint AS {s.column}" for s in sums
     ]
     group_by = f" GROUP BY {', '.join(str(i + 1) for i in range(len(groups)))}" if groups else ""
-    return f"SELECT {', '.join(select)} FROM {plan.source} t WHERE {where}{group_by}"
+    return f"SELECT {', '.join(select)} FROM {plan.source} t WHERE {where}{group_by}"  # nosec B608 # registry identifiers, bound values
 
 
 def _range_totals_sql(
@@ -353,22 +353,22 @@ def _range_totals_sql(
         for c in (s.column for s in sums)
     )
     inner = (
-        f"SELECT s.campaign_key, s.platform, s.account_id, {per_campaign}"
+        f"SELECT s.campaign_key, s.platform, s.account_id, {per_campaign}"  # nosec B608 # registry identifiers, bound values
         " FROM rollup_campaign_span s"
         f" LEFT JOIN rollup_campaign_cumulative e ON e.date_day = %({tag}_d2)s AND e.campaign_key = s.campaign_key"
         f" LEFT JOIN rollup_campaign_cumulative b ON b.date_day = %({tag}_before)s AND b.campaign_key = s.campaign_key"
         f" WHERE s.first_day <= %({tag}_d2)s AND s.last_day >= %({tag}_d1)s"
         + _filter_sql(q, "rollup_campaign_span", "s", params)
-        + (f" AND s.campaign_key IN (SELECT _campaign_key FROM {keys_from})" if keys_from else "")
+        + (f" AND s.campaign_key IN (SELECT _campaign_key FROM {keys_from})" if keys_from else "")  # nosec B608 # registry identifiers, bound values
     )
     groups = _entity_columns(q, _Plan("rollup_campaign_cumulative", "date_day", None), "t")
     if [n for n, _ in groups] == ["_campaign_key"]:
-        return f"SELECT t.campaign_key AS _campaign_key, {', '.join(f't.{s.column}' for s in sums)} FROM ({inner}) t"
+        return f"SELECT t.campaign_key AS _campaign_key, {', '.join(f't.{s.column}' for s in sums)} FROM ({inner}) t"  # nosec B608 # registry identifiers, bound values
     select = [f"{e} AS {n}" for n, e in groups] + [
         f"coalesce(sum(t.{s.column}), 0)::bigint AS {s.column}" for s in sums
     ]
     group_by = f" GROUP BY {', '.join(str(i + 1) for i in range(len(groups)))}" if groups else ""
-    return f"SELECT {', '.join(select)} FROM ({inner}) t{group_by}"
+    return f"SELECT {', '.join(select)} FROM ({inner}) t{group_by}"  # nosec B608 # registry identifiers, bound values
 
 
 def _order_sql(q: MetricsQuery, alias: str, group_names: list[str]) -> list[str]:
@@ -469,7 +469,7 @@ def metrics_query(query: MetricsQuery) -> MetricsResult:
         order_clause = f" ORDER BY {top_order}" if top_order else ""
         limit_clause = f" LIMIT {int(q.limit)}" if q.limit is not None else ""
         offset_clause = f" OFFSET {int(q.offset)}" if q.offset else ""
-        ctes.append(f"top AS (SELECT * FROM cur r{order_clause}{limit_clause}{offset_clause})")
+        ctes.append(f"top AS (SELECT * FROM cur r{order_clause}{limit_clause}{offset_clause})")  # nosec B608 # registry identifiers, bound values
     rows_cte = "top" if limited else "cur"
     compare = q.compare_range()
     select = [f"r.{n}" for n in group_names if n in TIME_DIMENSIONS]
@@ -494,7 +494,7 @@ def metrics_query(query: MetricsQuery) -> MetricsResult:
                 f"(({current})::float8 - ({previous})::float8) / nullif(abs(({previous})::float8), 0) AS {name}_change"
             )
     order = ", ".join(_order_sql(q, "r", group_names))
-    sql = f"WITH {', '.join(ctes)} SELECT {', '.join(select)} FROM {rows_cte} r{joins}" + (
+    sql = f"WITH {', '.join(ctes)} SELECT {', '.join(select)} FROM {rows_cte} r{joins}" + (  # nosec B608 # registry identifiers, bound values
         f" ORDER BY {order}" if order else ""
     )
     with connection.cursor() as cursor:

@@ -74,10 +74,14 @@ ROOT_URLCONF = "bosco.urls_tenants"
 PUBLIC_SCHEMA_URLCONF = "bosco.urls_public"
 
 MIDDLEWARE = [
-    "bosco.middleware.HealthCheckMiddleware",
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    # First, so every answer carries HSTS, nosniff, Referrer-Policy and the CSP, including those
+    # made before tenant routing (health probes, refused NUL bytes, an unknown host's 404).
     "django.middleware.security.SecurityMiddleware",
     "bosco.middleware.ContentSecurityPolicyMiddleware",
+    "bosco.middleware.HealthCheckMiddleware",
+    # Before tenant routing: a NUL in the path, query, headers or cookies never reaches PostgreSQL.
+    "bosco.middleware.RejectNulBytesMiddleware",
+    "django_tenants.middleware.main.TenantMainMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -469,7 +469,7 @@ def parse_query(text: str) -> Query:
             raise GaqlError(
                 "PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE",
                 f"Cannot select fields from the following resource: '{fdef.resource}', "
-                f"since the resource is incompatible with the resource in FROM clause.",
+                f"since the resource is incompatible with the resource in FROM clause.",  # nosec B608 # an error message, not SQL
                 fdef.resource,
             )
     # Google answers a field selected twice once; keep the first position.

@@ -29,6 +29,9 @@ def import_attribution_csv(
     Returns (import, created); the same file imported again returns the earlier import.
     Any problem raises InsightsError with one clear line, and nothing is stored.
     """
+    # PostgreSQL text cannot hold NUL: refuse it here with a reason instead of failing the insert.
+    if "\x00" in name or "\x00" in filename:
+        raise InsightsError("The import name cannot contain a NUL character.")
     try:
         table = read_paths_csv(data)
     except PathsCsvError as exc:

@@ -225,6 +225,8 @@ def budget_scenario_save(*, view: PlannerView, name: str, user_id: int | None) -
     name = name.strip()
     if not name:
         raise InsightsError("Give the scenario a name.")
+    if "\x00" in name:
+        raise InsightsError("The scenario name cannot contain a NUL character.")
     if view.plan is None:
         raise InsightsError(view.error or "There is no plan to save.")
     return BudgetScenario.objects.create(

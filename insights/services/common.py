@@ -142,7 +142,8 @@ def prune_model_versions(*, keep_days: int | None = None, now: datetime | None =
         column = connection.ops.quote_name(str(ModelVersion._meta.pk.column))
         with connection.cursor() as cursor:
             cursor.execute(
-                f"DELETE FROM {table} WHERE {column} = ANY(%s) AND {column} IN ({select_sql})", [locked, *params]
+                f"DELETE FROM {table} WHERE {column} = ANY(%s) AND {column} IN ({select_sql})",  # nosec B608 # quote_name identifiers, bound values
+                [locked, *params],
             )
             return int(cursor.rowcount)
 

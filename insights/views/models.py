@@ -734,7 +734,8 @@ def budget_save(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(
             reverse("insights:budget")
             + "?"
-            + urlencode({k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"})
+            # A value with NUL is left out: the page it goes back to refuses NUL in its query.
+            + urlencode({k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken" and "\x00" not in k + v})
         )
     messages.success(request, f"Scenario “{scenario.name}” saved.")
     return HttpResponseRedirect(reverse("insights:budget") + "?" + _planner_query(inputs, view))

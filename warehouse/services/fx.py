@@ -27,6 +27,8 @@ from typing import Any
 from xml.etree import ElementTree
 
 import httpx
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as SafeElementTree
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -119,9 +121,13 @@ def _parse_xml(text: str) -> Iterator[FxRateRow]:
     if "<!DOCTYPE" in text or "<!ENTITY" in text:
         raise FxFileError("XML with a DTD or entities is refused")
     try:
-        root = ElementTree.fromstring(text)  # noqa: S314 - DTDs and entities are refused above
+        # defusedxml refuses DTDs, entity expansion and external references even if the check
+        # above misses a spelling of them.
+        root = SafeElementTree.fromstring(text, forbid_dtd=True)
     except ElementTree.ParseError as exc:
         raise FxFileError(f"not well-formed XML: {exc}") from exc
+    except DefusedXmlException as exc:
+        raise FxFileError("XML with a DTD or entities is refused") from exc
     found = False
     for day_cube in root.iter():
         if not day_cube.tag.endswith("Cube") or "time" not in day_cube.attrib:

@@ -88,7 +88,7 @@ def raw_records_land(
                 RETURNING (xmax = 0) AS inserted
             )
             SELECT count(*) FILTER (WHERE inserted), count(*) FROM upserted
-            """,
+            """,  # nosec B608 # constant table, bound values
             {"stream": stream, "connection_id": connection_id, "sync_run_id": sync_run_id, "fetched_at": fetched_at},
         )
         inserted, changed = cursor.fetchone()

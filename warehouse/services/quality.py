@@ -104,7 +104,7 @@ def _known_platform(spec: TestSpec) -> RowTest:
     # count(*) FILTER would run a subquery per row.
     return RowTest(
         spec,
-        f"({col} IS NULL OR {col} NOT IN (SELECT code FROM dim_platform))",
+        f"({col} IS NULL OR {col} NOT IN (SELECT code FROM dim_platform))",  # nosec B608 # identifiers from models in code, bound values
         f"'unknown platform ' || coalesce({col}, 'NULL')",
     )
 
@@ -125,7 +125,7 @@ def _unique(spec: TestSpec) -> RowTest:
     mcols = ", ".join(f"m.{_ident(c)}" for c in spec.args)
     return RowTest(
         spec,
-        f"(({mcols}) IN (SELECT {cols} FROM _m GROUP BY {cols} HAVING count(*) > 1))",
+        f"(({mcols}) IN (SELECT {cols} FROM _m GROUP BY {cols} HAVING count(*) > 1))",  # nosec B608 # identifiers from models in code, bound values
         _lit(f"more than one row for the same ({', '.join(spec.args)}): all of them are held back"),
     )
 
@@ -152,7 +152,7 @@ def _references(spec: TestSpec) -> RowTest:
     skip_empty = " AND ".join(f"m.{_ident(c)} <> ''" for c in cols if c.endswith("_id"))
     synced = (
         f"SELECT {names} FROM {_ident(table)} WHERE NOT is_inferred AND platform = ANY(%(platforms)s)"
-        " AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))"
+        " AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))"  # nosec B608 # identifiers from models in code, bound values
     )
     return RowTest(
         spec,
@@ -268,7 +268,7 @@ def apply_row_tests(cursor: Any, model: SqlModel, params: dict[str, Any]) -> tup
                            jsonb_build_object('row', to_jsonb(m), 'raw', r.payload), %(now)s
                       FROM _m m
                       LEFT JOIN raw_record r ON r.stream = {q["stream"]} AND r.record_key = {q["record_key"]}
-                     WHERE {test.predicate}""",
+                     WHERE {test.predicate}""",  # nosec B608 # identifiers from models in code, bound values
                 params,
             )
             outcome.failing_rows = cursor.rowcount
@@ -276,12 +276,12 @@ def apply_row_tests(cursor: Any, model: SqlModel, params: dict[str, Any]) -> tup
             cursor.execute(
                 f"""SELECT reason, count(*) FROM wh_quarantine
                      WHERE run_id = %(run_id)s AND model = {_lit(model.name)} AND test = {_lit(test.name)}
-                     GROUP BY reason ORDER BY count(*) DESC LIMIT 5""",
+                     GROUP BY reason ORDER BY count(*) DESC LIMIT 5""",  # nosec B608 # identifiers from models in code, bound values
                 params,
             )
             outcome.details = {"reasons": [{"reason": r, "rows": n} for r, n in cursor.fetchall()]}
             outcome.message = f"{outcome.failing_rows} row(s) quarantined"
-            cursor.execute(f"DELETE FROM _m m WHERE {test.predicate}", params)
+            cursor.execute(f"DELETE FROM _m m WHERE {test.predicate}", params)  # nosec B608 # identifiers from models in code, bound values
         outcomes.append(outcome)
 
     checked = _count(cursor, soft, params)
@@ -291,7 +291,7 @@ def apply_row_tests(cursor: Any, model: SqlModel, params: dict[str, Any]) -> tup
         outcome = TestOutcome(model.name, test.name, test.columns, "warn", failing, remaining)
         if failing:
             cursor.execute(
-                f"SELECT {test.reason} FROM _m m WHERE {test.predicate} GROUP BY 1 ORDER BY count(*) DESC LIMIT 5",
+                f"SELECT {test.reason} FROM _m m WHERE {test.predicate} GROUP BY 1 ORDER BY count(*) DESC LIMIT 5",  # nosec B608 # identifiers from models in code, bound values
                 params,
             )
             outcome.details = {"samples": [row[0] for row in cursor.fetchall()]}
@@ -303,7 +303,7 @@ def apply_row_tests(cursor: Any, model: SqlModel, params: dict[str, Any]) -> tup
 def _count(cursor: Any, tests: list[RowTest], params: dict[str, Any]) -> dict[str, int]:
     """Every test's failing-row count in one scan of `_m`."""
     filters = "".join(f", count(*) FILTER (WHERE {t.predicate}) AS t{i}" for i, t in enumerate(tests))
-    cursor.execute(f"SELECT count(*) AS _total{filters} FROM _m m", params)
+    cursor.execute(f"SELECT count(*) AS _total{filters} FROM _m m", params)  # nosec B608 # identifiers from models in code, bound values
     row = cursor.fetchone()
     names = [d[0] for d in cursor.description]
     return {name: int(value or 0) for name, value in zip(names, row, strict=True)}
@@ -325,7 +325,7 @@ def apply_model_tests(cursor: Any, model: SqlModel, params: dict[str, Any]) -> l
             f"SELECT coalesce(sum(impressions), 0), coalesce(sum(clicks), 0), coalesce(sum(spend_reporting_micros), 0),"
             f" coalesce(sum(conversions_value_reporting_micros), 0) FROM {source}"
             " WHERE platform = ANY(%(platforms)s) AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))"
-            " AND date_day BETWEEN %(date_from)s AND %(date_to)s",
+            " AND date_day BETWEEN %(date_from)s AND %(date_to)s",  # nosec B608 # identifiers from models in code, bound values
             params,
         )
         theirs = list(cursor.fetchone())
