@@ -182,7 +182,6 @@ def workspace_create(
     return workspace
 
 
-@transaction.atomic
 def _number_format(code: str | None) -> str:
     """A known number format code (empty: the default), or a clear error."""
     from insights.formatting import DEFAULT_NUMBER_FORMAT, NUMBER_FORMATS
@@ -194,6 +193,7 @@ def _number_format(code: str | None) -> str:
     return code
 
 
+@transaction.atomic
 def workspace_update(
     *,
     workspace: Workspace,
