@@ -10,7 +10,7 @@ from django.db.models import Prefetch, QuerySet, Sum
 from django.http import Http404
 
 from connectors import conf
-from connectors.models import Connection, ConnectionAccount, StreamCursor, SyncRun
+from connectors.models import Connection, ConnectionAccount, Platform, StreamCursor, SyncRun
 from connectors.sync import account_today
 
 
@@ -28,6 +28,11 @@ class ConnectionView:
     backfill_percent: float | None
     needs_accounts: bool
     warnings: list[str] = field(default_factory=list)
+
+
+def platform_names() -> list[str]:
+    """The platforms a workspace can connect today, as people know them ("Google Ads", "Meta Ads")."""
+    return [str(label) for label in Platform.labels]
 
 
 def connection_get(*, pk: int) -> Connection:
