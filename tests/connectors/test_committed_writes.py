@@ -118,3 +118,26 @@ def test_two_workers_hit_by_one_expired_token_refresh_it_once(tenant, emulator, 
     assert emulator.state.stats()["token_refreshes"].get("google_ads") == 1
     saved = Connection.objects.get(pk=connection.pk)
     assert saved.access_token == results[0] and saved.token_version == connection.token_version + 1
+
+
+@pytest.mark.celery_worker
+def test_a_throttled_run_is_handed_to_a_later_task_after_commit_and_finishes(
+    celery_worker, tenant, emulator, connect, handoffs, settings
+) -> None:
+    settings.CONNECTORS_MAX_INLINE_WAIT = 0.5  # a 2 s throttle is then longer than a worker should sleep
+    emulator.state.add_fault(
+        kind="rate_limit", platform="google_ads", endpoint="search", retry_after=2, count=1, after=2
+    )
+    connection = connect(backfill_days=30)
+    run, _ = services.sync_request(connection=connection, kind=SyncRun.Kind.MANUAL)
+    _wait_for(
+        lambda: SyncRun.objects.filter(pk=run.pk, deferrals=1).exists(),
+        30,
+        "the throttled run to be deferred to a later task",
+    )
+    _wait_for(
+        lambda: SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.SUCCEEDED).exists(),
+        60,
+        "the deferred run to finish on the worker",
+    )
+    assert emulator.state.stats()["faults_fired"].get("rate_limit") == 1
