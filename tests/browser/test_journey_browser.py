@@ -21,7 +21,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Membership, Workspace
 from insights.paths_csv import SAMPLE_CSV
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, SCREENSHOT_DIR
 from tests.connectors.conftest import GOOGLE_EUR, GOOGLE_USD
 
 pytestmark = [
@@ -131,11 +131,13 @@ def _open_every_page(web: Any, workspace: Workspace, connection_id: int) -> None
         "/settings/digests/": "settings-digests",
         "/settings/billing/": "settings-billing",
     }
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     for path, name in pages.items():
         response = web.goto(path, workspace)
         assert response.status == 200, (path, response.status)
         assert page.locator("main").count() == 1, path
-        web.screenshot(f"journey-{name}")
+        # Desktop only: the dashboards' own browser tests take these pages at phone width too.
+        page.screenshot(path=str(SCREENSHOT_DIR / f"journey-{name}-desktop.png"), full_page=True)
     web.goto("/campaigns/", workspace)
     page.locator("#campaign-table a.name").first.click()
     page.wait_for_url(re.compile(r".*/campaigns/google_ads:.*"))
