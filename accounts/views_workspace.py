@@ -48,8 +48,7 @@ def _fx_context() -> dict[str, object]:
     """Where this workspace's rates come from, so the page never claims the ECB's when they are not."""
     from warehouse.selectors import fx_rate_sources
 
-    sources = fx_rate_sources()
-    return {"fx_rate_sources": sources, "fx_not_ecb": any(source != "ECB" for source in sources)}
+    return {"fx_other_sources": [source for source in fx_rate_sources() if source != "ECB"]}
 
 
 @require_http_methods(["GET", "POST"])
