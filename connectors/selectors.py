@@ -10,7 +10,7 @@ from django.db.models import Prefetch, QuerySet, Sum
 from django.http import Http404
 
 from connectors import conf
-from connectors.models import Connection, ConnectionAccount, Platform, StreamCursor, SyncRun
+from connectors.models import Connection, ConnectionAccount, StreamCursor, SyncRun
 from connectors.sync import account_today
 
 
@@ -28,11 +28,6 @@ class ConnectionView:
     backfill_percent: float | None
     needs_accounts: bool
     warnings: list[str] = field(default_factory=list)
-
-
-def platform_names() -> list[str]:
-    """The platforms a workspace can connect today, as people know them ("Google Ads", "Meta Ads")."""
-    return [str(label) for label in Platform.labels]
 
 
 def connection_get(*, pk: int) -> Connection:
@@ -139,3 +134,8 @@ def raw_rows_for(*, connection: Connection) -> int:
     """Records this connection landed, as its cursors counted them."""
     total = StreamCursor.objects.filter(connection=connection).aggregate(total=Sum("rows_landed"))["total"]
     return int(total or 0)
+
+
+def platform_names() -> list[str]:
+    """The platforms a workspace can connect today, as people know them ("Google Ads", "Meta Ads")."""
+    return [str(label) for _, label in Connection._meta.get_field("platform").choices or ()]

@@ -63,34 +63,3 @@ def test_a_committed_sync_hands_its_window_to_a_worker(
             and TransformRun.objects.filter(kind="checks", status="success").exists()
         ),
     )
-
-
-def test_a_committed_currency_change_has_the_worker_convert_every_fact(
-    celery_worker: Any, make_workspace: Callable[..., Any], sample_rates: list[Any]
-) -> None:
-    from accounts.models import Membership
-    from accounts.services import workspace_update
-
-    workspace = make_workspace("wh-currency", reporting_currency="EUR")
-    account = SPEC.accounts()[0]["account_id"]
-    with schema_context(workspace.schema_name):
-        fx.fx_rates_load(rates=sample_rates)
-        synthetic_raw_land(spec=SPEC, date_from=D1, date_to=D2)
-        with transaction.atomic():
-            enqueue_window_transform(
-                connection_id=11, platform="google_ads", account_ids=[account], date_from=D1, date_to=D2, sync_run_id=5
-            )
-    _wait_for(workspace.schema_name, lambda: TransformRun.objects.filter(status="success").exists())
-
-    def fact_currencies() -> set[str]:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT DISTINCT reporting_currency FROM fct_ad_performance_daily")
-            return {row[0] for row in cursor.fetchall()}
-
-    with schema_context(workspace.schema_name):
-        assert fact_currencies() == {"EUR"}
-    owner = Membership.objects.get(workspace=workspace)
-    workspace_update(
-        workspace=workspace, actor_membership=owner, name=workspace.name, reporting_currency="USD", time_zone="UTC"
-    )
-    _wait_for(workspace.schema_name, lambda: fact_currencies() == {"USD"})
