@@ -360,6 +360,7 @@ def invitations_expire() -> int:
 @transaction.atomic
 def membership_change_role(*, membership_id: int, workspace: Workspace, actor: Membership, role: str) -> Membership:
     _ensure_can_assign(actor, role)
+    _lock_team(workspace)
     membership = Membership.objects.select_for_update().filter(pk=membership_id, workspace=workspace).first()
     if membership is None:
         raise AccountsError("That member is not in this workspace.")
@@ -374,6 +375,7 @@ def membership_change_role(*, membership_id: int, workspace: Workspace, actor: M
 
 @transaction.atomic
 def membership_remove(*, membership_id: int, workspace: Workspace, actor: Membership) -> None:
+    _lock_team(workspace)
     membership = Membership.objects.select_for_update().filter(pk=membership_id, workspace=workspace).first()
     if membership is None:
         raise AccountsError("That member is not in this workspace.")
@@ -384,6 +386,17 @@ def membership_remove(*, membership_id: int, workspace: Workspace, actor: Member
     if membership.role == Role.OWNER:
         _ensure_another_owner(workspace=workspace, leaving=membership)
     membership.delete()
+
+
+def _lock_team(workspace: Workspace) -> None:
+    """Serialise the workspace's membership changes on its row, taken before any membership row.
+
+    Two owners leaving (or demoting each other) at once each locked their own row first and
+    then waited for the other's: PostgreSQL broke the deadlock by failing one with a 500. One
+    lock taken first makes the second wait, then see that it is the last owner. NO KEY UPDATE
+    does not block rows being inserted that point at the workspace.
+    """
+    Workspace.objects.select_for_update(no_key=True).filter(pk=workspace.pk).values_list("pk", flat=True).first()
 
 
 def _ensure_another_owner(*, workspace: Workspace, leaving: Membership) -> None:

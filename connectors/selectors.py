@@ -134,3 +134,8 @@ def raw_rows_for(*, connection: Connection) -> int:
     """Records this connection landed, as its cursors counted them."""
     total = StreamCursor.objects.filter(connection=connection).aggregate(total=Sum("rows_landed"))["total"]
     return int(total or 0)
+
+
+def platform_names() -> list[str]:
+    """The platforms a workspace can connect today, as people know them ("Google Ads", "Meta Ads")."""
+    return [str(label) for _, label in Connection._meta.get_field("platform").choices or ()]

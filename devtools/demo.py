@@ -163,7 +163,7 @@ def _backfilled(connection: Connection) -> bool:
 def _load_rates() -> None:
     """ECB-format rates for the demo's currencies (the repository's synthetic sample)."""
     since = timezone.now().date() - timedelta(days=DEMO_BACKFILL_DAYS + 30)
-    fx.fx_rates_load(rates=fx.fx_rates_read(source=str(fx.SAMPLE_FILE)), since=since, source="ECB sample")
+    fx.fx_rates_load(rates=fx.fx_rates_read(source=str(fx.SAMPLE_FILE)), since=since, source=fx.SYNTHETIC_SOURCE)
 
 
 def _fact_rows() -> int:

@@ -316,13 +316,13 @@ def synthetic_facts_generate(*, spec: SyntheticSpec, date_from: date, date_to: d
         )
         cursor.execute(
             """CREATE TEMPORARY TABLE _syn_rates ON COMMIT DROP AS
-               SELECT a.currency, d::date AS day, r.rate, r.date AS rate_date
+               SELECT a.currency, d::date AS day, r.rate, r.date AS rate_date, r.source
                  FROM (SELECT DISTINCT currency FROM _syn_accounts) a
                 CROSS JOIN generate_series(%(date_from)s::date, %(date_to)s::date, interval '1 day') d
                 CROSS JOIN LATERAL (
-                      SELECT 1::numeric AS rate, d::date AS date WHERE a.currency = 'EUR'
+                      SELECT 1::numeric AS rate, d::date AS date, 'none'::text AS source WHERE a.currency = 'EUR'
                       UNION ALL
-                      (SELECT f.rate, f.date FROM wh_fx_rate f
+                      (SELECT f.rate, f.date, f.source FROM wh_fx_rate f
                         WHERE a.currency <> 'EUR' AND f.currency = a.currency AND f.date <= d::date
                           AND f.date >= d::date - 10 ORDER BY f.date DESC LIMIT 1)
                 ) r""",
@@ -345,7 +345,7 @@ def synthetic_facts_generate(*, spec: SyntheticSpec, date_from: date, date_to: d
                        m.spend_micros, m.conversions_micros, m.value_micros, m.currency, m.time_zone, 'EUR',
                        round(m.spend_micros * round(1 / r.rate, 14))::bigint,
                        round(m.value_micros * round(1 / r.rate, 14))::bigint,
-                       round(1 / r.rate, 14), r.rate_date, r.rate_date < m.day, 'ECB', false, 0, 0
+                       round(1 / r.rate, 14), r.rate_date, r.rate_date < m.day, r.source, false, 0, 0
                   FROM money m JOIN _syn_rates r ON r.currency = m.currency AND r.day = m.day
                  ORDER BY m.day, m.platform, m.account_id, m.campaign_id, m.ad_group_id""",  # nosec B608 # constant SQL, bound values
             params,

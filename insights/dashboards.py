@@ -220,10 +220,17 @@ class DataStatus:
     settling: dict[str, tuple[date, date]]
     quarantined_rows: int
     currency: str
+    #: where the rates of the converted amounts came from ("ECB", "synthetic" for the demo sample)
+    fx_sources: tuple[str, ...] = ()
 
     @property
     def has_data(self) -> bool:
         return self.newest_day is not None
+
+    @property
+    def fx_not_ecb(self) -> bool:
+        """Some amounts were converted with rates that are not the ECB's (the pages say so)."""
+        return any(source != "ECB" for source in self.fx_sources)
 
     def settling_span(self, platforms: Iterable[str] = ()) -> tuple[date, date] | None:
         """The days any of `platforms` (all when empty) is still settling."""
@@ -235,7 +242,7 @@ class DataStatus:
 
 
 #: bump when DataStatus changes shape: pickles of the old shape in the cache are then never read
-STATUS_FORMAT = 2
+STATUS_FORMAT = 3
 
 
 def data_status() -> DataStatus:
@@ -248,7 +255,7 @@ def data_status() -> DataStatus:
 
     from warehouse.models import DayPlatform
     from warehouse.queries import data_currency
-    from warehouse.selectors import warehouse_status
+    from warehouse.selectors import fx_sources_used, warehouse_status
 
     raw = warehouse_status()
     status = DataStatus(
@@ -258,6 +265,7 @@ def data_status() -> DataStatus:
         settling={p: (span["from"], span["to"]) for p, span in raw["settling"].items()},
         quarantined_rows=int(raw["quarantined_rows"] or 0),
         currency=data_currency() or "",
+        fx_sources=tuple(fx_sources_used()),
     )
     cache.set(key, status, 600)
     return status

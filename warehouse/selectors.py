@@ -17,7 +17,15 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Max, Min, QuerySet
 
-from warehouse.models import DataTestResult, ModelNode, ModelRun, QuarantinedRow, Restatement, TransformRun
+from warehouse.models import (
+    DataTestResult,
+    FxRate,
+    ModelNode,
+    ModelRun,
+    QuarantinedRow,
+    Restatement,
+    TransformRun,
+)
 from warehouse.queries import MetricsQuery, MetricsResult, QueryError, metrics_query, metrics_query_cached
 
 __all__ = [
@@ -261,3 +269,20 @@ def warehouse_status() -> dict[str, Any]:
         "settling": settling,
         "quarantined_rows": QuarantinedRow.objects.count(),
     }
+
+
+def fx_sources_used() -> list[str]:
+    """Where the rates behind the converted amounts came from ("ECB", "synthetic", …).
+
+    Facts in the account's own reporting currency needed no rate ("none") and are left out.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT fx_source FROM fct_ad_performance_daily WHERE fx_source <> 'none' ORDER BY fx_source"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def fx_rate_sources() -> list[str]:
+    """Where the loaded rates came from: what the next conversions will use."""
+    return sorted(FxRate.objects.values_list("source", flat=True).distinct())

@@ -61,7 +61,7 @@ def fx_rates_refresh_all(*, source: str | None = None) -> dict[str, Any]:
     schemas = [settings.TENANT_BASE_SCHEMA, *active_workspaces().values_list("schema_name", flat=True)]
     for schema in schemas:
         with schema_context(schema):
-            loaded = fx.fx_rates_load(rates=rates, source="ECB")
+            loaded = fx.fx_rates_load(rates=rates, source=fx.fx_source_label(url))
             results[schema] = {"inserted": loaded.inserted, "updated": loaded.updated}
             if schema != settings.TENANT_BASE_SCHEMA and loaded.changed_from and loaded.changed_to:
                 enqueue(

@@ -45,6 +45,20 @@ ECB_90D_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist-90d.xml"
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
+ECB_SOURCE = "ECB"
+SYNTHETIC_SOURCE = "synthetic"
+
+
+def fx_source_label(source: str) -> str:
+    """What a rates file is, for the record each rate (and each converted fact) keeps.
+
+    The repository's sample, and any file named like it ("synthetic-…"), holds made-up numbers:
+    it must never be recorded as the ECB's. Everything else is read as an ECB publication.
+    """
+    name = source.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1].lower()
+    return SYNTHETIC_SOURCE if name.startswith("synthetic") else ECB_SOURCE
+
+
 class FxFileError(ValueError):
     """The file is not an ECB reference-rate file we can read; nothing was loaded."""
 
@@ -178,7 +192,7 @@ def fx_rates_read(*, source: str, timeout: float = 60.0) -> list[FxRateRow]:
 
 
 @transaction.atomic
-def fx_rates_load(*, rates: Iterable[FxRateRow], source: str = "ECB", since: date | None = None) -> FxLoadResult:
+def fx_rates_load(*, rates: Iterable[FxRateRow], source: str = ECB_SOURCE, since: date | None = None) -> FxLoadResult:
     """Upsert rates into the current schema's `wh_fx_rate`; unchanged rates are not rewritten."""
     rows = [r for r in rates if since is None or r.date >= since]
     if not rows:
@@ -258,4 +272,4 @@ def fx_rates_seed_template(*, source: str) -> FxLoadResult | None:
         cursor.execute("SELECT EXISTS (SELECT 1 FROM wh_fx_rate)")
         if cursor.fetchone()[0]:
             return None
-        return fx_rates_load(rates=fx_rates_read(source=source), source="seed")
+        return fx_rates_load(rates=fx_rates_read(source=source), source=fx_source_label(source))

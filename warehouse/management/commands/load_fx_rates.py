@@ -53,7 +53,7 @@ class Command(BaseCommand):
             if not schema_exists(schema):
                 raise CommandError(f"no schema {schema!r}")
             with schema_context(schema):
-                loaded = fx.fx_rates_load(rates=rates, since=options["since"], source="ECB")
+                loaded = fx.fx_rates_load(rates=rates, since=options["since"], source=fx.fx_source_label(source))
                 line = f"{schema}: {loaded.received} rates, {loaded.inserted} new, {loaded.updated} changed"
                 if schema != settings.TENANT_BASE_SCHEMA and loaded.changed_from and loaded.changed_to:
                     if options["recompute"] == "now":

@@ -1,5 +1,5 @@
 -- name: fct_ad_performance_daily
--- description: The unified daily fact at (date_day, platform, account, campaign, ad group): native amounts in the account's currency, the same amounts in the workspace's reporting currency with the ECB cross rate of that day (or the last earlier one, flagged, at most fx.max_fallback_days old), the account's time zone, and whether the day is still inside the platform's restatement window. Changes to rows that existed before are written to the restatement log.
+-- description: The unified daily fact at (date_day, platform, account, campaign, ad group): native amounts in the account's currency, the same amounts in the workspace's reporting currency with the cross rate of that day (or the last earlier one, flagged, at most fx.max_fallback_days old) and where that rate came from (fx_source: 'ECB', 'synthetic' for the demo sample, 'none' when no conversion was needed), the account's time zone, and whether the day is still inside the platform's restatement window. Changes to rows that existed before are written to the restatement log.
 -- layer: facts
 -- inputs: stg_google_ads__ad_group_daily, stg_meta__adset_daily, dim_ad_account, dim_platform, wh_fx_rate
 -- materialization: merge
@@ -50,20 +50,25 @@ WITH daily AS (
            CASE WHEN pr.currency = %(reporting_currency)s THEN 1::numeric
                 ELSE round(dst.rate / src.rate, 14) END AS fx_rate,
            CASE WHEN pr.currency = %(reporting_currency)s THEN pr.date_day
-                ELSE least(src.date, dst.date) END AS fx_rate_date
+                ELSE least(src.date, dst.date) END AS fx_rate_date,
+           -- the euro side of a pair needs no rate (NULL source); two loaded rates name both sources if they differ
+           CASE WHEN pr.currency = %(reporting_currency)s THEN 'none'
+                ELSE coalesce(CASE WHEN src.source IS NULL OR src.source = dst.source THEN dst.source
+                                   WHEN dst.source IS NULL THEN src.source
+                                   ELSE left(src.source || '+' || dst.source, 16) END, 'none') END AS fx_source
       FROM pairs pr
       LEFT JOIN LATERAL (
-            SELECT 1::numeric AS rate, pr.date_day AS date WHERE pr.currency = 'EUR'
+            SELECT 1::numeric AS rate, pr.date_day AS date, NULL::text AS source WHERE pr.currency = 'EUR'
             UNION ALL
-            (SELECT f.rate, f.date FROM wh_fx_rate f
+            (SELECT f.rate, f.date, f.source FROM wh_fx_rate f
               WHERE pr.currency <> 'EUR' AND f.currency = pr.currency
                 AND f.date <= pr.date_day AND f.date >= pr.date_day - %(fx_max_fallback_days)s::int
               ORDER BY f.date DESC LIMIT 1)
       ) src ON true
       LEFT JOIN LATERAL (
-            SELECT 1::numeric AS rate, pr.date_day AS date WHERE %(reporting_currency)s = 'EUR'
+            SELECT 1::numeric AS rate, pr.date_day AS date, NULL::text AS source WHERE %(reporting_currency)s = 'EUR'
             UNION ALL
-            (SELECT f.rate, f.date FROM wh_fx_rate f
+            (SELECT f.rate, f.date, f.source FROM wh_fx_rate f
               WHERE %(reporting_currency)s <> 'EUR' AND f.currency = %(reporting_currency)s
                 AND f.date <= pr.date_day AND f.date >= pr.date_day - %(fx_max_fallback_days)s::int
               ORDER BY f.date DESC LIMIT 1)
@@ -78,7 +83,7 @@ SELECT e.date_day, e.platform, e.account_id, e.campaign_id, e.ad_group_id,
        r.fx_rate,
        r.fx_rate_date,
        r.fx_rate_date < e.date_day AS fx_fallback,
-       'ECB'::text AS fx_source,
+       coalesce(r.fx_source, 'none') AS fx_source,
        CASE WHEN e.time_zone IS NULL OR e.restatement_days IS NULL THEN true
             ELSE e.date_day > (%(now)s::timestamptz AT TIME ZONE e.time_zone)::date - e.restatement_days END AS is_settling,
        %(run_id)s::bigint AS run_id,
