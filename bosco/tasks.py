@@ -26,7 +26,7 @@ from django.db import OperationalError
 
 from bosco.celery import app
 from bosco.db import connection
-from insights.formatting import using_number_format
+from bosco.formatting import using_number_format
 
 logger = logging.getLogger("bosco.tasks")
 

@@ -27,8 +27,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from bosco.formatting import currency_symbol, format_metric, metric_label, number_format, plotly_tickformat
 from bosco.platforms import TOTAL_COLOR, colors_for, platform_color
-from insights.formatting import currency_symbol, format_metric, metric_label, number_format, plotly_tickformat
 
 FONT_FAMILY = 'ui-sans-serif, system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 TEXT = "#16191f"

@@ -25,11 +25,11 @@ from typing import Any
 from django.core.cache import cache
 from django.db import connection
 
+from bosco.formatting import format_compact, format_metric, format_percent, metric_label
 from bosco.platforms import platform_label
 from insights import selectors as insight_selectors
 from insights.charts import sparkline_points
 from insights.dashboard_state import DashboardState
-from insights.formatting import format_compact, format_metric, format_percent, metric_label
 from insights.models import ForecastPoint
 from warehouse import metrics as wm
 from warehouse.queries import MetricsQuery, MetricsResult, data_version, metrics_query

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 from django.db import transaction
 
+from bosco.formatting import metric_label
 from bosco.platforms import platform_label
 from insights import versioning
-from insights.formatting import metric_label
 from insights.ml.budget import MODEL_VERSION as BUDGET_ALGORITHM
 from insights.ml.budget import plan_budget
 from insights.ml.errors import InputError

@@ -24,9 +24,9 @@ import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
+from bosco.formatting import currency_symbol, metric_label
 from bosco.platforms import platform_label
 from insights import versioning
-from insights.formatting import currency_symbol, metric_label
 from insights.ml.anomaly import MODEL_VERSION as ANOMALY_ALGORITHM
 from insights.ml.anomaly import detect_anomalies
 from insights.ml.errors import InputError

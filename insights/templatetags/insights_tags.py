@@ -6,8 +6,8 @@ from typing import Any
 
 from django import template
 
+from bosco import formatting
 from bosco.platforms import platform_color, platform_label
-from insights import formatting
 
 register = template.Library()
 

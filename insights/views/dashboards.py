@@ -22,11 +22,11 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from bosco.formatting import metric_label
 from bosco.platforms import TOTAL_COLOR, platform_color, platform_label
 from insights import charts
 from insights import dashboards as dash
 from insights.dashboard_state import COMPARES, PRESETS, DashboardState
-from insights.formatting import metric_label
 from insights.series import workspace_today
 
 #: htmx targets that a page renders alone (the partial of the same name)

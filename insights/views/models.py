@@ -23,9 +23,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Membership
 from accounts.roles import Permission
+from bosco.formatting import currency_symbol, format_metric, format_money, format_percent, metric_label
 from bosco.platforms import TOTAL_COLOR, platform_color, platform_label
 from insights import charts, selectors, services
-from insights.formatting import currency_symbol, format_metric, format_money, format_percent, metric_label
 from insights.links import campaign_url
 from insights.models import ModelVersion, Scope
 from insights.paths_csv import REQUIRED, SAMPLE_CSV

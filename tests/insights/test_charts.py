@@ -10,9 +10,9 @@ from pathlib import Path
 import plotly.graph_objects as go
 import pytest
 
+from bosco.formatting import format_compact, format_metric, format_money
 from bosco.platforms import PLATFORMS, colors_for, platform_color
 from insights import charts
-from insights.formatting import format_compact, format_metric, format_money
 
 CSS = Path(__file__).resolve().parents[2] / "static" / "css" / "bosco.css"
 DAYS = [date(2026, 10, 1) + timedelta(days=i) for i in range(10)]
@@ -168,8 +168,8 @@ def test_money_and_compact_numbers() -> None:
     ],
 )
 def test_numbers_follow_the_active_number_format(code: str, money: str, compact: str, ratio: str, count: str) -> None:
+    from bosco.formatting import using_number_format
     from insights.charts import base_layout
-    from insights.formatting import using_number_format
 
     with using_number_format(code) as fmt:
         assert format_money(1234.5, "EUR") == money
@@ -184,7 +184,7 @@ def test_numbers_follow_the_active_number_format(code: str, money: str, compact:
 def test_the_num_template_filter_follows_the_number_format() -> None:
     from django.template import engines
 
-    from insights.formatting import using_number_format
+    from bosco.formatting import using_number_format
 
     template = engines["django"].from_string("{{ rows|num }} rows · {{ share|num:1 }} · {{ missing|num }}")
     context = {"rows": 1234567, "share": 1234.56, "missing": None}

@@ -278,8 +278,8 @@ def test_a_campaign_without_delivery_in_the_range_says_so_and_links_to_its_last_
 
 
 def test_the_workspace_number_format_shapes_every_number_and_chart(owner_client, in_scored) -> None:
+    from bosco.formatting import format_money, using_number_format
     from insights.dashboards import tile_text
-    from insights.formatting import format_money, using_number_format
 
     d1, d2 = last_30()
     spend = metrics_query(MetricsQuery(metrics=("spend",), date_from=d1, date_to=d2)).rows[0]["spend"]
