@@ -27,10 +27,10 @@ from django.db import connection
 
 from bosco.formatting import format_compact, format_metric, format_percent, metric_label
 from bosco.platforms import platform_label
-from insights import selectors as insight_selectors
 from insights.charts import sparkline_points
-from insights.dashboard_state import DashboardState
 from insights.models import ForecastPoint
+from insights.selectors import results as insight_selectors
+from insights.selectors.dashboard_state import DashboardState
 from warehouse import metrics as wm
 from warehouse.queries import MetricsQuery, MetricsResult, data_version, metrics_query
 
@@ -192,8 +192,8 @@ def slice_for(state: DashboardState) -> Slice:
         filters["account"] = state.accounts
     if not state.search:
         return Slice(filters)
-    from warehouse.api.campaigns import campaigns_filter
     from warehouse.models import Campaign
+    from warehouse.selectors.campaigns import campaigns_filter
 
     found = campaigns_filter(
         Campaign.objects.all(),
@@ -864,7 +864,7 @@ class CampaignInfo:
 
 def campaign_info(campaign_id: str) -> CampaignInfo | None:
     """The campaign's dimension row, account name, lifetime span and ad groups (warehouse reads)."""
-    from warehouse.api.campaigns import ad_groups_of, campaign_get, campaigns_attrs
+    from warehouse.selectors.campaigns import ad_groups_of, campaign_get, campaigns_attrs
 
     campaign = campaign_get(campaign_id)
     if campaign is None:

@@ -13,12 +13,10 @@ from django.db import transaction
 
 from bosco.formatting import metric_label
 from bosco.platforms import platform_label
-from insights import versioning
 from insights.ml.budget import MODEL_VERSION as BUDGET_ALGORITHM
 from insights.ml.budget import plan_budget
 from insights.ml.errors import InputError
-from insights.models import BudgetScenario, ModelVersion, Scope
-from insights.planning import (
+from insights.ml.planning import (
     PERIODS,
     FittedCurves,
     PlanResult,
@@ -29,7 +27,9 @@ from insights.planning import (
     default_bounds,
     historical_budget,
 )
-from insights.series import Entity, channel_history, last_complete_day, top_campaigns
+from insights.models import BudgetScenario, ModelVersion, Scope
+from insights.selectors.series import Entity, channel_history, last_complete_day, top_campaigns
+from insights.services import versioning
 from insights.services.common import InsightsError, current_workspace, jsonable, model_version_record, setting
 
 BUDGET_HISTORY_DAYS = 180

@@ -14,8 +14,8 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from insights import versioning
 from insights.models import ModelVersion
+from insights.services import versioning
 
 
 def setting(name: str, default: Any) -> Any:

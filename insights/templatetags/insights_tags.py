@@ -72,7 +72,7 @@ def get_item(mapping: Any, key: Any) -> Any:
 
 @register.filter
 def campaign_link(key: str) -> str:
-    from insights.links import campaign_url
+    from insights.views.links import campaign_url
 
     return campaign_url(str(key))
 

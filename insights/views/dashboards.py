@@ -2,7 +2,7 @@
 
 Views stay thin: they read the URL state (`DashboardState`: range, compare, filters, search,
 sort, page — bad values fall back with a plain note, never an error page), ask
-`insights.dashboards` for the numbers (the warehouse's metrics layer), build figures with
+`insights.selectors.dashboards` for the numbers (the warehouse's metrics layer), build figures with
 `insights.charts` and render one template per page. Tables sort, page and search as htmx
 fragments of the same view (`HX-Target` names the fragment) and push the clean URL, so a copied
 link always reproduces the view. Every member of the workspace may look at every page.
@@ -25,9 +25,9 @@ from django.views.decorators.http import require_GET
 from bosco.formatting import metric_label
 from bosco.platforms import TOTAL_COLOR, platform_color, platform_label
 from insights import charts
-from insights import dashboards as dash
-from insights.dashboard_state import COMPARES, PRESETS, DashboardState
-from insights.series import workspace_today
+from insights.selectors import dashboards as dash
+from insights.selectors.dashboard_state import COMPARES, PRESETS, DashboardState
+from insights.selectors.series import workspace_today
 
 #: htmx targets that a page renders alone (the partial of the same name)
 FRAGMENTS = {

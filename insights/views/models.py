@@ -26,11 +26,11 @@ from accounts.roles import Permission
 from bosco.formatting import currency_symbol, format_metric, format_money, format_percent, metric_label
 from bosco.platforms import TOTAL_COLOR, platform_color, platform_label
 from insights import charts, selectors, services
-from insights.links import campaign_url
+from insights.ml.planning import PERIOD_LABELS, PERIODS, curve_points
 from insights.models import ModelVersion, Scope
-from insights.paths_csv import REQUIRED, SAMPLE_CSV
-from insights.planning import PERIOD_LABELS, PERIODS, curve_points
-from insights.series import Entity, entity_series, last_complete_day, platform_series
+from insights.selectors.series import Entity, entity_series, last_complete_day, platform_series
+from insights.services.paths_csv import REQUIRED, SAMPLE_CSV
+from insights.views.links import campaign_url
 
 FORECAST_METRICS = services.FORECAST_METRICS
 ANOMALY_PERIODS = {"7": 7, "30": 30, "90": 90}

@@ -8,8 +8,8 @@ import plotly.graph_objects as go
 import pytest
 
 from insights import charts
-from insights.dashboard_state import DashboardState, preset_range
-from insights.dashboards import delta_for
+from insights.selectors.dashboard_state import DashboardState, preset_range
+from insights.selectors.dashboards import delta_for
 
 TODAY = date(2026, 11, 26)  # a Thursday
 SORTS = ("spend", "roas", "cpa")
