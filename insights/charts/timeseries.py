@@ -27,8 +27,9 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from bosco.formatting import currency_symbol, format_metric, metric_label, number_format, plotly_tickformat
+from bosco.formatting import currency_symbol, number_format
 from bosco.platforms import TOTAL_COLOR, colors_for, platform_color
+from warehouse.metrics import format_metric, metric_label, plotly_tickformat
 
 FONT_FAMILY = 'ui-sans-serif, system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 TEXT = "#16191f"

@@ -25,13 +25,14 @@ from typing import Any
 from django.core.cache import cache
 from django.db import connection
 
-from bosco.formatting import format_compact, format_metric, format_percent, metric_label
+from bosco.formatting import format_compact, format_percent
 from bosco.platforms import platform_label
 from insights.charts import sparkline_points
 from insights.models import ForecastPoint
 from insights.selectors import results as insight_selectors
 from insights.selectors.dashboard_state import DashboardState
 from warehouse import metrics as wm
+from warehouse.metrics import format_metric, metric_label
 from warehouse.queries import MetricsQuery, MetricsResult, data_version, metrics_query
 
 #: the KPI tiles of the overview, in reading order
@@ -136,18 +137,13 @@ class Delta:
         return f"{direction} {format_percent(abs(self.change))}{verdict}"
 
 
-def higher_is_better(metric: str) -> bool | None:
-    """From the metric's own definition (warehouse.metrics): spend rising is neither good nor bad."""
-    return wm.resolve(metric).higher_is_better
-
-
 def delta_for(metric: str, change: float | None) -> Delta:
     if change is None:
         return Delta(None, "none", "—")
     text = format_percent(change, signed=True, decimals=1 if abs(change) < 0.1 else 0)
     if abs(change) < FLAT_CHANGE:
         return Delta(change, "flat", text)
-    better = higher_is_better(metric)
+    better = wm.higher_is_better(metric)  # spend rising is neither good nor bad
     if better is None:
         return Delta(change, "neutral", text)
     return Delta(change, "good" if (change > 0) == better else "bad", text)

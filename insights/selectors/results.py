@@ -36,13 +36,14 @@ from insights.models import (
     ModelVersion,
     Scope,
 )
+from warehouse.metrics import ALIASES
 
 SEVERITY_ORDER = ("low", "medium", "high")
-_ALIASES = {"revenue": "conversion_value", "conversions_value": "conversion_value"}
 
 
 def _metric(name: str) -> str:
-    return _ALIASES.get(name, name)
+    """The stored name of a metric ("revenue" is stored as conversion_value), by the catalogue's aliases."""
+    return ALIASES.get(name, name)
 
 
 def severities_at_least(minimum: str) -> list[str]:

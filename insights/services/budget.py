@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 from django.db import transaction
 
-from bosco.formatting import metric_label
 from bosco.platforms import platform_label
 from insights.ml.budget import MODEL_VERSION as BUDGET_ALGORITHM
 from insights.ml.budget import plan_budget
@@ -31,6 +30,7 @@ from insights.models import BudgetScenario, ModelVersion, Scope
 from insights.selectors.series import Entity, channel_history, last_complete_day, top_campaigns
 from insights.services import versioning
 from insights.services.common import InsightsError, current_workspace, jsonable, model_version_record, setting
+from warehouse.metrics import metric_label
 
 BUDGET_HISTORY_DAYS = 180
 BUDGET_MIN_DAYS = 42

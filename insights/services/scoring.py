@@ -24,7 +24,7 @@ import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
-from bosco.formatting import currency_symbol, metric_label
+from bosco.formatting import currency_symbol
 from bosco.platforms import platform_label
 from insights.ml.anomaly import MODEL_VERSION as ANOMALY_ALGORITHM
 from insights.ml.anomaly import detect_anomalies
@@ -53,6 +53,7 @@ from insights.services.common import (
     series_hash,
     setting,
 )
+from warehouse.metrics import metric_label
 
 logger = logging.getLogger("insights.services")
 

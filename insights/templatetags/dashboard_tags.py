@@ -9,8 +9,8 @@ from typing import Any
 from django import template
 from django.utils.safestring import mark_safe
 
-from bosco.formatting import format_metric, metric_label
 from bosco.platforms import platform_label as _platform_label
+from warehouse.metrics import format_metric, metric_label
 
 register = template.Library()
 

@@ -8,6 +8,7 @@ from django import template
 
 from bosco import formatting
 from bosco.platforms import platform_color, platform_label
+from warehouse import metrics
 
 register = template.Library()
 
@@ -33,7 +34,7 @@ def number_compact(value: Any) -> str:
 
 @register.filter
 def metric_label(metric: str) -> str:
-    return formatting.metric_label(str(metric))
+    return metrics.metric_label(str(metric))
 
 
 @register.filter

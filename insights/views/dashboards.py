@@ -22,12 +22,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from bosco.formatting import metric_label
 from bosco.platforms import TOTAL_COLOR, platform_color, platform_label
 from insights import charts
 from insights.selectors import dashboards as dash
 from insights.selectors.dashboard_state import COMPARES, PRESETS, DashboardState
 from insights.selectors.series import workspace_today
+from warehouse.metrics import metric_label
 
 #: htmx targets that a page renders alone (the partial of the same name)
 FRAGMENTS = {

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Membership
 from accounts.roles import Permission
-from bosco.formatting import currency_symbol, format_metric, format_money, format_percent, metric_label
+from bosco.formatting import currency_symbol, format_money, format_percent
 from bosco.platforms import TOTAL_COLOR, platform_color, platform_label
 from insights import charts, selectors, services
 from insights.ml.planning import PERIOD_LABELS, PERIODS, curve_points
@@ -31,6 +31,7 @@ from insights.models import ModelVersion, Scope
 from insights.selectors.series import Entity, entity_series, last_complete_day, platform_series
 from insights.services.paths_csv import REQUIRED, SAMPLE_CSV
 from insights.views.links import campaign_url
+from warehouse.metrics import format_metric, metric_label
 
 FORECAST_METRICS = services.FORECAST_METRICS
 ANOMALY_PERIODS = {"7": 7, "30": 30, "90": 90}

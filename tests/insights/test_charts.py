@@ -10,9 +10,10 @@ from pathlib import Path
 import plotly.graph_objects as go
 import pytest
 
-from bosco.formatting import format_compact, format_metric, format_money
+from bosco.formatting import format_compact, format_money
 from bosco.platforms import PLATFORMS, colors_for, platform_color
 from insights import charts
+from warehouse.metrics import format_metric
 
 CSS = Path(__file__).resolve().parents[2] / "static" / "css" / "bosco.css"
 DAYS = [date(2026, 10, 1) + timedelta(days=i) for i in range(10)]
