@@ -163,34 +163,27 @@ def overview(request: HttpRequest) -> HttpResponse:
                     "next7": next7,
                     "last7": last7,
                     "change": (next7 - last7) / last7 if next7 is not None and last7 > 0 else None,
-                    "spark": charts.figure_json(
-                        charts.sparkline_figure(
-                            list(total.index[-60:]), total[metric].tail(60).tolist(), color=charts.ACCENT
-                        )
-                    ),
                 }
             )
-        fig = charts.timeseries_figure(
-            [charts.line("Revenue", list(total.index), total["conversion_value"].tolist(), color=TOTAL_COLOR)],
-            metric="conversion_value",
+        revenue = "conversion_value"
+        fig = charts.lines_figure(
+            [charts.line(metric_label(revenue), list(total.index), total[revenue].tolist(), color=TOTAL_COLOR)],
+            metric=revenue,
             currency=ws.currency,
             height=300,
             legend=False,
         )
-        band = selectors.forecasts_for(metric="conversion_value", scope=Scope.WORKSPACE)
+        band = selectors.forecasts_for(metric=revenue, scope=Scope.WORKSPACE)
         if band:
-            charts.add_forecast_band(
-                fig, band.points, color=TOTAL_COLOR, metric="conversion_value", currency=ws.currency
+            fig["data"] += charts.forecast_band_traces(
+                band.points, color=TOTAL_COLOR, metric=revenue, currency=ws.currency
             )
-        charts.add_anomaly_markers(
-            fig,
+        fig["data"] += charts.anomaly_marker_traces(
             selectors.anomalies_for(
-                date_from=total.index[0].date(), date_to=ws.as_of, scope=Scope.WORKSPACE, metrics=["conversion_value"]
-            ),
-            metric="conversion_value",
-            currency=ws.currency,
+                date_from=total.index[0].date(), date_to=ws.as_of, scope=Scope.WORKSPACE, metrics=[revenue]
+            )
         )
-        revenue_chart = charts.figure_json(fig)
+        revenue_chart = fig
     budget = selectors.budget_curves_latest(scope=Scope.PLATFORM)
     latest_import = selectors.attribution_imports().first()
     attribution_top = []
@@ -343,20 +336,21 @@ def anomaly_detail(request: HttpRequest, pk: int) -> HttpResponse:
         scored = score_series(values, floor=1.0 if finding.metric in COUNT_METRICS else 0.0)
         visible = scored[scored.index >= pd.Timestamp(show_from)]
         color = _entity_color(finding.scope, finding.platform)
-        fig = charts.timeseries_figure(
+        fig = charts.lines_figure(
             [charts.line(metric_label(finding.metric), list(visible.index), visible["value"].tolist(), color=color)],
             metric=finding.metric,
             currency=ws.currency,
             height=320,
         )
-        charts.add_expected_band(
-            fig, list(visible.index), visible["lower"].tolist(), visible["upper"].tolist(), color=color
+        # the band goes under the line
+        fig["data"][:0] = charts.expected_band_traces(
+            list(visible.index), visible["lower"].tolist(), visible["upper"].tolist(), color=color
         )
         around = selectors.anomalies_for(
             date_from=show_from, date_to=show_to, scope=finding.scope, keys=[finding.key], metrics=[finding.metric]
         )
-        charts.add_anomaly_markers(fig, around, metric=finding.metric, currency=ws.currency)
-        chart = charts.figure_json(fig)
+        fig["data"] += charts.anomaly_marker_traces(around)
+        chart = fig
     others = selectors.anomalies_for(
         date_from=finding.date - timedelta(days=3),
         date_to=finding.date + timedelta(days=3),
@@ -407,23 +401,20 @@ def forecasts(request: HttpRequest) -> HttpResponse:
                 charts.line(f"{metric_label(metric)} (actual)", list(values.index), values.tolist(), color=color)
             )
             actual_7 = float(values.tail(7).sum())
-        fig = charts.timeseries_figure(lines, metric=metric, currency=ws.currency, height=340)
+        fig = charts.lines_figure(lines, metric=metric, currency=ws.currency, height=340)
         if band:
-            charts.add_forecast_band(fig, band.points, color=color, metric=metric, currency=ws.currency)
+            fig["data"] += charts.forecast_band_traces(band.points, color=color, metric=metric, currency=ws.currency)
         if series is not None:
-            charts.add_anomaly_markers(
-                fig,
+            fig["data"] += charts.anomaly_marker_traces(
                 selectors.anomalies_for(
                     date_from=series.first_day,
                     date_to=ws.as_of,
                     scope=entity.scope,
                     keys=[entity.key],
                     metrics=[metric],
-                ),
-                metric=metric,
-                currency=ws.currency,
+                )
             )
-        chart = charts.figure_json(fig)
+        chart = fig
     platform_charts = []
     if entity is not None and entity.scope == Scope.WORKSPACE:
         actuals = {s.entity.key: s for s in platform_series(as_of=ws.as_of, days=42)}
@@ -434,14 +425,12 @@ def forecasts(request: HttpRequest) -> HttpResponse:
                 lines.append(
                     charts.line(item.label, list(values.index), values.tolist(), color=platform_color(item.key))
                 )
-            fig = charts.timeseries_figure(lines, metric=metric, currency=ws.currency, height=200)
-            charts.add_forecast_band(
-                fig, item.points, name=item.label, color=platform_color(item.key), metric=metric, currency=ws.currency
+            fig = charts.lines_figure(lines, metric=metric, currency=ws.currency, height=200, legend=False)
+            fig["data"] += charts.forecast_band_traces(
+                item.points, name=item.label, color=platform_color(item.key), metric=metric, currency=ws.currency
             )
-            fig.update_layout(showlegend=False, margin={"t": 8})
-            platform_charts.append(
-                {"series": item, "chart": charts.figure_json(fig), "color": platform_color(item.key)}
-            )
+            fig["layout"]["margin"]["t"] = 8
+            platform_charts.append({"series": item, "chart": fig, "color": platform_color(item.key)})
     next_7 = band.total(7) if band else None
     context = _context(
         request,
@@ -502,9 +491,7 @@ def _attribution_context(
         if sort_model:
             index = table_models.index(sort_model)
             table.sort(key=lambda row: -row["cells"][index]["value"])
-        chart = charts.figure_json(
-            charts.attribution_bar(results, measure=measure, models=models, currency=ws.currency)
-        )
+        chart = charts.attribution_bar(results, measure=measure, models=models, currency=ws.currency)
     return _context(
         request,
         "attribution",
@@ -666,13 +653,9 @@ def _planner_context(request: HttpRequest, inputs: services.PlannerInput) -> dic
             for p in points
         ]
         context.update(
-            allocation_chart=charts.figure_json(
-                charts.budget_allocation_bar(plan.channels, currency=ws.currency, colors=colors)
-            ),
-            curves_chart=charts.figure_json(
-                charts.response_curves_figure(
-                    scaled_curves, plan.channels, currency=ws.currency, target=view.target, colors=colors, relative=True
-                )
+            allocation_chart=charts.budget_allocation_bar(plan.channels, currency=ws.currency, colors=colors),
+            curves_chart=charts.response_curves_figure(
+                scaled_curves, plan.channels, currency=ws.currency, target=view.target, colors=colors, relative=True
             ),
             plan_rows=[{"plan": c, "color": colors[c.channel]} for c in plan.channels],
             roas=plan.total_outcome / plan.budget if plan.budget else None,
