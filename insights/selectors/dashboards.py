@@ -32,8 +32,10 @@ from insights.models import ForecastPoint
 from insights.selectors import results as insight_selectors
 from insights.selectors.dashboard_state import DashboardState
 from warehouse import metrics as wm
+from warehouse import selectors as warehouse_selectors
 from warehouse.metrics import format_metric, metric_label
-from warehouse.queries import MetricsQuery, MetricsResult, data_version, metrics_query
+from warehouse.queries import MetricsQuery, MetricsResult, data_currency, data_version, metrics_query
+from warehouse.selectors import campaigns as campaign_reads
 
 #: the KPI tiles of the overview, in reading order
 KPI_METRICS: tuple[str, ...] = ("spend", "conversion_value", "roas", "conversions", "cpa", "ctr", "cpc")
@@ -188,16 +190,12 @@ def slice_for(state: DashboardState) -> Slice:
         filters["account"] = state.accounts
     if not state.search:
         return Slice(filters)
-    from warehouse.models import Campaign
-    from warehouse.selectors.campaigns import campaigns_filter
-
-    found = campaigns_filter(
-        Campaign.objects.all(),
+    ids = campaign_reads.campaign_ids_matching(
+        search=state.search,
         platforms=list(state.platforms) or None,
         accounts=list(state.accounts) or None,
-        search=state.search,
-    ).order_by("name", "platform", "account_id", "campaign_id")
-    ids = [f"{p}:{a}:{c}" for p, a, c in found.values_list("platform", "account_id", "campaign_id")[: SEARCH_LIMIT + 1]]
+        limit=SEARCH_LIMIT + 1,
+    )
     truncated = len(ids) > SEARCH_LIMIT
     ids = ids[:SEARCH_LIMIT]
     filters["campaign"] = tuple(ids) if ids else ("-:-:-",)  # matches nothing: no campaign has that id
@@ -240,17 +238,11 @@ def data_status() -> DataStatus:
     hit = cache.get(key)
     if hit is not None:
         return hit  # type: ignore[no-any-return]
-    from django.db.models import Min
-
-    from warehouse.models import DayPlatform
-    from warehouse.queries import data_currency
-    from warehouse.selectors import warehouse_status
-
-    raw = warehouse_status()
+    raw = warehouse_selectors.warehouse_status()
     status = DataStatus(
         as_of=raw["data_as_of"],
         newest_day=raw["newest_day"],
-        oldest_day=DayPlatform.objects.aggregate(first=Min("date_day"))["first"],
+        oldest_day=warehouse_selectors.oldest_data_day(),
         settling={p: (span["from"], span["to"]) for p, span in raw["settling"].items()},
         quarantined_rows=int(raw["quarantined_rows"] or 0),
         currency=data_currency() or "",
@@ -281,9 +273,7 @@ def filter_options(*, today: date | None = None) -> FilterOptions:
     Every account the warehouse knows is offered, spending or not (one small table; asking the
     metrics layer which accounts spent in the last three years cost ~12 ms at 11M fact rows).
     """
-    from warehouse.models import AdAccount
-
-    rows = AdAccount.objects.values_list("platform", "account_id", "name")
+    rows = campaign_reads.ad_accounts()
     accounts = sorted(
         (AccountOption(f"{p}:{a}", name or a, p) for p, a, name in rows),
         key=lambda a: (platform_label(a.platform), a.name.lower()),
@@ -860,12 +850,10 @@ class CampaignInfo:
 
 def campaign_info(campaign_id: str) -> CampaignInfo | None:
     """The campaign's dimension row, account name, lifetime span and ad groups (warehouse reads)."""
-    from warehouse.selectors.campaigns import ad_groups_of, campaign_get, campaigns_attrs
-
-    campaign = campaign_get(campaign_id)
+    campaign = campaign_reads.campaign_get(campaign_id)
     if campaign is None:
         return None
-    attrs = campaigns_attrs([campaign])[campaign.pk]
+    attrs = campaign_reads.campaigns_attrs([campaign])[campaign.pk]
     lifetime = attrs.lifetime or {}
     return CampaignInfo(
         id=campaign_id,
@@ -878,7 +866,7 @@ def campaign_info(campaign_id: str) -> CampaignInfo | None:
         objective=(campaign.objective or "").replace("_", " ").title(),
         first_day=lifetime.get("first_day"),
         last_day=lifetime.get("last_day"),
-        ad_groups=ad_groups_of(campaign),
+        ad_groups=campaign_reads.ad_groups_of(campaign),
     )
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 from django.db import transaction
 
 from bosco.platforms import platform_label
+from insights import selectors
 from insights.ml.budget import MODEL_VERSION as BUDGET_ALGORITHM
 from insights.ml.budget import plan_budget
 from insights.ml.errors import InputError
@@ -142,8 +143,6 @@ def budget_curves_fit(
 
 def budget_curves_get_or_fit(*, scope: str, target: str | None) -> ModelVersion:
     """Today's fitted curves for (scope, target), fitting them now if tonight's run has not."""
-    from insights import selectors
-
     workspace = current_workspace()
     as_of = last_complete_day(workspace.time_zone)
     latest = selectors.budget_curves_latest(scope=scope, target=target)

@@ -8,6 +8,7 @@ from django import template
 
 from bosco import formatting
 from bosco.platforms import platform_color, platform_label
+from insights.views.links import campaign_url
 from warehouse import metrics
 
 register = template.Library()
@@ -73,8 +74,6 @@ def get_item(mapping: Any, key: Any) -> Any:
 
 @register.filter
 def campaign_link(key: str) -> str:
-    from insights.views.links import campaign_url
-
     return campaign_url(str(key))
 
 

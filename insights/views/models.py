@@ -28,6 +28,7 @@ from insights.selectors import pages, planner
 from insights.selectors.pages import InsightsWorkspace
 from insights.selectors.series import last_complete_day
 from insights.services.paths_csv import REQUIRED, SAMPLE_CSV
+from insights.tasks import score_workspace
 from insights.views.links import campaign_url
 
 ANOMALY_PERIODS = {"7": 7, "30": 30, "90": 90}
@@ -111,8 +112,6 @@ def run_now(request: HttpRequest) -> HttpResponse:
     """Start a scoring run of this workspace now (the nightly task, on demand)."""
     if not _can_edit(request):
         return _forbidden("start a scoring run")
-    from insights.tasks import score_workspace
-
     score_workspace.delay_on_commit(request.tenant.schema_name)  # type: ignore[attr-defined]
     messages.success(request, "Scoring started. New findings and forecasts appear here in a minute or two.")
     return HttpResponseRedirect(reverse("insights:overview"))
