@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from insights import charts
-from insights.ml.planning import PERIOD_LABELS, PERIODS, curve_points
+from insights.ml.planning import PERIOD_LABELS, PERIODS, PlanResult, curve_points
 from insights.models import BudgetScenario, ModelVersion
 from insights.selectors import results
 from insights.selectors.pages import Page
@@ -88,10 +88,9 @@ class PlannerPage(Page):
     query: str = ""
 
 
-def _scaled_curves(view: PlannerView) -> list[dict[str, Any]]:
+def _scaled_curves(view: PlannerView, plan: PlanResult) -> list[dict[str, Any]]:
     """Each curve around the decision (current split to recommendation), where the fit has data;
     far from past spend the curve is extrapolation. Per period, relative to the current split."""
-    plan = view.plan
     factor = view.factor
     lower = {c.channel: 0.4 * min(c.current_spend, c.spend) / factor for c in plan.channels}
     upper = {
@@ -145,7 +144,12 @@ def planner_page(*, view: PlannerView, currency: str) -> PlannerPage:
         page.update(
             allocation_chart=charts.budget_allocation_bar(plan.channels, currency=currency, colors=colors),
             curves_chart=charts.response_curves_figure(
-                _scaled_curves(view), plan.channels, currency=currency, target=view.target, colors=colors, relative=True
+                _scaled_curves(view, plan),
+                plan.channels,
+                currency=currency,
+                target=view.target,
+                colors=colors,
+                relative=True,
             ),
             plan_rows=[{"plan": c, "color": colors[c.channel]} for c in plan.channels],
             roas=plan.total_outcome / plan.budget if plan.budget else None,

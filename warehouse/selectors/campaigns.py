@@ -68,7 +68,7 @@ def campaign_ids_matching(
     return [f"{p}:{a}:{c}" for p, a, c in rows[:limit]]
 
 
-def ad_accounts() -> list[tuple[str, str, str]]:
+def ad_accounts() -> list[tuple[str, str, str | None]]:
     """Every ad account of the warehouse's account dimension: (platform, account id, name)."""
     return list(AdAccount.objects.values_list("platform", "account_id", "name"))
 
