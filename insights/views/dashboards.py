@@ -22,7 +22,10 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from accounts import selectors as account_selectors
+from billing.plans import ENTITLEMENTS, Plan, entitlements_for
 from bosco.platforms import platform_label
+from bosco.sources import sources_summary
 from insights.selectors import dashboard_pages as pages
 from insights.selectors import dashboard_tables as tables
 from insights.selectors import dashboards as dash
@@ -131,14 +134,8 @@ def _empty_or_none(request: HttpRequest, context: dict[str, Any], title: str) ->
     """A workspace without data yet: lead it to connect (or wait for) its first source."""
     if context["status"].has_data:
         return None
-    from connectors import selectors as connector_selectors
-
-    connections = connector_selectors.connections_for_page()
-    context.update(
-        title=title,
-        has_connection=any(v.selected for v in connections),
-        syncing=any(v.active_run for v in connections),
-    )
+    sources = sources_summary()
+    context.update(title=title, has_connection=sources.has_connection, syncing=sources.syncing)
     return render(request, "dashboards/empty.html", context)
 
 
@@ -276,13 +273,8 @@ def campaign_detail(request: HttpRequest, campaign_id: str) -> HttpResponse:
 @require_GET
 def settings_billing(request: HttpRequest) -> HttpResponse:
     """The workspace's plan and what it includes, against what the workspace uses now."""
-    from accounts import selectors as account_selectors
-    from billing.plans import ENTITLEMENTS, Plan, entitlements_for
-    from connectors import selectors as connector_selectors
-
     _membership(request)
     tenant = request.tenant  # type: ignore[attr-defined]
-    connections = [v for v in connector_selectors.connections_for_page() if v.connection.status != "disconnected"]
     plans = [(Plan(key), ENTITLEMENTS[key]) for key in Plan.values]
     return render(
         request,
@@ -293,7 +285,7 @@ def settings_billing(request: HttpRequest) -> HttpResponse:
             "plan": Plan(tenant.plan) if tenant.plan in Plan.values else Plan.TRIAL,
             "entitlements": entitlements_for(tenant.plan),
             "plans": plans,
-            "connections_used": len(connections),
+            "connections_used": sources_summary().connections_used,
             "members_used": len(account_selectors.memberships_for_workspace(workspace=tenant)),
         },
     )
