@@ -53,7 +53,7 @@ from insights.services.common import (
     series_hash,
     setting,
 )
-from warehouse.metrics import metric_label
+from warehouse.metrics import metric_label, metric_unit
 
 logger = logging.getLogger("insights.services")
 
@@ -63,7 +63,6 @@ ANOMALY_METRICS: tuple[str, ...] = ("spend", "clicks", "conversions", "conversio
 FORECAST_METRICS: tuple[str, ...] = ("spend", "conversions", "conversion_value")
 FORECAST_HORIZON = 14
 #: names the anomaly model explains a metric by, where the warehouse name reads badly
-EXPLAIN_AS = {"conversion_value": "revenue"}
 #: findings are (re)computed for this many most recent days each night
 ANOMALY_REPORT_DAYS = 90
 #: history read before the report window: the detector's 8-week spread window plus slack
@@ -135,8 +134,11 @@ def _anomaly_rows(
                 continue
             hashes.append(series_hash(values))
             try:
-                # The model words and formats its explanation by this name ("Revenue was …").
-                found = detect_anomalies(values, EXPLAIN_AS.get(metric, metric), currency=symbol)
+                # The explanation words the metric as the pages do ("Revenue was …"): the catalogue's
+                # label and unit, not the model's guesses from the name.
+                found = detect_anomalies(
+                    values, metric, currency=symbol, label=metric_label(metric), unit=metric_unit(metric)
+                )
             except InputError as exc:
                 skipped[f"anomaly {metric} / {entity.slug}"] = str(exc)
                 continue

@@ -11,12 +11,16 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from insights.charts import lines_figure
+from insights.ml.anomaly import detect_anomalies, format_amount
 from insights.selectors import dashboards
+from insights.services.scoring import ANOMALY_METRICS
 from insights.templatetags.dashboard_tags import metric_name
 from insights.templatetags.insights_tags import metric_label as metric_label_filter
+from tests.insights.ml.synthetic import daily_spend
 from warehouse import metrics as m
 from warehouse.api.views import _column
 
@@ -116,3 +120,21 @@ def test_direction_comes_from_the_catalogue() -> None:
         "roas": True,
         "spend": None,
     }
+
+
+@pytest.mark.parametrize("metric", ANOMALY_METRICS)
+def test_anomaly_explanations_name_and_write_the_metric_as_the_catalogue(metric: str) -> None:
+    # nightly scoring hands the model the catalogue's label and unit (insights.ml may import no app)
+    series = daily_spend(level=80.0, seed=5)
+    day = pd.Timestamp("2024-04-09")
+    series[day] *= 3
+    found = detect_anomalies(series, metric, currency="€", label=m.metric_label(metric), unit=m.metric_unit(metric))
+    sentence = found.set_index("timestamp").loc[day, "explanation"]
+    assert sentence.startswith(f"{m.metric_label(metric)} w")
+    assert ("€" in sentence) == (m.metric_unit(metric) == "money")
+
+
+def test_a_percent_metric_is_not_multiplied_again() -> None:
+    # the catalogue's CTR is already in percent (1.25 means 1.25 %); the model's own "ctr" guess is a fraction
+    assert format_amount("ctr", 1.25, unit=m.metric_unit("ctr")) == "1.25%"
+    assert format_amount("ctr", 0.0125) == "1.25%"
