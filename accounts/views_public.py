@@ -25,12 +25,8 @@ def _handoff_redirect(request: HttpRequest, workspace: Workspace, next_path: str
 
 @require_GET
 def landing(request: HttpRequest) -> HttpResponse:
-    # Name only the sources a customer can connect today, from the connectors' own list.
-    from connectors.selectors import platform_names
-
-    names = platform_names()
-    sources = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    return render(request, "public/landing.html", {"sources": sources})
+    # The sources named are the connectors' own list ({% connectable_platforms %} in the template).
+    return render(request, "public/landing.html")
 
 
 @require_GET

@@ -44,13 +44,6 @@ def _membership(request: HttpRequest) -> Membership:
     return membership
 
 
-def _fx_context() -> dict[str, object]:
-    """Where this workspace's rates come from, so the page never claims the ECB's when they are not."""
-    from warehouse.selectors import fx_rate_sources
-
-    return {"fx_other_sources": [source for source in fx_rate_sources() if source != "ECB"]}
-
-
 @require_http_methods(["GET", "POST"])
 def workspace_settings(request: HttpRequest) -> HttpResponse:
     membership = _membership(request)
@@ -84,7 +77,7 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "workspace/settings.html",
-        {"form": form, "can_edit": can_edit, "section": "settings", "tab": "workspace", **_fx_context()},
+        {"form": form, "can_edit": can_edit, "section": "settings", "tab": "workspace"},
         status=400 if form.errors else 200,
     )
 

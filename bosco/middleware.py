@@ -11,7 +11,7 @@ from django.template import loader
 
 from bosco import health
 from bosco.api.exceptions import ProblemResponse
-from insights.formatting import using_number_format
+from bosco.formatting import using_number_format
 
 
 class HealthCheckMiddleware:

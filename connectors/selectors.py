@@ -9,6 +9,7 @@ from datetime import date
 from django.db.models import Prefetch, QuerySet, Sum
 from django.http import Http404
 
+from bosco.sources import SourcesSummary
 from connectors import conf
 from connectors.clock import account_today
 from connectors.models import Connection, ConnectionAccount, StreamCursor, SyncRun
@@ -35,6 +36,16 @@ def connection_get(*, pk: int) -> Connection:
     if connection is None:
         raise Http404("No such connection")
     return connection
+
+
+def sources_summary() -> SourcesSummary:
+    """The workspace's sources as the pages of other apps see them (`bosco.sources`)."""
+    views = connections_for_page()
+    return SourcesSummary(
+        connections_used=sum(1 for v in views if v.connection.status != Connection.Status.DISCONNECTED),
+        has_connection=any(v.selected for v in views),
+        syncing=any(v.active_run for v in views),
+    )
 
 
 def connections_for_page() -> list[ConnectionView]:

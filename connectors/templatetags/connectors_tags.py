@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from django import template
 
+from connectors.selectors import platform_names
+
 register = template.Library()
 
 _STATUS_BADGES = {
@@ -49,3 +51,10 @@ def percent(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{float(value):.0f}%"
+
+
+@register.simple_tag
+def connectable_platforms() -> str:
+    """The platforms a workspace can connect today, in a sentence ("Google Ads and Meta Ads")."""
+    names = platform_names()
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -39,6 +39,8 @@ from insights.ml.timeseries import Sampling, infer_sampling, regular_grid
 MODEL_VERSION = "anomaly-seasonal-median/1"
 
 Severity = Literal["low", "medium", "high"]
+#: the units of a metric catalogue (money in the currency, counts, a ratio as 3.2, a percent as 1.25)
+Unit = Literal["money", "count", "ratio", "percent"]
 SEVERITY_Z: dict[Severity, float] = {"low": 3.0, "medium": 5.0, "high": 8.0}
 """Deviation (in robust standard deviations) at which each severity starts."""
 
@@ -267,18 +269,22 @@ def detect_anomalies(
     min_severity: Severity = "low",
     currency: str = "€",
     weeks: int = 4,
+    label: str | None = None,
+    unit: Unit | None = None,
 ) -> pd.DataFrame:
     """Product API: the anomalous points of one metric series, with severity and explanation.
 
     ``series`` maps timestamps (daily or hourly, gaps allowed) to the metric's value;
     ``metric`` (spend, clicks, cpc, cpm, conversions, roas, ...) decides formatting and the
-    smallest meaningful amount. Returns one row per anomalous point with columns
+    smallest meaningful amount. A caller with a metric catalogue of its own (Bosco's
+    `warehouse.metrics`) passes the metric's ``label`` and ``unit``, which then word and format
+    the explanation instead of this module's guesses from the name. Returns one row per anomalous point with columns
     ``timestamp, metric, value, expected, lower, upper, score, z, severity, direction,
     explanation, model_version`` (empty frame when nothing is anomalous). Causal: a
     finding at time t would have been raised identically at time t.
     """
     name = metric.strip().lower()
-    floor = 1.0 if name in COUNT_METRICS else 0.0
+    floor = 1.0 if _unit_of(name, unit) == "count" else 0.0
     scored = score_series(series, weeks=weeks, floor=floor, multiplicative=None)
     sampling = infer_sampling(pd.DatetimeIndex(scored.index))
     threshold = SEVERITY_Z[min_severity]
@@ -321,6 +327,8 @@ def detect_anomalies(
                     when=ts,
                     sampling=sampling,
                     currency=currency,
+                    label=label,
+                    unit=unit,
                 ),
                 "model_version": MODEL_VERSION,
             }
@@ -328,17 +336,35 @@ def detect_anomalies(
     return pd.DataFrame(rows, columns=columns)
 
 
-def format_amount(metric: str, value: float, currency: str = "€") -> str:
+def _unit_of(metric: str, unit: Unit | None) -> Unit | Literal["rate"] | None:
+    """The unit given by the caller, else guessed from the name ("rate": a fraction shown as %)."""
+    if unit is not None:
+        return unit
+    if metric in MONEY_METRICS:
+        return "money"
+    if metric in COUNT_METRICS:
+        return "count"
+    if metric in RATE_METRICS:
+        return "rate"
+    if metric in RATIO_METRICS:
+        return "ratio"
+    return None
+
+
+def format_amount(metric: str, value: float, currency: str = "€", *, unit: Unit | None = None) -> str:
     """Format a metric value the way a marketer reads it (money, counts, rates, ratios)."""
     if not np.isfinite(value):
         return "n/a"
-    if metric in MONEY_METRICS:
+    kind = _unit_of(metric, unit)
+    if kind == "money":
         return f"{currency}{value:,.0f}" if abs(value) >= 100 else f"{currency}{value:,.2f}"
-    if metric in COUNT_METRICS:
+    if kind == "count":
         return f"{value:,.0f}" if abs(value) >= 10 or float(value).is_integer() else f"{value:,.1f}"
-    if metric in RATE_METRICS:
+    if kind == "rate":
         return f"{100 * value:.2f}%"
-    if metric in RATIO_METRICS:
+    if kind == "percent":  # already in percent (CTR as 1.25)
+        return f"{value:.2f}%"
+    if kind == "ratio":
         return f"{value:.2f}"
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
 
@@ -363,18 +389,25 @@ def explain(
     when: pd.Timestamp,
     sampling: Sampling,
     currency: str = "€",
+    label: str | None = None,
+    unit: Unit | None = None,
 ) -> str:
     """One sentence a marketer understands, e.g. "Spend was 2.4x the usual for a Tuesday
     (expected EUR 310-420)." (rendered with the multiplication sign and an en dash)."""
-    label = {"cpc": "CPC", "cpm": "CPM", "cpa": "CPA", "roas": "ROAS", "ctr": "CTR", "mer": "MER"}.get(
-        metric, metric.replace("_", " ").capitalize()
-    )
-    verb = "were" if label.endswith("s") and metric not in RATIO_METRICS else "was"
+    if label is None:
+        label = {"cpc": "CPC", "cpm": "CPM", "cpa": "CPA", "roas": "ROAS", "ctr": "CTR", "mer": "MER"}.get(
+            metric, metric.replace("_", " ").capitalize()
+        )
+    verb = "were" if label.endswith("s") and _unit_of(metric, unit) != "ratio" else "was"
+
+    def amount(number: float) -> str:
+        return format_amount(metric, number, currency, unit=unit)
+
     # the en dash and the multiplication sign below are deliberate: this text is shown to people
-    fmt_range = f"expected {format_amount(metric, lower, currency)}–{format_amount(metric, upper, currency)}"
+    fmt_range = f"expected {amount(lower)}–{amount(upper)}"
     slot = _slot_phrase(when, sampling)
     if not np.isfinite(expected) or expected <= 0:
-        return f"{label} {verb} {format_amount(metric, value, currency)}, unusual {slot} ({fmt_range})."
+        return f"{label} {verb} {amount(value)}, unusual {slot} ({fmt_range})."
     ratio = value / expected
     if ratio >= 1.5:
         change = f"{ratio:.1f}× the usual"

@@ -110,6 +110,8 @@ def _write(frame: pd.DataFrame, path: str) -> None:
 
 
 # --------------------------------------------------------------------------- commands
+# Each command imports its model inside the function: the CLI starts (and answers --help)
+# without loading every model's numpy/scipy/scikit-learn stack.
 
 
 def run_anomalies(args: argparse.Namespace) -> None:

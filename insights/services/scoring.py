@@ -24,16 +24,23 @@ import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
+from bosco.formatting import currency_symbol
 from bosco.platforms import platform_label
-from insights import versioning
-from insights.formatting import currency_symbol, metric_label
 from insights.ml.anomaly import MODEL_VERSION as ANOMALY_ALGORITHM
 from insights.ml.anomaly import detect_anomalies
 from insights.ml.errors import InputError
 from insights.ml.forecasting import MODEL_VERSION as FORECAST_ALGORITHM
 from insights.ml.forecasting import forecast
 from insights.models import AnomalyFinding, ForecastPoint, ModelVersion, Scope
-from insights.series import Entity, EntitySeries, campaign_series, last_complete_day, platform_series, top_campaigns
+from insights.selectors.series import (
+    Entity,
+    EntitySeries,
+    campaign_series,
+    last_complete_day,
+    platform_series,
+    top_campaigns,
+)
+from insights.services import versioning
 from insights.services.budget import budget_curves_fit
 from insights.services.common import (
     InsightsError,
@@ -46,6 +53,7 @@ from insights.services.common import (
     series_hash,
     setting,
 )
+from warehouse.metrics import metric_label, metric_unit
 
 logger = logging.getLogger("insights.services")
 
@@ -55,7 +63,6 @@ ANOMALY_METRICS: tuple[str, ...] = ("spend", "clicks", "conversions", "conversio
 FORECAST_METRICS: tuple[str, ...] = ("spend", "conversions", "conversion_value")
 FORECAST_HORIZON = 14
 #: names the anomaly model explains a metric by, where the warehouse name reads badly
-EXPLAIN_AS = {"conversion_value": "revenue"}
 #: findings are (re)computed for this many most recent days each night
 ANOMALY_REPORT_DAYS = 90
 #: history read before the report window: the detector's 8-week spread window plus slack
@@ -127,8 +134,11 @@ def _anomaly_rows(
                 continue
             hashes.append(series_hash(values))
             try:
-                # The model words and formats its explanation by this name ("Revenue was …").
-                found = detect_anomalies(values, EXPLAIN_AS.get(metric, metric), currency=symbol)
+                # The explanation words the metric as the pages do ("Revenue was …"): the catalogue's
+                # label and unit, not the model's guesses from the name.
+                found = detect_anomalies(
+                    values, metric, currency=symbol, label=metric_label(metric), unit=metric_unit(metric)
+                )
             except InputError as exc:
                 skipped[f"anomaly {metric} / {entity.slug}"] = str(exc)
                 continue

@@ -23,6 +23,8 @@ STATIC_PATH = f"{PREFIX}/{FILENAME}"
 
 
 def plotly_package_data() -> Path:
+    # Imported when a static file is looked up, not when settings load the finder: plotly is a
+    # large package, and only its location is needed here.
     import plotly
 
     return Path(plotly.__file__).resolve().parent / "package_data"

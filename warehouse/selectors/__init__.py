@@ -19,6 +19,7 @@ from django.db.models import Count, Max, Min, QuerySet
 
 from warehouse.models import (
     DataTestResult,
+    DayPlatform,
     FxRate,
     ModelNode,
     ModelRun,
@@ -286,3 +287,8 @@ def fx_sources_used() -> list[str]:
 def fx_rate_sources() -> list[str]:
     """Where the loaded rates came from: what the next conversions will use."""
     return sorted(FxRate.objects.values_list("source", flat=True).distinct())
+
+
+def oldest_data_day() -> date | None:
+    """The first day with data in the daily rollup (None before the first sync)."""
+    return DayPlatform.objects.aggregate(first=Min("date_day"))["first"]
