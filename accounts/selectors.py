@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django_tenants.utils import get_public_schema_name
 
 from accounts.models import ApiKey, Invitation, Membership, OAuthRoute, User, Workspace
+from accounts.roles import Role
 
 
 def workspaces_for_user(*, user: User) -> QuerySet[Workspace]:
@@ -23,6 +24,18 @@ def membership_get(*, user: User, workspace: Workspace) -> Membership | None:
 
 def memberships_for_workspace(*, workspace: Workspace) -> QuerySet[Membership]:
     return Membership.objects.filter(workspace=workspace).select_related("user").order_by("user__email")
+
+
+def owner_emails(*, workspace: Workspace) -> list[str]:
+    return list(Membership.objects.filter(workspace=workspace, role=Role.OWNER).values_list("user__email", flat=True))
+
+
+def seats_taken(*, workspace: Workspace) -> int:
+    """Members plus open invitations: what a plan's member limit counts."""
+    return (
+        Membership.objects.filter(workspace=workspace).count()
+        + open_invitations_for_workspace(workspace=workspace).count()
+    )
 
 
 def open_invitations_for_workspace(*, workspace: Workspace) -> QuerySet[Invitation]:

@@ -1,15 +1,23 @@
-"""Bind each session to the host (schema) it signed in on."""
+"""Bind each session to the host (schema) it signed in on; announce new workspaces to the layers above."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from bosco.db import connection
 
 SESSION_SCHEMA_KEY = "_bosco_schema"
+
+#: sent inside workspace_create's transaction (`workspace=`); billing starts the trial on it.
+#: Accounts sits below billing, so it announces instead of importing.
+workspace_created = Signal()
+
+#: sent before a member or invitation is added (`workspace=`, `seats=` taken now); a receiver
+#: that refuses answers with the message to show (billing's member limit), otherwise None.
+seat_requested = Signal()
 
 
 @receiver(user_logged_in)
