@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -62,10 +62,14 @@ class WorkspaceEntitlements:
     def plan_label(self) -> str:
         return Plan(self.plan).label if self.plan in Plan.values else self.plan
 
-    def history_start(self, today: datetime | None = None) -> datetime:
-        """The oldest moment synced and shown: `history_months` back from today."""
-        now = today or timezone.now()
-        return now - timedelta(days=round(self.history_months * 30.44))
+    @property
+    def history_days(self) -> int:
+        """`history_months` as days (the depth synced and shown)."""
+        return round(self.history_months * 30.44)
+
+    def history_start(self, today: date | None = None) -> date:
+        """The oldest day synced and shown."""
+        return (today or timezone.localdate()) - timedelta(days=self.history_days - 1)
 
 
 def _cache_key(schema: str) -> str:

@@ -42,6 +42,7 @@ from django.db import connection as db
 from django.db.models import F
 from django.utils import timezone
 
+from billing.entitlements import for_workspace
 from connectors import conf, windows
 from connectors.errors import (
     BadResponse,
@@ -127,6 +128,12 @@ def _execute_locked(run_id: int) -> str:
                 SyncRun.Status.CANCELLED,
                 note=f"Not synced: the connection is {connection.get_status_display().lower()}.",
             )
+            return run.status
+        plan = for_workspace(db.schema_name)
+        if plan.read_only:
+            # Queued before the workspace turned read-only: skip, saying why; nothing synced is lost.
+            logger.info("sync run %s skipped: %s", run_id, plan.read_only_reason)
+            _close_run(run, SyncRun.Status.CANCELLED, note=f"Not synced: {plan.read_only_reason}")
             return run.status
         if run.resume_after and run.resume_after > now:
             # An early redelivery of a deferred run: come back when the platform lets us.
@@ -221,7 +228,9 @@ class SyncEngine:
         if not self.accounts:
             raise SyncCancelled("no accounts", user_message="No ad account is selected, so there was nothing to sync.")
         lookback = self.connection.lookback_days
-        backfill = min(self.connection.backfill_days, conf.max_history_days(self.platform))
+        # History synced never goes deeper than the workspace's plan keeps.
+        plan_days = for_workspace(db.schema_name).history_days
+        backfill = min(self.connection.backfill_days, conf.max_history_days(self.platform), plan_days)
         with transaction.atomic():
             for account in self.accounts:
                 today = account_today(account.time_zone)

@@ -9,6 +9,7 @@ a redelivery or a manual "Run now" next to the nightly run changes nothing twice
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,14 +18,22 @@ from django.conf import settings
 
 from bosco.tasks import public_task, tenant_task
 
+logger = logging.getLogger(__name__)
+
 SCORING_LOCAL_HOUR = 4
 
 
 @tenant_task()
 def score_workspace(as_of: str | None = None) -> dict[str, Any]:
     """Score anomalies, forecasts and budget curves of this workspace (see services)."""
+    from billing.entitlements import for_workspace
+    from bosco.db import connection
     from insights.services import score_workspace_nightly
 
+    plan = for_workspace(connection.schema_name)
+    if plan.read_only:
+        logger.info("scoring skipped in %s: %s", connection.schema_name, plan.read_only_reason)
+        return {"skipped": plan.read_only_reason}
     day = date.fromisoformat(as_of) if as_of else None
     return score_workspace_nightly(as_of=day).as_dict()
 

@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.WorkspaceAccessMiddleware",
+    "billing.middleware.ReadOnlyWorkspaceMiddleware",
     "bosco.middleware.NumberFormatMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -99,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.workspace",
+                "billing.context_processors.billing_banner",
             ],
             # `num`: numbers for people in the workspace's number format, in every template
             "builtins": ["insights.templatetags.numbers"],
@@ -352,3 +354,8 @@ STATICFILES_FINDERS = [
     "insights.staticfiles.PlotlyJsFinder",
 ]
 # --- end Insights --------------------------------------------------------------------------------
+
+# --- Billing (issue 14): plans and limits in billing/plans.py, Stripe settings above.
+# After a failed payment a workspace keeps working this many days, then turns read-only.
+BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)
+# --- end Billing ---------------------------------------------------------------------------------

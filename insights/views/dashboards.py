@@ -370,26 +370,38 @@ def campaign_detail(request: HttpRequest, campaign_id: str) -> HttpResponse:
 
 @require_GET
 def settings_billing(request: HttpRequest) -> HttpResponse:
-    """The workspace's plan and what it includes, against what the workspace uses now."""
+    """The workspace's plan and what it includes, against what the workspace uses now; owners subscribe here."""
     from accounts import selectors as account_selectors
-    from billing.plans import ENTITLEMENTS, Plan, entitlements_for
+    from accounts.roles import Permission
+    from billing import selectors as billing_selectors
+    from billing import stripe_client
+    from billing.entitlements import for_workspace
+    from billing.models import Interval
+    from billing.plans import ENTITLEMENTS, PAID_PLANS, Plan
     from connectors import selectors as connector_selectors
 
-    _membership(request)
+    membership = _membership(request)
     tenant = request.tenant  # type: ignore[attr-defined]
     connections = [v for v in connector_selectors.connections_for_page() if v.connection.status != "disconnected"]
     plans = [(Plan(key), ENTITLEMENTS[key]) for key in Plan.values]
+    current = for_workspace(tenant.schema_name)
     return render(
         request,
         "workspace/settings_billing.html",
         {
             "section": "settings",
             "tab": "billing",
-            "plan": Plan(tenant.plan) if tenant.plan in Plan.values else Plan.TRIAL,
-            "entitlements": entitlements_for(tenant.plan),
+            "plan": Plan(current.plan) if current.plan in Plan.values else Plan.TRIAL,
+            "entitlements": current,
+            "account": billing_selectors.account_for_schema(tenant.schema_name),
             "plans": plans,
+            "paid_plans": [Plan(key) for key in PAID_PLANS],
+            "intervals": Interval.choices,
+            "billing_configured": stripe_client.is_configured(),
+            "can_manage_billing": membership.can(Permission.MANAGE_BILLING),
+            "checkout_result": request.GET.get("checkout", ""),
             "connections_used": len(connections),
-            "members_used": len(account_selectors.memberships_for_workspace(workspace=tenant)),
+            "members_used": account_selectors.seats_taken(workspace=tenant),
         },
     )
 
