@@ -20,8 +20,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--webhook-url", default=None, help="where signed events are POSTed")
     parser.add_argument("--webhook-secret", default=StripeEmulatorConfig.webhook_secret, help="signing secret")
     parser.add_argument("--api-key", default=None, help="the only secret key accepted (default: any sk_test_...)")
+    parser.add_argument(
+        "--retry-delays",
+        default="1,5,30,120",
+        help="seconds between webhook attempts to a failing endpoint (default 1,5,30,120)",
+    )
     options = parser.parse_args(argv)
-    config = StripeEmulatorConfig(api_key=options.api_key)
+    try:
+        delays = tuple(float(d) for d in options.retry_delays.split(",") if d.strip())
+    except ValueError:
+        parser.error("--retry-delays takes comma-separated seconds, e.g. 1,5,30")
+    config = StripeEmulatorConfig(api_key=options.api_key, webhook_retry_delays=delays)
     emulator = start_stripe_emulator(
         host=options.host,
         port=options.port,
