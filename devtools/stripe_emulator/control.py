@@ -52,6 +52,7 @@ def _dispatch(state: StripeState, request: Request, op: str) -> Response:
                     "webhook_url": state.deliverer.url,
                     "objects": counts,
                     "held_events": state.deliverer.held(),
+                    "request_count": state.request_count,
                 }
             )
     if request.method == "GET" and op == "events":

@@ -532,12 +532,11 @@ class StripeState:
         self._cancel_now(sub, ended_at=self.now())
 
     def _cancel_now(self, sub: dict[str, Any], *, ended_at: int) -> None:
-        previous = {k: copy.deepcopy(sub[k]) for k in ("status", "ended_at", "canceled_at")}
         sub.update({"status": "canceled", "ended_at": ended_at, "canceled_at": sub["canceled_at"] or ended_at})
         if sub["cancellation_details"]["reason"] is None:
             sub["cancellation_details"] = {"comment": None, "feedback": None, "reason": "cancellation_requested"}
         self.extras[sub["id"]].pending_price = None
-        self.emit("customer.subscription.deleted", sub, previous)
+        self.emit("customer.subscription.deleted", sub)
 
     def _items_with(self, sub: dict[str, Any], price: dict[str, Any], start: int, end: int) -> dict[str, Any]:
         items = copy.deepcopy(sub["items"])
