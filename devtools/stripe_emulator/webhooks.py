@@ -137,21 +137,25 @@ class WebhookDeliverer:
                     return
                 pending = heapq.heappop(self._queue)
                 self._busy += 1
+            delivery: Delivery | None = None
             try:
                 delivery = self._send(pending.event_id, pending.attempt)
+            except Exception:  # a bug or a reset mid-delivery must not end the delivery thread
+                logger.exception("webhook delivery of %s failed", pending.event_id)
             finally:
                 with self._cond:
+                    # The retry is queued before the delivery stops counting as busy, so
+                    # wait_idle never sees a moment with neither.
+                    retry = delivery is not None and not _succeeded(delivery)
+                    if retry and pending.attempt <= len(self.retry_delays) and pending.event_id in self._payloads:
+                        delay = self.retry_delays[pending.attempt - 1]
+                        self._push(pending.event_id, attempt=pending.attempt + 1, delay=delay)
                     self._busy -= 1
                     self._cond.notify_all()
-            if not _succeeded(delivery) and pending.attempt <= len(self.retry_delays):
-                with self._cond:
-                    self._push(
-                        pending.event_id, attempt=pending.attempt + 1, delay=self.retry_delays[pending.attempt - 1]
-                    )
 
     def _send(self, event_id: str, attempt: int) -> Delivery:
-        payload = self._payloads[event_id]
-        url = self.url
+        with self._cond:
+            payload, event_type, url = self._payloads[event_id], self._types[event_id], self.url
         status: int | None = None
         error: str | None = None
         if url is None:
@@ -174,7 +178,7 @@ class WebhookDeliverer:
                 status = exc.code
             except (OSError, ValueError) as exc:
                 error = str(exc)
-        delivery = Delivery(event_id, self._types[event_id], attempt, status, error, time.time())
+        delivery = Delivery(event_id, event_type, attempt, status, error, time.time())
         with self._cond:
             self.deliveries.append(delivery)
         logger.debug("webhook %s attempt %d -> %s %s", event_id, attempt, status, error or "")

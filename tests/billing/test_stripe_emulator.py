@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -435,3 +436,21 @@ def test_held_events_can_be_delivered_out_of_order_and_twice(
     stripe_emulator.state.resume_webhooks()  # nothing is held any more: no fourth delivery
     assert stripe_emulator.state.wait_for_webhooks()
     assert len(webhook_receiver.deliveries) == 3
+
+
+def test_an_unreachable_endpoint_gets_a_bounded_number_of_attempts(webhook_receiver: WebhookReceiver) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/hook"
+    config = StripeEmulatorConfig(webhook_retry_delays=(0.05, 0.05))
+    with start_stripe_emulator(webhook_url=dead, config=config) as emulator:
+        api = stripe.StripeClient(STRIPE_TEST_SECRET_KEY, base_addresses={"api": emulator.base_url})
+        api.v1.customers.create(params={"email": "a@example.com"})
+        assert emulator.state.wait_for_webhooks()
+        attempts = [(d.attempt, d.status) for d in emulator.state.deliveries()]
+        assert attempts == [(1, None), (2, None), (3, None)]
+        # The delivery thread lives on: after a reset, a reachable endpoint gets the next event.
+        emulator.state.reset()
+        emulator.state.set_webhook_endpoint(webhook_receiver.url)
+        api.v1.customers.create(params={"email": "b@example.com"})
+        assert json.loads(webhook_receiver.wait_for(1)[0][1])["type"] == "customer.created"
