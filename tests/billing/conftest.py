@@ -48,12 +48,17 @@ class WebhookReceiver:
     def __init__(self) -> None:
         self.deliveries: list[tuple[dict[str, str], bytes]] = []
         self.statuses: list[int] = []  # answered in turn; 200 once exhausted
+        self.arrived = threading.Event()  # set when a delivery arrives
+        self.gate: threading.Event | None = None  # when set to an Event, answers wait for it
         self._lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.arrived.set()
+                if receiver.gate is not None:
+                    receiver.gate.wait(timeout=10)
                 with receiver._lock:
                     receiver.deliveries.append((dict(self.headers.items()), body))
                     status = receiver.statuses.pop(0) if receiver.statuses else 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -454,3 +455,16 @@ def test_an_unreachable_endpoint_gets_a_bounded_number_of_attempts(webhook_recei
         emulator.state.set_webhook_endpoint(webhook_receiver.url)
         api.v1.customers.create(params={"email": "b@example.com"})
         assert json.loads(webhook_receiver.wait_for(1)[0][1])["type"] == "customer.created"
+
+
+def test_a_reset_during_a_delivery_does_not_stop_later_deliveries(
+    api: stripe.StripeClient, stripe_emulator: StripeEmulator, webhook_receiver: WebhookReceiver
+) -> None:
+    webhook_receiver.gate = threading.Event()
+    api.v1.customers.create(params={"email": "a@example.com"})
+    assert webhook_receiver.arrived.wait(timeout=10)  # the delivery is in flight ...
+    stripe_emulator.state.reset()  # ... when its event is forgotten
+    webhook_receiver.gate.set()
+    api.v1.customers.create(params={"email": "b@example.com"})
+    received = [json.loads(body)["data"]["object"]["email"] for _, body in webhook_receiver.wait_for(2)]
+    assert received == ["a@example.com", "b@example.com"]
