@@ -44,7 +44,9 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     except stripe_client.SignatureError as exc:
         logger.warning("stripe webhook refused: %s", exc, extra={"remote_addr": request.META.get("REMOTE_ADDR")})
         return _problem(400, "invalid signature")
-    except ValueError as exc:  # a signed body that is not an event
+    except (ValueError, TypeError, AttributeError) as exc:
+        # A correctly signed body that is not an event object (e.g. a JSON list) trips the stripe
+        # library's parser; it is still only a bad request.
         logger.warning("stripe webhook refused: malformed payload: %s", exc)
         return _problem(400, "malformed payload")
     if not isinstance(event, dict) or not str(event.get("id") or "").startswith("evt_") or not event.get("type"):
