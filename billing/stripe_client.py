@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 
 import stripe
 from django.conf import settings
+from stripe.params import CustomerCreateParams
+from stripe.params.checkout import SessionCreateParams, SessionCreateParamsSubscriptionData
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 PRICE_CACHE_SECONDS = 600
@@ -113,7 +115,7 @@ def ensure_customer(*, workspace_schema: str, workspace_name: str, email: str, e
         else:
             if not customer.to_dict().get("deleted"):
                 return existing_id
-    params: dict[str, Any] = {
+    params: CustomerCreateParams = {
         "email": email,
         "name": workspace_name,
         "metadata": {"workspace_schema": workspace_schema},
@@ -201,10 +203,10 @@ def create_checkout_session(
     metadata, so every later event can be tied back to it without trusting the browser.
     """
     metadata = {"workspace_schema": workspace_schema}
-    subscription_data: dict[str, Any] = {"metadata": metadata}
+    subscription_data: SessionCreateParamsSubscriptionData = {"metadata": metadata}
     if trial_days:
         subscription_data["trial_period_days"] = trial_days
-    params: dict[str, Any] = {
+    params: SessionCreateParams = {
         "mode": "subscription",
         "customer": customer_id,
         "line_items": [{"price": price_id, "quantity": 1}],

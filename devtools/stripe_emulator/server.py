@@ -7,7 +7,7 @@ import dataclasses
 import logging
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
@@ -28,7 +28,8 @@ NO_KEY = (
 MAX_IDEMPOTENCY_KEY = 255
 
 _API_ROUTES = [(method, re.compile(pattern), handler) for method, pattern, handler in api.ROUTES]
-_PAGE_ROUTES = [
+PageHandler = Callable[..., Response]
+_PAGE_ROUTES: list[tuple[re.Pattern[str], PageHandler]] = [
     (re.compile(r"/checkout/pay/(?P<session_id>[^/]+)"), pages.checkout_page),
     (re.compile(r"/portal/(?P<session_id>[^/]+)(?:/(?P<action>customer))?"), pages.portal_page),
     (
@@ -58,19 +59,19 @@ class StripeEmulatorApp:
 
     def dispatch(self, request: Request) -> Response:
         if request.path.startswith("/v1/"):
-            return self.api(request)
+            return self.handle_api(request)
         if request.path == "/favicon.ico":
             return Response(b"", status=204)
         for pattern, handler in _PAGE_ROUTES:
             match = pattern.fullmatch(request.path)
             if match:
-                kwargs = {k: v for k, v in match.groupdict().items() if v is not None}
+                kwargs: dict[str, Any] = {k: v for k, v in match.groupdict().items() if v is not None}
                 if "pdf" in kwargs:
                     kwargs["pdf"] = True
                 return handler(self.state, request, **kwargs)
         return pages.page("Not found", "<h1>Not found</h1>", 404)
 
-    def api(self, request: Request) -> Response:
+    def handle_api(self, request: Request) -> Response:
         state = self.state
         request_id = new_id("req")
         with state.lock:
