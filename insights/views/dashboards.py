@@ -48,12 +48,18 @@ def _membership(request: HttpRequest) -> Any:
 
 
 def _state(request: HttpRequest, *, sortable: bool = False) -> DashboardState:
+    from billing.entitlements import for_workspace
+
     tenant = request.tenant  # type: ignore[attr-defined]
+    today = workspace_today(tenant.time_zone)
+    plan = for_workspace(tenant.schema_name)
     return DashboardState.parse(
         request.GET,
-        today=workspace_today(tenant.time_zone),
+        today=today,
         sorts=dash.TABLE_SORTS if sortable else (),
         default_sort=dash.DEFAULT_SORT if sortable else "",
+        earliest=plan.history_start(today),
+        earliest_reason=f"Your {plan.plan_label} plan shows {plan.history_months} months of history, which",
     )
 
 

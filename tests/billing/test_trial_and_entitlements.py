@@ -362,3 +362,28 @@ def test_support_grants_a_plan_through_the_admin(acme, make_user, client) -> Non
     page = client.get(f"/admin/billing/billingaccount/{account.pk}/change/")
     assert page.status_code == 200
     assert "Grant plan (comped)" in page.content.decode()
+
+
+def test_history_shown_is_cut_at_the_plans_depth_on_pages_and_api(acme, owner, workspace_client) -> None:
+    _set(acme, status=Status.ACTIVE, plan=Plan.GROWTH)  # 37 months
+    raw = _api_key(acme, owner)
+    old = _api(acme, raw).get("/api/v1/metrics?metrics=spend&date_from=2020-01-01&date_to=2020-01-31")
+    assert old.status_code == 400
+    assert "37 months of history" in str(old.json()["errors"])
+    recent = _api(acme, raw).get("/api/v1/metrics?metrics=spend&date_from=2026-01-01&date_to=2026-01-31")
+    assert recent.status_code == 200
+    _set(acme, plan=Plan.STARTER)  # 24 months
+    from django.test import RequestFactory
+
+    from insights.views.dashboards import _state
+
+    request = RequestFactory().get("/", {"period": "custom", "from": "2020-01-01", "to": "2026-11-01"})
+    request.tenant = acme
+    state = _state(request)  # what every dashboard page reads its range from
+    assert state.date_from == entitlements.for_workspace(acme.schema_name).history_start(state.today)
+    assert state.date_from > timezone.localdate() - timedelta(days=740)
+    assert any("Your Starter plan shows 24 months of history" in e for e in state.errors)
+    request = RequestFactory().get("/", {"period": "custom", "from": "2020-01-01", "to": "2020-02-01"})
+    request.tenant = acme
+    state = _state(request)
+    assert state.preset == "30d"  # a range wholly before the history falls back to the last 30 days

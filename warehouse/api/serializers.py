@@ -52,7 +52,28 @@ class DateRangeParams(serializers.Serializer):
             raise serializers.ValidationError({"date_from": "is after date_to"})
         if (attrs["date_to"] - attrs["date_from"]).days > MAX_RANGE_DAYS:
             raise serializers.ValidationError({"date_to": f"the range is longer than {MAX_RANGE_DAYS} days"})
+        _within_plan_history(attrs["date_from"])
         return attrs
+
+
+def _within_plan_history(date_from: Any) -> None:
+    """The workspace's plan decides how far back the API answers (billing's history depth)."""
+    from django.db import connection
+
+    from billing.entitlements import for_workspace
+
+    schema = getattr(connection, "schema_name", "")
+    if not schema or schema == "public":
+        return
+    plan = for_workspace(schema)
+    earliest = plan.history_start()
+    if date_from < earliest:
+        raise serializers.ValidationError(
+            {
+                "date_from": f"is before {earliest.isoformat()}: the {plan.plan_label} plan keeps"
+                f" {plan.history_months} months of history"
+            }
+        )
 
 
 # --------------------------------------------------------------------------- metrics
