@@ -397,3 +397,20 @@ def test_without_stripe_keys_billing_says_not_configured_and_nothing_breaks(
     assert refused.status_code == 200
     assert "not configured" in refused.content.decode()
     assert account_of(acme).status == "trialing"
+
+
+def test_no_code_verifies_a_stripe_signature_without_a_time_tolerance() -> None:
+    """The stripe library skips the timestamp check when no tolerance is given [plan case 20]."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    calls = []
+    for path in root.glob("*/**/*.py"):
+        if ".venv" in path.parts or "tests" in path.parts:
+            continue
+        text = path.read_text(encoding="utf-8")
+        calls += [(path, m) for m in re.finditer(r"(?:verify_header|Webhook\.construct_event)\(([^)]*)\)", text)]
+    assert calls, "the webhook verification call was not found"
+    for path, match in calls:
+        assert "tolerance=" in match.group(1), f"{path}: {match.group(0)} has no tolerance"
