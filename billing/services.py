@@ -91,7 +91,7 @@ def trial_notices_send(*, now: datetime | None = None) -> int:
     sent = 0
     for days in TRIAL_NOTICE_DAYS:
         for account in trial_accounts_ending_between(now, now + timedelta(days=days)):
-            if days == 7 and account.trial_end <= now + timedelta(days=1):
+            if account.trial_end is None or (days == 7 and account.trial_end <= now + timedelta(days=1)):
                 continue  # the 1-day notice covers it; never two mails for one moment
             sent += _trial_notice_send(account=account, days=days)
     return sent
@@ -100,6 +100,8 @@ def trial_notices_send(*, now: datetime | None = None) -> int:
 def _trial_notice_send(*, account: BillingAccount, days: int) -> int:
     from accounts.selectors import owner_emails
 
+    if account.trial_end is None:
+        return 0
     with transaction.atomic():
         _, created = TrialNotice.objects.get_or_create(account=account, days_before=days, trial_end=account.trial_end)
         if not created:

@@ -43,6 +43,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from billing.entitlements import for_workspace
+from bosco.db import connection as tenant_db
 from connectors import conf, windows
 from connectors.errors import (
     BadResponse,
@@ -129,7 +130,7 @@ def _execute_locked(run_id: int) -> str:
                 note=f"Not synced: the connection is {connection.get_status_display().lower()}.",
             )
             return run.status
-        plan = for_workspace(db.schema_name)
+        plan = for_workspace(tenant_db.schema_name)
         if plan.read_only:
             # Queued before the workspace turned read-only: skip, saying why; nothing synced is lost.
             logger.info("sync run %s skipped: %s", run_id, plan.read_only_reason)
@@ -229,7 +230,7 @@ class SyncEngine:
             raise SyncCancelled("no accounts", user_message="No ad account is selected, so there was nothing to sync.")
         lookback = self.connection.lookback_days
         # History synced never goes deeper than the workspace's plan keeps.
-        plan_days = for_workspace(db.schema_name).history_days
+        plan_days = for_workspace(tenant_db.schema_name).history_days
         backfill = min(self.connection.backfill_days, conf.max_history_days(self.platform), plan_days)
         with transaction.atomic():
             for account in self.accounts:
