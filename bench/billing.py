@@ -185,11 +185,11 @@ def bench_entitlements(schema: str, *, calls: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer events and calls (under a minute)")
-    parser.add_argument("--updates", type=int, help="subscription updates (events) to deliver (default 400, quick 60)")
+    parser.add_argument("--updates", type=int, help="subscription updates (events) to deliver (default 400, quick 30)")
     parser.add_argument("--calls", type=int, help="entitlement checks timed (default 5000, quick 1000)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     args = parser.parse_args()
-    updates = args.updates or (60 if args.quick else 400)
+    updates = args.updates or (30 if args.quick else 400)
     calls = args.calls or (1000 if args.quick else 5000)
 
     os.environ.setdefault("LOG_LEVEL", "WARNING")  # one line per event and task would swamp the output
