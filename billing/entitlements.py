@@ -73,7 +73,8 @@ class WorkspaceEntitlements:
 
 
 def _cache_key(schema: str) -> str:
-    return f"billing:{settings.CACHES['default'].get('KEY_PREFIX', '')}:entitlements:{schema}"
+    # Shaped like django-tenants' keys (schema first), so every cache key names its workspace.
+    return f"{schema}:{settings.CACHES['default'].get('KEY_PREFIX', '')}:billing:entitlements"
 
 
 def _redis() -> object:

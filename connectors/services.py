@@ -468,8 +468,8 @@ def syncs_schedule_due(*, now: datetime | None = None) -> dict[str, int]:
     plan = for_workspace(db.schema_name)
     if plan.read_only:
         logger.info("syncs not scheduled in %s: %s", db.schema_name, plan.read_only_reason)
-        return {"started": 0, "rescued": 0, "paused_over_plan": 0}
-    paused = _pause_over_plan(plan.max_connections)
+        return {"started": 0, "rescued": 0}
+    _pause_over_plan(plan.max_connections)
     started = 0
     due = (
         Connection.objects.filter(status__in=[Connection.Status.ACTIVE, Connection.Status.ERROR])
@@ -499,7 +499,7 @@ def syncs_schedule_due(*, now: datetime | None = None) -> dict[str, int]:
         with transaction.atomic():
             enqueue_run(run)
         rescued += 1
-    return {"started": started, "rescued": rescued, "paused_over_plan": paused}
+    return {"started": started, "rescued": rescued}
 
 
 def _pause_over_plan(limit: int) -> int:

@@ -397,7 +397,8 @@ def settings_billing(request: HttpRequest) -> HttpResponse:
         {
             "section": "settings",
             "tab": "billing",
-            "plan": Plan(current.plan) if current.plan in Plan.values else Plan.TRIAL,
+            # A trial shows as the trial (of Growth, the summary says); afterwards the plan itself.
+            "plan": Plan(current.plan) if current.plan in Plan.values and current.status != "trialing" else Plan.TRIAL,
             "entitlements": current,
             "account": billing_selectors.account_for_schema(tenant.schema_name),
             "plans": plans,
