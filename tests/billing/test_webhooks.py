@@ -414,3 +414,26 @@ def test_no_code_verifies_a_stripe_signature_without_a_time_tolerance() -> None:
     assert calls, "the webhook verification call was not found"
     for path, match in calls:
         assert "tolerance=" in match.group(1), f"{path}: {match.group(0)} has no tolerance"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_whose_handling_never_finished_is_requeued_and_applied_by_the_worker(
+    make_workspace: Any, stripe_emulator: Any, celery_worker: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from billing.tasks import requeue_stuck_events
+
+    acme = make_workspace("acme")
+    stripe_emulator.state.pause_webhooks()
+    subscribe(stripe_emulator, acme)
+    created = stripe_emulator.state.events("customer.subscription.created")[0]
+    services.event_record(created)  # stored, but its task was lost (say, the broker restarted)
+    fresh = event("customer.updated", {"id": "cus_x", "object": "customer"}, "evt_fresh")
+    services.event_record(json.loads(fresh))
+    StripeEvent.objects.filter(id=created["id"]).update(received_at=timezone.now() - timedelta(minutes=11))
+    assert requeue_stuck_events() == 1  # only the old one: a fresh event's own task may still be on its way
+    wait_until(lambda: account_of(acme).status == "active", what="the requeued event applied")
+    assert StripeEvent.objects.get(id=created["id"]).attempts == 1
