@@ -342,11 +342,10 @@ def test_support_extends_a_trial_with_a_reason_recorded(acme, make_user) -> None
 
 
 def test_support_grants_a_plan_through_the_admin(acme, make_user, client) -> None:
-    staff = make_user("support@bosco.example", is_staff=True, is_superuser=True)
-    client.defaults["HTTP_HOST"] = "localhost"
     from django.conf import settings
 
-    client.defaults["HTTP_HOST"] = settings.BOSCO_DOMAIN
+    staff = make_user("support@bosco.example", is_staff=True, is_superuser=True)
+    client.defaults["HTTP_HOST"] = settings.BOSCO_DOMAIN  # the admin lives on the public site
     client.force_login(staff, backend="django.contrib.auth.backends.ModelBackend")
     account = BillingAccount.objects.get(workspace=acme)
     url = f"/admin/billing/billingaccount/{account.pk}/grant-plan/"
