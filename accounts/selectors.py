@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
 from accounts.models import ApiKey, Invitation, Membership, OAuthRoute, User, Workspace
+from accounts.roles import Role
 
 
 def workspaces_for_user(*, user: User) -> QuerySet[Workspace]:
@@ -30,6 +31,18 @@ def is_member_by_email(*, email: str, workspace: Workspace) -> bool:
 
 def memberships_for_workspace(*, workspace: Workspace) -> QuerySet[Membership]:
     return Membership.objects.filter(workspace=workspace).select_related("user").order_by("user__email")
+
+
+def owner_emails(*, workspace: Workspace) -> list[str]:
+    return list(Membership.objects.filter(workspace=workspace, role=Role.OWNER).values_list("user__email", flat=True))
+
+
+def seats_taken(*, workspace: Workspace) -> int:
+    """Members plus open invitations: what a plan's member limit counts."""
+    return (
+        Membership.objects.filter(workspace=workspace).count()
+        + open_invitations_for_workspace(workspace=workspace).count()
+    )
 
 
 def open_invitations_for_workspace(*, workspace: Workspace) -> QuerySet[Invitation]:

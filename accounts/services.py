@@ -28,6 +28,8 @@ from django_tenants.utils import get_public_schema_name, schema_exists
 from accounts import signals
 from accounts.models import ApiKey, Domain, Invitation, LoginHandoff, Membership, OAuthRoute, User, Workspace
 from accounts.roles import ASSIGNABLE_ROLES, Permission, Role
+from accounts.selectors import seats_taken
+from accounts.signals import seat_requested, workspace_created
 from billing.plans import Plan
 from bosco.db import connection
 from bosco.formatting import DEFAULT_NUMBER_FORMAT, NUMBER_FORMATS
@@ -190,6 +192,7 @@ def workspace_create(
         workspace.save(verbosity=0)
         Domain.objects.create(domain=f"{slug}.{settings.BOSCO_DOMAIN}", tenant=workspace, is_primary=True)
         Membership.objects.create(user=owner, workspace=workspace, role=Role.OWNER)
+        workspace_created.send(sender=Workspace, workspace=workspace)
     except IntegrityError as exc:
         # Two people racing for one address: the unique constraints decide.
         raise AccountsError(f"“{slug}” is already taken. Please choose another address.", field="slug") from exc
@@ -273,6 +276,16 @@ def invitation_create(
     _ensure_can_assign(invited_by, role)
     if Membership.objects.filter(workspace=workspace, user__email__iexact=email).exists():
         raise AccountsError(f"{email} is already a member of this workspace.", field="email")
+    # A re-invitation replaces its open invitation, so it takes no new seat.
+    replacing = Invitation.objects.filter(
+        workspace=workspace,
+        email=email,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).exists()
+    if not replacing:
+        _ensure_seat(workspace)
     # Re-inviting replaces the open invitation (a fresh token, a fresh expiry).
     Invitation.objects.filter(
         workspace=workspace, email=email, accepted_at__isnull=True, revoked_at__isnull=True
@@ -396,6 +409,17 @@ def _lock_team(workspace: Workspace) -> None:
     does not block rows being inserted that point at the workspace.
     """
     Workspace.objects.select_for_update(no_key=True).filter(pk=workspace.pk).values_list("pk", flat=True).first()
+
+
+def _ensure_seat(workspace: Workspace) -> None:
+    """Ask the layers above (billing's member limit) whether one more member fits."""
+    # Lock the workspace row so two invitations at once cannot both take the last seat.
+    _lock_team(workspace)
+    for _, refusal in seat_requested.send(
+        sender=Workspace, workspace=workspace, seats=seats_taken(workspace=workspace)
+    ):
+        if refusal:
+            raise AccountsError(str(refusal))
 
 
 def _ensure_another_owner(*, workspace: Workspace, leaving: Membership) -> None:

@@ -20,6 +20,14 @@ SESSION_SCHEMA_KEY = "_bosco_schema"
 #: queues work uses on-commit), with `workspace=` the saved Workspace. Sender: the Workspace class.
 reporting_currency_changed = Signal()
 
+#: sent inside workspace_create's transaction (`workspace=`); billing starts the trial on it.
+#: Accounts sits below billing, so it announces instead of importing.
+workspace_created = Signal()
+
+#: sent before a member or invitation is added (`workspace=`, `seats=` taken now); a receiver
+#: that refuses answers with the message to show (billing's member limit), otherwise None.
+seat_requested = Signal()
+
 
 @receiver(user_logged_in)
 def _bind_session_to_host(sender: Any, request: Any, user: Any, **_: Any) -> None:

@@ -49,4 +49,17 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": 1800},
     },
     # --- end Insights
+    # --- Billing: owners hear 7 and 1 days before their trial ends (idempotent per workspace and
+    # milestone); webhook events whose handling crashed past all retries are queued again.
+    "billing.trial-notices": {
+        "task": "billing.tasks.send_trial_notices",
+        "schedule": crontab(minute=5),
+        "options": {"expires": 1800},
+    },
+    "billing.requeue-stuck-events": {
+        "task": "billing.tasks.requeue_stuck_events",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 600},
+    },
+    # --- end Billing
 }

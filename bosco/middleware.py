@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import DataError
@@ -105,29 +106,55 @@ class NumberFormatMiddleware:
 class ContentSecurityPolicyMiddleware:
     """Sets a strict CSP: every script, style, font and image comes from Bosco itself."""
 
+    #: where the plan page's forms go (Stripe Checkout and the billing portal, by redirect)
+    STRIPE_PAGE_ORIGINS = ("https://checkout.stripe.com", "https://billing.stripe.com")
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        domain = settings.BOSCO_DOMAIN
-        form_targets = ["'self'", f"http://*.{domain}:*", f"https://*.{domain}", *settings.CSP_FORM_ACTION_EXTRA]
-        self.policy = "; ".join(
-            [
-                "default-src 'self'",
-                "script-src 'self'",
-                # Plotly and htmx set element styles at run time.
-                "style-src 'self' 'unsafe-inline'",
-                "img-src 'self' data: blob:",
-                "font-src 'self' data:",
-                "connect-src 'self'",
-                "object-src 'none'",
-                "base-uri 'self'",
-                "frame-ancestors 'none'",
-                "form-action " + " ".join(form_targets),
+        self._policies: dict[str, str] = {}
+
+    @classmethod
+    def _stripe_origins(cls, api_base: str) -> tuple[str, ...]:
+        """Stripe's hosted pages, or the local emulator's origin when STRIPE_API_BASE points at one."""
+        if not api_base:
+            return cls.STRIPE_PAGE_ORIGINS
+
+        parts = urlsplit(api_base)
+        return (f"{parts.scheme}://{parts.netloc}",)
+
+    def policy(self) -> str:
+        # Built once per Stripe API base (tests point it at an emulator on a fresh port).
+        api_base = getattr(settings, "STRIPE_API_BASE", "") or ""
+        policy = self._policies.get(api_base)
+        if policy is None:
+            domain = settings.BOSCO_DOMAIN
+            form_targets = [
+                "'self'",
+                f"http://*.{domain}:*",
+                f"https://*.{domain}",
+                *self._stripe_origins(api_base),
+                *settings.CSP_FORM_ACTION_EXTRA,
             ]
-        )
+            policy = self._policies[api_base] = "; ".join(
+                [
+                    "default-src 'self'",
+                    "script-src 'self'",
+                    # Plotly and htmx set element styles at run time.
+                    "style-src 'self' 'unsafe-inline'",
+                    "img-src 'self' data: blob:",
+                    "font-src 'self' data:",
+                    "connect-src 'self'",
+                    "object-src 'none'",
+                    "base-uri 'self'",
+                    "frame-ancestors 'none'",
+                    "form-action " + " ".join(form_targets),
+                ]
+            )
+        return policy
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         # The API docs pages (Swagger UI, ReDoc) bring their own inline bootstrap script.
         if "Content-Security-Policy" not in response:
-            response["Content-Security-Policy"] = self.policy
+            response["Content-Security-Policy"] = self.policy()
         return response

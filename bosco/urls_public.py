@@ -11,5 +11,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     # The one OAuth redirect URI registered with Google and Meta; hands the answer to the workspace.
     path("oauth/callback/", connectors_public.oauth_callback, name="oauth_callback"),
+    # Stripe's webhook endpoint (signed; the only CSRF-exempt view).
+    path("billing/", include("billing.urls_public")),
     path("", include("accounts.urls_public")),
 ]

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from accounts.selectors import workspace_for_schema
 from accounts.services import oauth_route_create, oauth_routes_delete
+from billing.entitlements import EntitlementError, check, for_workspace
 from bosco.db import connection as db
 from connectors import conf, oauth
 from connectors.errors import ConnectionFlowError, ConnectorError, OperatorError
@@ -36,6 +38,19 @@ MAX_PENDING_STATES = 5
 
 # ---------------------------------------------------------------------------------------------
 # OAuth
+def _entitlement_check(limit: str, *, current: int = 0) -> Any:
+    """Ask billing (the layer below) whether this workspace may; its refusal becomes a ConnectorError."""
+    try:
+        return check(db.schema_name, limit, current=current)
+    except EntitlementError as exc:
+        raise ConnectorError(f"entitlement: {exc.limit}", user_message=exc.message) from exc
+
+
+def data_sources_in_use() -> int:
+    """Connections that count against the plan: everything not paused or disconnected."""
+    return Connection.objects.exclude(status__in=[Connection.Status.PAUSED, Connection.Status.DISCONNECTED]).count()
+
+
 def oauth_begin(
     *,
     platform: str,
@@ -58,6 +73,8 @@ def oauth_begin(
     workspace = workspace_for_schema(schema_name=db.schema_name)
     if workspace is None:
         raise ConnectorError("OAuth outside a workspace", user_message="Connect data sources from a workspace.")
+    if connection is None:
+        _entitlement_check("data_sources", current=data_sources_in_use())
     state = oauth.new_state()
     digest = oauth.state_hash(state)
     verifier = oauth.new_code_verifier() if platform == Platform.GOOGLE_ADS else ""
@@ -173,6 +190,8 @@ def oauth_complete(
             connection = Connection.objects.select_for_update().get(pk=attempt.connection_id)
             created = False
         else:
+            # Checked again here: another tab may have taken the last data source meanwhile.
+            _entitlement_check("data_sources", current=data_sources_in_use())
             connection = Connection(
                 platform=attempt.platform,
                 lookback_days=conf.lookback_days(attempt.platform),
@@ -352,6 +371,19 @@ def connection_settings_update(
         )
     if not 1 <= sync_interval_hours <= 24:
         raise ConnectorError("interval out of range", user_message="Syncs run every 1 to 24 hours.")
+    plan = _entitlement_check("write")
+    if sync_interval_hours < plan.min_sync_interval_hours:
+        raise ConnectorError(
+            "interval below plan",
+            user_message=f"Your {plan.plan_label} plan syncs at most every {plan.min_sync_interval_hours} hours."
+            " Upgrade under Settings → Plan and billing for more frequent syncs.",
+        )
+    if backfill_days > plan.history_days:
+        raise ConnectorError(
+            "history beyond plan",
+            user_message=f"Your {plan.plan_label} plan keeps {plan.history_months} months of history"
+            f" ({plan.history_days} days). Upgrade under Settings → Plan and billing for more.",
+        )
     with transaction.atomic():
         connection = Connection.objects.select_for_update().get(pk=connection.pk)
         connection.lookback_days = lookback_days
@@ -371,6 +403,7 @@ def connection_settings_update(
 # Runs
 def sync_request(*, connection: Connection, kind: str, requested_by_id: int | None = None) -> tuple[SyncRun, bool]:
     """Queue a sync unless one is already queued or running (then that one is returned)."""
+    _entitlement_check("sync")
     with transaction.atomic():
         connection = Connection.objects.select_for_update().get(pk=connection.pk)
         if connection.status == Connection.Status.PAUSED:
@@ -415,6 +448,7 @@ def connection_resume(*, connection: Connection, user_id: int | None) -> Connect
         connection = Connection.objects.select_for_update().get(pk=connection.pk)
         if connection.status != Connection.Status.PAUSED:
             raise ConnectorError("not paused", user_message="Only a paused connection can be resumed.")
+        _entitlement_check("data_sources", current=data_sources_in_use())
         connection.status = Connection.Status.ACTIVE
         connection.save(update_fields=["status", "updated_at"])
         if connection.accounts.filter(selected=True).exists():
@@ -473,11 +507,18 @@ def _delete_synced_data(connection: Connection) -> None:
 def syncs_schedule_due(*, now: datetime | None = None) -> dict[str, int]:
     """Start the scheduled syncs that are due, and re-queue active runs nobody is working on."""
     moment = now or timezone.now()
+    plan = for_workspace(db.schema_name)
+    if plan.read_only:
+        logger.info("syncs not scheduled in %s: %s", db.schema_name, plan.read_only_reason)
+        return {"started": 0, "rescued": 0}
+    _pause_over_plan(plan.max_connections)
     started = 0
     due = (
         Connection.objects.filter(status__in=[Connection.Status.ACTIVE, Connection.Status.ERROR])
         .filter(Q(next_sync_at__lte=moment) | Q(next_sync_at__isnull=True))
         .filter(accounts__selected=True)
+        # the plan's minimum interval holds whatever the connection was set to before a downgrade
+        .exclude(last_sync_at__gt=moment - timedelta(hours=plan.min_sync_interval_hours))
         .distinct()
     )
     for connection in due:
@@ -501,6 +542,24 @@ def syncs_schedule_due(*, now: datetime | None = None) -> dict[str, int]:
             enqueue_run(run)
         rescued += 1
     return {"started": started, "rescued": rescued}
+
+
+def _pause_over_plan(limit: int) -> int:
+    """After a downgrade, connections beyond the plan's limit pause (the newest first); nothing is deleted.
+
+    The owner chooses which stay: pausing one frees a place for another to be resumed.
+    """
+    counted = Connection.objects.exclude(status__in=[Connection.Status.PAUSED, Connection.Status.DISCONNECTED])
+    over = list(counted.order_by("-created_at", "-id").values_list("pk", flat=True)[: max(0, counted.count() - limit)])
+    for pk in over:
+        connection = connection_pause(connection=Connection(pk=pk))
+        Connection.objects.filter(pk=connection.pk).update(
+            status_message=f"Paused: your plan includes {limit} data sources. Pause another one to resume this,"
+            " or upgrade under Settings → Plan and billing."
+        )
+    if over:
+        logger.info("paused %d connections over the plan's %d in %s", len(over), limit, db.schema_name)
+    return len(over)
 
 
 def credentials_rotate() -> int:

@@ -157,7 +157,11 @@ def connect(request: HttpRequest, platform: str) -> HttpResponse:
         return _forbidden()
     if platform not in Platform.values:
         raise Http404
-    url = services.oauth_begin(platform=platform, user_id=_user_id(request), session=request.session)
+    try:
+        url = services.oauth_begin(platform=platform, user_id=_user_id(request), session=request.session)
+    except ConnectorError as exc:  # over the plan's data sources, or read-only
+        messages.error(request, exc.user_message)
+        return HttpResponseRedirect(reverse("connectors:data_sources"))
     return HttpResponseRedirect(url)
 
 

@@ -1,5 +1,6 @@
 """Dev tooling, outside the product layers: the platform API emulators, synthetic warehouse data,
-and the demo workspace (`ensure_demo`, `demo_sync`, `run_emulators`).
+the demo workspace (`ensure_demo`, `demo_sync`, `run_emulators`), and a local Stripe
+(`stripe_emulator/`, for billing).
 
 It may import any product package; no product package may import it (`.importlinter`). As a
 Django app it is installed in development and test settings only, so production has none of its

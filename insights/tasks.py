@@ -9,6 +9,7 @@ a redelivery or a manual "Run now" next to the nightly run changes nothing twice
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,8 +17,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 
 from accounts.selectors import active_workspaces
+from billing.entitlements import for_workspace
+from bosco.db import connection
 from bosco.tasks import public_task, tenant_task
 from insights.services import score_workspace_nightly
+
+logger = logging.getLogger(__name__)
 
 SCORING_LOCAL_HOUR = 4
 
@@ -25,6 +30,10 @@ SCORING_LOCAL_HOUR = 4
 @tenant_task()
 def score_workspace(as_of: str | None = None) -> dict[str, Any]:
     """Score anomalies, forecasts and budget curves of this workspace (see services)."""
+    plan = for_workspace(connection.schema_name)
+    if plan.read_only:
+        logger.info("scoring skipped in %s: %s", connection.schema_name, plan.read_only_reason)
+        return {"skipped": plan.read_only_reason}
     day = date.fromisoformat(as_of) if as_of else None
     return score_workspace_nightly(as_of=day).as_dict()
 

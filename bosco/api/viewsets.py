@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django_tenants.utils import get_public_schema_name
-from rest_framework import exceptions, viewsets
+from rest_framework import exceptions, permissions, viewsets
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
@@ -21,7 +21,8 @@ from rest_framework.schemas.inspectors import ViewInspector
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from bosco.api.authentication import ApiKeyAuthentication, CsrfSessionAuthentication
+from billing.entitlements import EntitlementError, check
+from bosco.api.authentication import ApiKeyAuthentication, ApiKeyUser, CsrfSessionAuthentication
 from bosco.api.pagination import PagePagination
 from bosco.api.permissions import WorkspaceAccess
 from bosco.api.schema import ProblemAutoSchema
@@ -43,6 +44,18 @@ class WorkspaceScopedMixin:
         # After authentication, so a suspended workspace tells only its own callers so.
         if tenant.status != tenant.Status.ACTIVE:
             raise exceptions.PermissionDenied("This workspace is suspended; its API answers again once it is active.")
+        self._check_plan(request, tenant.schema_name)
+
+    @staticmethod
+    def _check_plan(request: Request, schema_name: str) -> None:
+        """The plan decides whether API keys work at all; a read-only workspace answers reads only."""
+        try:
+            if isinstance(request.user, ApiKeyUser):
+                check(schema_name, "api")
+            if request.method not in permissions.SAFE_METHODS:
+                check(schema_name, "write")
+        except EntitlementError as exc:
+            raise exceptions.PermissionDenied(exc.message) from exc
 
     @property
     def workspace(self) -> Any:

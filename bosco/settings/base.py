@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.WorkspaceAccessMiddleware",
+    "billing.middleware.ReadOnlyWorkspaceMiddleware",
     "bosco.middleware.NumberFormatMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -106,6 +107,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.workspace",
+                "billing.context_processors.billing_banner",
             ],
             # `num`: numbers for people in the workspace's number format, in every template
             "builtins": ["insights.templatetags.numbers"],
@@ -202,9 +204,18 @@ BOSCO_FX_SEED = env("BOSCO_FX_SEED", default="")
 # MultiFernet decrypts with any and encrypts with the first, so keys rotate without downtime.
 BOSCO_ENCRYPTION_KEYS = env.list("BOSCO_ENCRYPTION_KEYS", default=[])
 
+# Stripe (billing/stripe_client.py is the only caller). Without a secret key billing shows "not
+# configured" and workspaces keep their plan. STRIPE_API_BASE is empty in production (the library
+# talks to Stripe itself); `make run` and the tests point it at devtools/stripe_emulator.
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
+# Retries of failed connections and 5xx answers (POSTs carry an idempotency key, so they are safe).
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
+STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10.0)
+# Stripe Tax: Checkout computes and collects tax when enabled (needs Stripe Tax set up on the account).
+BILLING_AUTOMATIC_TAX = env.bool("BILLING_AUTOMATIC_TAX", default=False)
 
 SENTRY_DSN = env("SENTRY_DSN", default="")
 
@@ -379,3 +390,8 @@ STATICFILES_FINDERS = [
     "bosco.staticfiles.PlotlyJsFinder",
 ]
 # --- end Insights --------------------------------------------------------------------------------
+
+# --- Billing (issue 14): plans and limits in billing/plans.py, Stripe settings above.
+# After a failed payment a workspace keeps working this many days, then turns read-only.
+BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)
+# --- end Billing ---------------------------------------------------------------------------------

@@ -36,6 +36,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from billing.entitlements import for_workspace
+from bosco.db import connection as db
 from connectors.models import Connection, SyncRun
 from connectors.sync.engine import SyncEngine
 from connectors.sync.runs import close_run, connection_lock, enqueue_run, lock_is_free, mark_connection
@@ -70,6 +72,12 @@ def _execute_locked(run_id: int) -> str:
                 SyncRun.Status.CANCELLED,
                 note=f"Not synced: the connection is {connection.get_status_display().lower()}.",
             )
+            return run.status
+        plan = for_workspace(db.schema_name)
+        if plan.read_only:
+            # Queued before the workspace turned read-only: skip, saying why; nothing synced is lost.
+            logger.info("sync run %s skipped: %s", run_id, plan.read_only_reason)
+            close_run(run, SyncRun.Status.CANCELLED, note=f"Not synced: {plan.read_only_reason}")
             return run.status
         if run.resume_after and run.resume_after > now:
             # An early redelivery of a deferred run: come back when the platform lets us.

@@ -15,6 +15,8 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from billing.entitlements import for_workspace
+from bosco.db import connection as tenant_db
 from connectors import conf, windows
 from connectors.clock import account_today
 from connectors.errors import (
@@ -109,7 +111,9 @@ class SyncEngine:
         if not self.accounts:
             raise SyncCancelled("no accounts", user_message="No ad account is selected, so there was nothing to sync.")
         lookback = self.connection.lookback_days
-        backfill = min(self.connection.backfill_days, conf.max_history_days(self.platform))
+        # History synced never goes deeper than the workspace's plan keeps.
+        plan_days = for_workspace(tenant_db.schema_name).history_days
+        backfill = min(self.connection.backfill_days, conf.max_history_days(self.platform), plan_days)
         with transaction.atomic():
             for account in self.accounts:
                 today = account_today(account.time_zone)

@@ -91,6 +91,8 @@ class DashboardState:
         today: date,
         sorts: Sequence[str] = (),
         default_sort: str = "",
+        earliest: date | None = None,
+        earliest_reason: str = "",
     ) -> DashboardState:
         """Read the state from query parameters; unusable values fall back with a message.
 
@@ -111,6 +113,16 @@ class DashboardState:
                 date_from, date_to = custom
         else:
             date_from, date_to = preset_range(preset, today)
+        if earliest is not None and date_from < earliest:
+            # The plan's history depth: nothing older than `earliest` is shown.
+            reason = f"{earliest_reason or 'History'} starts on {earliest:%-d %b %Y}"
+            if date_to < earliest:
+                errors.append(f"{reason}; showing the last 30 days instead.")
+                preset = DEFAULT_PRESET
+                date_from, date_to = preset_range(preset, today)
+            else:
+                errors.append(f"{reason}; the range starts there.")
+                date_from, preset = earliest, "custom"
 
         raw_compare = (params.get("compare") or DEFAULT_COMPARE).strip()
         if raw_compare not in COMPARES:

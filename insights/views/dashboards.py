@@ -23,7 +23,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from accounts import selectors as account_selectors
-from billing.plans import ENTITLEMENTS, Plan, entitlements_for
+from accounts.roles import Permission
+from billing import selectors as billing_selectors
+from billing import stripe_client
+from billing.entitlements import for_workspace
+from billing.models import Interval
+from billing.plans import ENTITLEMENTS, PAID_PLANS, Plan
 from bosco.platforms import platform_label
 from bosco.sources import sources_summary
 from insights.selectors import dashboard_pages as pages
@@ -52,11 +57,15 @@ def _membership(request: HttpRequest) -> Any:
 
 def _state(request: HttpRequest, *, sortable: bool = False) -> DashboardState:
     tenant = request.tenant  # type: ignore[attr-defined]
+    today = workspace_today(tenant.time_zone)
+    plan = for_workspace(tenant.schema_name)
     return DashboardState.parse(
         request.GET,
-        today=workspace_today(tenant.time_zone),
+        today=today,
         sorts=dash.TABLE_SORTS if sortable else (),
         default_sort=dash.DEFAULT_SORT if sortable else "",
+        earliest=plan.history_start(today),
+        earliest_reason=f"Your {plan.plan_label} plan shows {plan.history_months} months of history, which",
     )
 
 
@@ -272,21 +281,29 @@ def campaign_detail(request: HttpRequest, campaign_id: str) -> HttpResponse:
 
 @require_GET
 def settings_billing(request: HttpRequest) -> HttpResponse:
-    """The workspace's plan and what it includes, against what the workspace uses now."""
-    _membership(request)
+    """The workspace's plan and what it includes, against what the workspace uses now; owners subscribe here."""
+    membership = _membership(request)
     tenant = request.tenant  # type: ignore[attr-defined]
     plans = [(Plan(key), ENTITLEMENTS[key]) for key in Plan.values]
+    current = for_workspace(tenant.schema_name)
     return render(
         request,
         "workspace/settings_billing.html",
         {
             "section": "settings",
             "tab": "billing",
-            "plan": Plan(tenant.plan) if tenant.plan in Plan.values else Plan.TRIAL,
-            "entitlements": entitlements_for(tenant.plan),
+            # A trial shows as the trial (of Growth, the summary says); afterwards the plan itself.
+            "plan": Plan(current.plan) if current.plan in Plan.values and current.status != "trialing" else Plan.TRIAL,
+            "entitlements": current,
+            "account": billing_selectors.account_for_schema(tenant.schema_name),
             "plans": plans,
+            "paid_plans": [Plan(key) for key in PAID_PLANS],
+            "intervals": Interval.choices,
+            "billing_configured": stripe_client.is_configured(),
+            "can_manage_billing": membership.can(Permission.MANAGE_BILLING),
+            "checkout_result": request.GET.get("checkout", ""),
             "connections_used": sources_summary().connections_used,
-            "members_used": len(account_selectors.memberships_for_workspace(workspace=tenant)),
+            "members_used": account_selectors.seats_taken(workspace=tenant),
         },
     )
 

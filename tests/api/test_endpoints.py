@@ -156,7 +156,7 @@ def test_metrics_top_campaigns_by_week_sorted_and_limited(a: Tenant) -> None:
 
 
 def test_metrics_answer_of_an_empty_range_is_zeros_not_an_error(a: Tenant) -> None:
-    body = a.client(a.read_key).get("/api/v1/metrics?metrics=spend,roas&date_from=2020-01-01&date_to=2020-01-31").json()
+    body = a.client(a.read_key).get("/api/v1/metrics?metrics=spend,roas&date_from=2024-01-01&date_to=2024-01-31").json()
     assert body["rows"] == [{"spend": "0.000000", "roas": None}]
 
 

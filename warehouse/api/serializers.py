@@ -11,8 +11,10 @@ import re
 from datetime import date
 from typing import Any
 
+from django.db import connection
 from rest_framework import serializers
 
+from billing.entitlements import for_workspace
 from bosco.api.params import CommaListField
 from warehouse import metrics as m
 from warehouse.queries import COMPARES, MAX_RANGE_DAYS, MetricsQuery, QueryError
@@ -52,7 +54,25 @@ class DateRangeParams(serializers.Serializer):
             raise serializers.ValidationError({"date_from": "is after date_to"})
         if (attrs["date_to"] - attrs["date_from"]).days > MAX_RANGE_DAYS:
             raise serializers.ValidationError({"date_to": f"the range is longer than {MAX_RANGE_DAYS} days"})
+        _within_plan_history(attrs["date_from"])
         return attrs
+
+
+def _within_plan_history(date_from: Any) -> None:
+    """The workspace's plan decides how far back the API answers (billing's history depth)."""
+
+    schema = getattr(connection, "schema_name", "")
+    if not schema or schema == "public":
+        return
+    plan = for_workspace(schema)
+    earliest = plan.history_start()
+    if date_from < earliest:
+        raise serializers.ValidationError(
+            {
+                "date_from": f"is before {earliest.isoformat()}: the {plan.plan_label} plan keeps"
+                f" {plan.history_months} months of history"
+            }
+        )
 
 
 # --------------------------------------------------------------------------- metrics
