@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from django.db import DataError
 from django.test import Client, RequestFactory
-from insights.paths_csv import SAMPLE_CSV
+from insights.services.paths_csv import SAMPLE_CSV
 
 from accounts.models import ApiKey, Membership
 from insights.models import AttributionImport, BudgetScenario
