@@ -5,6 +5,7 @@ import zoneinfo
 from django import forms
 
 from accounts.roles import Role
+from bosco.formatting import DEFAULT_NUMBER_FORMAT, NUMBER_FORMATS
 from bosco.money import REPORTING_CURRENCIES
 
 COMMON_TIME_ZONES = [
@@ -38,8 +39,6 @@ def _currency_choices() -> list[tuple[str, str]]:
 
 
 def _number_format_choices() -> list[tuple[str, str]]:
-    from insights.formatting import NUMBER_FORMATS
-
     return [(f.code, f.label) for f in NUMBER_FORMATS.values()]
 
 
@@ -60,8 +59,6 @@ class WorkspaceForm(forms.Form):
 
 def number_format_for(accept_language: str) -> str:
     """The number format closest to the browser's preferred languages (en-US when none is close)."""
-    from insights.formatting import DEFAULT_NUMBER_FORMAT, NUMBER_FORMATS
-
     by_tag = {code.lower(): code for code in NUMBER_FORMATS}
     by_language: dict[str, str] = {}
     for code in NUMBER_FORMATS:  # the first format of a language stands for it (en → en-US)

@@ -75,7 +75,7 @@ class Workspace(TenantMixin):
     slug = models.SlugField(max_length=40, unique=True)
     reporting_currency = models.CharField(max_length=3, default="EUR")
     time_zone = models.CharField(max_length=64, default="UTC")
-    #: how pages write numbers and amounts: a key of insights.formatting.NUMBER_FORMATS
+    #: how pages write numbers and amounts: a key of bosco.formatting.NUMBER_FORMATS
     number_format = models.CharField(max_length=10, default="en-US")
     plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.TRIAL)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)

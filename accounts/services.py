@@ -30,6 +30,7 @@ from accounts.models import ApiKey, Domain, Invitation, LoginHandoff, Membership
 from accounts.roles import ASSIGNABLE_ROLES, Permission, Role
 from billing.plans import Plan
 from bosco.db import connection
+from bosco.formatting import DEFAULT_NUMBER_FORMAT, NUMBER_FORMATS
 from bosco.money import REPORTING_CURRENCIES
 
 logger = logging.getLogger(__name__)
@@ -200,8 +201,6 @@ def workspace_create(
 
 def _number_format(code: str | None) -> str:
     """A known number format code (empty: the default), or a clear error."""
-    from insights.formatting import DEFAULT_NUMBER_FORMAT, NUMBER_FORMATS
-
     if not code:
         return DEFAULT_NUMBER_FORMAT
     if code not in NUMBER_FORMATS:

@@ -238,7 +238,7 @@ def page_urls(workspace: Any, end: date) -> dict[str, tuple[str, dict[str, Any]]
 @contextmanager
 def recorded_questions() -> Any:
     """The MetricsQuery objects pages ask while this is open."""
-    from insights import dashboards
+    from insights.selectors import dashboards
 
     asked: list[Any] = []
     original = dashboards.answer
@@ -279,7 +279,7 @@ def bench_pages(workspace: Any, end: date, reps: int) -> dict[str, Any]:
 
     from accounts.models import User
     from accounts.signals import SESSION_SCHEMA_KEY
-    from insights.dashboards import data_status
+    from insights.selectors.dashboards import data_status
     from warehouse.queries import metrics_query
 
     user = User.objects.get(email="bench@bosco.local")

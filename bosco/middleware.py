@@ -8,7 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from bosco import health
-from insights.formatting import using_number_format
+from bosco.formatting import using_number_format
 
 
 class HealthCheckMiddleware:

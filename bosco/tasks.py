@@ -30,7 +30,7 @@ from django_tenants.utils import get_public_schema_name, get_tenant_model
 
 from bosco.celery import app
 from bosco.db import connection
-from insights.formatting import using_number_format
+from bosco.formatting import using_number_format
 
 logger = logging.getLogger("bosco.tasks")
 

@@ -4,7 +4,7 @@ Paths have no trailing slash. Ids in paths are plain strings to the URL resolver
 validated by the views, so a malformed id answers the same 404 problem as a missing one.
 """
 
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 import bosco.api.schema  # noqa: F401  (registers the OpenAPI auth schemes)
@@ -32,6 +32,7 @@ urlpatterns = [
         ConnectionViewSet.as_view({"get": "run"}),
         name="api-connection-run",
     ),
+    path("", include("insights.api.urls")),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="api-schema"),
     path(
         "docs/",

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Membership
 from accounts.roles import Permission
+from bosco.ui.diagram import layered_diagram
 from connectors import selectors, services
 from connectors.errors import ConnectionFlowError, ConnectorError
 from connectors.models import Platform, SyncRun
@@ -93,8 +94,6 @@ def _freshness_and_lineage(warehouse: Any) -> dict[str, Any]:
     The restatement log is a fragment of its own (`?fragment=restatements`, loaded by htmx
     after the page): summing a busy workspace's day-level restatements takes seconds.
     """
-    from insights.charts import layered_diagram
-
     graph = warehouse.lineage_graph()
     nodes = []
     for node in graph.nodes:

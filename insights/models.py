@@ -38,7 +38,7 @@ class ModelVersion(models.Model):
     name = models.CharField(max_length=300)
     #: the algorithm's own version string (`MODEL_VERSION` of the insights.ml module)
     algorithm = models.CharField(max_length=64)
-    #: project version + hash of the model source files (see insights.versioning)
+    #: project version + hash of the model source files (see insights.services.versioning)
     code_version = models.CharField(max_length=64)
     params = models.JSONField(default=dict)
     training_start = models.DateField(null=True, blank=True)

@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 
+from accounts.selectors import active_workspaces
 from bosco.tasks import public_task, tenant_task
+from insights.services import score_workspace_nightly
 
 SCORING_LOCAL_HOUR = 4
 
@@ -23,8 +25,6 @@ SCORING_LOCAL_HOUR = 4
 @tenant_task()
 def score_workspace(as_of: str | None = None) -> dict[str, Any]:
     """Score anomalies, forecasts and budget curves of this workspace (see services)."""
-    from insights.services import score_workspace_nightly
-
     day = date.fromisoformat(as_of) if as_of else None
     return score_workspace_nightly(as_of=day).as_dict()
 
@@ -43,8 +43,6 @@ def score_due_workspaces(all_workspaces: bool = False, as_of: str | None = None)
 
     Returns the task ids, so a caller (a test, an operator) can wait for them.
     """
-    from accounts.selectors import active_workspaces
-
     hour = getattr(settings, "INSIGHTS_SCORING_LOCAL_HOUR", SCORING_LOCAL_HOUR)
     now = datetime.now(tz=ZoneInfo("UTC"))
     ids = []

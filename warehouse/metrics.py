@@ -1,7 +1,13 @@
 """Every metric Bosco shows, defined once: sums of stored measures and ratios of those sums.
 
-Pure Python (no Django), so pages, the API, digests and the insight models share one definition
-and it is cheap to test. A ratio is always computed from the sums of its parts over exactly the
+This is the one metric catalogue: name, label, unit, direction (is a rise good news?) and how
+to compute it. Pages, the API, e-mail and the insight models read labels, units and directions
+only from here (`metric_label`, `metric_unit`, `higher_is_better`) and format values through
+`format_metric` / `plotly_tickformat`, which pick the unit here and leave the writing of a unit
+(currency symbol, digit grouping, decimals) to `bosco.formatting` — the project core knows units
+and number formats, not metrics, so it sits below every app.
+
+Pure Python (no Django), so every consumer shares one definition and it is cheap to test. A ratio is always computed from the sums of its parts over exactly the
 rows asked for — CTR of a week is Σclicks / Σimpressions, never the mean of daily CTRs.
 
 Stored measures are integers: counts as they are, money and fractional conversions in micros
@@ -13,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
 
-Unit = Literal["count", "money", "ratio", "percent"]
+from bosco.formatting import Unit, format_value, plotly_format
+
 MICROS = Decimal(1_000_000)
 
 
@@ -84,7 +90,7 @@ SUMS: dict[str, SumMetric] = {
         SumMetric("conversions", "Conversions", "conversions_micros", "count", scale=1_000_000, higher_is_better=True),
         SumMetric(
             "conversion_value",
-            "Conversion value",
+            "Revenue",
             "conversions_value_micros",
             "money",
             scale=1_000_000,
@@ -122,6 +128,41 @@ def resolve(name: str) -> Metric:
     if key in PLANNED:
         raise UnknownMetric(f"{name}: not available yet — {PLANNED[key]}")
     raise UnknownMetric(f"unknown metric {name!r}; known: {', '.join(sorted(METRICS))}")
+
+
+def metric_label(name: str) -> str:
+    """The metric's name as pages, the API and e-mail write it ("ROAS", "Revenue").
+
+    A name outside the catalogue (a filter typed into a URL, a planned metric) reads as itself,
+    capitalised, instead of failing the page that shows it.
+    """
+    try:
+        return resolve(name).label
+    except UnknownMetric:
+        return name.replace("_", " ").capitalize()
+
+
+def metric_unit(name: str) -> Unit:
+    """money, count, ratio or percent; a name outside the catalogue counts as a count."""
+    try:
+        return resolve(name).unit
+    except UnknownMetric:
+        return "count"
+
+
+def higher_is_better(name: str) -> bool | None:
+    """Whether a rise is good news; None when it depends (spend rising is not "green")."""
+    return resolve(name).higher_is_better
+
+
+def format_metric(name: str, value: float | int | Decimal | None, currency: str) -> str:
+    """A metric value in its unit: money in the currency, ROAS as 3.20×, CTR as 1.25%."""
+    return format_value(metric_unit(name), value, currency)
+
+
+def plotly_tickformat(name: str, currency: str) -> dict[str, str]:
+    """Axis tick and hover formats of a chart of metric `name` (d3-format)."""
+    return plotly_format(metric_unit(name), currency)
 
 
 def base_sums(names: Iterable[str]) -> list[SumMetric]:

@@ -345,11 +345,11 @@ LOGGING["loggers"]["httpcore"] = {"level": "WARNING"}
 # --- end Connectors ------------------------------------------------------------------------------
 
 # --- Insights (issue 7): plotly.js is served from the installed `plotly` package as
-# vendor/plotly/plotly.min.js (insights/staticfiles.py), so the browser draws every figure with the
+# vendor/plotly/plotly.min.js (bosco/staticfiles.py), so the browser draws every figure with the
 # plotly version that built it, and no chart asset comes from a CDN.
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    "insights.staticfiles.PlotlyJsFinder",
+    "bosco.staticfiles.PlotlyJsFinder",
 ]
 # --- end Insights --------------------------------------------------------------------------------

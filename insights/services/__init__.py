@@ -2,7 +2,7 @@
 
 Every function runs inside the current workspace's schema (a tenant task or a workspace
 request put it there) and reads metrics only through the warehouse metrics layer
-(`insights.series`). Model code lives in `insights.ml`; what it trained is recorded in the
+(`insights.selectors.series`). Model code lives in `insights.ml`; what it trained is recorded in the
 registry (`ModelVersion`) and every stored prediction names its version.
 
     services.score_workspace_nightly(as_of=None)            # the nightly task's one call

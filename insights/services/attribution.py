@@ -6,13 +6,13 @@ import hashlib
 
 from django.db import transaction
 
-from insights import versioning
 from insights.ml.attribution import MODEL_VERSION as ATTRIBUTION_ALGORITHM
 from insights.ml.attribution import attribute
 from insights.ml.errors import InputError
 from insights.models import AttributionImport, AttributionResult, ModelVersion
-from insights.paths_csv import PathsCsvError, read_paths_csv
+from insights.services import versioning
 from insights.services.common import InsightsError, model_version_record
+from insights.services.paths_csv import PathsCsvError, read_paths_csv
 
 # --------------------------------------------------------------------------- attribution
 

@@ -12,13 +12,11 @@ import pandas as pd
 from django.db import transaction
 
 from bosco.platforms import platform_label
-from insights import versioning
-from insights.formatting import metric_label
+from insights import selectors
 from insights.ml.budget import MODEL_VERSION as BUDGET_ALGORITHM
 from insights.ml.budget import plan_budget
 from insights.ml.errors import InputError
-from insights.models import BudgetScenario, ModelVersion, Scope
-from insights.planning import (
+from insights.ml.planning import (
     PERIODS,
     FittedCurves,
     PlanResult,
@@ -29,8 +27,11 @@ from insights.planning import (
     default_bounds,
     historical_budget,
 )
-from insights.series import Entity, channel_history, last_complete_day, top_campaigns
+from insights.models import BudgetScenario, ModelVersion, Scope
+from insights.selectors.series import Entity, channel_history, last_complete_day, top_campaigns
+from insights.services import versioning
 from insights.services.common import InsightsError, current_workspace, jsonable, model_version_record, setting
+from warehouse.metrics import metric_label
 
 BUDGET_HISTORY_DAYS = 180
 BUDGET_MIN_DAYS = 42
@@ -142,8 +143,6 @@ def budget_curves_fit(
 
 def budget_curves_get_or_fit(*, scope: str, target: str | None) -> ModelVersion:
     """Today's fitted curves for (scope, target), fitting them now if tonight's run has not."""
-    from insights import selectors
-
     workspace = current_workspace()
     as_of = last_complete_day(workspace.time_zone)
     latest = selectors.budget_curves_latest(scope=scope, target=target)

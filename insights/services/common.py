@@ -13,9 +13,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django_tenants.utils import get_tenant_model
 
-from insights import versioning
 from insights.models import ModelVersion
+from insights.services import versioning
 
 
 def setting(name: str, default: Any) -> Any:
@@ -46,8 +47,6 @@ def current_workspace() -> WorkspaceContext:
     tenant = getattr(connection, "tenant", None)
     if tenant is not None and hasattr(tenant, "reporting_currency"):
         return WorkspaceContext(current_schema(), tenant.reporting_currency, tenant.time_zone)
-    from django_tenants.utils import get_tenant_model
-
     workspace = get_tenant_model().objects.filter(schema_name=current_schema()).first()
     if workspace is None:
         raise InsightsError(f"no workspace has schema {current_schema()!r}")

@@ -24,16 +24,23 @@ import pandas as pd
 from django.db import connection, transaction
 from django.utils import timezone
 
+from bosco.formatting import currency_symbol
 from bosco.platforms import platform_label
-from insights import versioning
-from insights.formatting import currency_symbol, metric_label
 from insights.ml.anomaly import MODEL_VERSION as ANOMALY_ALGORITHM
 from insights.ml.anomaly import detect_anomalies
 from insights.ml.errors import InputError
 from insights.ml.forecasting import MODEL_VERSION as FORECAST_ALGORITHM
 from insights.ml.forecasting import forecast
 from insights.models import AnomalyFinding, ForecastPoint, ModelVersion, Scope
-from insights.series import Entity, EntitySeries, campaign_series, last_complete_day, platform_series, top_campaigns
+from insights.selectors.series import (
+    Entity,
+    EntitySeries,
+    campaign_series,
+    last_complete_day,
+    platform_series,
+    top_campaigns,
+)
+from insights.services import versioning
 from insights.services.budget import budget_curves_fit
 from insights.services.common import (
     InsightsError,
@@ -46,6 +53,7 @@ from insights.services.common import (
     series_hash,
     setting,
 )
+from warehouse.metrics import metric_label
 
 logger = logging.getLogger("insights.services")
 

@@ -10,7 +10,7 @@ from django import template
 from django.utils.safestring import mark_safe
 
 from bosco.platforms import platform_label as _platform_label
-from insights.formatting import format_metric, metric_label
+from warehouse.metrics import format_metric, metric_label
 
 register = template.Library()
 

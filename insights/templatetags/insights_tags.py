@@ -6,8 +6,10 @@ from typing import Any
 
 from django import template
 
+from bosco import formatting
 from bosco.platforms import platform_color, platform_label
-from insights import formatting
+from insights.views.links import campaign_url
+from warehouse import metrics
 
 register = template.Library()
 
@@ -33,7 +35,7 @@ def number_compact(value: Any) -> str:
 
 @register.filter
 def metric_label(metric: str) -> str:
-    return formatting.metric_label(str(metric))
+    return metrics.metric_label(str(metric))
 
 
 @register.filter
@@ -72,8 +74,6 @@ def get_item(mapping: Any, key: Any) -> Any:
 
 @register.filter
 def campaign_link(key: str) -> str:
-    from insights.links import campaign_url
-
     return campaign_url(str(key))
 
 

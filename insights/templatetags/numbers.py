@@ -12,7 +12,7 @@ from typing import Any
 
 from django import template
 
-from insights.formatting import group_digits
+from bosco.formatting import group_digits
 
 register = template.Library()
 

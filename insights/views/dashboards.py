@@ -2,7 +2,7 @@
 
 Views stay thin: they read the URL state (`DashboardState`: range, compare, filters, search,
 sort, page — bad values fall back with a plain note, never an error page), ask
-`insights.dashboards` for the numbers (the warehouse's metrics layer), build figures with
+`insights.selectors.dashboards` for the numbers (the warehouse's metrics layer), build figures with
 `insights.charts` and render one template per page. Tables sort, page and search as htmx
 fragments of the same view (`HX-Target` names the fragment) and push the clean URL, so a copied
 link always reproduces the view. Every member of the workspace may look at every page.
@@ -14,7 +14,7 @@ digest will hold, and move to their apps when those issues land.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -22,12 +22,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from bosco.platforms import TOTAL_COLOR, platform_color, platform_label
-from insights import charts
-from insights import dashboards as dash
-from insights.dashboard_state import COMPARES, PRESETS, DashboardState
-from insights.formatting import metric_label
-from insights.series import workspace_today
+from bosco.platforms import platform_label
+from insights.selectors import dashboard_pages as pages
+from insights.selectors import dashboard_tables as tables
+from insights.selectors import dashboards as dash
+from insights.selectors.dashboard_state import COMPARES, PRESETS, DashboardState
+from insights.selectors.series import workspace_today
 
 #: htmx targets that a page renders alone (the partial of the same name)
 FRAGMENTS = {
@@ -169,41 +169,6 @@ def _pager(request: HttpRequest, state: DashboardState, table: dash.Table, defau
     }
 
 
-# --------------------------------------------------------------------------- charts
-
-
-def _stacked_chart(
-    state: DashboardState,
-    slice_: dash.Slice,
-    series: dash.Daily,
-    metric: str,
-    currency: str,
-    settling: tuple[date, date] | None,
-    overlays: dict[str, Any],
-) -> dict[str, Any]:
-    """A metric per day stacked by platform, with the total's anomalies and forecast band."""
-    keys = sorted(series.by_key, key=platform_label)
-    lines = [charts.line(platform_label(k), series.days, series.values(metric, k), platform=k) for k in keys]
-    if not lines:
-        lines = [charts.line(metric_label(metric), series.days, [0.0] * len(series.days), color=TOTAL_COLOR)]
-    figure = charts.stacked_area_figure(lines, metric=metric, currency=currency, height=300)
-    scope = dash.insight_scope(slice_)
-    findings, band = overlays[metric]
-    color = platform_color(scope.key) if scope and scope.scope == "platform" else TOTAL_COLOR
-    if band:
-        figure["data"] += charts.forecast_band_traces(band, color=color, metric=metric, currency=currency)
-    figure["data"] += charts.anomaly_marker_traces(findings)
-    _shade_settling(figure, state, settling)
-    return figure
-
-
-def _shade_settling(figure: dict[str, Any], state: DashboardState, settling: tuple[date, date] | None) -> None:
-    if settling:
-        start, end = max(settling[0], state.date_from), min(settling[1], state.date_to)
-        if start <= end:
-            charts.add_settling_shading(figure, start, end)
-
-
 # --------------------------------------------------------------------------- pages
 
 
@@ -219,37 +184,10 @@ def overview(request: HttpRequest) -> HttpResponse:
     slice_ = dash.slice_for(state)
     currency = context["currency"]
     if _fragment(request) == "movers":
-        context["movers"] = dash.movers(state, slice_, currency, url_for=lambda c: campaign_href(c, state))
+        context["movers"] = tables.movers(state, slice_, currency, url_for=lambda c: campaign_href(c, state))
         return render(request, "dashboards/overview.html#movers", context)
-    total = dash.totals(state, slice_)
-    series = dash.daily(state, slice_, by="platform")
-    by_platform = dash.platform_rows(state, slice_)
-    compare_name = "Previous year" if state.compare == "previous_year" else "Previous period"
-    overlays = dash.overlays(state, dash.insight_scope(slice_), ("spend", "conversion_value"))
-    context.update(
-        slice=slice_,
-        kpis=dash.kpi_tiles(state, total, series, currency),
-        spend_chart=_stacked_chart(state, slice_, series, "spend", currency, context["settling"], overlays),
-        revenue_chart=_stacked_chart(
-            state, slice_, series, "conversion_value", currency, context["settling"], overlays
-        ),
-        roas_chart=charts.compare_bars_figure(
-            [
-                {
-                    "platform": r["platform"],
-                    "label": platform_label(r["platform"]),
-                    "value": r["roas"],
-                    "previous": r.get("roas_previous"),
-                }
-                for r in by_platform
-            ],
-            metric="roas",
-            currency=currency,
-            compare_name=compare_name if state.compare else None,
-        ),
-        platform_summary=by_platform,
-        has_overlays=dash.insight_scope(slice_) is not None,
-    )
+    page = pages.overview_page(state=state, slice_=slice_, currency=currency, settling=context["settling"])
+    context.update(page.context())
     return render(request, "dashboards/overview.html", context)
 
 
@@ -265,7 +203,7 @@ def channels(request: HttpRequest) -> HttpResponse:
     slice_ = dash.slice_for(state)
     currency = context["currency"]
     total = dash.totals(state, slice_)
-    accounts = dash.account_table(state, slice_, total, currency)
+    accounts = tables.account_table(state, slice_, total, currency)
     context.update(
         slice=slice_,
         accounts=accounts,
@@ -274,7 +212,7 @@ def channels(request: HttpRequest) -> HttpResponse:
     )
     if _fragment(request) == "accounts":
         return render(request, "dashboards/channels.html#accounts", context)
-    platforms = dash.platform_table(state, slice_, total, currency)
+    platforms = tables.platform_table(state, slice_, total, currency)
     context.update(platforms=platforms, platform_headers=_headers(request, state, platforms, dash.DEFAULT_SORT))
     return render(request, "dashboards/channels.html", context)
 
@@ -291,7 +229,7 @@ def campaigns(request: HttpRequest) -> HttpResponse:
     slice_ = dash.slice_for(state)
     currency = context["currency"]
     total = dash.totals(state, slice_)
-    table = dash.campaign_table(state, slice_, total, currency, url_for=lambda c: campaign_href(c, state))
+    table = tables.campaign_table(state, slice_, total, currency, url_for=lambda c: campaign_href(c, state))
     context.update(
         slice=slice_,
         table=table,
@@ -310,56 +248,23 @@ def campaign_detail(request: HttpRequest, campaign_id: str) -> HttpResponse:
     """One campaign: its KPIs against the compare period, daily chart and daily metrics."""
     state = _state(request)
     context = _context(request, state, "campaigns")
-    info = dash.campaign_info(campaign_id)
-    if info is None:
-        raise Http404("No such campaign in this workspace.")
-    currency = context["currency"]
-    slice_ = dash.Slice({"campaign": (campaign_id,)})
-    total = dash.totals(state, slice_)
-    series = dash.daily(state, slice_, by="")
-    settling = context["status"].settling_span([info.platform])
-    color = platform_color(info.platform)
-    figure = charts.lines_figure(
-        [
-            charts.line("Spend", series.days, series.values("spend"), color=charts.SPEND_COLOR),
-            charts.line("Revenue", series.days, series.values("conversion_value"), color=color),
-        ],
-        metric="spend",
-        currency=currency,
-        height=320,
+    page = pages.campaign_page(
+        state=state, campaign_id=campaign_id, currency=context["currency"], status=context["status"]
     )
-    overlays = dash.overlays(state, dash.InsightScope("campaign", campaign_id), ("conversion_value", "spend"))
-    findings: list[Any] = []
-    for metric, band_color in (("conversion_value", color), ("spend", charts.SPEND_COLOR)):
-        metric_findings, band = overlays[metric]
-        findings += metric_findings
-        if band:
-            figure["data"] += charts.forecast_band_traces(
-                band, color=band_color, metric=metric, currency=currency, name=f"{metric_label(metric)} forecast"
-            )
-    figure["data"] += charts.anomaly_marker_traces(findings)
-    findings.sort(key=lambda f: (f.date, f.metric), reverse=True)
-    _shade_settling(figure, state, settling)
-    delivered = any(series.values("impressions")) or any(series.values("spend"))
+    if page is None:
+        raise Http404("No such campaign in this workspace.")
+    info = page.campaign
     last_delivery_url = ""
-    if not delivered and info.last_day:
+    if not page.delivered and info.last_day:
         start = max(info.first_day or info.last_day, info.last_day - timedelta(days=29))
         last_delivery_url = request.path + state.url(preset="custom", date_from=start, date_to=info.last_day)
     context.update(
-        delivered=delivered,
+        **page.context(),
         last_delivery_url=last_delivery_url,
         # The page is one campaign: list filters do not apply here, but they are kept for the way back.
         chips=[],
         hide_filters=True,
         kept_filters=[(k, v) for k, v in state.params() if k in ("platform", "account", "q")],
-        campaign=info,
-        kpis=dash.kpi_tiles(state, total, series, currency, metrics=dash.KPI_METRICS),
-        chart=figure,
-        days=dash.campaign_days(series, currency, settling),
-        day_totals=dash.cells_for(total.rows[0] if total.rows else {}, currency, False),
-        day_columns=dash.columns(),
-        findings=findings,
-        campaign_settling=settling,
         back_url=reverse("campaigns") + state.shared_url(),
     )
     return render(request, "dashboards/campaign_detail.html", context)

@@ -83,7 +83,7 @@ def test_a_new_customer_connects_google_ads_and_reads_true_numbers(web, celery_w
     from playwright.sync_api import expect
 
     from connectors.models import Connection, SyncRun
-    from insights.series import workspace_today
+    from insights.selectors.series import workspace_today
     from warehouse.models import TransformRun
     from warehouse.services import fx
 

@@ -49,7 +49,7 @@ def in_schema(workspace: Workspace) -> Iterator[Workspace]:
 
 
 def yesterday_utc() -> date:
-    from insights.series import last_complete_day
+    from insights.selectors.series import last_complete_day
 
     return last_complete_day("UTC")
 

@@ -9,8 +9,8 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Membership
 from insights.models import AttributionImport, AttributionResult, ModelVersion
-from insights.paths_csv import SAMPLE_CSV
 from insights.services import InsightsError, import_attribution_csv
+from insights.services.paths_csv import SAMPLE_CSV
 from tests.insights.conftest import in_schema
 
 pytestmark = pytest.mark.django_db

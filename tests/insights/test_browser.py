@@ -10,8 +10,8 @@ import pytest
 from django.test import override_settings
 
 from accounts.models import User
-from insights.paths_csv import SAMPLE_CSV
 from insights.services import score_workspace_nightly
+from insights.services.paths_csv import SAMPLE_CSV
 from tests.insights.conftest import in_schema, yesterday_utc
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.slow]

@@ -11,8 +11,8 @@ import pytest
 
 from accounts.models import Membership
 from insights.ml.budget import plan_budget
+from insights.ml.planning import allocate, check_bounds, curves_from_params, curves_to_params
 from insights.models import BudgetScenario, ModelVersion
-from insights.planning import allocate, check_bounds, curves_from_params, curves_to_params
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

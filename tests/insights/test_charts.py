@@ -10,9 +10,10 @@ from pathlib import Path
 import plotly.graph_objects as go
 import pytest
 
+from bosco.formatting import format_compact, format_money
 from bosco.platforms import PLATFORMS, colors_for, platform_color
 from insights import charts
-from insights.formatting import format_compact, format_metric, format_money
+from warehouse.metrics import format_metric
 
 CSS = Path(__file__).resolve().parents[2] / "static" / "css" / "bosco.css"
 DAYS = [date(2026, 10, 1) + timedelta(days=i) for i in range(10)]
@@ -35,7 +36,7 @@ def test_channels_named_like_platforms_get_the_platform_colour_and_others_distin
 
 
 def test_timeseries_with_forecast_band_and_anomaly_markers() -> None:
-    fig = charts.timeseries_figure(
+    figure = charts.lines_figure(
         [charts.line("Spend", DAYS, [100.0 + i for i in range(10)], platform="meta")], metric="spend", currency="EUR"
     )
     points = [
@@ -49,7 +50,7 @@ def test_timeseries_with_forecast_band_and_anomaly_markers() -> None:
         }
         for i in range(1, 8)
     ]
-    charts.add_forecast_band(fig, points, color=platform_color("meta"), metric="spend", currency="EUR")
+    figure["data"] += charts.forecast_band_traces(points, color=platform_color("meta"), metric="spend", currency="EUR")
     findings = [
         {
             "date": DAYS[3],
@@ -60,14 +61,14 @@ def test_timeseries_with_forecast_band_and_anomaly_markers() -> None:
         },
         {"date": DAYS[5], "value": 105.0, "severity": "low", "explanation": "Spend was low", "metric": "clicks"},
     ]
-    charts.add_anomaly_markers(fig, findings, metric="spend", currency="EUR")
-    assert isinstance(fig, go.Figure)
+    figure["data"] += charts.anomaly_marker_traces(f for f in findings if f["metric"] == "spend")
+    fig = go.Figure(figure)  # the figure dict is valid Plotly
     line, *bands, forecast_line, markers = fig.data
     assert line.line.color == platform_color("meta")
     assert [b.fill for b in bands] == [None, "tonexty", None, "tonexty"]
     assert bands[1].fillcolor == "rgba(219,39,119,0.1)" and bands[3].fillcolor == "rgba(219,39,119,0.2)"
     assert forecast_line.line.dash == "dot"
-    assert list(markers.x) == ["2026-10-04"]  # only the plotted metric's findings
+    assert list(markers.x) == ["2026-10-04"]  # the high finding, at its date
     assert markers.marker.color == charts.SEVERITY_COLORS["high"]
     assert "3.1×" in markers.customdata[0][0]
     assert fig.layout.yaxis.tickprefix == "€"
@@ -83,8 +84,9 @@ def test_figures_serialise_to_plain_json_without_external_assets() -> None:
         ],
         measure="conversions",
     )
-    data = charts.figure_json(fig)
-    text = json.dumps(data)
+    go.Figure(fig)  # valid Plotly
+    data = fig
+    text = json.dumps(data)  # embedded as it is, no encoder of Plotly's needed
     assert [t["name"] for t in data["data"]] == ["Last touch", "Shapley value"]
     assert data["data"][0]["x"] == ["Search", "Email"]  # biggest channel first
     assert "cdn" not in text and "https://" not in text
@@ -111,7 +113,7 @@ def test_budget_figures_use_each_channels_colour() -> None:
             "expected": 0,
         },
     ]
-    bars = charts.budget_allocation_bar(plan, currency="USD")
+    bars = go.Figure(charts.budget_allocation_bar(plan, currency="USD"))
     assert list(bars.data[1].marker.color) == [platform_color("meta"), platform_color("google_ads")]
     assert bars.layout.xaxis.tickprefix == "$"
     curves = [
@@ -125,7 +127,7 @@ def test_budget_figures_use_each_channels_colour() -> None:
         }
         for c in plan
     ]
-    fig = charts.response_curves_figure(curves, plan, currency="USD", relative=True)
+    fig = go.Figure(charts.response_curves_figure(curves, plan, currency="USD", relative=True))
     markers = [t for t in fig.data if t.mode == "markers"]
     assert [list(m.y) for m in markers] == [[0.0, 5.0], [0.0, -3.0]]
     assert fig.layout.yaxis.title.text == "Revenue vs current split"
@@ -168,8 +170,8 @@ def test_money_and_compact_numbers() -> None:
     ],
 )
 def test_numbers_follow_the_active_number_format(code: str, money: str, compact: str, ratio: str, count: str) -> None:
+    from bosco.formatting import using_number_format
     from insights.charts import base_layout
-    from insights.formatting import using_number_format
 
     with using_number_format(code) as fmt:
         assert format_money(1234.5, "EUR") == money
@@ -184,7 +186,7 @@ def test_numbers_follow_the_active_number_format(code: str, money: str, compact:
 def test_the_num_template_filter_follows_the_number_format() -> None:
     from django.template import engines
 
-    from insights.formatting import using_number_format
+    from bosco.formatting import using_number_format
 
     template = engines["django"].from_string("{{ rows|num }} rows · {{ share|num:1 }} · {{ missing|num }}")
     context = {"rows": 1234567, "share": 1234.56, "missing": None}

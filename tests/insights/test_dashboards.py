@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from accounts.models import Membership
-from insights.links import campaign_url
+from insights.views.links import campaign_url
 from tests.insights.conftest import yesterday_utc
 from warehouse.queries import MetricsQuery, metrics_query
 
@@ -160,7 +160,7 @@ def test_platform_filter_and_previous_year_compare(owner_client) -> None:
 
 
 def test_campaigns_sort_by_the_metrics_layer_with_totals_and_pages(owner_client, monkeypatch) -> None:
-    from insights import dashboards
+    from insights.selectors import dashboards
 
     monkeypatch.setattr(dashboards, "PAGE_SIZE", 2)
     d1, d2 = last_30()
@@ -278,8 +278,8 @@ def test_a_campaign_without_delivery_in_the_range_says_so_and_links_to_its_last_
 
 
 def test_the_workspace_number_format_shapes_every_number_and_chart(owner_client, in_scored) -> None:
-    from insights.dashboards import tile_text
-    from insights.formatting import format_money, using_number_format
+    from bosco.formatting import format_money, using_number_format
+    from insights.selectors.dashboards import tile_text
 
     d1, d2 = last_30()
     spend = metrics_query(MetricsQuery(metrics=("spend",), date_from=d1, date_to=d2)).rows[0]["spend"]

@@ -7,9 +7,10 @@ from datetime import date
 import plotly.graph_objects as go
 import pytest
 
+from bosco.ui.diagram import layered_diagram
 from insights import charts
-from insights.dashboard_state import DashboardState, preset_range
-from insights.dashboards import delta_for
+from insights.selectors.dashboard_state import DashboardState, preset_range
+from insights.selectors.dashboards import delta_for
 
 TODAY = date(2026, 11, 26)  # a Thursday
 SORTS = ("spend", "roas", "cpa")
@@ -237,12 +238,10 @@ def test_the_lineage_diagram_reads_left_to_right() -> None:
         ("fct", "rollup_day"),
         ("rollup_day", "rollup_week"),
     ]
-    by_depth = charts.layered_diagram(nodes, edges)
+    by_depth = layered_diagram(nodes, edges)
     at = {n.name: n for n in by_depth.nodes}
     assert all(at[a].x < at[b].x for a, b in edges)
-    by_layer = charts.layered_diagram(
-        nodes, edges, layers=(("sources", "seeds"), "staging", "dimensions", "facts", "rollups")
-    )
+    by_layer = layered_diagram(nodes, edges, layers=(("sources", "seeds"), "staging", "dimensions", "facts", "rollups"))
     at = {n.name: n for n in by_layer.nodes}
     assert at["raw_record"].x == at["dim_platform"].x < at["stg_a"].x < at["fct"].x < at["rollup_day"].x
     assert at["rollup_day"].x == at["rollup_week"].x and at["rollup_day"].y < at["rollup_week"].y

@@ -8,9 +8,8 @@ from datetime import date
 import numpy as np
 import pytest
 
-from insights import versioning
 from insights.models import ModelVersion
-from insights.services import model_version_record
+from insights.services import model_version_record, versioning
 from tests.insights.conftest import in_schema
 
 

@@ -23,7 +23,6 @@ from accounts.roles import Permission
 from bosco.api.params import PAGINATION_PARAMS, NoQueryParams, list_parameter, query_params_validate
 from bosco.api.viewsets import WorkspaceAPIView, WorkspaceViewSet
 from warehouse import metrics as m
-from warehouse.api import campaigns as reads
 from warehouse.api.serializers import (
     CAMPAIGN_SORTS,
     CAMPAIGN_STATUSES,
@@ -40,6 +39,7 @@ from warehouse.api.serializers import (
 )
 from warehouse.models import Campaign
 from warehouse.queries import COMPARES, MetricsResult, data_currency
+from warehouse.selectors import campaigns as reads
 from warehouse.selectors import metrics_query_cached
 from warehouse.services.exports import facts_export_csv, facts_export_parquet
 

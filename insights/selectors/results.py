@@ -8,9 +8,9 @@ with two calls and two chart helpers:
     findings = selectors.anomalies_for(date_from=d1, date_to=d2, scope="campaign", keys=[campaign_id],
                                        metrics=["spend"])
     band = selectors.forecasts_for(metric="spend", scope="campaign", key=campaign_id)
-    charts.add_anomaly_markers(fig, findings, metric="spend", currency=workspace.reporting_currency)
+    figure["data"] += charts.anomaly_marker_traces(findings)
     if band:
-        charts.add_forecast_band(fig, band.points, color=..., metric="spend", currency=...)
+        figure["data"] += charts.forecast_band_traces(band.points, color=..., metric="spend", currency=...)
 
 Scopes: "workspace" (key ""), "platform" (key = platform code) and "campaign" (key = the
 metrics layer's public campaign id, "google_ads:123:456"). Metrics use the warehouse names
@@ -36,13 +36,14 @@ from insights.models import (
     ModelVersion,
     Scope,
 )
+from warehouse.metrics import ALIASES
 
 SEVERITY_ORDER = ("low", "medium", "high")
-_ALIASES = {"revenue": "conversion_value", "conversions_value": "conversion_value"}
 
 
 def _metric(name: str) -> str:
-    return _ALIASES.get(name, name)
+    """The stored name of a metric ("revenue" is stored as conversion_value), by the catalogue's aliases."""
+    return ALIASES.get(name, name)
 
 
 def severities_at_least(minimum: str) -> list[str]:

@@ -1,6 +1,8 @@
 """Numbers the way the pages and charts show them, in the workspace's currency and number format.
 
-Pure Python (no Django): the chart builders and template filters share it. The currency
+Pure Python (no Django): the chart builders and template filters share it. It writes a value
+in a unit (money, count, ratio, percent); which unit and label a metric has is the metric
+catalogue's business (`warehouse.metrics`), so this core module knows no metric names. The currency
 decides the symbol and the number of decimals (JPY has none); the workspace's number format
 (`Workspace.number_format`, activated per request by `bosco.middleware`) decides the digit
 grouping, the decimal mark and where the currency symbol goes: €1,234.50 (en-US),
@@ -14,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal
 
 from bosco.money import minor_units
@@ -39,51 +42,6 @@ SYMBOLS: dict[str, str] = {
     "PHP": "₱",
     "THB": "฿",
     "TRY": "₺",
-}
-
-#: Units of the metrics the insight models work on (mirrors warehouse.metrics; kept here so this
-#: module stays importable without Django).
-METRIC_UNITS: dict[str, Unit] = {
-    "spend": "money",
-    "conversion_value": "money",
-    "revenue": "money",
-    "cpc": "money",
-    "cpm": "money",
-    "cpa": "money",
-    "impressions": "count",
-    "clicks": "count",
-    "conversions": "count",
-    "ctr": "percent",
-    "roas": "ratio",
-}
-
-METRIC_LABELS: dict[str, str] = {
-    "spend": "Spend",
-    "conversion_value": "Revenue",
-    "revenue": "Revenue",
-    "cpc": "CPC",
-    "cpm": "CPM",
-    "cpa": "CPA",
-    "impressions": "Impressions",
-    "clicks": "Clicks",
-    "conversions": "Conversions",
-    "ctr": "CTR",
-    "roas": "ROAS",
-}
-
-#: Whether a rise is good news; None when it depends (spend rising is not "green").
-HIGHER_IS_BETTER: dict[str, bool | None] = {
-    "spend": None,
-    "conversion_value": True,
-    "revenue": True,
-    "cpc": False,
-    "cpm": False,
-    "cpa": False,
-    "impressions": True,
-    "clicks": True,
-    "conversions": True,
-    "ctr": True,
-    "roas": True,
 }
 
 
@@ -166,15 +124,7 @@ def currency_symbol(currency: str) -> str:
     return SYMBOLS.get(code, f"{code} " if code else "")
 
 
-def metric_label(metric: str) -> str:
-    return METRIC_LABELS.get(metric, metric.replace("_", " ").capitalize())
-
-
-def metric_unit(metric: str) -> Unit:
-    return METRIC_UNITS.get(metric, "count")
-
-
-def _finite(value: float | int | None) -> float | None:
+def _finite(value: float | int | Decimal | None) -> float | None:
     if value is None:
         return None
     number = float(value)
@@ -214,12 +164,14 @@ def format_compact(value: float | int | None, currency: str | None = None) -> st
     return out(group_digits(magnitude, 0 if magnitude >= 100 or magnitude.is_integer() else 1))
 
 
-def format_metric(metric: str, value: float | int | None, currency: str) -> str:
-    """A metric value in its unit: money in the currency, ROAS as 3.20×, CTR as 1.25%."""
+def format_value(unit: Unit, value: float | int | Decimal | None, currency: str) -> str:
+    """A value in its unit: money in the currency, a ratio as 3.20×, a percent as 1.25%.
+
+    Metrics get their unit from the catalogue (`warehouse.metrics.format_metric`).
+    """
     number = _finite(value)
     if number is None:
         return "—"
-    unit = metric_unit(metric)
     if unit == "money":
         return format_money(number, currency)
     if unit == "ratio":
@@ -242,9 +194,8 @@ def format_percent(value: float | None, *, signed: bool = False, decimals: int =
     return ("−" if number < 0 else "") + text
 
 
-def plotly_tickformat(metric: str, currency: str) -> dict[str, str]:
+def plotly_format(unit: Unit, currency: str) -> dict[str, str]:
     """Axis tick/hover formats for Plotly (d3-format), with the currency as a prefix."""
-    unit = metric_unit(metric)
     if unit == "money":
         decimals = minor_units(currency)
         return {"tickprefix": currency_symbol(currency), "tickformat": "~s", "hoverformat": f",.{decimals}f"}

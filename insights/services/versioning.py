@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-ML_DIR = Path(__file__).resolve().parent / "ml"
-PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+ML_DIR = Path(__file__).resolve().parents[1] / "ml"
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 
 #: The model source files each kind of model depends on.
 SOURCES: dict[str, tuple[str, ...]] = {

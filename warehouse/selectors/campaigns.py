@@ -57,6 +57,22 @@ def campaigns_filter(
     return campaigns
 
 
+def campaign_ids_matching(
+    *, search: str, platforms: list[str] | None = None, accounts: list[str] | None = None, limit: int
+) -> list[str]:
+    """Public ids of the campaigns whose name contains `search`, by name, at most `limit` of them."""
+    found = campaigns_filter(Campaign.objects.all(), platforms=platforms, accounts=accounts, search=search)
+    rows = found.order_by("name", "platform", "account_id", "campaign_id").values_list(
+        "platform", "account_id", "campaign_id"
+    )
+    return [f"{p}:{a}:{c}" for p, a, c in rows[:limit]]
+
+
+def ad_accounts() -> list[tuple[str, str, str]]:
+    """Every ad account of the warehouse's account dimension: (platform, account id, name)."""
+    return list(AdAccount.objects.values_list("platform", "account_id", "name"))
+
+
 def campaigns_sort(campaigns: QuerySet[Campaign], sort: str) -> QuerySet[Campaign]:
     """Order by one field; ties (and then ids) break deterministically so pages never overlap."""
     descending = sort.startswith("-")

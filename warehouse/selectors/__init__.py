@@ -17,7 +17,15 @@ from typing import Any
 from django.db import connection
 from django.db.models import Count, Max, Min, QuerySet
 
-from warehouse.models import DataTestResult, ModelNode, ModelRun, QuarantinedRow, Restatement, TransformRun
+from warehouse.models import (
+    DataTestResult,
+    DayPlatform,
+    ModelNode,
+    ModelRun,
+    QuarantinedRow,
+    Restatement,
+    TransformRun,
+)
 from warehouse.queries import MetricsQuery, MetricsResult, QueryError, metrics_query, metrics_query_cached
 
 __all__ = [
@@ -261,3 +269,8 @@ def warehouse_status() -> dict[str, Any]:
         "settling": settling,
         "quarantined_rows": QuarantinedRow.objects.count(),
     }
+
+
+def oldest_data_day() -> date | None:
+    """The first day with data in the daily rollup (None before the first sync)."""
+    return DayPlatform.objects.aggregate(first=Min("date_day"))["first"]

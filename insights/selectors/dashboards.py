@@ -9,7 +9,9 @@ formatted cells, daily series for charts. Anomalies and forecasts come from `ins
 of" stamp and settling days from `warehouse.selectors.warehouse_status`.
 
 Each function documents the rollup that answers it; `bench/pages.py` times the pages built on
-them against the same questions asked of the metrics layer directly.
+them against the same questions asked of the metrics layer directly. The tables and movers are
+in `dashboard_tables`, the insight overlays, one campaign's reads and the page objects of the
+Overview and a campaign in `dashboard_pages`.
 """
 
 from __future__ import annotations
@@ -25,14 +27,15 @@ from typing import Any
 from django.core.cache import cache
 from django.db import connection
 
+from bosco.formatting import format_compact, format_percent
 from bosco.platforms import platform_label
-from insights import selectors as insight_selectors
 from insights.charts import sparkline_points
-from insights.dashboard_state import DashboardState
-from insights.formatting import format_compact, format_metric, format_percent, metric_label
-from insights.models import ForecastPoint
+from insights.selectors.dashboard_state import DashboardState
 from warehouse import metrics as wm
-from warehouse.queries import MetricsQuery, MetricsResult, data_version, metrics_query
+from warehouse import selectors as warehouse_selectors
+from warehouse.metrics import format_metric, metric_label
+from warehouse.queries import MetricsQuery, MetricsResult, data_currency, data_version, metrics_query
+from warehouse.selectors import campaigns as campaign_reads
 
 #: the KPI tiles of the overview, in reading order
 KPI_METRICS: tuple[str, ...] = ("spend", "conversion_value", "roas", "conversions", "cpa", "ctr", "cpc")
@@ -136,18 +139,13 @@ class Delta:
         return f"{direction} {format_percent(abs(self.change))}{verdict}"
 
 
-def higher_is_better(metric: str) -> bool | None:
-    """From the metric's own definition (warehouse.metrics): spend rising is neither good nor bad."""
-    return wm.resolve(metric).higher_is_better
-
-
 def delta_for(metric: str, change: float | None) -> Delta:
     if change is None:
         return Delta(None, "none", "—")
     text = format_percent(change, signed=True, decimals=1 if abs(change) < 0.1 else 0)
     if abs(change) < FLAT_CHANGE:
         return Delta(change, "flat", text)
-    better = higher_is_better(metric)
+    better = wm.higher_is_better(metric)  # spend rising is neither good nor bad
     if better is None:
         return Delta(change, "neutral", text)
     return Delta(change, "good" if (change > 0) == better else "bad", text)
@@ -192,16 +190,12 @@ def slice_for(state: DashboardState) -> Slice:
         filters["account"] = state.accounts
     if not state.search:
         return Slice(filters)
-    from warehouse.api.campaigns import campaigns_filter
-    from warehouse.models import Campaign
-
-    found = campaigns_filter(
-        Campaign.objects.all(),
+    ids = campaign_reads.campaign_ids_matching(
+        search=state.search,
         platforms=list(state.platforms) or None,
         accounts=list(state.accounts) or None,
-        search=state.search,
-    ).order_by("name", "platform", "account_id", "campaign_id")
-    ids = [f"{p}:{a}:{c}" for p, a, c in found.values_list("platform", "account_id", "campaign_id")[: SEARCH_LIMIT + 1]]
+        limit=SEARCH_LIMIT + 1,
+    )
     truncated = len(ids) > SEARCH_LIMIT
     ids = ids[:SEARCH_LIMIT]
     filters["campaign"] = tuple(ids) if ids else ("-:-:-",)  # matches nothing: no campaign has that id
@@ -244,17 +238,11 @@ def data_status() -> DataStatus:
     hit = cache.get(key)
     if hit is not None:
         return hit  # type: ignore[no-any-return]
-    from django.db.models import Min
-
-    from warehouse.models import DayPlatform
-    from warehouse.queries import data_currency
-    from warehouse.selectors import warehouse_status
-
-    raw = warehouse_status()
+    raw = warehouse_selectors.warehouse_status()
     status = DataStatus(
         as_of=raw["data_as_of"],
         newest_day=raw["newest_day"],
-        oldest_day=DayPlatform.objects.aggregate(first=Min("date_day"))["first"],
+        oldest_day=warehouse_selectors.oldest_data_day(),
         settling={p: (span["from"], span["to"]) for p, span in raw["settling"].items()},
         quarantined_rows=int(raw["quarantined_rows"] or 0),
         currency=data_currency() or "",
@@ -285,9 +273,7 @@ def filter_options(*, today: date | None = None) -> FilterOptions:
     Every account the warehouse knows is offered, spending or not (one small table; asking the
     metrics layer which accounts spent in the last three years cost ~12 ms at 11M fact rows).
     """
-    from warehouse.models import AdAccount
-
-    rows = AdAccount.objects.values_list("platform", "account_id", "name")
+    rows = campaign_reads.ad_accounts()
     accounts = sorted(
         (AccountOption(f"{p}:{a}", name or a, p) for p, a, name in rows),
         key=lambda a: (platform_label(a.platform), a.name.lower()),
@@ -482,17 +468,17 @@ def kpi_tiles(
                 label=metric_label(metric),
                 value=value,
                 previous=previous,
-                text=tile_text(metric, _num(value), currency),
-                previous_text=tile_text(metric, _num(previous), currency) if state.compare else "",
+                text=tile_text(metric, number_or_none(value), currency),
+                previous_text=tile_text(metric, number_or_none(previous), currency) if state.compare else "",
                 delta=delta_for(metric, row.get(f"{metric}_change")) if state.compare else Delta(None, "none", ""),
                 spark=spark_for(series.values(metric), series.days),
-                full_text=format_metric(metric, _num(value), currency),
+                full_text=format_metric(metric, number_or_none(value), currency),
             )
         )
     return tiles
 
 
-def _num(value: Any) -> float | None:
+def number_or_none(value: Any) -> float | None:
     if value is None:
         return None
     return float(value) if isinstance(value, Decimal | int | float) else None
@@ -536,14 +522,14 @@ def cells_for(row: dict[str, Any], currency: str, compare: bool, metrics: Sequen
         Cell(
             metric=m,
             value=row.get(m),
-            text=format_metric(m, _num(row.get(m)), currency),
+            text=format_metric(m, number_or_none(row.get(m)), currency),
             delta=delta_for(m, row.get(f"{m}_change")) if compare and m in DELTA_COLUMNS else None,
         )
         for m in metrics
     ]
 
 
-def _sort_rows(rows: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
+def sort_rows(rows: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
     """Sort answer rows by a metric in Python (tables with few rows); None values last."""
     key = sort.lstrip("-")
     descending = sort.startswith("-")
@@ -563,355 +549,3 @@ class Table:
     first: int = 0
     last: int = 0
     count: int | None = None
-
-
-def platform_rows(state: DashboardState, slice_: Slice) -> list[dict[str, Any]]:
-    """Every table metric per platform with the compare period (rollup_day_platform), by spend."""
-    result = answer(
-        MetricsQuery(
-            metrics=TABLE_METRICS,
-            dimensions=("platform",),
-            date_from=state.date_from,
-            date_to=state.date_to,
-            filters=slice_.filters,
-            compare=state.compare,
-            order_by=("-spend",),
-        )
-    )
-    return result.rows
-
-
-def platform_table(state: DashboardState, slice_: Slice, total_result: MetricsResult, currency: str) -> Table:
-    """One row per platform (rollup_day_platform) with its spend sparkline."""
-    sparks = spark_lines(state, slice_.filters, by="platform")
-    rows = [
-        TableRow(
-            key=r["platform"],
-            label=platform_label(r["platform"]),
-            platform=r["platform"],
-            cells=cells_for(r, currency, bool(state.compare)),
-            spark=sparks.get(r["platform"], ""),
-        )
-        for r in _sort_rows(platform_rows(state, slice_), state.sort or DEFAULT_SORT)
-    ]
-    total = cells_for(total_result.rows[0] if total_result.rows else {}, currency, bool(state.compare))
-    return Table(columns(), rows, total, first=1 if rows else 0, last=len(rows), count=len(rows))
-
-
-def account_table(
-    state: DashboardState, slice_: Slice, total_result: MetricsResult, currency: str, *, page_size: int | None = None
-) -> Table:
-    """One row per ad account (rollup_day_account), sorted in Python, paginated."""
-    page_size = page_size or PAGE_SIZE
-    result = answer(
-        MetricsQuery(
-            metrics=TABLE_METRICS,
-            dimensions=("account",),
-            date_from=state.date_from,
-            date_to=state.date_to,
-            filters=slice_.filters,
-            compare=state.compare,
-        )
-    )
-    ordered = _sort_rows(result.rows, state.sort or DEFAULT_SORT)
-    start = (state.page - 1) * page_size
-    shown = ordered[start : start + page_size]
-    sparks = (
-        spark_lines(state, {**slice_.filters, "account": tuple(r["account"] for r in shown)}, by="account")
-        if shown
-        else {}
-    )
-    rows = [
-        TableRow(
-            key=r["account"],
-            label=r["account_name"],
-            sublabel=platform_label(r["platform"]),
-            platform=r["platform"],
-            cells=cells_for(r, currency, bool(state.compare)),
-            spark=sparks.get(r["account"], ""),
-        )
-        for r in shown
-    ]
-    total = cells_for(total_result.rows[0] if total_result.rows else {}, currency, bool(state.compare))
-    return Table(
-        columns(),
-        rows,
-        total,
-        page=state.page,
-        has_next=start + page_size < len(ordered),
-        first=start + 1 if rows else 0,
-        last=start + len(rows),
-        count=len(ordered),
-    )
-
-
-def campaign_table(
-    state: DashboardState,
-    slice_: Slice,
-    total_result: MetricsResult,
-    currency: str,
-    *,
-    url_for: Any = None,
-    page_size: int | None = None,
-) -> Table:
-    """A page of campaigns, sorted by the metrics layer (ORDER BY … LIMIT … OFFSET over
-    rollup_campaign_cumulative: two rows per campaign whatever the range), with one daily
-    spend query for the page's sparklines (rollup_day_campaign).
-
-    The layer ranks every campaign but joins the compare period and names for the page's rows
-    only; one row more than the page says whether there is a next page.
-    """
-    if slice_.nothing_matches:
-        return Table(columns(), [], cells_for({}, currency, bool(state.compare)))
-    page_size = page_size or PAGE_SIZE
-    start = (state.page - 1) * page_size
-    result = answer(
-        MetricsQuery(
-            metrics=TABLE_METRICS,
-            dimensions=("campaign",),
-            date_from=state.date_from,
-            date_to=state.date_to,
-            filters=slice_.filters,
-            compare=state.compare,
-            order_by=(state.sort or DEFAULT_SORT,),
-            limit=page_size + 1,
-            offset=start,
-        )
-    )
-    shown = result.rows[:page_size]
-    sparks = spark_lines(state, {"campaign": tuple(r["campaign"] for r in shown)}, by="campaign") if shown else {}
-    rows = [
-        TableRow(
-            key=r["campaign"],
-            label=r["campaign_name"],
-            sublabel=r["account_name"],
-            platform=r["platform"],
-            url=url_for(r["campaign"]) if url_for else "",
-            cells=cells_for(r, currency, bool(state.compare)),
-            spark=sparks.get(r["campaign"], ""),
-        )
-        for r in shown
-    ]
-    total = cells_for(total_result.rows[0] if total_result.rows else {}, currency, bool(state.compare))
-    return Table(
-        columns(),
-        rows,
-        total,
-        page=state.page,
-        has_next=len(result.rows) > page_size,
-        first=start + 1 if rows else 0,
-        last=start + len(rows),
-    )
-
-
-# --------------------------------------------------------------------------- movers
-
-
-@dataclass(frozen=True)
-class Mover:
-    campaign: str
-    name: str
-    account_name: str
-    platform: str
-    metric: str
-    current: Any
-    previous: Any
-    difference: float
-    current_text: str
-    difference_text: str
-    delta: Delta
-    url: str
-
-
-def movers(state: DashboardState, slice_: Slice, currency: str, *, url_for: Any = None, count: int = 6) -> list[Mover]:
-    """Campaigns whose revenue (and spend) changed most against the compare period.
-
-    Taken from the `MOVER_POOL` campaigns with the most spend in the period (one ORDER BY …
-    LIMIT over rollup_campaign_cumulative with the compare period joined); a campaign that
-    stopped spending altogether is not in that pool — the campaigns table sorted by spend
-    change would show it.
-    """
-    if slice_.nothing_matches:
-        return []
-    compare = state.compare or "previous_period"
-    result = answer(
-        MetricsQuery(
-            metrics=("spend", "conversion_value"),
-            dimensions=("campaign",),
-            date_from=state.date_from,
-            date_to=state.date_to,
-            filters=slice_.filters,
-            compare=compare,
-            order_by=("-spend",),
-            limit=MOVER_POOL,
-        )
-    )
-    # (row, metric, difference) of every change; only the chosen few are formatted and linked
-    # (formatting and reversing URLs for all 400 candidates was most of the fragment's time).
-    candidates: list[tuple[dict[str, Any], str, float]] = []
-    for row in result.rows:
-        for metric in ("conversion_value", "spend"):
-            difference = float(row.get(metric) or 0) - float(row.get(f"{metric}_previous") or 0)
-            if difference != 0:
-                candidates.append((row, metric, difference))
-    chosen: list[Mover] = []
-    seen: set[str] = set()
-    # Revenue moves first; a campaign appears once (its biggest move).
-    for row, metric, difference in sorted(candidates, key=lambda c: (c[1] != "conversion_value", -abs(c[2]))):
-        if row["campaign"] in seen:
-            continue
-        seen.add(row["campaign"])
-        current, previous = row.get(metric), row.get(f"{metric}_previous")
-        sign = "+" if difference > 0 else "−"
-        chosen.append(
-            Mover(
-                campaign=row["campaign"],
-                name=row["campaign_name"],
-                account_name=row["account_name"],
-                platform=row["platform"],
-                metric=metric,
-                current=current,
-                previous=previous,
-                difference=difference,
-                current_text=format_metric(metric, _num(current), currency),
-                difference_text=sign + format_metric(metric, abs(difference), currency),
-                delta=delta_for(metric, row.get(f"{metric}_change")),
-                url=url_for(row["campaign"]) if url_for else "",
-            )
-        )
-        if len(chosen) == count:
-            break
-    return sorted(chosen, key=lambda m: -m.difference)
-
-
-# --------------------------------------------------------------------------- insight overlays
-
-
-@dataclass(frozen=True)
-class InsightScope:
-    scope: str
-    key: str
-
-
-def insight_scope(slice_: Slice) -> InsightScope | None:
-    """The insight series that matches what a chart shows (None when none does)."""
-    if slice_.narrowed_below_platform:
-        return None
-    platforms = slice_.platforms
-    if not platforms:
-        return InsightScope("workspace", "")
-    if len(platforms) == 1:
-        return InsightScope("platform", platforms[0])
-    return None
-
-
-def overlays(
-    state: DashboardState, scope: InsightScope | None, metrics: Sequence[str]
-) -> dict[str, tuple[list[Any], list[dict[str, Any]]]]:
-    """Per metric: anomaly findings (medium and high) in the range and the stored forecast
-    points of one series — the forecast only when the range reaches yesterday, so it continues
-    it. Two queries for all metrics.
-
-    Read without their model version rows: a chart needs dates and values, and a version's
-    parameters (every response curve of a budget fit) would make this the page's slowest query.
-    """
-    names = [wm.ALIASES.get(m, m) for m in metrics]
-    out: dict[str, tuple[list[Any], list[dict[str, Any]]]] = {m: ([], []) for m in names}
-    if scope is None:
-        return out
-    findings = (
-        insight_selectors.anomalies_for(
-            date_from=state.date_from,
-            date_to=state.date_to,
-            scope=scope.scope,
-            keys=[scope.key],
-            metrics=names,
-            min_severity="medium",
-        )
-        .select_related(None)
-        .only("date", "value", "severity", "explanation", "metric", "scope", "key", "label", "platform")[:200]
-    )
-    for finding in findings:
-        out[finding.metric][0].append(finding)
-    if state.ends_recently:
-        points = (
-            ForecastPoint.objects.filter(metric__in=names, scope=scope.scope, key=scope.key, date__gt=state.date_to)
-            .order_by("metric", "date")
-            .values("metric", "date", "yhat", "lower_80", "upper_80", "lower_95", "upper_95")
-        )
-        for point in points:
-            out[point["metric"]][1].append(dict(point))
-    return out
-
-
-# --------------------------------------------------------------------------- one campaign
-
-
-@dataclass
-class CampaignInfo:
-    id: str
-    name: str
-    platform: str
-    account: str
-    account_name: str
-    status: str
-    platform_status: str
-    objective: str
-    first_day: date | None
-    last_day: date | None
-    ad_groups: list[dict[str, Any]]
-
-
-def campaign_info(campaign_id: str) -> CampaignInfo | None:
-    """The campaign's dimension row, account name, lifetime span and ad groups (warehouse reads)."""
-    from warehouse.api.campaigns import ad_groups_of, campaign_get, campaigns_attrs
-
-    campaign = campaign_get(campaign_id)
-    if campaign is None:
-        return None
-    attrs = campaigns_attrs([campaign])[campaign.pk]
-    lifetime = attrs.lifetime or {}
-    return CampaignInfo(
-        id=campaign_id,
-        name=campaign.name or campaign.campaign_id,
-        platform=campaign.platform,
-        account=f"{campaign.platform}:{campaign.account_id}",
-        account_name=attrs.account_name or campaign.account_id,
-        status=campaign.status,
-        platform_status=campaign.platform_status or "",
-        objective=(campaign.objective or "").replace("_", " ").title(),
-        first_day=lifetime.get("first_day"),
-        last_day=lifetime.get("last_day"),
-        ad_groups=ad_groups_of(campaign),
-    )
-
-
-@dataclass
-class DayRow:
-    day: date
-    settling: bool
-    cells: list[Cell]
-
-    @property
-    def iso(self) -> str:
-        return self.day.isoformat()
-
-    @property
-    def label(self) -> str:
-        return f"{self.day:%a, %b} {self.day.day}"
-
-
-def campaign_days(series: Daily, currency: str, settling: tuple[date, date] | None) -> list[DayRow]:
-    """The campaign's daily metrics, newest first, ratios from each day's sums."""
-    values = {m: series.values(m) for m in TABLE_METRICS}
-    out = []
-    for i, day in enumerate(series.days):
-        row = {m: values[m][i] for m in TABLE_METRICS}
-        out.append(
-            DayRow(
-                day=day,
-                settling=bool(settling and settling[0] <= day <= settling[1]),
-                cells=cells_for(row, currency, False),
-            )
-        )
-    return out[::-1]

@@ -1,0 +1,1 @@
+"""UI helpers every page may use (the project core, below every app)."""
