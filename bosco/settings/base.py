@@ -51,6 +51,7 @@ TENANT_APPS = [
     "connectors",
     "warehouse",
     "insights",
+    "alerts",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
