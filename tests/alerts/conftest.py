@@ -90,9 +90,8 @@ def make_rule(**fields: Any) -> AlertRule:
 
 
 def make_connection(status: str = Connection.Status.ACTIVE, **fields: Any) -> Connection:
-    return Connection.objects.create(
-        platform="meta", label="Meta ads", status=status, lookback_days=7, backfill_days=30, **fields
-    )
+    values: dict[str, Any] = {"platform": "meta", "label": "Meta ads", "lookback_days": 7, "backfill_days": 30}
+    return Connection.objects.create(status=status, **{**values, **fields})
 
 
 __all__ = ["in_schema", "schema_context"]
