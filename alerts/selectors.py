@@ -25,7 +25,7 @@ from warehouse.selectors import (
     quarantine_summary,
     warehouse_status,
 )
-from warehouse.selectors.campaigns import campaign_ids_matching
+from warehouse.selectors.campaigns import ad_accounts, campaign_ids_matching
 
 #: a campaign-name scope follows at most this many campaigns (more is a filter too loose to mean much)
 MAX_SCOPE_CAMPAIGNS = 500
@@ -206,3 +206,15 @@ def health_problems(*, check: str, hours: float | None, now: datetime) -> list[H
         ]
         return problems
     raise ValueError(f"unknown data-health check {check!r}")
+
+
+def scope_matches(*, scope_kind: str, scope_value: str) -> bool:
+    """Whether a rule's scope names anything this workspace has (a platform, an account, campaigns)."""
+    if scope_kind == ScopeKind.WORKSPACE:
+        return True
+    if scope_kind == ScopeKind.CAMPAIGN:
+        return scope_filters(scope_kind=scope_kind, scope_value=scope_value) is not None
+    accounts = ad_accounts()
+    if scope_kind == ScopeKind.PLATFORM:
+        return any(platform == scope_value for platform, _, _ in accounts)
+    return any(f"{platform}:{account}" == scope_value for platform, account, _ in accounts)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("accounts.urls_workspace")),
     path("", include("insights.urls")),
     path("data-sources/", include("connectors.urls")),
+    path("alerts/", include("alerts.urls")),
 ]
 
 
