@@ -54,6 +54,7 @@ class RuleForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["recipients_text"].initial = "\n".join(self.instance.recipients)
         self.fields["min_severity"].initial = Severity.MEDIUM
+        self.fields["kind"].initial = RuleKind.THRESHOLD
 
     def clean_metric(self) -> str:
         name = (self.cleaned_data.get("metric") or "").strip().lower()
