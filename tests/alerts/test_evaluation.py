@@ -160,3 +160,54 @@ def test_workspace_evaluation_skips_a_rule_with_an_unknown_metric(alert_workspac
     report = services.workspace_evaluate(workspace=alert_workspace)
     assert report.opened == 1
     assert AlertIncident.objects.get().rule == good
+
+
+def _anomaly(day: Any, *, severity: str, value: float, platform: str = "meta", key: str = "meta") -> None:
+    from insights.models import AnomalyFinding, ModelVersion, Scope
+
+    version, _ = ModelVersion.objects.get_or_create(
+        kind=ModelVersion.Kind.ANOMALY,
+        fingerprint="alerts-test",
+        defaults={"name": "anomalies", "algorithm": "test/1", "code_version": "0.1.0+src.test"},
+    )
+    AnomalyFinding.objects.create(
+        version=version,
+        metric="spend",
+        scope=Scope.PLATFORM,
+        key=key,
+        label="Meta",
+        platform=platform,
+        date=day,
+        value=value,
+        expected=100.0,
+        lower=80.0,
+        upper=120.0,
+        score=5.0,
+        z=5.0,
+        severity=severity,
+        direction="up",
+        explanation="Spend was far above the usual.",
+    )
+
+
+def test_anomaly_rule_follows_the_detectors_findings(alert_workspace: Workspace) -> None:
+    from insights.models import AnomalyFinding
+
+    day = yesterday_utc()
+    rule = make_rule(kind="anomaly", metric="spend", min_severity="medium", window_days=3, threshold=None)
+    _anomaly(day, severity="low", value=130.0)  # below the rule's severity: ignored
+    assert evaluate(rule, alert_workspace).opened == 0
+
+    _anomaly(day - timedelta(days=1), severity="medium", value=300.0)
+    report = evaluate(rule, alert_workspace)
+    assert (report.opened, report.deliveries) == (1, 1)
+    incident = AlertIncident.objects.get()
+    assert (incident.value, incident.baseline, incident.severity) == (300.0, 100.0, "medium")
+    assert incident.subject == f"Meta on {(day - timedelta(days=1)).isoformat()}"
+
+    AnomalyFinding.objects.filter(severity="medium").update(severity="high")  # rescored: worse
+    assert evaluate(rule, alert_workspace).worsened == 1
+
+    AnomalyFinding.objects.filter(severity="high").delete()  # no longer an anomaly
+    assert evaluate(rule, alert_workspace).resolved == 1
+    assert len(deliveries("resolved")) == 1
