@@ -218,3 +218,12 @@ def scope_matches(*, scope_kind: str, scope_value: str) -> bool:
     if scope_kind == ScopeKind.PLATFORM:
         return any(platform == scope_value for platform, _, _ in accounts)
     return any(f"{platform}:{account}" == scope_value for platform, account, _ in accounts)
+
+
+def incidents_filtered(*, state: str | None = None, rule_id: int | None = None) -> QuerySet[AlertIncident]:
+    incidents = AlertIncident.objects.select_related("rule").order_by("-opened_at", "-id")
+    if state:
+        incidents = incidents.filter(state=state)
+    if rule_id is not None:
+        incidents = incidents.filter(rule_id=rule_id)
+    return incidents

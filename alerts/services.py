@@ -338,3 +338,13 @@ def _delivery_failed(delivery: Delivery, error: str) -> str:
     delivery.save(update_fields=["outcome", "error", "attempts"])
     logger.warning("alert delivery %s failed: %s", delivery.pk, error)
     return delivery.outcome
+
+
+def incident_resolve(*, incident: AlertIncident, now: datetime | None = None) -> AlertIncident:
+    """Resolve an open incident by hand (no message). If the condition still holds, the next
+    evaluation opens a new incident and notifies again."""
+    if incident.state != AlertIncident.State.OPEN:
+        raise ValueError("This incident is already resolved.")
+    incident.state, incident.resolved_at = AlertIncident.State.RESOLVED, now or timezone.now()
+    incident.save(update_fields=["state", "resolved_at"])
+    return incident

@@ -239,6 +239,8 @@ SPECTACULAR_SETTINGS = {
         "ConnectionStatusEnum": "connectors.models.Connection.Status",
         "SyncRunStatusEnum": "connectors.models.SyncRun.Status",
         "CampaignStatusEnum": "warehouse.api.serializers.CAMPAIGN_STATUSES",
+        "AlertRuleKindEnum": "alerts.models.RuleKind",
+        "AlertSeverityEnum": "alerts.models.Severity",
     },
     "EXTENSIONS_INFO": {},
     "SWAGGER_UI_DIST": "SIDECAR",
