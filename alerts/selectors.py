@@ -227,3 +227,9 @@ def incidents_filtered(*, state: str | None = None, rule_id: int | None = None) 
     if rule_id is not None:
         incidents = incidents.filter(rule_id=rule_id)
     return incidents
+
+
+def settling_platforms(*, date_from: date, date_to: date) -> list[str]:
+    """Platforms whose days in the window are still settling (the platform may still revise them)."""
+    settling = warehouse_status()["settling"]
+    return sorted(p for p, days in settling.items() if days["from"] <= date_to and days["to"] >= date_from)

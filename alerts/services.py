@@ -115,6 +115,7 @@ def _metric_findings(rule: AlertRule, workspace: Any, now: datetime, report: Eva
             threshold = -threshold  # "falls by 20 %" is a change below −20 %
     if value is None or not _breached(rule.comparison, value, threshold):
         return []
+    settling = selectors.settling_platforms(date_from=numbers.date_from, date_to=numbers.date_to)
     return [
         Finding(
             dedup_key=f"rule:{rule.pk}:{rule.scope_kind}:{rule.scope_value}",
@@ -123,6 +124,8 @@ def _metric_findings(rule: AlertRule, workspace: Any, now: datetime, report: Eva
             threshold=threshold,
             baseline=baseline,
             window=(numbers.date_from, numbers.date_to),
+            # said plainly, so nobody mistakes a number the platform may still revise for a final one
+            message=f"Still settling: {', '.join(settling)} may revise these days." if settling else "",
         )
     ]
 

@@ -72,6 +72,7 @@ def test_warehouse_run_triggers_evaluation_and_the_email_arrives(
     text = _text(spend_mail)
     html = spend_mail.get_body(preferencelist=("html",)).get_content()
     assert expected in text and expected in html
+    assert "may revise these days" in text and "may revise these days" in html
     assert "http://alrm." in text and "/alerts/" in text and "/alerts/" in html
     assert 'style="' in html and "<style" not in html  # inlined CSS only (mail clients drop <style>)
 

@@ -44,6 +44,8 @@ def test_threshold_fires_once_per_incident_then_resolves(alert_workspace: Worksp
     incident = AlertIncident.objects.get()
     assert incident.state == "open" and incident.value == pytest.approx(spend)
     assert incident.window_from == incident.window_to == yesterday_utc()
+    # yesterday is inside the platforms' restatement window: the incident says its numbers may move
+    assert incident.message == "Still settling: google_ads, meta may revise these days."
 
     again = evaluate(rule, alert_workspace)  # same numbers: the same incident, no second e-mail
     assert (again.opened, again.worsened, again.deliveries) == (0, 0, 0)
