@@ -62,4 +62,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": 600},
     },
     # --- end Billing
+    # --- Alerts: every hour each workspace evaluates its rules (data-health rules must fire even
+    # when no sync arrives; metric rules are also evaluated after every warehouse run).
+    "alerts.evaluate-hourly": {
+        "task": "alerts.tasks.evaluate_all",
+        "schedule": crontab(minute=45),
+        "options": {"expires": 1800},
+    },
+    # --- end Alerts
 }

@@ -33,6 +33,7 @@ urlpatterns = [
         name="api-connection-run",
     ),
     path("", include("insights.api.urls")),
+    path("", include("alerts.api.urls")),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="api-schema"),
     path(
         "docs/",

@@ -13,6 +13,7 @@ urlpatterns = [
     path("settings/billing/", include("billing.urls_workspace")),
     path("", include("insights.urls")),
     path("data-sources/", include("connectors.urls")),
+    path("alerts/", include("alerts.urls")),
 ]
 
 

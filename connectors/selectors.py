@@ -150,3 +150,37 @@ def raw_rows_for(*, connection: Connection) -> int:
 def platform_names() -> list[str]:
     """The platforms a workspace can connect today, as people know them ("Google Ads", "Meta Ads")."""
     return [str(label) for _, label in Connection._meta.get_field("platform").choices or ()]
+
+
+@dataclass(frozen=True)
+class ConnectionHealth:
+    """What data-health alerts need to know about one connection."""
+
+    pk: int
+    label: str
+    needs_reauth: bool
+    last_run_id: int | None
+    last_run_failed: bool
+
+
+def connection_health() -> list[ConnectionHealth]:
+    """Every connection with its status and whether its latest finished sync failed."""
+    connections = list(
+        Connection.objects.exclude(status__in=(Connection.Status.PAUSED, Connection.Status.DISCONNECTED)).order_by("pk")
+    )
+    latest = {
+        r.connection_id: r
+        for r in SyncRun.objects.filter(connection_id__in=[c.pk for c in connections], finished_at__isnull=False)
+        .order_by("connection_id", "-finished_at", "-id")
+        .distinct("connection_id")
+    }
+    return [
+        ConnectionHealth(
+            pk=c.pk,
+            label=c.label or str(c),
+            needs_reauth=c.status == Connection.Status.NEEDS_REAUTH,
+            last_run_id=latest[c.pk].pk if c.pk in latest else None,
+            last_run_failed=c.pk in latest and latest[c.pk].status == SyncRun.Status.FAILED,
+        )
+        for c in connections
+    ]

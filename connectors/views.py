@@ -95,7 +95,6 @@ def _freshness_and_lineage(warehouse: Any) -> dict[str, Any]:
     The restatement log is a fragment of its own (`?fragment=restatements`, loaded by htmx
     after the page): summing a busy workspace's day-level restatements takes seconds.
     """
-
     graph = warehouse.lineage_graph()
     nodes = []
     for node in graph.nodes:

@@ -53,6 +53,7 @@ TENANT_APPS = [
     "connectors",
     "warehouse",
     "insights",
+    "alerts",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -272,6 +273,8 @@ SPECTACULAR_SETTINGS = {
         "ConnectionStatusEnum": "connectors.models.Connection.Status",
         "SyncRunStatusEnum": "connectors.models.SyncRun.Status",
         "CampaignStatusEnum": "warehouse.api.serializers.CAMPAIGN_STATUSES",
+        "AlertRuleKindEnum": "alerts.models.RuleKind",
+        "AlertSeverityEnum": "alerts.models.Severity",
     },
     "EXTENSIONS_INFO": {},
     "SWAGGER_UI_DIST": "SIDECAR",

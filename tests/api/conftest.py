@@ -42,6 +42,8 @@ class Tenant:
     campaign_ids: list[str]
     account_ids: list[str]
     canaries: list[str] = field(default_factory=list)
+    alert_rule_id: int = 0
+    alert_incident_id: int = 0
 
     @property
     def host(self) -> str:
@@ -153,7 +155,19 @@ def _connections(first_id: int, first_run_id: int, canary: str) -> tuple[list[in
     return ids, runs
 
 
-def _build(slug: str, *, seed: int, first_connection: int, first_run: int, rates: list[Any]) -> Tenant:
+def _alerts(rule_id: int, incident_id: int, canary: str) -> None:
+    """An alert rule and an incident with ids the other workspace does not have, canaries in their text."""
+    from alerts.models import AlertIncident, AlertRule
+
+    rule = AlertRule.objects.create(
+        pk=rule_id, name=f"Spend {canary}", kind="threshold", metric="spend", threshold=100, recipients=[]
+    )
+    AlertIncident.objects.create(pk=incident_id, rule=rule, dedup_key=f"k-{canary}", subject=f"about {canary}")
+
+
+def _build(
+    slug: str, *, seed: int, first_connection: int, first_run: int, rates: list[Any], alert_ids: tuple[int, int]
+) -> Tenant:
     from accounts.services import workspace_create
 
     canary = f"CANARY{secrets.token_hex(5)}"
@@ -169,6 +183,7 @@ def _build(slug: str, *, seed: int, first_connection: int, first_run: int, rates
             cursor.execute("UPDATE dim_ad_account SET name = name || ' ' || %s", [canary])
             cursor.execute("UPDATE dim_ad_group SET name = name || ' ' || %s", [canary])
         connection_ids, run_ids = _connections(first_connection, first_run, canary)
+        _alerts(*alert_ids, canary)
     return Tenant(
         workspace=workspace,
         owner=owner,
@@ -181,6 +196,8 @@ def _build(slug: str, *, seed: int, first_connection: int, first_run: int, rates
         campaign_ids=campaigns,
         account_ids=accounts,
         canaries=[canary, *[f"bsk_{k.prefix}" for k in ApiKey.objects.filter(workspace=workspace)]],
+        alert_rule_id=alert_ids[0],
+        alert_incident_id=alert_ids[1],
     )
 
 
@@ -196,8 +213,8 @@ def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
         if r.date >= D1 - timedelta(days=30) and r.currency in {"USD", "GBP", "JPY"}
     ]
     with django_db_blocker.unblock():
-        a = _build("northwind", seed=11, first_connection=7001, first_run=8001, rates=rates)
-        b = _build("contoso", seed=22, first_connection=1, first_run=1, rates=rates)
+        a = _build("northwind", seed=11, first_connection=7001, first_run=8001, rates=rates, alert_ids=(7101, 7201))
+        b = _build("contoso", seed=22, first_connection=1, first_run=1, rates=rates, alert_ids=(5, 1))
         try:
             yield World(a=a, b=b)
         finally:

@@ -36,6 +36,7 @@ from bosco.db import connection
 from warehouse.models import LineageEdge, ModelNode, ModelRun, PendingWindow, Platform, TransformRun
 from warehouse.services import config, graph, quality
 from warehouse.services.timezones import valid_time_zones
+from warehouse.signals import warehouse_run_finished
 
 logger = logging.getLogger(__name__)
 
@@ -279,6 +280,8 @@ def _run(
         summary["duration_ms"] = round((run.finished_at - run.started_at).total_seconds() * 1000, 1)
         run.summary = summary
         run.save(update_fields=["status", "finished_at", "error", "summary"])
+    # the apps above (alerts) react to new numbers; receivers queue their work on commit
+    warehouse_run_finished.send(sender=TransformRun, run_id=run.pk, status=run.status)
     if transient is not None:
         raise transient  # the task retries; the pending windows make the retry complete the work
     if failures:

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from alerts import views
+
+app_name = "alerts"
+
+urlpatterns = [
+    path("", views.alerts_page, name="page"),
+    path("rules/<int:rule_id>/", views.rule_edit, name="rule_edit"),
+    path("rules/<int:rule_id>/delete/", views.rule_delete, name="rule_delete"),
+]

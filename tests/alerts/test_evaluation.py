@@ -1,0 +1,215 @@
+"""Rule evaluation over real warehouse data: fire once, re-notify only when worse, resolve,
+snooze / mute, the low-volume gate, scopes, and the built-in data-health rules."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Workspace
+from alerts import services
+from alerts.models import AlertIncident, AlertRule, Delivery
+from connectors.models import Connection
+from tests.alerts.conftest import make_connection, make_rule, spend_of
+from tests.insights.conftest import in_schema, inject_spend_spike, yesterday_utc
+
+pytestmark = pytest.mark.django_db
+
+
+def evaluate(rule: AlertRule, workspace: Workspace) -> services.EvaluationReport:
+    rule.refresh_from_db()
+    return services.rule_evaluate(rule=rule, workspace=workspace)
+
+
+def deliveries(event: str | None = None) -> list[Delivery]:
+    qs = Delivery.objects.all()
+    return list(qs.filter(event=event) if event else qs)
+
+
+def test_new_workspace_has_the_builtin_health_rules(make_workspace: Any) -> None:
+    with in_schema(make_workspace("fresh")):
+        checks = set(AlertRule.objects.filter(builtin=True, kind="data_health").values_list("health_check", flat=True))
+    assert checks == {"needs_reauth", "sync_failed", "stale_data", "data_tests"}
+
+
+def test_threshold_fires_once_per_incident_then_resolves(alert_workspace: Workspace) -> None:
+    spend = spend_of(1)
+    rule = make_rule(threshold=round(spend / 2, 2))
+
+    first = evaluate(rule, alert_workspace)
+    assert (first.opened, first.deliveries) == (1, 1)
+    incident = AlertIncident.objects.get()
+    assert incident.state == "open" and incident.value == pytest.approx(spend)
+    assert incident.window_from == incident.window_to == yesterday_utc()
+    # yesterday is inside the platforms' restatement window: the incident says its numbers may move
+    assert incident.message == "Still settling: google_ads, meta may revise these days."
+
+    again = evaluate(rule, alert_workspace)  # same numbers: the same incident, no second e-mail
+    assert (again.opened, again.worsened, again.deliveries) == (0, 0, 0)
+    assert AlertIncident.objects.count() == 1 and len(deliveries()) == 1
+
+    rule.threshold = round(spend * 2, 2)
+    rule.save()
+    cleared = evaluate(rule, alert_workspace)
+    assert cleared.resolved == 1
+    incident.refresh_from_db()
+    assert incident.state == "resolved" and incident.resolved_at is not None
+    assert [d.target for d in deliveries("resolved")] == ["ana@example.com"]
+
+
+def test_renotifies_only_when_it_gets_worse(alert_workspace: Workspace) -> None:
+    spend = spend_of(1)
+    rule = make_rule(threshold=round(spend / 2, 2))
+    evaluate(rule, alert_workspace)
+
+    inject_spend_spike(day=yesterday_utc(), factor=1.05, platform="google_ads")  # a little more: not "worse"
+    assert evaluate(rule, alert_workspace).worsened == 0
+    inject_spend_spike(day=yesterday_utc(), factor=3.0, platform="google_ads")
+    worse = evaluate(rule, alert_workspace)
+    assert (worse.worsened, worse.deliveries) == (1, 1)
+    assert len(deliveries("worsened")) == 1
+    assert AlertIncident.objects.get().notified_value > spend * 1.5
+
+
+def test_snoozed_and_muted_rules_record_but_send_nothing(alert_workspace: Workspace) -> None:
+    spend = spend_of(1)
+    snoozed = make_rule(name="snoozed", threshold=spend / 2, snoozed_until=timezone.now() + timedelta(hours=2))
+    muted = make_rule(name="muted", threshold=spend / 2, muted=True)
+    assert evaluate(snoozed, alert_workspace).opened == 1
+    assert evaluate(muted, alert_workspace).opened == 1
+    assert deliveries() == []
+    assert AlertIncident.objects.filter(state="open").count() == 2
+
+    # the snooze ran out and the incident clears: it was never notified, so no "resolved" either
+    snoozed.snoozed_until = timezone.now() - timedelta(minutes=1)
+    snoozed.threshold = spend * 3
+    snoozed.save()
+    assert evaluate(snoozed, alert_workspace).resolved == 1
+    assert deliveries() == []
+
+
+def test_low_volume_window_neither_fires_nor_resolves(alert_workspace: Workspace) -> None:
+    spend = spend_of(1)
+    rule = make_rule(threshold=spend / 2)
+    evaluate(rule, alert_workspace)
+    rule.min_spend = round(spend * 10, 2)  # the window now counts as too small to judge
+    rule.threshold = spend * 3  # would resolve if judged
+    rule.save()
+    report = evaluate(rule, alert_workspace)
+    assert (report.skipped_low_volume, report.resolved, report.opened) == (1, 0, 0)
+    assert AlertIncident.objects.get().state == "open"
+
+    quiet = make_rule(name="quiet", threshold=spend / 2, min_conversions=10**9)
+    assert evaluate(quiet, alert_workspace).opened == 0
+
+
+def test_change_rule_compares_with_the_previous_period(alert_workspace: Workspace) -> None:
+    inject_spend_spike(day=yesterday_utc(), factor=4.0, platform="google_ads")
+    rule = make_rule(kind="change", threshold=50, comparison="above", name="Spend jumped")
+    report = evaluate(rule, alert_workspace)
+    assert report.opened == 1
+    incident = AlertIncident.objects.get()
+    assert incident.value > 50 and incident.baseline is not None
+    falls = make_rule(kind="change", threshold=50, comparison="below", name="Spend fell")
+    assert evaluate(falls, alert_workspace).opened == 0
+
+
+def test_scopes_filter_the_numbers(alert_workspace: Workspace) -> None:
+    meta = spend_of(7, platform=("meta",))
+    rule = make_rule(window_days=7, scope_kind="platform", scope_value="meta", threshold=meta * 0.99)
+    assert evaluate(rule, alert_workspace).opened == 1
+    assert AlertIncident.objects.get().value == pytest.approx(meta)
+    assert meta < spend_of(7)  # the workspace total would have been a different number
+
+    nothing = make_rule(name="no such campaign", scope_kind="campaign", scope_value="zz-no-such", threshold=0)
+    assert evaluate(nothing, alert_workspace).opened == 0
+
+
+def test_ratio_rule_is_a_ratio_of_sums(alert_workspace: Workspace) -> None:
+    from warehouse.selectors import MetricsQuery, metrics_query
+
+    last = yesterday_utc()
+    sums = metrics_query(
+        MetricsQuery(metrics=("spend", "conversions"), date_from=last - timedelta(days=2), date_to=last)
+    ).rows[0]
+    cpa = float(sums["spend"]) / float(sums["conversions"])
+    rule = make_rule(metric="cpa", window_days=3, threshold=cpa * 0.9)
+    evaluate(rule, alert_workspace)
+    assert AlertIncident.objects.get().value == pytest.approx(cpa)
+
+
+def test_data_health_rule_follows_the_connection(alert_workspace: Workspace) -> None:
+    rule = AlertRule.objects.get(builtin=True, health_check="needs_reauth")
+    connection = make_connection(status=Connection.Status.NEEDS_REAUTH)
+    report = evaluate(rule, alert_workspace)
+    assert report.opened == 1
+    incident = AlertIncident.objects.get(rule=rule)
+    assert "needs re-authorisation" in incident.subject and incident.severity == "high"
+    # no recipients on a built-in rule: the owner (an admin of the workspace) is told
+    assert [d.target for d in deliveries()] == ["owner@alrt.example"]
+
+    connection.status = Connection.Status.ACTIVE
+    connection.save()
+    assert evaluate(rule, alert_workspace).resolved == 1
+
+
+def test_workspace_evaluation_skips_a_rule_with_an_unknown_metric(alert_workspace: Workspace) -> None:
+    make_rule(name="broken", metric="mer", threshold=1)  # planned metric, not available yet
+    good = make_rule(threshold=spend_of(1) / 2)
+    report = services.workspace_evaluate(workspace=alert_workspace)
+    assert report.opened == 1
+    assert AlertIncident.objects.get().rule == good
+
+
+def _anomaly(day: Any, *, severity: str, value: float, platform: str = "meta", key: str = "meta") -> None:
+    from insights.models import AnomalyFinding, ModelVersion, Scope
+
+    version, _ = ModelVersion.objects.get_or_create(
+        kind=ModelVersion.Kind.ANOMALY,
+        fingerprint="alerts-test",
+        defaults={"name": "anomalies", "algorithm": "test/1", "code_version": "0.1.0+src.test"},
+    )
+    AnomalyFinding.objects.create(
+        version=version,
+        metric="spend",
+        scope=Scope.PLATFORM,
+        key=key,
+        label="Meta",
+        platform=platform,
+        date=day,
+        value=value,
+        expected=100.0,
+        lower=80.0,
+        upper=120.0,
+        score=5.0,
+        z=5.0,
+        severity=severity,
+        direction="up",
+        explanation="Spend was far above the usual.",
+    )
+
+
+def test_anomaly_rule_follows_the_detectors_findings(alert_workspace: Workspace) -> None:
+    from insights.models import AnomalyFinding
+
+    day = yesterday_utc()
+    rule = make_rule(kind="anomaly", metric="spend", min_severity="medium", window_days=3, threshold=None)
+    _anomaly(day, severity="low", value=130.0)  # below the rule's severity: ignored
+    assert evaluate(rule, alert_workspace).opened == 0
+
+    _anomaly(day - timedelta(days=1), severity="medium", value=300.0)
+    report = evaluate(rule, alert_workspace)
+    assert (report.opened, report.deliveries) == (1, 1)
+    incident = AlertIncident.objects.get()
+    assert (incident.value, incident.baseline, incident.severity) == (300.0, 100.0, "medium")
+    assert incident.subject == f"Meta on {(day - timedelta(days=1)).isoformat()}"
+
+    AnomalyFinding.objects.filter(severity="medium").update(severity="high")  # rescored: worse
+    assert evaluate(rule, alert_workspace).worsened == 1
+
+    AnomalyFinding.objects.filter(severity="high").delete()  # no longer an anomaly
+    assert evaluate(rule, alert_workspace).resolved == 1
+    assert len(deliveries("resolved")) == 1
