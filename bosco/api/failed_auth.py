@@ -9,6 +9,7 @@ every worker process sees the same count.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.conf import settings
@@ -34,11 +35,13 @@ def failed_authentication_wait(request: Any) -> int | None:
     pipe = cache.raw_client(write=False).pipeline(transaction=False)  # type: ignore[attr-defined]
     key = _failed_auth_key(request)
     pipe.get(key)
-    pipe.ttl(key)
-    count, ttl = pipe.execute()
+    pipe.pttl(key)
+    count, pttl = pipe.execute()
     if int(count or 0) < settings.API_AUTH_FAILURES_PER_MINUTE:
         return None
-    return max(int(ttl), 1)
+    # Redis rounds TTL to the nearest second; a Retry-After that ends before the window does
+    # would send the client back too early, so round the milliseconds up.
+    return max(math.ceil(int(pttl) / 1000), 1)
 
 
 def failed_authentication_record(request: Any) -> None:

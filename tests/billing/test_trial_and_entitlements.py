@@ -20,7 +20,7 @@ from accounts.roles import Role
 from billing import entitlements, services
 from billing.models import BillingAccount, BillingChange, Status, TrialNotice
 from billing.plans import Plan
-from tests.conftest import host_of
+from tests.conftest import host_of, staff_admin_client
 
 pytestmark = pytest.mark.django_db
 
@@ -341,12 +341,9 @@ def test_support_extends_a_trial_with_a_reason_recorded(acme, make_user) -> None
         change.delete()
 
 
-def test_support_grants_a_plan_through_the_admin(acme, make_user, client) -> None:
-    from django.conf import settings
-
+def test_support_grants_a_plan_through_the_admin(acme, make_user) -> None:
     staff = make_user("support@bosco.example", is_staff=True, is_superuser=True)
-    client.defaults["HTTP_HOST"] = settings.BOSCO_DOMAIN  # the admin lives on the public site
-    client.force_login(staff, backend="django.contrib.auth.backends.ModelBackend")
+    client = staff_admin_client(staff)  # the admin lives on the public site, behind a second factor
     account = BillingAccount.objects.get(workspace=acme)
     url = f"/admin/billing/billingaccount/{account.pk}/grant-plan/"
     missing = client.post(url, {"plan": "agency", "reason": ""})

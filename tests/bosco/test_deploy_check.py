@@ -146,9 +146,13 @@ print(json.dumps({
 
 @pytest.fixture(scope="module")
 def production_responses(django_db_setup: None, django_db_blocker: Any) -> dict[str, Any]:
+    from accounts.services import public_workspace_ensure
     from tests.conftest import test_database_url
 
     with django_db_blocker.unblock():
+        # A committed test that ran before this module's first test emptied the public tables,
+        # and this module-scoped fixture runs before the per-test fixture that puts them back.
+        public_workspace_ensure()
         env = {k: v for k, v in os.environ.items() if k not in ("BOSCO_PORT", "DJANGO_ALLOW_ASYNC_UNSAFE")}
         env.update(
             PLATFORM_ENV,

@@ -71,6 +71,23 @@ NOT_CRAWLED = {
     "account_reset_password_from_key": "needs a reset key mailed to the user",
     "account_reset_password_from_key_done": "anonymous only",
     "account_confirm_email": "needs a confirmation key mailed to the user",
+    # The second factor is the support staff's (the admin on the public site); its pages are
+    # driven, with their forms, by tests/accounts/test_staff_admin.py and the staff admin browser test.
+    "mfa_index": "staff second factor: tests/accounts/test_staff_admin.py",
+    "mfa_activate_totp": "staff second factor: tests/accounts/test_staff_admin.py",
+    "mfa_deactivate_totp": "staff second factor: tests/accounts/test_staff_admin.py",
+    "mfa_authenticate": "staff second factor: tests/accounts/test_staff_admin.py",
+    "mfa_reauthenticate": "staff second factor: tests/accounts/test_staff_admin.py",
+    "mfa_view_recovery_codes": "staff second factor: tests/accounts/test_staff_admin.py",
+    "mfa_generate_recovery_codes": "staff second factor: tests/accounts/test_staff_admin.py",
+    "mfa_download_recovery_codes": "staff second factor: tests/accounts/test_staff_admin.py",
+    # Shown only when Stripe is configured (the test settings have no keys); their forms' bad
+    # input is tested against the Stripe emulator in tests/billing/test_webhooks.py.
+    "billing_checkout": "needs Stripe configured: tests/billing/test_webhooks.py",
+    "billing_portal": "needs Stripe configured: tests/billing/test_webhooks.py",
+    # Built-in rules cannot be deleted, and the fixture workspace has no other; deleting is
+    # submitted in tests/browser/test_alerts_browser.py and refused cases in tests/alerts/.
+    "rule_delete": "no deletable rule in the fixture: tests/alerts/",
 }
 # Pages no link on a workspace host leads to (redirect targets, allauth settings), crawled too.
 SEEDS = [
