@@ -10,6 +10,8 @@ from django.core.validators import validate_email
 
 from alerts import selectors
 from alerts.models import AlertRule, HealthCheck, RuleKind, ScopeKind, Severity
+from billing.entitlements import EntitlementError, check
+from bosco.db import connection
 from warehouse import metrics as m
 
 WINDOW_CHOICES = ((1, "last day"), (3, "last 3 days"), (7, "last 7 days"))
@@ -82,6 +84,8 @@ class RuleForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if self.instance.pk is None:
+            self._clean_plan_limit()
         kind = data.get("kind")
         needs_metric = kind in (RuleKind.THRESHOLD, RuleKind.CHANGE, RuleKind.ANOMALY)
         if needs_metric and not data.get("metric") and "metric" not in self.errors:
@@ -95,6 +99,13 @@ class RuleForm(forms.ModelForm):
             if data.get(name) is not None and data[name] < 0:
                 self.add_error(name, "A minimum cannot be negative.")
         return data
+
+    def _clean_plan_limit(self) -> None:
+        """A new rule must fit the plan (billing's one entitlements function decides)."""
+        try:
+            check(connection.schema_name, "alert_rules", current=selectors.custom_rule_count())
+        except EntitlementError as exc:
+            raise forms.ValidationError(exc.message) from exc
 
     def _clean_threshold(self, kind: str, data: dict[str, Any]) -> None:
         threshold: Decimal | None = data.get("threshold")

@@ -233,3 +233,8 @@ def settling_platforms(*, date_from: date, date_to: date) -> list[str]:
     """Platforms whose days in the window are still settling (the platform may still revise them)."""
     settling = warehouse_status()["settling"]
     return sorted(p for p, days in settling.items() if days["from"] <= date_to and days["to"] >= date_from)
+
+
+def custom_rule_count() -> int:
+    """Rules the workspace made itself (the built-in data-health rules are not counted)."""
+    return AlertRule.objects.filter(builtin=False).count()

@@ -59,6 +59,8 @@ class WorkspaceEntitlements:
     read_only_reason: str
     trial_end: str | None
     grace_until: str | None
+    #: last, with a default: entitlements cached before it existed still load
+    max_alert_rules: int = 50
 
     @property
     def plan_label(self) -> str:
@@ -93,6 +95,7 @@ def _from_plan(plan: str, limits: Entitlements, **state: object) -> WorkspaceEnt
         min_sync_interval_hours=limits.min_sync_interval_hours,
         api_access=limits.api_access,
         white_label=limits.white_label,
+        max_alert_rules=limits.max_alert_rules,
         **state,  # type: ignore[arg-type]
     )
 
@@ -161,6 +164,7 @@ def invalidate(schema: str) -> None:
 LIMIT_MESSAGES = {
     "data_sources": "Your {plan} plan includes {limit} connected data sources, and {current} are in use.",
     "members": "Your {plan} plan includes {limit} members (pending invitations count), and {current} are taken.",
+    "alert_rules": "Your {plan} plan includes {limit} alert rules, and {current} exist.",
 }
 
 
@@ -168,13 +172,15 @@ def check(schema: str, limit: str, *, current: int = 0) -> WorkspaceEntitlements
     """Raise EntitlementError if adding one more `limit` ("data_sources", "members") is not allowed,
     or if the action is a write ("write") or an API call ("api") the workspace may not make now."""
     ent = for_workspace(schema)
-    if limit in ("write", "data_sources", "members", "sync", "scoring") and ent.read_only:
+    if limit in ("write", "data_sources", "members", "sync", "scoring", "alert_rules") and ent.read_only:
         raise EntitlementError(f"{ent.read_only_reason} {UPGRADE_HINT}", limit="read_only")
     if limit == "api" and not ent.api_access:
         raise EntitlementError(
             f"Your {ent.plan_label} plan does not include API access. {UPGRADE_HINT}", limit="api_access"
         )
-    maximum = {"data_sources": ent.max_connections, "members": ent.max_members}.get(limit)
+    maximum = {"data_sources": ent.max_connections, "members": ent.max_members, "alert_rules": ent.max_alert_rules}.get(
+        limit
+    )
     if maximum is not None and current >= maximum:
         message = LIMIT_MESSAGES[limit].format(plan=ent.plan_label, limit=maximum, current=current)
         raise EntitlementError(f"{message} {UPGRADE_HINT}", limit=limit)

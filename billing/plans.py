@@ -31,14 +31,18 @@ class Entitlements:
     min_sync_interval_hours: int = 6
     api_access: bool = True
     white_label: bool = False
+    #: alert rules a workspace may create (the built-in data-health rules do not count)
+    max_alert_rules: int = 50
 
 
 ENTITLEMENTS: dict[str, Entitlements] = {
     # The trial is Growth for 14 days, at the API rate of a trial.
     Plan.TRIAL: Entitlements(0, 25, 20, 60, 37, min_sync_interval_hours=1),
-    Plan.STARTER: Entitlements(49, 5, 5, 120, 24, min_sync_interval_hours=6, api_access=False),
+    Plan.STARTER: Entitlements(49, 5, 5, 120, 24, min_sync_interval_hours=6, api_access=False, max_alert_rules=5),
     Plan.GROWTH: Entitlements(199, 25, 20, 600, 37, min_sync_interval_hours=1),
-    Plan.AGENCY: Entitlements(499, 200, 100, 1200, 37, min_sync_interval_hours=1, white_label=True),
+    Plan.AGENCY: Entitlements(
+        499, 200, 100, 1200, 37, min_sync_interval_hours=1, white_label=True, max_alert_rules=500
+    ),
 }
 
 
