@@ -17,7 +17,7 @@ from werkzeug.wrappers import Request, Response
 from devtools.emulators.config import TIKTOK, AccountSpec
 from devtools.emulators.datagen import ACCOUNT, AD_GROUP, CAMPAIGN, NEVER, AccountModel, from_ordinal, to_ordinal
 from devtools.emulators.faults import Fault
-from devtools.emulators.http import find_fault
+from devtools.emulators.http import find_fault, truncate
 from devtools.emulators.state import EmulatorState
 from devtools.emulators.tiktok_common import (
     TOO_MUCH_DATA,
@@ -55,10 +55,12 @@ def _call(
         token = check_token(state, request)
         token_faults(state, token, fired)
         if endpoint == "advertiser.info":
-            return envelope(state, work(params))
-        return envelope(state, work(advertiser(state, account), params, fired))
+            data = work(params)
+        else:
+            data = work(advertiser(state, account), params, fired)
     except (TikTokError, GatewayError) as err:
         return error_response(state, err)
+    return truncate(envelope(state, data), find_fault(fired, "truncated_json"))
 
 
 def _time(ordinal: int) -> str:

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Request, Response
 from devtools.emulators.auth import TIKTOK_SCOPES, TIKTOK_TOKEN_LIFETIME
 from devtools.emulators.config import TIKTOK
 from devtools.emulators.google_oauth import consent_page
-from devtools.emulators.http import html_response
+from devtools.emulators.http import find_fault, html_response, truncate
 from devtools.emulators.state import EmulatorState
 from devtools.emulators.tiktok_common import (
     APP_INVALID,
@@ -120,7 +120,7 @@ def access_token(state: EmulatorState, request: Request) -> Response:
         "advertiser_ids": [a["advertiser_id"] for a in _advertisers(state)],
         "scope": [int(s) for s in grant.scopes],
     }
-    return envelope(state, data)
+    return truncate(envelope(state, data), find_fault(fired, "truncated_json"))
 
 
 def advertiser_get(state: EmulatorState, request: Request) -> Response:
@@ -133,4 +133,4 @@ def advertiser_get(state: EmulatorState, request: Request) -> Response:
         _check_app(state, params_of(request))
     except (TikTokError, GatewayError) as err:
         return error_response(state, err)
-    return envelope(state, {"list": _advertisers(state)})
+    return truncate(envelope(state, {"list": _advertisers(state)}), find_fault(fired, "truncated_json"))

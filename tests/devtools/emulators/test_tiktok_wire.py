@@ -180,6 +180,9 @@ def test_faults_rate_limit_revoke_and_too_much_data(srv: EmulatorServer, tiktok:
     srv.state.add_fault(platform="tiktok", endpoint="report", kind="server_error", status=502)
     gateway = tiktok.get(REPORT, params=params)
     assert gateway.status_code == 502 and "html" in gateway.headers["content-type"]
+    srv.state.add_fault(platform="tiktok", endpoint="report", kind="truncated_json")
+    cut = tiktok.get(REPORT, params=params)
+    assert cut.status_code == 200 and cut.text and not cut.text.endswith("}")
     srv.state.add_fault(platform="tiktok", endpoint="report", kind="revoked_grant", page=2)
     assert tiktok.get(REPORT, params={**params, "page": "1"}).json()["code"] == 0
     assert tiktok.get(REPORT, params={**params, "page": "2"}).json()["code"] == 40105
