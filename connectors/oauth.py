@@ -360,7 +360,8 @@ def exchange_tiktok_code(auth_code: str) -> TokenSet:
     data = body.get("data")
     if not isinstance(data, dict):
         raise ConnectionFlowError("TikTok token exchange sent no data", user_message=_TIKTOK_FLOW_MESSAGE)
-    scopes = data.get("scope") if isinstance(data.get("scope"), list) else []
+    raw_scopes = data.get("scope")
+    scopes = raw_scopes if isinstance(raw_scopes, list) else []
     return TokenSet(_access_token_of(data, "TikTok"), "", None, ",".join(str(s) for s in scopes))
 
 

@@ -404,6 +404,7 @@ def build_account_model(
 
     themes = _THEMES.get(spec.country.upper(), _THEMES["US"])
     theme_idx = np.floor(u(22) * len(themes)).astype(np.int64)
+    ag_pool: tuple[str, ...]
     if platform == GOOGLE_ADS:
         labels = [_GOOGLE_CHANNEL_LABELS[x] for x in kinds]
         ag_pool = _GOOGLE_AD_GROUP_NAMES
