@@ -37,6 +37,12 @@ class MetaEndpoints:
     graph: str  # ends with the Graph version, e.g. https://graph.facebook.com/v24.0
 
 
+@dataclass(frozen=True)
+class TikTokEndpoints:
+    authorize: str
+    api: str  # ends with the API version, e.g. https://business-api.tiktok.com/open_api/v1.3
+
+
 def google_endpoints() -> GoogleEndpoints:
     return GoogleEndpoints(
         authorize=_setting("GOOGLE_OAUTH_AUTHORIZE_URL", "/google/o/oauth2/v2/auth"),
@@ -50,6 +56,13 @@ def meta_endpoints() -> MetaEndpoints:
     return MetaEndpoints(
         dialog=_setting("META_OAUTH_DIALOG_URL", "/meta/dialog/oauth"),
         graph=f"{_setting('META_GRAPH_URL', '/meta/graph')}/{settings.META_GRAPH_VERSION}",
+    )
+
+
+def tiktok_endpoints() -> TikTokEndpoints:
+    return TikTokEndpoints(
+        authorize=_setting("TIKTOK_OAUTH_AUTHORIZE_URL", "/tiktok/portal/auth"),
+        api=f"{_setting('TIKTOK_API_URL', '/tiktok/open_api')}/{settings.TIKTOK_API_VERSION}",
     )
 
 

@@ -22,6 +22,7 @@ from bosco.crypto import EncryptedTextField
 class Platform(models.TextChoices):
     GOOGLE_ADS = "google_ads", "Google Ads"
     META = "meta", "Meta Ads"
+    TIKTOK = "tiktok", "TikTok Ads"
 
 
 class Connection(models.Model):

@@ -19,6 +19,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import requests
@@ -48,7 +49,11 @@ logger = logging.getLogger("connectors.oauth")
 GOOGLE_ADS_SCOPE = "https://www.googleapis.com/auth/adwords"
 # Read-only: Bosco reports on campaigns and never changes them.
 META_SCOPES = "ads_read,business_management"
-PLATFORM_LABELS: dict[str, str] = {Platform.GOOGLE_ADS.value: "Google Ads", Platform.META.value: "Meta"}
+PLATFORM_LABELS: dict[str, str] = {
+    Platform.GOOGLE_ADS.value: "Google Ads",
+    Platform.META.value: "Meta",
+    Platform.TIKTOK.value: "TikTok",
+}
 # Refresh a little before the platform's expiry, so a token never dies mid-request.
 EXPIRY_SKEW = timedelta(seconds=90)
 
@@ -223,12 +228,18 @@ def authorization_url(*, platform: str, redirect_uri: str, state: str, code_veri
         with _meta_session(redirect_uri) as session:
             url, _ = session.create_authorization_url(conf.meta_endpoints().dialog, state=state)
         return str(url)
+    if platform == Platform.TIKTOK:
+        # TikTok's authorisation page is not standard OAuth: `app_id`, no scope (set on the app).
+        query = urlencode({"app_id": settings.TIKTOK_APP_ID, "state": state, "redirect_uri": redirect_uri})
+        return f"{conf.tiktok_endpoints().authorize}?{query}"
     raise ValueError(f"unknown platform {platform!r}")
 
 
 def exchange_code(*, platform: str, code: str, redirect_uri: str, code_verifier: str) -> TokenSet:
     """Trade the authorization code for tokens (Meta: then for a long-lived token)."""
     label = PLATFORM_LABELS[platform]
+    if platform == Platform.TIKTOK:
+        return exchange_tiktok_code(code)
     try:
         if platform == Platform.GOOGLE_ADS:
             with _google_session(redirect_uri) as session:
@@ -324,9 +335,63 @@ def extend_meta_token(access_token: str, *, stats: CallStats | None) -> TokenSet
     return TokenSet(_access_token_of(body, "Meta"), "", _expires_at(body), META_SCOPES)
 
 
+def exchange_tiktok_code(auth_code: str) -> TokenSet:
+    """TikTok's auth code → a long-lived advertiser token (no refresh token, no expiry)."""
+    url = f"{conf.tiktok_endpoints().api}/oauth2/access_token/"
+    payload = {"app_id": settings.TIKTOK_APP_ID, "secret": settings.TIKTOK_APP_SECRET, "auth_code": auth_code}
+
+    def once() -> dict[str, Any]:
+        try:
+            response = httpx.post(url, json=payload, timeout=_timeout())
+        except httpx.TimeoutException as exc:
+            raise ApiTimeout("TikTok token exchange did not answer in time") from exc
+        except httpx.TransportError as exc:
+            raise TransientApiError("could not reach the TikTok token endpoint") from exc
+        body = json_or_none(response)
+        if not isinstance(body, dict) or "code" not in body:
+            if response.status_code >= 500 or response.status_code == 429:
+                raise ServerError(f"TikTok token endpoint answered HTTP {response.status_code}")
+            raise MalformedBody(f"TikTok token exchange sent no envelope (HTTP {response.status_code})")
+        return body
+
+    body = with_retries(
+        _tiktok_envelope(once), what="exchange the TikTok auth code", platform_label="TikTok", stats=None
+    )
+    data = body.get("data")
+    if not isinstance(data, dict):
+        raise ConnectionFlowError("TikTok token exchange sent no data", user_message=_TIKTOK_FLOW_MESSAGE)
+    raw_scopes = data.get("scope")
+    scopes = raw_scopes if isinstance(raw_scopes, list) else []
+    return TokenSet(_access_token_of(data, "TikTok"), "", None, ",".join(str(s) for s in scopes))
+
+
+_TIKTOK_FLOW_MESSAGE = "TikTok did not accept the sign-in. The link may have expired; please connect again."
+# 40100 and 5xxxx are worth retrying; 40108 is Bosco's app id or secret; the rest refuse the code.
+_TIKTOK_RETRY_CODES = frozenset({40100, 40200, 40201, 50000, 50002})
+
+
+def _tiktok_envelope(once: Any) -> Any:
+    def checked() -> dict[str, Any]:
+        body = once()
+        code = body.get("code")
+        if code == 0:
+            return dict(body)
+        message = str(body.get("message", ""))[:300]
+        if code in _TIKTOK_RETRY_CODES:
+            raise ServerError(f"TikTok token exchange: code {code}: {message}")
+        if code == 40108:
+            raise _client_rejected("TikTok")
+        raise ConnectionFlowError(
+            f"TikTok refused the auth code (code {code}): {message}", user_message=_TIKTOK_FLOW_MESSAGE
+        )
+
+    return checked
+
+
 def revoke(*, platform: str, token: str) -> bool:
     """Best effort: tell the platform to forget the grant. Disconnecting never depends on it."""
-    if not token:
+    if not token or platform == Platform.TIKTOK:
+        # TikTok offers no revocation for advertiser tokens: the advertiser removes the app in TikTok.
         return False
     try:
         if platform == Platform.GOOGLE_ADS:
@@ -391,6 +456,9 @@ class ConnectionTokens:
                 # Another worker refreshed while we waited for the lock: use its token.
                 self._adopt(connection)
                 return self._access
+            if self.platform == Platform.TIKTOK:
+                # TikTok tokens have no refresh: a rejected one means the grant is gone.
+                raise ReauthRequired("TikTok token rejected", user_message=_reauth_message(self.platform))
             if self.platform == Platform.GOOGLE_ADS:
                 tokens = refresh_google_token(refresh_token=connection.refresh_token or "", stats=self.stats)
             else:

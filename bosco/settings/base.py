@@ -335,17 +335,30 @@ META_GRAPH_URL = env("META_GRAPH_URL", default="")
 META_GRAPH_VERSION = env("META_GRAPH_VERSION", default="v24.0")
 META_APP_ID = env("META_APP_ID", default="100000000000001")
 META_APP_SECRET = env("META_APP_SECRET", default="emulator-meta-secret")
+# TikTok: TIKTOK_OAUTH_AUTHORIZE_URL=https://business-api.tiktok.com/portal/auth,
+# TIKTOK_API_URL=https://business-api.tiktok.com/open_api (the version is appended).
+TIKTOK_OAUTH_AUTHORIZE_URL = env("TIKTOK_OAUTH_AUTHORIZE_URL", default="")
+TIKTOK_API_URL = env("TIKTOK_API_URL", default="")
+TIKTOK_API_VERSION = env("TIKTOK_API_VERSION", default="v1.3")
+TIKTOK_APP_ID = env("TIKTOK_APP_ID", default="7300000000000000001")
+TIKTOK_APP_SECRET = env("TIKTOK_APP_SECRET", default="emulator-tiktok-secret")
+# Rows per report page (TikTok allows 1 to 1000).
+CONNECTORS_TIKTOK_PAGE_SIZE = env.int("TIKTOK_PAGE_SIZE", default=1000)
 # Days re-read on every scheduled sync (restatement windows) and history fetched on connect.
 CONNECTORS_LOOKBACK_DAYS = {
     "google_ads": env.int("GOOGLE_ADS_LOOKBACK_DAYS", default=30),
     "meta": env.int("META_LOOKBACK_DAYS", default=28),
+    # TikTok's longest click attribution window is 28 days; the default 7-day window restates a week.
+    "tiktok": env.int("TIKTOK_LOOKBACK_DAYS", default=7),
 }
 CONNECTORS_BACKFILL_DAYS = env.int("CONNECTORS_BACKFILL_DAYS", default=730)
 # Each platform's reporting history limit: about 37 months for both.
-CONNECTORS_MAX_HISTORY_DAYS = {"google_ads": 1125, "meta": 1125}
+CONNECTORS_MAX_HISTORY_DAYS = {"google_ads": 1125, "meta": 1125, "tiktok": 1125}
 CONNECTORS_CHUNK_DAYS = {
     "google_ads": env.int("GOOGLE_ADS_CHUNK_DAYS", default=30),
     "meta": env.int("META_CHUNK_DAYS", default=30),
+    # A daily synchronous TikTok report spans at most 30 days.
+    "tiktok": min(30, env.int("TIKTOK_CHUNK_DAYS", default=30)),
 }
 CONNECTORS_SYNC_INTERVAL_HOURS = env.int("CONNECTORS_SYNC_INTERVAL_HOURS", default=6)
 CONNECTORS_HTTP_TIMEOUT = env.float("CONNECTORS_HTTP_TIMEOUT", default=60.0)

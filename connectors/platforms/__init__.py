@@ -63,13 +63,16 @@ class PlatformClient(Protocol):
 
 def client_for(platform: str, *, tokens: Any, stats: Any = None) -> PlatformClient:
     """The client of `platform`, authenticating with `tokens` (a `base.TokenSource`)."""
-    # Imported here: both clients import this package's shared types, so importing them at module
+    # Imported here: the clients import this package's shared types, so importing them at module
     # level would make the package and its clients import each other.
     from connectors.platforms.google_ads import GoogleAdsClient
     from connectors.platforms.meta import MetaClient
+    from connectors.platforms.tiktok import TikTokClient
 
     if platform == "google_ads":
         return GoogleAdsClient(tokens=tokens, stats=stats)
     if platform == "meta":
         return MetaClient(tokens=tokens, stats=stats)
+    if platform == "tiktok":
+        return TikTokClient(tokens=tokens, stats=stats)
     raise ValueError(f"unknown platform {platform!r}")

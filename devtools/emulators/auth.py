@@ -11,10 +11,14 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from devtools.emulators.config import GOOGLE_ADS
+from devtools.emulators.config import GOOGLE_ADS, TIKTOK
 
 GOOGLE_ADS_SCOPE = "https://www.googleapis.com/auth/adwords"
 META_DEFAULT_SCOPES = ("ads_read", "ads_management", "business_management")
+# TikTok grants scope ids (numbers); these are "Ad Account Management" and "Reporting" reads.
+TIKTOK_SCOPES = ("1", "4")
+# TikTok advertiser tokens do not expire; the emulator gives them ten years.
+TIKTOK_TOKEN_LIFETIME = 10 * 365 * 86400
 
 _ALNUM = string.ascii_letters + string.digits
 
@@ -93,7 +97,7 @@ class TokenStore:
         code_challenge_method: str | None = None,
         offline: bool = True,
     ) -> AuthCode:
-        prefix = "4/0A" if platform == GOOGLE_ADS else "AQ"
+        prefix = {GOOGLE_ADS: "4/0A", TIKTOK: ""}.get(platform, "AQ")
         code = AuthCode(
             code=prefix + secrets.token_urlsafe(36),
             platform=platform,
@@ -126,6 +130,8 @@ class TokenStore:
     def issue_access(self, grant: Grant, lifetime: int, long_lived: bool = False) -> AccessToken:
         if grant.platform == GOOGLE_ADS:
             token = "ya29.a0" + secrets.token_urlsafe(96)
+        elif grant.platform == TIKTOK:
+            token = secrets.token_hex(20)  # TikTok access tokens are 40 hex characters
         else:
             token = "EAA" + "".join(secrets.choice(_ALNUM) for _ in range(160))
         now = self._clock()

@@ -15,7 +15,8 @@ from typing import Any
 
 GOOGLE_ADS = "google_ads"
 META = "meta"
-PLATFORMS: tuple[str, ...] = (GOOGLE_ADS, META)
+TIKTOK = "tiktok"
+PLATFORMS: tuple[str, ...] = (GOOGLE_ADS, META, TIKTOK)
 
 # Currencies whose smallest unit is the whole unit (ISO 4217 exponent 0). Meta reports JPY spend
 # as "1234", never "1234.00"; Google still uses micros for them.
@@ -42,7 +43,8 @@ def currency_decimals(currency: str) -> int:
 
 @dataclass(frozen=True)
 class AccountSpec:
-    """One ad account: Google customer id (10 digits) or Meta ad account id (digits, no `act_`)."""
+    """One ad account: Google customer id (10 digits), Meta ad account id (digits, no `act_`) or
+    TikTok advertiser id (19 digits)."""
 
     account_id: str
     name: str
@@ -82,6 +84,11 @@ DEFAULT_META_ACCOUNTS: tuple[AccountSpec, ...] = (
     AccountSpec("1030405060708093", "Bosco デモ JP", "JPY", "Asia/Tokyo", "JP"),
 )
 
+DEFAULT_TIKTOK_ACCOUNTS: tuple[AccountSpec, ...] = (
+    AccountSpec("7301000000000000011", "Bosco Demo US", "USD", "America/New_York", "US"),
+    AccountSpec("7302000000000000022", "Bosco Demo DE", "EUR", "Europe/Berlin", "DE"),
+)
+
 
 @dataclass(frozen=True)
 class EmulatorConfig:
@@ -103,10 +110,13 @@ class EmulatorConfig:
     history_months: int = 37
     google_accounts: tuple[AccountSpec, ...] = field(default=DEFAULT_GOOGLE_ACCOUNTS)
     meta_accounts: tuple[AccountSpec, ...] = field(default=DEFAULT_META_ACCOUNTS)
+    tiktok_accounts: tuple[AccountSpec, ...] = field(default=DEFAULT_TIKTOK_ACCOUNTS)
 
     # --- restatement ------------------------------------------------------------------------
     google_restatement_days: int = 30
     meta_restatement_days: int = 28
+    # TikTok's default attribution window is 7 days after the click: the last week still moves.
+    tiktok_restatement_days: int = 7
     # Advance a platform's restatement version after every N report calls (None: only on demand).
     auto_restate_every_n_report_calls: int | None = None
 
@@ -134,11 +144,22 @@ class EmulatorConfig:
     meta_enforce_rate_limit: bool = False
     meta_min_api_version: int | None = None
 
+    # --- TikTok Business API -------------------------------------------------------------
+    # `page_size` of report/integrated/get and the entity lists: default 10, at most 1000.
+    tiktok_default_page_size: int = 10
+    tiktok_max_page_size: int = 1000
+    # Longest date span of one daily (stat_time_day) synchronous report, in days.
+    tiktok_max_report_days: int = 30
+    # Synchronous reports that would return more rows fail with code 40067 (use async tasks).
+    tiktok_max_rows_per_sync_request: int | None = 100_000
+
     # --- OAuth ------------------------------------------------------------------------------
     google_client_id: str = "bosco-emulator.apps.googleusercontent.com"
     google_client_secret: str = "emulator-google-secret"  # noqa: S105 - the emulator's public fake secret
     meta_app_id: str = "100000000000001"
     meta_app_secret: str = "emulator-meta-secret"  # noqa: S105 - the emulator's public fake secret
+    tiktok_app_id: str = "7300000000000000001"
+    tiktok_app_secret: str = "emulator-tiktok-secret"  # noqa: S105 - the emulator's public fake secret
     google_access_token_lifetime: int = 3600
     meta_short_lived_token_lifetime: int = 7200
     meta_long_lived_token_lifetime: int = 60 * 86400
@@ -161,7 +182,9 @@ class EmulatorConfig:
             raise ValueError("meta_async_polls_to_complete must be >= 1")
         if self.history_months < 1:
             raise ValueError("history_months must be >= 1")
-        for accounts in (self.google_accounts, self.meta_accounts):
+        if not 1 <= self.tiktok_default_page_size <= self.tiktok_max_page_size:
+            raise ValueError("need 1 <= tiktok_default_page_size <= tiktok_max_page_size")
+        for accounts in (self.google_accounts, self.meta_accounts, self.tiktok_accounts):
             ids = [a.account_id for a in accounts]
             if len(ids) != len(set(ids)) or not ids:
                 raise ValueError("account ids must be unique and non-empty")
@@ -173,10 +196,16 @@ class EmulatorConfig:
             return self.google_accounts
         if platform == META:
             return self.meta_accounts
+        if platform == TIKTOK:
+            return self.tiktok_accounts
         raise ValueError(f"unknown platform {platform!r}")
 
     def restatement_days(self, platform: str) -> int:
-        return self.google_restatement_days if platform == GOOGLE_ADS else self.meta_restatement_days
+        if platform == GOOGLE_ADS:
+            return self.google_restatement_days
+        if platform == TIKTOK:
+            return self.tiktok_restatement_days
+        return self.meta_restatement_days
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -184,7 +213,7 @@ class EmulatorConfig:
             value = getattr(self, f.name)
             if isinstance(value, date):
                 value = value.isoformat()
-            elif f.name in ("google_accounts", "meta_accounts"):
+            elif f.name in _ACCOUNT_FIELDS:
                 value = [a.to_dict() for a in value]
             out[f.name] = value
         return out
@@ -206,6 +235,7 @@ class EmulatorConfig:
 
 
 _DATE_FIELDS = frozenset({"today", "anchor_date"})
+_ACCOUNT_FIELDS = frozenset({"google_accounts", "meta_accounts", "tiktok_accounts"})
 _OPTIONAL_INT_FIELDS = frozenset(
     {
         "auto_restate_every_n_report_calls",
@@ -215,6 +245,7 @@ _OPTIONAL_INT_FIELDS = frozenset(
         "meta_max_rows_per_sync_request",
         "meta_max_rows_per_async_job",
         "meta_min_api_version",
+        "tiktok_max_rows_per_sync_request",
     }
 )
 
@@ -225,7 +256,7 @@ def _coerce(name: str, value: Any, current: Any) -> Any:
         if value is None or isinstance(value, date):
             return value
         return date.fromisoformat(str(value))
-    if name in ("google_accounts", "meta_accounts"):
+    if name in _ACCOUNT_FIELDS:
         return tuple(a if isinstance(a, AccountSpec) else AccountSpec.from_mapping(a) for a in value)
     if name in _OPTIONAL_INT_FIELDS:
         return None if value is None else int(value)

@@ -23,6 +23,7 @@ from devtools.emulators.config import (
     CURRENCY_SCALE,
     GOOGLE_ADS,
     META,
+    TIKTOK,
     AccountSpec,
     currency_decimals,
 )
@@ -56,6 +57,8 @@ GOOGLE_CHANNELS = ("SEARCH", "PERFORMANCE_MAX", "SHOPPING", "DISPLAY", "VIDEO")
 GOOGLE_CHANNEL_WEIGHTS = (0.5, 0.2, 0.15, 0.1, 0.05)
 META_OBJECTIVES = ("OUTCOME_SALES", "OUTCOME_TRAFFIC", "OUTCOME_LEADS", "OUTCOME_AWARENESS")
 META_OBJECTIVE_WEIGHTS = (0.6, 0.15, 0.15, 0.1)
+TIKTOK_OBJECTIVES = ("WEB_CONVERSIONS", "TRAFFIC", "LEAD_GENERATION", "REACH")
+TIKTOK_OBJECTIVE_WEIGHTS = (0.55, 0.2, 0.15, 0.1)
 
 # (cpm low, cpm high, ctr low, ctr high, cvr low, cvr high, median daily spend) in USD.
 # Google CVR is per click; Meta CVR is per link click. Figures are typical industry ranges.
@@ -69,12 +72,18 @@ _PROFILES: dict[str, tuple[float, float, float, float, float, float, float]] = {
     "OUTCOME_TRAFFIC": (5.0, 12.0, 0.012, 0.03, 0.002, 0.008, 60.0),
     "OUTCOME_LEADS": (8.0, 20.0, 0.008, 0.018, 0.05, 0.12, 80.0),
     "OUTCOME_AWARENESS": (2.0, 6.0, 0.002, 0.006, 0.0005, 0.002, 70.0),
+    # TikTok in-feed video: cheaper reach than Meta (CPM about $4-10), CTR around 1%.
+    "WEB_CONVERSIONS": (6.0, 11.0, 0.008, 0.016, 0.01, 0.035, 110.0),
+    "TRAFFIC": (3.5, 8.0, 0.01, 0.02, 0.002, 0.006, 55.0),
+    "LEAD_GENERATION": (5.0, 10.0, 0.007, 0.014, 0.04, 0.1, 60.0),
+    "REACH": (2.0, 5.0, 0.003, 0.008, 0.0005, 0.002, 45.0),
 }
 
 # Day-of-week shape (Monday first): search peaks on weekdays, social on weekends.
 _WEEK = {
     GOOGLE_ADS: np.array([1.06, 1.08, 1.06, 1.03, 0.96, 0.88, 0.93]),
     META: np.array([0.97, 0.96, 0.97, 0.99, 1.02, 1.05, 1.04]),
+    TIKTOK: np.array([0.95, 0.95, 0.96, 0.99, 1.03, 1.07, 1.05]),
 }
 
 # Metric columns every frame carries (int64). Money is micros of the account currency (Meta's
@@ -107,7 +116,7 @@ _S_LINK, _S_LPV, _S_ATC, _S_CHECKOUT = 15, 16, 17, 18
 # Anomaly rates per campaign-day: a spend spike, a delivery drop, a conversion-tracking outage.
 SPIKE_RATE, DROP_RATE, OUTAGE_RATE = 0.003, 0.003, 0.002
 
-_PLATFORM_CODE = {GOOGLE_ADS: 1, META: 2}
+_PLATFORM_CODE = {GOOGLE_ADS: 1, META: 2, TIKTOK: 3}
 
 _THEMES: dict[str, tuple[str, ...]] = {
     "DE": ("Marke", "Schuhe Größe 42", "Herbst-Sale", "Wanderjacken", "Geschenkideen", "Outlet"),
@@ -129,6 +138,13 @@ _META_OBJECTIVE_LABELS = {
     "OUTCOME_LEADS": "Leads",
     "OUTCOME_AWARENESS": "Awareness",
 }
+_TIKTOK_OBJECTIVE_LABELS = {
+    "WEB_CONVERSIONS": "Conversions",
+    "TRAFFIC": "Traffic",
+    "LEAD_GENERATION": "Leads",
+    "REACH": "Reach",
+}
+_TIKTOK_AD_GROUP_NAMES = ("Broad 18-34", "Interest Fashion", "Lookalike 2%", "Creators", "Smart+", "Retarget 30d")
 _GOOGLE_AD_GROUP_NAMES = ("Exact", "Phrase", "Broad", "Competitors", "Generic", "DSA", "Long tail")
 _META_AD_SET_NAMES = (
     "Broad 18-65+",
@@ -312,6 +328,9 @@ def build_account_model(
     if platform == GOOGLE_ADS:
         kinds = _pick(u(1), GOOGLE_CHANNELS, GOOGLE_CHANNEL_WEIGHTS)
         campaign_ids = 21_000_000_000 + account_index * 1_000_000_000 + c * 7919 + 101
+    elif platform == TIKTOK:
+        kinds = _pick(u(1), TIKTOK_OBJECTIVES, TIKTOK_OBJECTIVE_WEIGHTS)
+        campaign_ids = 1_780_000_000_000_000_000 + account_index * 10**12 + c * 7919 + 23
     else:
         kinds = _pick(u(1), META_OBJECTIVES, META_OBJECTIVE_WEIGHTS)
         campaign_ids = 120_200_000_000_000_000 + account_index * 10**12 + c * 7919 + 17
@@ -346,12 +365,12 @@ def build_account_model(
     aov = 40.0 * np.exp(1.2 * u(14)) * scale
     trend = _between(u(15), -0.35, 0.6)
     weekly_amp = _between(u(16), 0.5, 1.5)
-    is_sales = np.isin(kinds, ("OUTCOME_SALES", "SHOPPING", "PERFORMANCE_MAX"))
+    is_sales = np.isin(kinds, ("OUTCOME_SALES", "SHOPPING", "PERFORMANCE_MAX", "WEB_CONVERSIONS"))
     holiday_boost = np.where(is_sales, _between(u(17), 0.2, 0.6), _between(u(17), 0.0, 0.15))
     link_share = _between(u(18), 0.55, 0.8)
     frequency = _between(u(19), 1.05, 1.5)
     atc_rate = _between(u(20), 0.04, 0.12)
-    is_lead = kinds == "OUTCOME_LEADS"
+    is_lead = np.isin(kinds, ("OUTCOME_LEADS", "LEAD_GENERATION"))
     fractional = u(23) < 0.5
 
     # Ad groups: 2-4 per campaign, contiguous per campaign (aggregation relies on it).
@@ -362,6 +381,8 @@ def build_account_model(
     k = np.arange(len(ag_campaign), dtype=np.int64) - np.repeat(first, n_ag)
     if platform == GOOGLE_ADS:
         ag_ids = 151_000_000_000 + account_index * 10_000_000_000 + ag_campaign * 97 + k * 13
+    elif platform == TIKTOK:
+        ag_ids = 1_781_000_000_000_000_031 + account_index * 10**12 + ag_campaign * 97 + k * 13
     else:
         ag_ids = 120_210_000_000_000_000 + account_index * 10**12 + ag_campaign * 97 + k * 13
     agkey = mix(as_u64(ag_ids) ^ np.uint64(account_key))
@@ -383,9 +404,13 @@ def build_account_model(
 
     themes = _THEMES.get(spec.country.upper(), _THEMES["US"])
     theme_idx = np.floor(u(22) * len(themes)).astype(np.int64)
+    ag_pool: tuple[str, ...]
     if platform == GOOGLE_ADS:
         labels = [_GOOGLE_CHANNEL_LABELS[x] for x in kinds]
         ag_pool = _GOOGLE_AD_GROUP_NAMES
+    elif platform == TIKTOK:
+        labels = [_TIKTOK_OBJECTIVE_LABELS[x] for x in kinds]
+        ag_pool = _TIKTOK_AD_GROUP_NAMES
     else:
         labels = [_META_OBJECTIVE_LABELS[x] for x in kinds]
         ag_pool = _META_AD_SET_NAMES

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from devtools.emulators.config import GOOGLE_ADS, META, PLATFORMS
+from devtools.emulators.config import GOOGLE_ADS, META, PLATFORMS, TIKTOK
 
 GOOGLE_ENDPOINTS = (
     "oauth.authorize",
@@ -34,7 +34,16 @@ META_ENDPOINTS = (
     "report_run",
     "report_run.insights",
 )
-ENDPOINTS = {GOOGLE_ADS: GOOGLE_ENDPOINTS, META: META_ENDPOINTS}
+TIKTOK_ENDPOINTS = (
+    "oauth.authorize",
+    "oauth.access_token",
+    "oauth.advertisers",
+    "advertiser.info",
+    "campaigns",
+    "adgroups",
+    "report",
+)
+ENDPOINTS = {GOOGLE_ADS: GOOGLE_ENDPOINTS, META: META_ENDPOINTS, TIKTOK: TIKTOK_ENDPOINTS}
 
 # kind → default parameters (also the list of accepted parameter names).
 FAULT_KINDS: dict[str, dict[str, Any]] = {

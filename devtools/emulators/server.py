@@ -11,12 +11,13 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from devtools.emulators import control, google_ads, google_oauth, meta_graph, meta_oauth
+from devtools.emulators import control, google_ads, google_oauth, meta_graph, meta_oauth, tiktok_api, tiktok_oauth
 from devtools.emulators.config import EmulatorConfig
 from devtools.emulators.http import Route, json_response, route
 from devtools.emulators.state import EmulatorState
 
 logger = logging.getLogger("devtools.emulators")
+_TIKTOK = r"/tiktok/open_api/v1\.3"
 
 
 class EmulatorApp:
@@ -47,6 +48,14 @@ class EmulatorApp:
             route("GET", r"/meta(?:/v\d+\.\d+)?/dialog/oauth", meta_oauth.dialog),
             route("GET", r"/meta/dialog/oauth/decision", meta_oauth.decision),
             route("GET,POST,DELETE", r"/meta/graph/(?P<version>v\d+\.\d+)/(?P<path>.+)", meta_graph.graph),
+            route("GET", r"/tiktok/portal/auth", tiktok_oauth.authorize),
+            route("GET", r"/tiktok/portal/auth/decision", tiktok_oauth.decision),
+            route("POST", _TIKTOK + r"/oauth2/access_token/?", tiktok_oauth.access_token),
+            route("GET", _TIKTOK + r"/oauth2/advertiser/get/?", tiktok_oauth.advertiser_get),
+            route("GET", _TIKTOK + r"/advertiser/info/?", tiktok_api.advertiser_info),
+            route("GET", _TIKTOK + r"/campaign/get/?", tiktok_api.campaign_get),
+            route("GET", _TIKTOK + r"/adgroup/get/?", tiktok_api.adgroup_get),
+            route("GET", _TIKTOK + r"/report/integrated/get/?", tiktok_api.report),
             # Browsers ask every host for a favicon; the consent pages should not log a 404.
             route("GET", r"/favicon\.ico", lambda state, request: Response(b"", status=204)),
             route("GET,POST,DELETE", r"/_emulator/?(?P<op>.*)", control.control),

@@ -20,8 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from devtools.emulators.auth import GOOGLE_ADS_SCOPE, META_DEFAULT_SCOPES, TokenStore
-from devtools.emulators.config import GOOGLE_ADS, META, PLATFORMS, AccountSpec, EmulatorConfig
+from devtools.emulators.auth import (
+    GOOGLE_ADS_SCOPE,
+    META_DEFAULT_SCOPES,
+    TIKTOK_SCOPES,
+    TIKTOK_TOKEN_LIFETIME,
+    TokenStore,
+)
+from devtools.emulators.config import GOOGLE_ADS, META, PLATFORMS, TIKTOK, AccountSpec, EmulatorConfig
 from devtools.emulators.datagen import (
     ACCOUNT,
     AD_GROUP,
@@ -253,7 +259,7 @@ class EmulatorState:
         spec = self.account(platform, account)
         if spec is None:
             raise ValueError(f"unknown {platform} account {account!r}")
-        level = {"adset": AD_GROUP, "ad_set": AD_GROUP, "customer": ACCOUNT}.get(level, level)
+        level = {"adset": AD_GROUP, "ad_set": AD_GROUP, "adgroup": AD_GROUP, "customer": ACCOUNT}.get(level, level)
         if level not in (ACCOUNT, CAMPAIGN, AD_GROUP):
             raise ValueError("level must be account, campaign or ad_group")
         today = self.today()
@@ -357,6 +363,10 @@ class EmulatorState:
                     platform, config.google_client_id, tuple(scopes or (GOOGLE_ADS_SCOPE,)), True
                 )
                 access = self.tokens.issue_access(grant, config.google_access_token_lifetime)
+            elif platform == TIKTOK:
+                # TikTok's advertiser tokens are long-lived: no refresh, valid until revoked.
+                grant = self.tokens.new_grant(platform, config.tiktok_app_id, tuple(scopes or TIKTOK_SCOPES), False)
+                access = self.tokens.issue_access(grant, TIKTOK_TOKEN_LIFETIME, long_lived=True)
             else:
                 grant = self.tokens.new_grant(platform, config.meta_app_id, tuple(scopes or META_DEFAULT_SCOPES), False)
                 lifetime = (
@@ -492,7 +502,8 @@ def _truth_rows(platform: str, model: AccountModel, frame: Frame) -> list[dict[s
             row["campaign_id"] = str(int(model.campaign_ids[entity[i]]))
         elif frame.level == AD_GROUP:
             row["campaign_id"] = str(int(model.campaign_ids[model.ag_campaign[entity[i]]]))
-            row["ad_group_id" if platform == GOOGLE_ADS else "adset_id"] = str(int(model.ag_ids[entity[i]]))
+            ag_key = {GOOGLE_ADS: "ad_group_id", TIKTOK: "adgroup_id"}.get(platform, "adset_id")
+            row[ag_key] = str(int(model.ag_ids[entity[i]]))
         if platform == GOOGLE_ADS:
             row.update(
                 cost_micros=cols["spend_micros"][i],
@@ -500,6 +511,14 @@ def _truth_rows(platform: str, model: AccountModel, frame: Frame) -> list[dict[s
                 clicks=cols["clicks"][i],
                 conversions=_decimal_str(cols["conversions"][i], 2),
                 conversions_value=_micros_str(cols["value_micros"][i]),
+            )
+        elif platform == TIKTOK:
+            row.update(
+                spend=_decimal_str(cols["spend_micros"][i] // micro_unit, decimals),
+                impressions=cols["impressions"][i],
+                clicks=cols["clicks"][i],
+                conversion=cols["conversions"][i],
+                complete_payment_value=_decimal_str(cols["value_micros"][i] // micro_unit, decimals),
             )
         else:
             row.update(

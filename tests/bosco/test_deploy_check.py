@@ -26,6 +26,10 @@ PLATFORM_ENV = {
     "GOOGLE_ADS_API_URL": "https://googleads.example",
     "META_OAUTH_DIALOG_URL": "https://www.facebook.example/v24.0/dialog/oauth",
     "META_GRAPH_URL": "https://graph.facebook.example",
+    "TIKTOK_APP_ID": "2",
+    "TIKTOK_APP_SECRET": "placeholder",
+    "TIKTOK_OAUTH_AUTHORIZE_URL": "https://business-api.tiktok.example/portal/auth",
+    "TIKTOK_API_URL": "https://business-api.tiktok.example/open_api",
 }
 
 

@@ -26,6 +26,8 @@ GOOGLE_EUR = "1234567890"  # Europe/Berlin
 GOOGLE_USD = "2345678901"  # America/New_York
 META_USD = "1010203040506071"  # America/Los_Angeles
 META_JPY = "1030405060708093"  # Asia/Tokyo
+TIKTOK_USD = "7301000000000000011"  # America/New_York
+TIKTOK_EUR = "7302000000000000022"  # Europe/Berlin
 
 EMULATOR_CONFIG = EmulatorConfig(
     seed=11,
@@ -42,6 +44,10 @@ EMULATOR_CONFIG = EmulatorConfig(
         AccountSpec(META_USD, "Bosco Demo US", "USD", "America/Los_Angeles", "US"),
         AccountSpec(META_JPY, "Bosco デモ JP", "JPY", "Asia/Tokyo", "JP"),
     ),
+    tiktok_accounts=(
+        AccountSpec(TIKTOK_USD, "Bosco Demo US", "USD", "America/New_York", "US"),
+        AccountSpec(TIKTOK_EUR, "Bosco Demo DE", "EUR", "Europe/Berlin", "DE"),
+    ),
     meta_async_polls_to_complete=2,
 )
 
@@ -49,7 +55,8 @@ EMULATOR_CONFIG = EmulatorConfig(
 TEST_SETTINGS: dict[str, Any] = {
     "CONNECTORS_FIXED_TODAY": TODAY.isoformat(),
     "CONNECTORS_BACKFILL_DAYS": 60,
-    "CONNECTORS_CHUNK_DAYS": {"google_ads": 20, "meta": 20},
+    "CONNECTORS_CHUNK_DAYS": {"google_ads": 20, "meta": 20, "tiktok": 20},
+    "CONNECTORS_TIKTOK_PAGE_SIZE": 40,
     "CONNECTORS_BACKOFF_BASE": 0.01,
     "CONNECTORS_BACKOFF_MAX": 0.05,
     "CONNECTORS_MAX_ATTEMPTS": 4,
@@ -63,6 +70,10 @@ TEST_SETTINGS: dict[str, Any] = {
     "GOOGLE_ADS_API_URL": "",
     "META_OAUTH_DIALOG_URL": "",
     "META_GRAPH_URL": "",
+    "TIKTOK_OAUTH_AUTHORIZE_URL": "",
+    "TIKTOK_API_URL": "",
+    "TIKTOK_APP_ID": EMULATOR_CONFIG.tiktok_app_id,
+    "TIKTOK_APP_SECRET": EMULATOR_CONFIG.tiktok_app_secret,
     "GOOGLE_ADS_CLIENT_ID": EMULATOR_CONFIG.google_client_id,
     "GOOGLE_ADS_CLIENT_SECRET": EMULATOR_CONFIG.google_client_secret,
     "META_APP_ID": EMULATOR_CONFIG.meta_app_id,
@@ -122,7 +133,11 @@ def connect(emulator: EmulatorServer) -> Callable[..., Any]:
     from connectors import conf
     from connectors.models import Connection, ConnectionAccount
 
-    specs = {"google_ads": EMULATOR_CONFIG.google_accounts, "meta": EMULATOR_CONFIG.meta_accounts}
+    specs = {
+        "google_ads": EMULATOR_CONFIG.google_accounts,
+        "meta": EMULATOR_CONFIG.meta_accounts,
+        "tiktok": EMULATOR_CONFIG.tiktok_accounts,
+    }
 
     def make(platform: str = "google_ads", accounts: list[str] | None = None, **fields: Any) -> Connection:
         tokens = emulator.state.issue_tokens(platform)
@@ -130,13 +145,16 @@ def connect(emulator: EmulatorServer) -> Callable[..., Any]:
             platform=platform,
             access_token=tokens["access_token"],
             refresh_token=tokens.get("refresh_token") or "",
-            token_expires_at=timezone.now() + timedelta(seconds=int(tokens["expires_in"])),
+            # TikTok advertiser tokens never expire (the emulator gives them ten years).
+            token_expires_at=None
+            if platform == "tiktok"
+            else timezone.now() + timedelta(seconds=int(tokens["expires_in"])),
             lookback_days=conf.lookback_days(platform),
             backfill_days=fields.pop("backfill_days", 60),
             **fields,
         )
         for spec in specs[platform]:
-            external = spec.account_id if platform == "google_ads" else f"act_{spec.account_id}"
+            external = f"act_{spec.account_id}" if platform == "meta" else spec.account_id
             ConnectionAccount.objects.create(
                 connection=connection,
                 external_id=external,
@@ -181,6 +199,15 @@ def raw_daily(stream: str, account_id: str, since: date, until: date) -> dict[tu
                 # The API sends the value in full precision; the truth in the currency's minor unit.
                 "conversions_value": Decimal(repr(m.get("conversionsValue", 0))).quantize(Decimal("0.01"), ROUND_DOWN),
             }
+        elif stream == "tiktok.adgroup_daily":
+            m = p["metrics"]
+            out[(record.date.isoformat(), p["dimensions"]["adgroup_id"])] = {
+                "spend": Decimal(m["spend"]),
+                "impressions": int(m["impressions"]),
+                "clicks": int(m["clicks"]),
+                "conversion": int(m["conversion"]),
+                "value": Decimal(m["total_complete_payment_rate"]),
+            }
         else:
             out[(record.date.isoformat(), p["adset_id"])] = {
                 "spend": Decimal(p["spend"]),
@@ -216,6 +243,15 @@ def truth_daily(
             key = (row["date"], row["ad_group_id"])
             if not any(values.values()):
                 continue
+        elif platform == "tiktok":
+            values = {
+                "spend": Decimal(row["spend"]),
+                "impressions": int(row["impressions"]),
+                "clicks": int(row["clicks"]),
+                "conversion": int(row["conversion"]),
+                "value": Decimal(row["complete_payment_value"]),
+            }
+            key = (row["date"], row["adgroup_id"])
         else:
             values = {
                 "spend": Decimal(row["spend"]),

@@ -20,7 +20,15 @@ from hypothesis import strategies as st
 from connectors import windows
 from connectors.models import StreamCursor, SyncRun
 from connectors.sync import engine, run_execute
-from tests.connectors.conftest import GOOGLE_EUR, META_USD, TODAY, raw_daily, raw_table_snapshot, truth_daily
+from tests.connectors.conftest import (
+    GOOGLE_EUR,
+    META_USD,
+    TIKTOK_USD,
+    TODAY,
+    raw_daily,
+    raw_table_snapshot,
+    truth_daily,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +80,9 @@ def _assert_cursors_never_ahead(emulator, platform: str) -> None:
             assert landed == truth_daily(emulator, platform, account, start, end), f"{cursor} is ahead of its data"
 
 
-@pytest.mark.parametrize(("platform", "account"), [("google_ads", GOOGLE_EUR), ("meta", META_USD)])
+@pytest.mark.parametrize(
+    ("platform", "account"), [("google_ads", GOOGLE_EUR), ("meta", META_USD), ("tiktok", TIKTOK_USD)]
+)
 def test_a_crash_after_every_page_then_a_rerun_gives_exactly_the_clean_rows(
     tenant, emulator, connect, new_run, handoffs, monkeypatch, platform, account
 ) -> None:

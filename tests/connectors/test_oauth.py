@@ -125,6 +125,31 @@ def test_meta_connect_flow_gets_a_long_lived_token(owner_client, emulator, tenan
     assert all(a.external_id.startswith("act_") for a in connection.accounts.all())
 
 
+def test_tiktok_connect_flow_gets_a_long_lived_token_and_its_advertisers(
+    owner_client, emulator, tenant, shared_callback
+) -> None:
+    authorize = _start(owner_client, "tiktok")
+    params = parse_qs(urlsplit(authorize).query)
+    assert authorize.startswith(f"{emulator.base_url}/tiktok/portal/auth?")
+    assert params["app_id"] == [EMULATOR_CONFIG.tiktok_app_id] and params["redirect_uri"] == [shared_callback]
+    callback = _consent(authorize)
+    assert "auth_code=" in callback
+    response = owner_client.get(_finish(callback, tenant))
+
+    connection = Connection.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/data-sources/{connection.pk}/accounts/"
+    assert connection.platform == "tiktok" and connection.status == Connection.Status.ACTIVE
+    assert len(connection.access_token) == 40 and not connection.refresh_token
+    assert connection.token_expires_at is None, "TikTok advertiser tokens do not expire"
+    assert connection.lookback_days == 7
+    accounts = {a.external_id: (a.currency, a.time_zone) for a in connection.accounts.all()}
+    assert accounts == {
+        "7301000000000000011": ("USD", "America/New_York"),
+        "7302000000000000022": ("EUR", "Europe/Berlin"),
+    }
+    assert emulator.state.stats()["code_exchanges"] == {"tiktok": 1}
+
+
 def test_a_replayed_callback_is_rejected_and_changes_nothing(owner_client, emulator, tenant) -> None:
     shared = _consent(_start(owner_client, "google_ads"))
     callback = _finish(shared, tenant)

@@ -16,6 +16,8 @@ from tests.connectors.conftest import (
     GOOGLE_USD,
     META_JPY,
     META_USD,
+    TIKTOK_EUR,
+    TIKTOK_USD,
     TODAY,
     raw_daily,
     raw_table_snapshot,
@@ -28,11 +30,12 @@ SINCE = TODAY - timedelta(days=59)
 PLATFORMS = [
     ("google_ads", "google_ads.ad_group_daily", [GOOGLE_EUR, GOOGLE_USD]),
     ("meta", "meta.adset_daily", [META_USD, META_JPY]),
+    ("tiktok", "tiktok.adgroup_daily", [TIKTOK_USD, TIKTOK_EUR]),
 ]
 
 
 def _account(platform: str, account: str) -> str:
-    return account if platform == "google_ads" else f"act_{account}"
+    return f"act_{account}" if platform == "meta" else account
 
 
 def assert_matches_truth(
@@ -64,12 +67,14 @@ def test_backfill_lands_exactly_what_the_platform_reports(
     # Entity snapshots keep every field the platform sent, including ones Bosco does not use yet.
     from warehouse.models import RawRecord
 
-    entity_stream = "google_ads.campaign" if platform == "google_ads" else "meta.campaign"
+    entity_stream = f"{platform}.campaign"
     campaign = RawRecord.objects.filter(stream=entity_stream).first()
     assert campaign is not None and campaign.date is None
-    expected_fields = (
-        {"campaign"} if platform == "google_ads" else {"id", "name", "objective", "effective_status", "daily_budget"}
-    )
+    expected_fields = {
+        "google_ads": {"campaign"},
+        "meta": {"id", "name", "objective", "effective_status", "daily_budget"},
+        "tiktok": {"campaign_id", "campaign_name", "objective_type", "operation_status", "secondary_status"},
+    }[platform]
     assert expected_fields <= set(campaign.payload)
     # The warehouse hears about the landed window, once, in the finishing transaction.
     assert handoffs == [
@@ -177,7 +182,7 @@ def test_after_a_restatement_the_next_sync_matches_the_platform_again(
     run.refresh_from_db()
     assert run.rows_updated > 0
     assert_matches_truth(emulator, platform, stream, accounts)
-    lookback = 30 if platform == "google_ads" else 28
+    lookback = {"google_ads": 30, "meta": 28, "tiktok": 7}[platform]
     assert handoffs[-1]["date_from"] == TODAY - timedelta(days=lookback - 1)
     assert handoffs[-1]["date_to"] == TODAY
 

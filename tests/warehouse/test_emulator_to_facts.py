@@ -20,7 +20,7 @@ from warehouse.services import graph
 from warehouse.services.fx import FxRateRow
 from warehouse.services.transform import run_window
 
-from .emulated import land_google, land_meta
+from .emulated import land_google, land_meta, land_tiktok
 
 emulators = pytest.importorskip("devtools.emulators")
 pytestmark = pytest.mark.django_db
@@ -49,6 +49,7 @@ def srv(emulator: Any) -> Any:
 def _sync(srv: Any, sync_run_id: int) -> dict[str, dict[str, Any]]:
     google = land_google(srv, since=SINCE, until=TODAY, sync_run_id=sync_run_id)
     meta = land_meta(srv, since=SINCE, until=TODAY, sync_run_id=sync_run_id)
+    tiktok = land_tiktok(srv, since=SINCE, until=TODAY, sync_run_id=sync_run_id)
     return {
         "google_ads": run_window(
             connection_id=1,
@@ -60,6 +61,14 @@ def _sync(srv: Any, sync_run_id: int) -> dict[str, dict[str, Any]]:
         ),
         "meta": run_window(
             connection_id=2, platform="meta", account_ids=meta, date_from=SINCE, date_to=TODAY, sync_run_id=sync_run_id
+        ),
+        "tiktok": run_window(
+            connection_id=3,
+            platform="tiktok",
+            account_ids=tiktok,
+            date_from=SINCE,
+            date_to=TODAY,
+            sync_run_id=sync_run_id,
         ),
     }
 
@@ -85,7 +94,11 @@ def _truth(srv: Any, rates: list[FxRateRow]) -> dict[tuple[str, str], dict[str, 
     """Native totals per account from the emulator, and reporting (EUR) totals computed here."""
     per_euro = _rate_finder(rates)
     out: dict[tuple[str, str], dict[str, Decimal]] = {}
-    for platform, specs in (("google_ads", CONFIG.google_accounts), ("meta", CONFIG.meta_accounts)):
+    for platform, specs in (
+        ("google_ads", CONFIG.google_accounts),
+        ("meta", CONFIG.meta_accounts),
+        ("tiktok", CONFIG.tiktok_accounts),
+    ):
         for spec in specs:
             truth = srv.state.truth(platform, spec.account_id, level="ad_group", since=SINCE, until=TODAY)
             totals = defaultdict(Decimal)
@@ -94,6 +107,10 @@ def _truth(srv: Any, rates: list[FxRateRow]) -> dict[tuple[str, str], dict[str, 
                     spend = Decimal(row["cost_micros"])
                     conversions = Decimal(row["conversions"]) * MICROS
                     value = Decimal(row["conversions_value"]) * MICROS
+                elif platform == "tiktok":
+                    spend = Decimal(row["spend"]) * MICROS
+                    conversions = Decimal(row["conversion"]) * MICROS
+                    value = Decimal(row["complete_payment_value"]) * MICROS
                 else:
                     spend = Decimal(row["spend"]) * MICROS
                     conversions = Decimal(row["purchases"]) * MICROS
@@ -209,7 +226,11 @@ def test_restated_days_update_facts_rollups_and_the_restatement_log(
 
     log = list(Restatement.objects.all())
     assert log
-    oldest = {"google_ads": TODAY - timedelta(days=CONFIG.google_restatement_days), "meta": TODAY - timedelta(days=28)}
+    oldest = {
+        "google_ads": TODAY - timedelta(days=CONFIG.google_restatement_days),
+        "meta": TODAY - timedelta(days=28),
+        "tiktok": TODAY - timedelta(days=CONFIG.tiktok_restatement_days),
+    }
     assert all(entry.date_day >= oldest[entry.platform] for entry in log), "settled days never change"
     # The log's old → new differences add up to the facts' change, per account and metric.
     for (platform, account), values in after.items():

@@ -39,6 +39,10 @@ from warehouse.models.staging import (
     StgMetaAdset,
     StgMetaAdsetDaily,
     StgMetaCampaign,
+    StgTiktokAdgroup,
+    StgTiktokAdgroupDaily,
+    StgTiktokAdvertiser,
+    StgTiktokCampaign,
 )
 
 __all__ = [
@@ -70,6 +74,10 @@ __all__ = [
     "StgMetaAdset",
     "StgMetaAdsetDaily",
     "StgMetaCampaign",
+    "StgTiktokAdgroup",
+    "StgTiktokAdgroupDaily",
+    "StgTiktokAdvertiser",
+    "StgTiktokCampaign",
     "TransformRun",
     "TransformSetting",
     "WeekCampaign",

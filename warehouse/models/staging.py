@@ -58,6 +58,12 @@ class StgMetaAdsetDaily(_DailyPerformance):
         indexes = [models.Index(fields=["account_id", "date"], name="stg_meta_daily_acct_date")]
 
 
+class StgTiktokAdgroupDaily(_DailyPerformance):
+    class Meta:
+        db_table = "stg_tiktok__adgroup_daily"
+        indexes = [models.Index(fields=["account_id", "date"], name="stg_tiktok_daily_acct_date")]
+
+
 class _Account(_Lineage):
     account_id = models.CharField(max_length=64, primary_key=True)
     name = models.CharField(max_length=300, null=True, blank=True)
@@ -76,6 +82,11 @@ class StgGoogleAdsCustomer(_Account):
 class StgMetaAdAccount(_Account):
     class Meta:
         db_table = "stg_meta__ad_account"
+
+
+class StgTiktokAdvertiser(_Account):
+    class Meta:
+        db_table = "stg_tiktok__advertiser"
 
 
 class _Campaign(_Lineage):
@@ -100,6 +111,11 @@ class StgMetaCampaign(_Campaign):
         db_table = "stg_meta__campaign"
 
 
+class StgTiktokCampaign(_Campaign):
+    class Meta:
+        db_table = "stg_tiktok__campaign"
+
+
 class _AdGroup(_Lineage):
     pk = models.CompositePrimaryKey("account_id", "ad_group_id")
     account_id = models.CharField(max_length=64)
@@ -120,3 +136,8 @@ class StgGoogleAdsAdGroup(_AdGroup):
 class StgMetaAdset(_AdGroup):
     class Meta:
         db_table = "stg_meta__adset"
+
+
+class StgTiktokAdgroup(_AdGroup):
+    class Meta:
+        db_table = "stg_tiktok__adgroup"

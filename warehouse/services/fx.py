@@ -240,6 +240,7 @@ def fx_rates_apply(*, date_from: date, date_to: date) -> dict[str, Any] | None:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT EXISTS (SELECT 1 FROM stg_google_ads__ad_group_daily) OR EXISTS (SELECT 1 FROM stg_meta__adset_daily)"
+            " OR EXISTS (SELECT 1 FROM stg_tiktok__adgroup_daily)"
         )
         if not cursor.fetchone()[0]:
             return None  # nothing transformed yet in this workspace

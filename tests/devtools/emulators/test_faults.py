@@ -281,7 +281,7 @@ def test_unlimited_fault_and_invalid_specs(http: httpx.Client, google_headers: d
     assert [http.get(url, headers=google_headers).status_code for _ in range(3)] == [500, 500, 500]
     for bad in (
         {"platform": "google_ads", "kind": "explode"},
-        {"platform": "tiktok", "kind": "slow"},
+        {"platform": "snapchat", "kind": "slow"},
         {"platform": "meta", "kind": "slow", "endpoint": "nope"},
         {"platform": "meta", "kind": "slow", "bogus": 1},
     ):

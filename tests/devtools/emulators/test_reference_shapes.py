@@ -5,11 +5,13 @@ The samples are quoted inline so the tests do not depend on files outside the re
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
 from devtools.emulators import EmulatorServer
 
-from .conftest import ADS, GOOGLE_CID, GRAPH, META_USD, insights_params
+from .conftest import ADS, GOOGLE_CID, GRAPH, META_USD, TIKTOK_API, insights_params, tiktok_report_params
 
 # google_ads/error_401_unauthenticated.json (googleads/googleads-php-lib#671)
 GOOGLE_401 = {
@@ -96,3 +98,51 @@ def test_google_code_exchange_has_the_documented_keys(srv: EmulatorServer, http:
     body = _exchange(http, srv, _google_consent(http, srv)["code"][0]).json()
     assert set(body) == GOOGLE_CODE_EXCHANGE_KEYS
     assert isinstance(body["expires_in"], int) and " " not in body["token_type"]
+
+
+# tiktok/report_adgroup_hourly.json (airbytehq/airbyte source-tiktok-marketing fixture): the
+# envelope, a row's keys and the metric names among its 52 that Bosco asks for (values as served).
+TIKTOK_ENVELOPE_KEYS = {"code", "message", "data"}
+TIKTOK_ROW_KEYS = {"dimensions", "metrics"}
+TIKTOK_RECORDED_METRICS = {
+    "spend": "20.00",
+    "impressions": "5830",
+    "clicks": "69",
+    "ctr": "1.18",
+    "cpc": "0.29",
+    "cpm": "3.43",
+    "conversion": "0",
+    "cost_per_conversion": "0.00",
+    "conversion_rate": "0.00",
+    "campaign_name": "Website Traffic20211020010104",
+    "adgroup_name": "Ad Group20211020010107",
+}
+# tiktok/report_audience_lifetime.json: the same metrics at another level, also strings.
+TIKTOK_AUDIENCE_METRICS = {
+    "cpm": "4.58",
+    "cpc": "0.36",
+    "spend": "31.56",
+    "ctr": "1.26",
+    "clicks": "87",
+    "impressions": "6897",
+}
+
+
+def test_tiktok_report_shapes_match_the_recorded_ones(srv: EmulatorServer, http: httpx.Client) -> None:
+    token = srv.state.issue_tokens("tiktok")["access_token"]
+    params = tiktok_report_params("2026-11-10", "2026-11-20", "AUCTION_ADGROUP")
+    params["metrics"] = json.dumps(sorted(TIKTOK_RECORDED_METRICS))
+    body = http.get(f"{TIKTOK_API}/report/integrated/get/", params=params, headers={"Access-Token": token}).json()
+    assert set(body) >= TIKTOK_ENVELOPE_KEYS and body["code"] == 0 and body["message"] == "OK"
+    row = body["data"]["list"][0]
+    assert set(row) == TIKTOK_ROW_KEYS
+    assert set(row["metrics"]) == set(TIKTOK_RECORDED_METRICS)
+    for name, recorded in {**TIKTOK_RECORDED_METRICS, **TIKTOK_AUDIENCE_METRICS}.items():
+        served = row["metrics"][name]
+        assert type(served) is type(recorded), name
+        if name.endswith("_name"):
+            continue
+        # Same number format: integers for counts, two decimals for money and rates.
+        assert ("." in served) == ("." in recorded), name
+        if "." in recorded:
+            assert len(served.split(".")[1]) == len(recorded.split(".")[1]), name

@@ -1,7 +1,7 @@
 -- name: dim_ad_group
--- description: Google Ads ad groups and Meta ad sets with their campaign and normalised status; ids seen only in report rows become inferred members.
+-- description: Google Ads and TikTok ad groups and Meta ad sets with their campaign and normalised status; ids seen only in report rows become inferred members.
 -- layer: dimensions
--- inputs: stg_google_ads__ad_group, stg_meta__adset, stg_google_ads__ad_group_daily, stg_meta__adset_daily
+-- inputs: stg_google_ads__ad_group, stg_meta__adset, stg_tiktok__adgroup, stg_google_ads__ad_group_daily, stg_meta__adset_daily, stg_tiktok__adgroup_daily
 -- materialization: upsert
 -- unique_key: platform, account_id, ad_group_id
 -- test: accepted_values(status: active, paused, removed) [warn]
@@ -13,6 +13,10 @@ WITH synced AS (
     SELECT 'meta', account_id, ad_group_id, campaign_id, name, status
       FROM stg_meta__adset
      WHERE 'meta' = ANY(%(platforms)s) AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))
+    UNION ALL
+    SELECT 'tiktok', account_id, ad_group_id, campaign_id, name, status
+      FROM stg_tiktok__adgroup
+     WHERE 'tiktok' = ANY(%(platforms)s) AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))
 ), seen AS (
     (SELECT DISTINCT ON (1, 2, 3) 'google_ads'::text AS platform, account_id, ad_group_id, campaign_id
       FROM stg_google_ads__ad_group_daily
@@ -23,6 +27,12 @@ WITH synced AS (
     (SELECT DISTINCT ON (1, 2, 3) 'meta', account_id, ad_group_id, campaign_id
       FROM stg_meta__adset_daily
      WHERE 'meta' = ANY(%(platforms)s) AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))
+       AND date BETWEEN %(date_from)s AND %(date_to)s
+     ORDER BY 1, 2, 3, date DESC)
+    UNION ALL
+    (SELECT DISTINCT ON (1, 2, 3) 'tiktok', account_id, ad_group_id, campaign_id
+      FROM stg_tiktok__adgroup_daily
+     WHERE 'tiktok' = ANY(%(platforms)s) AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))
        AND date BETWEEN %(date_from)s AND %(date_to)s
      ORDER BY 1, 2, 3, date DESC)
 )

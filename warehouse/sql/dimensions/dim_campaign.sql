@@ -1,7 +1,7 @@
 -- name: dim_campaign
 -- description: Campaigns of every platform with a normalised status (active, paused, removed) next to the platform's own, and the objective (Meta objective, Google Ads channel type). Its identity `id` is the compact campaign_key of the rollups. Campaign ids seen only in report rows become inferred members until their campaign record arrives.
 -- layer: dimensions
--- inputs: stg_google_ads__campaign, stg_meta__campaign, stg_google_ads__ad_group_daily, stg_meta__adset_daily
+-- inputs: stg_google_ads__campaign, stg_meta__campaign, stg_tiktok__campaign, stg_google_ads__ad_group_daily, stg_meta__adset_daily, stg_tiktok__adgroup_daily
 -- materialization: upsert
 -- unique_key: platform, account_id, campaign_id
 -- test: accepted_values(status: active, paused, removed) [warn]
@@ -13,6 +13,10 @@ WITH synced AS (
     SELECT 'meta', account_id, campaign_id, name, status, objective
       FROM stg_meta__campaign
      WHERE 'meta' = ANY(%(platforms)s) AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))
+    UNION ALL
+    SELECT 'tiktok', account_id, campaign_id, name, status, objective
+      FROM stg_tiktok__campaign
+     WHERE 'tiktok' = ANY(%(platforms)s) AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))
 ), seen AS (
     SELECT DISTINCT 'google_ads'::text AS platform, account_id, campaign_id
       FROM stg_google_ads__ad_group_daily
@@ -22,6 +26,11 @@ WITH synced AS (
     SELECT DISTINCT 'meta', account_id, campaign_id
       FROM stg_meta__adset_daily
      WHERE 'meta' = ANY(%(platforms)s) AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))
+       AND date BETWEEN %(date_from)s AND %(date_to)s
+    UNION
+    SELECT DISTINCT 'tiktok', account_id, campaign_id
+      FROM stg_tiktok__adgroup_daily
+     WHERE 'tiktok' = ANY(%(platforms)s) AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))
        AND date BETWEEN %(date_from)s AND %(date_to)s
 )
 SELECT platform, account_id, campaign_id, name,
