@@ -28,6 +28,11 @@ from insights.models import Incident, ModelVersion
 FEEDBACK_MARGIN = 1.25
 #: a metric "fell to zero" below this share of its usual amount
 _NEAR_ZERO = 0.05
+#: conversions "gone" below this share of the usual: counts are whole numbers, so an
+#: outage that records 5% of the conversions still shows one on a day that usually has eight
+_GONE = 0.25
+#: metrics that move with the size of single orders: on their own they are at most "low"
+_ORDER_SIZE_METRICS = frozenset({"conversion_value", "roas"})
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,7 @@ CAUSES: dict[str, Cause] = {
         Cause("wasted_spend", "Spend rose without more conversions: the extra budget bought no results."),
         Cause("traffic_quality", "Clicks rose without conversions: check for low-quality or bot traffic."),
         Cause("big_order", "Revenue jumped without more conversions: an unusually large or duplicated order."),
+        Cause("restart", "Delivery resumed after a pause."),
     )
 }
 
@@ -55,17 +61,28 @@ def _moved(findings: Mapping[str, Mapping[str, Any]], metric: str, direction: st
     return bool(found and found["direction"] == direction)
 
 
-def _near_zero(finding: Mapping[str, Any] | None) -> bool:
-    return bool(finding and finding["value"] <= _NEAR_ZERO * max(finding["expected"], 0.0))
+def _near_zero(finding: Mapping[str, Any] | None, share: float = _NEAR_ZERO) -> bool:
+    return bool(finding and finding["value"] <= share * max(finding["expected"], 0.0))
+
+
+def _results_gone(findings: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Conversions (gated on volume: a day without any is surprising) fell to next to nothing.
+
+    Revenue falling alone is not enough: on a campaign with one or two orders a day a day without
+    any is ordinary, and its revenue finding passes the money gate all the same.
+    """
+    return _moved(findings, "conversions", "down") and _near_zero(findings.get("conversions"), _GONE)
 
 
 def probable_cause(findings: Mapping[str, Mapping[str, Any]]) -> Cause | None:
     """The cause the pattern of one entity-day's findings points to (metric -> finding row)."""
     if _near_zero(findings.get("spend")) and _moved(findings, "spend", "down"):
         return CAUSES["delivery_stopped"]
-    conversions_gone = _near_zero(findings.get("conversions")) and _moved(findings, "conversions", "down")
-    if conversions_gone and not _moved(findings, "clicks", "down") and not _moved(findings, "spend", "down"):
+    if _results_gone(findings) and not _moved(findings, "clicks", "down") and not _moved(findings, "spend", "down"):
         return CAUSES["tracking"]
+    spend = findings.get("spend")
+    if spend and spend["direction"] == "up" and spend["expected"] < _NEAR_ZERO * spend["value"]:
+        return CAUSES["restart"]
     if _moved(findings, "spend", "down") and _moved(findings, "clicks", "down"):
         return CAUSES["delivery_drop"]
     if _moved(findings, "spend", "up"):
@@ -80,10 +97,19 @@ def probable_cause(findings: Mapping[str, Mapping[str, Any]]) -> Cause | None:
     return None
 
 
-def incident_severity(z_max: float, *, metrics: int, cause: Cause | None) -> str:
-    """ "high" needs a large deviation and a corroborated story; one metric alone tops at medium."""
+def incident_severity(z_max: float, *, metrics: Sequence[str], cause: Cause | None) -> str:
+    """Severity from the strongest deviation, calibrated so that "high" stays rare.
+
+    "high" needs a corroborated story (a known cause, or two metrics moving together); one metric
+    alone tops at medium. A restart after a pause, and revenue moving on its own (one large order
+    moves it on a small campaign), are at most "low": worth a look, not an alert.
+    """
     found = severity_of(z_max) or "low"
-    if found == "high" and cause is None and metrics < 2:
+    if cause is not None and cause.code == "restart":
+        return "low"
+    if set(metrics) <= _ORDER_SIZE_METRICS and (cause is None or cause.code == "big_order"):
+        return "low"
+    if found == "high" and cause is None and len(metrics) < 2:
         return "medium"
     return found
 
@@ -106,7 +132,7 @@ def group_findings(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "date": day,
                 "label": found[0]["label"],
                 "platform": found[0]["platform"],
-                "severity": incident_severity(z_max, metrics=len(found), cause=cause),
+                "severity": incident_severity(z_max, metrics=list(by_metric), cause=cause),
                 "score": z_max,
                 "cause": cause.code if cause else "",
                 "summary": cause.text if cause else found[0]["explanation"],

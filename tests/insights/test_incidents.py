@@ -75,14 +75,30 @@ def test_metrics_that_moved_together_on_one_entity_and_day_make_one_incident() -
 
 
 def test_high_needs_a_corroborated_story_a_lone_large_move_is_medium() -> None:
-    assert incident_severity(12.0, metrics=1, cause=None) == "medium"
-    assert incident_severity(12.0, metrics=2, cause=None) == "high"
-    assert (
-        incident_severity(12.0, metrics=1, cause=probable_cause({"clicks": _finding("clicks", "up", 12, 9, 1)}))
-        == "high"
-    )
-    assert incident_severity(6.0, metrics=3, cause=None) == "medium"
-    assert incident_severity(3.5, metrics=1, cause=None) == "low"
+    assert incident_severity(12.0, metrics=["spend"], cause=None) == "medium"
+    assert incident_severity(12.0, metrics=["spend", "clicks"], cause=None) == "high"
+    traffic = probable_cause({"clicks": _finding("clicks", "up", 12, 9, 1)})
+    assert incident_severity(12.0, metrics=["clicks"], cause=traffic) == "high"
+    assert incident_severity(6.0, metrics=["spend", "clicks", "cpc"], cause=None) == "medium"
+    assert incident_severity(3.5, metrics=["spend"], cause=None) == "low"
+
+
+def test_revenue_moving_alone_and_a_restart_after_a_pause_are_only_low() -> None:
+    # one large order moves revenue (and ROAS) on a small campaign: worth a look, not an alert
+    alone = [_finding("conversion_value", "up", 14, 9000, 1500), _finding("roas", "up", 11, 9.0, 1.5)]
+    assert group_findings(alone)[0]["severity"] == "low"
+    restart = [_finding("spend", "up", 20, 80, 0.5), _finding("clicks", "up", 15, 60, 0.2)]
+    incident = group_findings(restart)[0]
+    assert incident["cause"] == "restart" and incident["severity"] == "low"
+
+
+def test_conversions_gone_with_normal_clicks_is_tracking_even_with_one_left() -> None:
+    # an outage recording 5% of conversions still shows one on a day that usually has eight
+    findings = [_finding("conversions", "down", 6, 1, 8), _finding("conversion_value", "down", 7, 40, 600)]
+    assert group_findings(findings)[0]["cause"] == "tracking"
+    # revenue alone at zero is an ordinary day without orders on a small campaign
+    alone = group_findings([_finding("conversion_value", "down", 7, 0, 90)])[0]
+    assert alone["cause"] == "" and alone["severity"] == "low"
 
 
 @pytest.mark.django_db
