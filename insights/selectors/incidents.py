@@ -68,7 +68,7 @@ def incident_get(*, pk: int) -> Incident:
     return get_object_or_404(Incident, pk=pk)
 
 
-def _with_findings(incidents: list[Incident], currency: str) -> list[Incident]:
+def _with_findings(incidents: list[Any], currency: str) -> list[Any]:
     """Attach each incident's metric lines (label, value, change, link to the finding) in one query."""
     if not incidents:
         return incidents
