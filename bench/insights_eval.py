@@ -10,6 +10,8 @@ What is measured (details in docs/insights-models.md):
 * anomalies  - NAB score of the CLI's output on nab/nyc_taxi.csv, scored here the NAB way
                (windows, probation, scaled sigmoid, profile weights, best threshold,
                normalised against the null and perfect detectors), plus a causality check.
+* incidents  - precision and recall per kind and false incidents per 100 series-days at each
+               severity, on the emulators' labelled anomaly days (bench/incident_eval.py).
 * forecast   - rolling-origin MASE against seasonal naive, and 80/95% interval coverage.
 * budget     - share of the oracle's uplift captured on the TRUE response curves.
 * attribution- Markov removal effects against an independent computation (matrix powers),
@@ -41,6 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.incident_eval import evaluate_incidents  # noqa: E402
 from insights.ml import attribution as attr  # noqa: E402 - needs the repo on sys.path first
 from insights.ml.budget import default_bounds, optimize_allocation, plan_budget  # noqa: E402
 from insights.ml.forecasting import backtest  # noqa: E402
@@ -740,6 +743,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
     report = Report()
     evaluate_anomalies(data, report)
+    evaluate_incidents(report, quick=args.quick)
     evaluate_forecast(data, report, args.quick)
     evaluate_budget(data, report, args.quick)
     evaluate_attribution(report)

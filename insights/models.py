@@ -102,6 +102,53 @@ class AnomalyFinding(models.Model):
         return f"{self.metric} {self.scope}:{self.key} {self.date} ({self.severity})"
 
 
+class Incident(models.Model):
+    """One entity's unusual day: the findings that moved together, a probable cause, feedback.
+
+    Written by the nightly scoring (`services.incidents`), read by the Anomalies page and the
+    alerts. `metrics` lists the grouped findings (metric, direction, z, value, expected,
+    severity, explanation), strongest first. `feedback` is a person's judgement; it tunes the
+    later scoring of the series involved and keeps the incident from being re-scored.
+    """
+
+    class Feedback(models.TextChoices):
+        NONE = "", "Not reviewed"
+        EXPECTED = "expected", "Expected"
+        NOT_USEFUL = "not_useful", "Not useful"
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="incidents")
+    scope = models.CharField(max_length=16, choices=Scope.choices)
+    key = models.CharField(max_length=200, blank=True, default="")
+    label = models.CharField(max_length=300, blank=True, default="")
+    platform = models.CharField(max_length=32, blank=True, default="")
+    date = models.DateField()
+    severity = models.CharField(max_length=8, choices=AnomalyFinding.Severity.choices)
+    #: the largest robust deviation among the grouped findings (ranks incidents of a severity)
+    score = models.FloatField()
+    #: code of the probable cause (`services.incidents.CAUSES`), "" when the pattern says none
+    cause = models.CharField(max_length=32, blank=True, default="")
+    summary = models.TextField()
+    metrics = models.JSONField(default=list)
+    feedback = models.CharField(max_length=16, choices=Feedback.choices, blank=True, default="")
+    feedback_at = models.DateTimeField(null=True, blank=True)
+    feedback_by_id = models.BigIntegerField(null=True, blank=True)  # accounts.User lives in public
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "ins_incident"
+        ordering = ("-date", "-score")
+        constraints = [models.UniqueConstraint(fields=("scope", "key", "date"), name="ins_incident_unique")]
+        indexes = [models.Index(fields=("date", "severity"), name="ins_incident_date_sev")]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key} {self.date} ({self.severity})"
+
+    @property
+    def metric_names(self) -> list[str]:
+        return [item["metric"] for item in self.metrics]
+
+
 class ForecastPoint(models.Model):
     version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="forecast_points")
     metric = models.CharField(max_length=32)

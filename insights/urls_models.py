@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from insights.views import incidents
 from insights.views import models as views
 
 app_name = "insights"
@@ -9,7 +10,8 @@ app_name = "insights"
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("run/", views.run_now, name="run"),
-    path("anomalies/", views.anomalies, name="anomalies"),
+    path("anomalies/", incidents.anomalies, name="anomalies"),
+    path("anomalies/incidents/<int:pk>/feedback/", incidents.incident_feedback, name="incident_feedback"),
     path("anomalies/<int:pk>/", views.anomaly_detail, name="anomaly"),
     path("forecasts/", views.forecasts, name="forecasts"),
     path("attribution/", views.attribution, name="attribution"),

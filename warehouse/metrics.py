@@ -39,6 +39,9 @@ class SumMetric:
     higher_is_better: bool | None = None
     #: which fact provides it; "orders" and "sessions" come with the Shopify / GA4 facts
     source: str = "ads"
+    #: smallest daily amount at which a change in it is worth an anomaly alert (money in the
+    #: workspace currency); ratios need both components at this level (insights.services.anomaly_rules)
+    alert_min_volume: float = 0.0
 
     def value(self, total: int | None) -> Decimal | int | None:
         if total is None:
@@ -84,10 +87,20 @@ Metric = SumMetric | RatioMetric
 SUMS: dict[str, SumMetric] = {
     m.name: m
     for m in (
-        SumMetric("spend", "Spend", "spend_micros", "money", scale=1_000_000, higher_is_better=None),
-        SumMetric("impressions", "Impressions", "impressions", "count", higher_is_better=True),
-        SumMetric("clicks", "Clicks", "clicks", "count", higher_is_better=True),
-        SumMetric("conversions", "Conversions", "conversions_micros", "count", scale=1_000_000, higher_is_better=True),
+        SumMetric(
+            "spend", "Spend", "spend_micros", "money", scale=1_000_000, higher_is_better=None, alert_min_volume=20.0
+        ),
+        SumMetric("impressions", "Impressions", "impressions", "count", higher_is_better=True, alert_min_volume=1000.0),
+        SumMetric("clicks", "Clicks", "clicks", "count", higher_is_better=True, alert_min_volume=20.0),
+        SumMetric(
+            "conversions",
+            "Conversions",
+            "conversions_micros",
+            "count",
+            scale=1_000_000,
+            higher_is_better=True,
+            alert_min_volume=5.0,
+        ),
         SumMetric(
             "conversion_value",
             "Revenue",
@@ -95,6 +108,7 @@ SUMS: dict[str, SumMetric] = {
             "money",
             scale=1_000_000,
             higher_is_better=True,
+            alert_min_volume=50.0,
         ),
     )
 }
@@ -106,6 +120,7 @@ RATIOS: dict[str, RatioMetric] = {
         RatioMetric("cpm", "CPM", "spend", "impressions", "money", multiplier=1000, higher_is_better=False),
         RatioMetric("cpa", "CPA", "spend", "conversions", "money", higher_is_better=False),
         RatioMetric("roas", "ROAS", "conversion_value", "spend", "ratio", higher_is_better=True),
+        RatioMetric("cvr", "CVR", "conversions", "clicks", "percent", multiplier=100, higher_is_better=True),
     )
 }
 #: Defined with the orders fact (Shopify) — listed so names stay reserved and documented.

@@ -97,9 +97,23 @@ def parse_dates(table: pd.DataFrame, column: str) -> pd.DatetimeIndex:
 
 
 def _unique_dates(index: pd.DatetimeIndex, column: str) -> None:
+    """Forecast and budget inputs are one row per period: a repeat there is a mistake in the file."""
     if index.has_duplicates:
         duplicate = index[index.duplicated()][0]
         raise InputError(f"column {column} repeats the date {duplicate}")
+
+
+def distinct_stamps(index: pd.DatetimeIndex) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """Repeated timestamps made distinct, and the timestamps that repeated.
+
+    Real feeds repeat timestamps (a re-delivered bucket, a clock change). Each repeat moves on by
+    as many nanoseconds as it has earlier twins: far less than any sampling step, so the grid
+    still puts it in its own period (where repeats are averaged), yet every row keeps a key of
+    its own and gets its own score back in input order.
+    """
+    occurrence = pd.Series(np.arange(len(index))).groupby(index.asi8).cumcount().to_numpy()
+    repeated = index[occurrence > 0].unique()
+    return index + pd.to_timedelta(occurrence, unit="ns"), repeated
 
 
 def _write(frame: pd.DataFrame, path: str) -> None:
@@ -120,11 +134,16 @@ def run_anomalies(args: argparse.Namespace) -> None:
     table = read_table(args.input, ["timestamp", "value"])
     stamps = parse_dates(table, "timestamp")
     values = parse_numbers(table, "value")
-    _unique_dates(stamps, "timestamp")
     if len(values) < 3:
         raise InputError("need at least 3 rows to score anomalies")
-    scored = score_series(pd.Series(values.to_numpy(), index=stamps))
-    scores = scored["alert_score"].reindex(stamps).to_numpy()
+    keys, repeated = distinct_stamps(stamps)
+    if len(repeated):
+        args.warn(
+            f"warning: column timestamp repeats {len(repeated)} timestamp(s), first {repeated[0]}; "
+            "every row is scored, repeated periods as their average"
+        )
+    scored = score_series(pd.Series(values.to_numpy(), index=keys))
+    scores = scored["alert_score"].reindex(keys).to_numpy()
     out = pd.DataFrame({"timestamp": table["timestamp"], "value": table["value"], "anomaly_score": scores})
     _write(out, args.output)
 
@@ -279,7 +298,9 @@ def main(argv: Sequence[str] | None = None, *, stderr: Callable[[str], object] |
             # library warnings (date-format inference, all-NaN warm-up slices) are not the
             # caller's business and would break the one-line error contract
             warnings.simplefilter("ignore")
-            return _run(build_parser().parse_args(argv))
+            args = build_parser().parse_args(argv)
+            args.warn = say
+            return _run(args)
     except InputError as exc:
         say(f"error: {_one_line(str(exc))}")
         return EXIT_BAD_INPUT

@@ -19,14 +19,14 @@ import pandas as pd
 from django.db.models import QuerySet
 
 from bosco.formatting import format_percent
-from bosco.platforms import TOTAL_COLOR, platform_color, platform_label
+from bosco.platforms import TOTAL_COLOR, platform_color
 from insights import charts
 from insights.ml.anomaly import score_series
 from insights.ml.planning import PERIODS
 from insights.models import AnomalyFinding, AttributionImport, ModelVersion, Scope
 from insights.selectors import results
 from insights.selectors.series import Entity, entity_series, platform_series
-from insights.services.scoring import ANOMALY_METRICS, ANOMALY_MIN_DAYS, ANOMALY_WARMUP_DAYS, FORECAST_METRICS
+from insights.services.scoring import ANOMALY_WARMUP_DAYS, FORECAST_METRICS
 from warehouse.metrics import format_metric, metric_label, metric_unit
 
 ANOMALY_PAGE_LIMIT = 200
@@ -183,61 +183,6 @@ def overview_page(*, workspace: InsightsWorkspace) -> OverviewPage:
 
 
 # --------------------------------------------------------------------------- anomalies
-
-
-@dataclass(frozen=True)
-class AnomaliesPage(Page):
-    findings: list[AnomalyFinding]
-    total: int
-    limit: int
-    counts: dict[str, int]
-    scoring: ModelVersion | None
-    history_days: int
-    min_days: int
-    date_from: date
-    metric_choices: list[tuple[str, str]]
-    scope_choices: list[tuple[str, str]]
-    platform_choices: list[tuple[str, str]]
-
-
-def anomalies_page(
-    *,
-    workspace: InsightsWorkspace,
-    days: int,
-    severity: str = "",
-    metric: str = "",
-    scope: str = "",
-    platform: str = "",
-    search: str = "",
-) -> AnomaliesPage:
-    """The findings of the last `days` days matching the filters (already validated), newest first."""
-    date_from = workspace.as_of - timedelta(days=days - 1)
-    qs = results.anomalies_for(
-        date_from=date_from,
-        date_to=workspace.as_of,
-        scope=scope or None,
-        metrics=[metric] if metric else None,
-        min_severity=severity or "low",
-        platforms=[platform] if platform else None,
-    )
-    if search:
-        qs = qs.filter(results.finding_filter_q(search=search))
-    findings = findings_shown(qs[:ANOMALY_PAGE_LIMIT], workspace.currency)
-    scoring = results.scoring_latest()
-    platforms = sorted({f.platform for f in findings if f.platform} | ({platform} if platform else set()))
-    return AnomaliesPage(
-        findings=findings,
-        total=qs.count(),
-        limit=ANOMALY_PAGE_LIMIT,
-        counts=results.anomaly_counts(date_from=date_from, date_to=workspace.as_of),
-        scoring=scoring,
-        history_days=int((scoring.metrics or {}).get("history_days", 0)) if scoring else 0,
-        min_days=ANOMALY_MIN_DAYS,
-        date_from=date_from,
-        metric_choices=[(m, metric_label(m)) for m in ANOMALY_METRICS],
-        scope_choices=[(s.value, s.label) for s in Scope],
-        platform_choices=[(p, platform_label(p)) for p in platforms],
-    )
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Every series the models score comes from `warehouse.queries.metrics_query`, the same numbers
 the dashboards and the API show. Only sums are fetched (spend, clicks, conversions, conversion
-value); ratios (CPC, CPA, ROAS) are computed here from those sums per day, never averaged, and
+value); ratios (CPC, CPA, ROAS, CTR, CVR) are computed here from those sums per day, never averaged, and
 the workspace total is the sum of its platforms. Days without a row inside an entity's span
 are zero (nothing was spent), days after its last row are not invented.
 """
@@ -19,14 +19,12 @@ import pandas as pd
 
 from bosco.platforms import platform_label
 from insights.models import Scope
+from warehouse.metrics import RATIOS
 from warehouse.queries import MetricsQuery, metrics_query
 
-SUM_METRICS: tuple[str, ...] = ("spend", "clicks", "conversions", "conversion_value")
-RATIO_METRICS: dict[str, tuple[str, str]] = {
-    "cpc": ("spend", "clicks"),
-    "cpa": ("spend", "conversions"),
-    "roas": ("conversion_value", "spend"),
-}
+SUM_METRICS: tuple[str, ...] = ("spend", "impressions", "clicks", "conversions", "conversion_value")
+#: ratios computed per day from the sums, as the catalogue defines them (CTR and CVR in percent)
+RATIO_METRICS: tuple[str, ...] = ("cpc", "cpa", "roas", "ctr", "cvr")
 #: the longest history any insight model reads (forecast calibration wants about a year)
 MAX_HISTORY_DAYS = 400
 
@@ -93,13 +91,14 @@ def _frame(rows: Iterable[dict], columns: Sequence[str]) -> pd.DataFrame:
 
 
 def with_ratios(sums: pd.DataFrame) -> pd.DataFrame:
-    """Add CPC, CPA and ROAS from the day's sums (undefined, NaN, where the denominator is 0)."""
+    """Add the ratios from the day's sums (undefined, NaN, where the denominator is 0)."""
     out = sums.copy()
-    for name, (numerator, denominator) in RATIO_METRICS.items():
-        den = out[denominator].to_numpy(dtype=float)
-        num = out[numerator].to_numpy(dtype=float)
+    for name in RATIO_METRICS:
+        ratio = RATIOS[name]
+        den = out[ratio.denominator].to_numpy(dtype=float)
+        num = out[ratio.numerator].to_numpy(dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
-            out[name] = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+            out[name] = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan) * ratio.multiplier
     return out
 
 

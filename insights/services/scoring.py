@@ -40,7 +40,7 @@ from insights.selectors.series import (
     platform_series,
     top_campaigns,
 )
-from insights.services import versioning
+from insights.services import anomaly_rules, incidents, versioning
 from insights.services.budget import budget_curves_fit
 from insights.services.common import (
     InsightsError,
@@ -58,7 +58,17 @@ from warehouse.metrics import metric_label, metric_unit
 logger = logging.getLogger("insights.services")
 
 #: metrics scored for anomalies, per workspace, platform and campaign
-ANOMALY_METRICS: tuple[str, ...] = ("spend", "clicks", "conversions", "conversion_value", "cpc", "cpa", "roas")
+ANOMALY_METRICS: tuple[str, ...] = (
+    "spend",
+    "clicks",
+    "conversions",
+    "conversion_value",
+    "cpc",
+    "cpa",
+    "roas",
+    "ctr",
+    "cvr",
+)
 #: metrics forecast (sums only: a ratio of two forecasts has no honest band)
 FORECAST_METRICS: tuple[str, ...] = ("spend", "conversions", "conversion_value")
 FORECAST_HORIZON = 14
@@ -101,6 +111,8 @@ class ScoringReport:
     series: int = 0
     findings: int = 0
     findings_removed: int = 0
+    incidents: int = 0
+    incidents_removed: int = 0
     forecasts: int = 0
     forecast_points: int = 0
     budget_version_id: int | None = None
@@ -115,17 +127,25 @@ class ScoringReport:
 
 
 def _anomaly_rows(
-    series: Sequence[EntitySeries], *, report_from: date, as_of: date, symbol: str, skipped: dict[str, str]
+    series: Sequence[EntitySeries], *, report_from: date, as_of: date, currency: str, skipped: dict[str, str]
 ) -> tuple[list[dict[str, Any]], set[tuple[str, str, str]], str]:
-    """Findings of every series and metric in [report_from, as_of], the scored series, a data hash."""
+    """Findings of every series and metric in [report_from, as_of], the scored series, a data hash.
+
+    Ratios are judged only on days with enough volume in both components, sums only where the
+    day or its usual amount has enough volume, and series people gave feedback on only beyond
+    the move they marked (`anomaly_rules`, `incidents`).
+    """
     history_from = pd.Timestamp(report_from - timedelta(days=ANOMALY_WARMUP_DAYS))
     rows: list[dict[str, Any]] = []
     scored: set[tuple[str, str, str]] = set()
     hashes = []
+    volumes = anomaly_rules.min_volumes()
+    tuned = incidents.tuned_thresholds()
+    symbol = currency_symbol(currency)
     for item in series:
         entity = item.entity
         for metric in ANOMALY_METRICS:
-            values = item.metric(metric)
+            values = anomaly_rules.scorable_values(item.frame, metric, volumes)
             values = values[(values.index >= history_from) & (values.index <= pd.Timestamp(as_of))]
             if len(values) < ANOMALY_MIN_DAYS:
                 skipped[f"anomaly {metric} / {entity.slug}"] = (
@@ -134,8 +154,7 @@ def _anomaly_rows(
                 continue
             hashes.append(series_hash(values))
             try:
-                # The explanation words the metric as the pages do ("Revenue was …"): the catalogue's
-                # label and unit, not the model's guesses from the name.
+                # the model's own sentence is replaced below by the product's (anomaly_rules.explain)
                 found = detect_anomalies(
                     values, metric, currency=symbol, label=metric_label(metric), unit=metric_unit(metric)
                 )
@@ -145,27 +164,37 @@ def _anomaly_rows(
             scored.add((metric, entity.scope, entity.key))
             for row in found.itertuples(index=False):
                 day = pd.Timestamp(row.timestamp).date()
-                if day < report_from:
+                if day < report_from or not anomaly_rules.has_volume(
+                    metric, value=float(row.value), expected=float(row.expected), volumes=volumes
+                ):
                     continue
-                rows.append(
-                    {
-                        "metric": metric,
-                        "scope": entity.scope,
-                        "key": entity.key,
-                        "label": entity.label[:300],
-                        "platform": entity.platform,
-                        "date": day,
-                        "value": float(row.value),
-                        "expected": float(row.expected),
-                        "lower": float(row.lower),
-                        "upper": float(row.upper),
-                        "score": float(row.score),
-                        "z": float(row.z),
-                        "severity": str(row.severity),
-                        "direction": str(row.direction),
-                        "explanation": str(row.explanation),
-                    }
-                )
+                finding = {
+                    "metric": metric,
+                    "scope": entity.scope,
+                    "key": entity.key,
+                    "label": entity.label[:300],
+                    "platform": entity.platform,
+                    "date": day,
+                    "value": float(row.value),
+                    "expected": float(row.expected),
+                    "lower": float(row.lower),
+                    "upper": float(row.upper),
+                    "score": float(row.score),
+                    "z": float(row.z),
+                    "severity": str(row.severity),
+                    "direction": str(row.direction),
+                    "explanation": anomaly_rules.explain(
+                        metric,
+                        value=float(row.value),
+                        expected=float(row.expected),
+                        lower=float(row.lower),
+                        upper=float(row.upper),
+                        day=day,
+                        currency=currency,
+                    ),
+                }
+                if incidents.passes_tuning(finding, tuned):
+                    rows.append(finding)
     return rows, scored, versioning.data_hash(hashes)
 
 
@@ -328,10 +357,10 @@ def _score(
     report.series = len(everything)
 
     report_from = as_of - timedelta(days=ANOMALY_REPORT_DAYS - 1)
-    symbol = currency_symbol(workspace.currency)
     finding_rows, scored, data_hash = _anomaly_rows(
-        everything, report_from=report_from, as_of=as_of, symbol=symbol, skipped=report.skipped
+        everything, report_from=report_from, as_of=as_of, currency=workspace.currency, skipped=report.skipped
     )
+    incident_rows = incidents.group_findings(finding_rows)
     outliers: dict[tuple[str, str, str], dict[date, float]] = {}
     for row in finding_rows:
         if row["severity"] in ("medium", "high"):
@@ -361,6 +390,10 @@ def _score(
                 "metric_series": len(scored),
                 "findings": len(finding_rows),
                 "by_severity": {s: sum(r["severity"] == s for r in finding_rows) for s in ("low", "medium", "high")},
+                "incidents_by_severity": {
+                    s: sum(r["severity"] == s for r in incident_rows) for s in ("low", "medium", "high")
+                },
+                "min_volume": anomaly_rules.min_volumes(),
                 "history_days": history_days_seen,
             },
             data_hash=data_hash,
@@ -368,6 +401,12 @@ def _score(
         report.anomaly_version_id = anomaly_version.pk
         report.findings, report.findings_removed = _write_findings(
             finding_rows, scored, version=anomaly_version, report_from=report_from, as_of=as_of
+        )
+        report.incidents, report.incidents_removed = incidents.write_incidents(
+            incident_rows,
+            version=anomaly_version,
+            scored_keys={(scope, key) for _, scope, key in scored},
+            report_from=report_from,
         )
         report.forecasts, report.forecast_points = _write_forecasts(forecasts, everything)
 

@@ -8,7 +8,6 @@ shown in the workspace's reporting currency, "yesterday" is the workspace's own 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,7 +30,6 @@ from insights.services.paths_csv import REQUIRED, SAMPLE_CSV
 from insights.tasks import score_workspace
 from insights.views.links import campaign_url
 
-ANOMALY_PERIODS = {"7": 7, "30": 30, "90": 90}
 TABS = (
     ("overview", "Overview", "insights:overview"),
     ("anomalies", "Anomalies", "insights:anomalies"),
@@ -118,62 +116,7 @@ def run_now(request: HttpRequest) -> HttpResponse:
 
 
 # --------------------------------------------------------------------------- anomalies
-
-
-@dataclass(frozen=True)
-class AnomalyFilters:
-    period: str
-    severity: str
-    metric: str
-    scope: str
-    platform: str
-    q: str
-
-    def query(self, **override: str) -> str:
-        values = {**self.__dict__, **override}
-        return urlencode({k: v for k, v in values.items() if v})
-
-
-def _anomaly_filters(request: HttpRequest) -> AnomalyFilters:
-    get = request.GET
-    period = get.get("period", "30")
-    return AnomalyFilters(
-        period=period if period in ANOMALY_PERIODS else "30",
-        severity=get.get("severity", "") if get.get("severity") in selectors.SEVERITY_ORDER else "",
-        metric=get.get("metric", "") if get.get("metric") in services.ANOMALY_METRICS else "",
-        scope=get.get("scope", "") if get.get("scope") in Scope.values else "",
-        platform=get.get("platform", "")[:32],
-        q=get.get("q", "").strip()[:100],
-    )
-
-
-@require_GET
-def anomalies(request: HttpRequest) -> HttpResponse:
-    """All findings with filters; the results table is an htmx fragment the filters replace."""
-    filters = _anomaly_filters(request)
-    page = pages.anomalies_page(
-        workspace=_workspace(request),
-        days=ANOMALY_PERIODS[filters.period],
-        severity=filters.severity,
-        metric=filters.metric,
-        scope=filters.scope,
-        platform=filters.platform,
-        search=filters.q,
-    )
-    context = _context(
-        request,
-        "anomalies",
-        **page.context(),
-        filters=filters,
-        periods=[("7", "Last 7 days"), ("30", "Last 30 days"), ("90", "Last 90 days")],
-        severities=[("", "Any severity"), ("medium", "Medium and high"), ("high", "High only")],
-        campaign_url=campaign_url,
-    )
-    if getattr(request, "htmx", False):
-        response = render(request, "insights/anomalies.html#results", context)
-        response["HX-Push-Url"] = request.get_full_path()  # filters stay in the address, shareable
-        return response
-    return render(request, "insights/anomalies.html", context)
+# The list of incidents is in insights/views/incidents.py.
 
 
 @require_GET

@@ -46,14 +46,35 @@ def test_insight_pages_in_the_browser(web, data_workspace, tmp_path) -> None:
     web.screenshot("insights-overview")
 
     web.goto("/insights/anomalies/", workspace)
-    web.screenshot("insights-anomalies")
+    page.wait_for_selector("#incident-list li.incident")
+    web.screenshot("anomalies")
     with page.expect_response(_htmx_response("/insights/anomalies/")):
         page.select_option("#f-severity", "medium")
     page.wait_for_url(re.compile(r".*severity=medium.*"))  # the filter is in the address, shareable
-    assert page.locator('#anomaly-table tr[data-severity="low"]').count() == 0
-    row = page.locator('#anomaly-table tr[data-metric="spend"]', has_text="Google Ads").first
-    assert spike_day.strftime("%b %-d") in row.inner_text()
-    row.locator("td.explain a").click()
+    assert page.locator('#incident-list li.incident[data-severity="low"]').count() == 0
+    with page.expect_response(_htmx_response("/insights/anomalies/")):
+        page.select_option("#f-scope", "platform")
+    with page.expect_response(_htmx_response("/insights/anomalies/")):
+        page.fill("#f-from", spike_day.isoformat())
+    with page.expect_response(_htmx_response("/insights/anomalies/")):
+        page.fill("#f-to", spike_day.isoformat())
+    page.wait_for_url(re.compile(rf".*to={spike_day.isoformat()}.*"))
+    incidents = page.locator("#incident-list li.incident")
+    assert incidents.count() >= 1
+    incident = incidents.filter(has_text="Google Ads").first
+    assert spike_day.strftime("%b %-d") in incident.inner_text()
+    assert "spend" in (incident.get_attribute("data-metrics") or "").split()
+    web.screenshot("anomalies-filtered")
+
+    # An editor marks it "not useful": the page comes back with the same filters and the mark.
+    incident.locator('button[value="not_useful"]').click()
+    page.wait_for_url(re.compile(rf".*to={spike_day.isoformat()}.*"))
+    marked = page.locator("#incident-list li.incident", has_text="Google Ads").first
+    assert marked.locator('[data-feedback="not_useful"]').is_visible()
+    assert page.is_visible("text=similar moves are held to a higher bar")
+    web.screenshot("anomalies-marked")
+
+    marked.locator('li[data-metric="spend"] a').click()
     page.wait_for_load_state("networkidle")
     _drawn(page, "anomaly-chart")
     assert page.is_visible("text=Usual range")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 
 from accounts.models import Membership
-from insights.models import AnomalyFinding, Scope
+from insights.models import AnomalyFinding, Incident, ModelVersion, Scope
 from tests.insights.conftest import in_schema, yesterday_utc
 
 pytestmark = pytest.mark.django_db
@@ -58,27 +59,114 @@ def test_the_overview_marks_anomalies_and_draws_the_forecast(owner_client) -> No
     assert 'id="run-now"' in body
 
 
-def test_anomalies_list_filters_by_severity_metric_and_level(owner_client) -> None:
+def _shown(body: str, attribute: str) -> list[str]:
+    return re.findall(rf'<li class="incident" [^>]*{attribute}="([^"]*)"', body)
+
+
+def test_anomalies_lists_incidents_filtered_by_severity_platform_metric_and_dates(owner_client) -> None:
     spike_day = yesterday_utc() - timedelta(days=10)
     page = owner_client.get("/insights/anomalies/").content.decode()
-    assert "Spend was " in page and 'data-metric="spend"' in page
+    assert 'id="incident-list"' in page and "Spend was " in page
+
     fragment = owner_client.get(
-        "/insights/anomalies/?severity=medium&metric=spend&scope=platform", **HTMX
+        "/insights/anomalies/?severity=medium&metric=spend&platform=google_ads&scope=platform", **HTMX
     ).content.decode()
+
     assert fragment.lstrip().startswith('<div id="anomaly-results">')
-    assert 'data-severity="low"' not in fragment
-    assert set(__import__("re").findall(r'data-metric="(\w+)"', fragment)) == {"spend"}
-    assert spike_day.strftime("%b %-d") in fragment and "Google Ads" in fragment
+    assert _shown(fragment, "data-severity") and "low" not in _shown(fragment, "data-severity")
+    assert all("spend" in metrics.split() for metrics in _shown(fragment, "data-metrics"))
+    assert spike_day.strftime("%b %-d") in fragment and "Google Ads" in fragment and "Meta" not in fragment
+    one_day = owner_client.get(
+        f"/insights/anomalies/?from={spike_day}&to={spike_day}&platform=google_ads&scope=platform", **HTMX
+    ).content.decode()
+    incident = Incident.objects.get(scope=Scope.PLATFORM, key="google_ads", date=spike_day)
+    assert re.findall(r'<li class="incident" id="incident-(\d+)"', one_day) == [str(incident.pk)]
+    # the incident's metric lines open the findings behind it
     finding = AnomalyFinding.objects.get(scope=Scope.PLATFORM, key="google_ads", metric="spend", date=spike_day)
+    assert f'href="/insights/anomalies/{finding.pk}/"' in one_day
     detail = owner_client.get(f"/insights/anomalies/{finding.pk}/").content.decode()
     assert finding.explanation in detail and 'data-plotly="anomaly-chart"' in detail
     assert "Usual range" in detail and f"#{finding.version_id}" in detail
 
 
-def test_campaign_findings_link_to_the_campaign(owner_client) -> None:
-    campaign = AnomalyFinding.objects.filter(scope=Scope.CAMPAIGN).first()
-    if campaign is None:
-        pytest.skip("no campaign-level finding in this synthetic history")
+def test_anomalies_are_paginated_and_bad_filters_fall_back_to_defaults(owner_client) -> None:
+    version = ModelVersion.objects.filter(kind=ModelVersion.Kind.ANOMALY).first()
+    day = yesterday_utc() - timedelta(days=2)
+    Incident.objects.bulk_create(
+        Incident(
+            version=version,
+            scope=Scope.CAMPAIGN,
+            key=f"meta:1:{n}",
+            label=f"Paged campaign {n}",
+            platform="meta",
+            date=day,
+            severity="low",
+            score=3.0 + n / 100,
+            summary="Clicks were unusual.",
+            metrics=[
+                {
+                    "metric": "clicks",
+                    "direction": "up",
+                    "z": 3.0,
+                    "value": 90,
+                    "expected": 40,
+                    "severity": "low",
+                    "explanation": "Clicks were 90.",
+                }
+            ],
+        )
+        for n in range(45)
+    )
+    pages = [owner_client.get(f"/insights/anomalies/?q=Paged+campaign&page={n}").content.decode() for n in (1, 2, 3)]
+    assert [len(_shown(p, "data-severity")) for p in pages] == [20, 20, 5]
+    assert "1–20 of 45" in pages[0] and "page 3 of 3" in pages[2] and 'rel="next"' not in pages[2]
+    assert 'rel="next" href="?period=30&amp;q=Paged+campaign&amp;page=2"' in pages[0]
+    # strongest first inside a day
+    assert "Paged campaign 44" in pages[0] and "Paged campaign 0<" not in pages[0]
+    # a page number that is not one, or past the end, shows the first or the last page; a date that
+    # is not one is ignored
+    assert (
+        len(_shown(owner_client.get("/insights/anomalies/?q=Paged&page=abc").content.decode(), "data-severity")) == 20
+    )
+    last = owner_client.get("/insights/anomalies/?q=Paged&page=999&from=2024-13-45&severity=nope&metric=bogus")
+    assert last.status_code == 200 and len(_shown(last.content.decode(), "data-severity")) == 5
+
+
+def test_editors_mark_an_incident_and_viewers_cannot(owner_client, viewer_client) -> None:
+    incident = Incident.objects.filter(scope=Scope.PLATFORM).first()
+    url = f"/insights/anomalies/incidents/{incident.pk}/feedback/"
+
+    assert viewer_client.post(url, {"feedback": "expected"}).status_code == 403
+    assert owner_client.post(url, {"feedback": "great"}).status_code == 400
+    incident.refresh_from_db()
+    assert incident.feedback == ""
+
+    response = owner_client.post(url, {"feedback": "not_useful", "next": "/insights/anomalies/?severity=medium"})
+    assert response.status_code == 302 and response["Location"] == "/insights/anomalies/?severity=medium"
+    incident.refresh_from_db()
+    assert incident.feedback == "not_useful" and incident.feedback_at is not None
+    page = owner_client.get(f"/insights/anomalies/?from={incident.date}&to={incident.date}").content.decode()
+    assert 'data-feedback="not_useful"' in page
+    # a redirect target elsewhere is not followed
+    assert (
+        owner_client.post(url, {"feedback": "", "next": "https://evil.example/"})["Location"] == "/insights/anomalies/"
+    )
+
+
+def test_campaign_incidents_link_to_the_campaign(owner_client) -> None:
+    finding = AnomalyFinding.objects.filter(scope=Scope.CAMPAIGN).first() or AnomalyFinding.objects.first()
+    campaign = Incident.objects.create(
+        version=finding.version,
+        scope=Scope.CAMPAIGN,
+        key="google_ads:1:99",
+        label="Linked campaign",
+        platform="google_ads",
+        date=yesterday_utc(),
+        severity="medium",
+        score=6.0,
+        summary="Spend rose.",
+        metrics=[],
+    )
     body = owner_client.get("/insights/anomalies/?period=90&scope=campaign").content.decode()
     assert "/campaigns/" in body and campaign.label in body
 

@@ -50,6 +50,30 @@ def test_anomalies_round_trip_keeps_rows_and_scores_the_spike(tmp_path: Path) ->
     assert out["anomaly_score"].idxmax() == 35 * 24 + 12
 
 
+def test_anomalies_scores_every_row_of_a_feed_with_repeated_timestamps_and_warns(tmp_path: Path) -> None:
+    series = hourly_traffic(days=40)
+    series.iloc[35 * 24 + 12] *= 4
+    stamps = list(series.index.strftime("%Y-%m-%d %H:%M:%S"))
+    values = list(series.round(2))
+    # a re-delivered bucket (the same hour twice, same value) and a clock change (an hour twice)
+    stamps.insert(20 * 24 + 5, stamps[20 * 24 + 5])
+    values.insert(20 * 24 + 5, values[20 * 24 + 5])
+    stamps.insert(30 * 24 + 2, stamps[30 * 24 + 2])
+    values.insert(30 * 24 + 2, values[30 * 24 + 2] * 1.1)
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"timestamp": stamps, "value": values}).to_csv(source, index=False)
+    lines: list[str] = []
+
+    returncode = main(["anomalies", "--input", str(source), "--output", str(tmp_path / "out.csv")], stderr=lines.append)
+
+    assert returncode == 0, lines
+    assert len(lines) == 1 and lines[0].startswith("warning: ") and "repeats 2 timestamp(s)" in lines[0]
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert list(out["timestamp"]) == stamps  # every row, in input order
+    assert out["anomaly_score"].notna().all() and out["anomaly_score"].between(0, 1).all()
+    assert out["anomaly_score"].idxmax() == 35 * 24 + 12 + 2  # the spike, two rows later
+
+
 def test_forecast_round_trip_gives_the_next_h_days_with_a_band(tmp_path: Path) -> None:
     series = trend_weekly(days=120)
     source = tmp_path / "in.csv"
@@ -226,15 +250,25 @@ BAD_INPUTS = {
         ],
         "invalid date in data row 2",
     ),
-    "duplicate date": (
+    "missing value": (
         lambda d: [
             "anomalies",
             "--input",
-            write(d, "u.csv", "timestamp,value\n2024-01-01,1\n2024-01-01,2\n2024-01-03,3\n"),
+            write(d, "u.csv", "timestamp,value\n2024-01-01,1\n2024-01-01,\n2024-01-03,3\n"),
             "--output",
             str(d / "o.csv"),
         ],
-        "repeats the date",
+        "non-numeric value in data row 2: ''",
+    ),
+    "missing timestamp": (
+        lambda d: [
+            "anomalies",
+            "--input",
+            write(d, "w.csv", "timestamp,value\n2024-01-01,1\n,2\n2024-01-03,3\n"),
+            "--output",
+            str(d / "o.csv"),
+        ],
+        "invalid date in data row 2",
     ),
     "too little history for a forecast": (
         lambda d: [

@@ -1,0 +1,197 @@
+"""Incidents measured on the product's own data: the emulators' labelled anomaly days.
+
+The emulated platforms inject spend spikes, spend drops and conversion-tracking outages into
+campaign days and say which (`devtools.emulators.datagen.anomaly_days`). Every campaign of every
+emulated account is scored the way the nightly scoring scores a campaign (volume gates, ratios
+from components, the detector, incidents), and the incidents are compared with the labels:
+
+* precision per kind: incidents whose pattern names a kind (spend up -> spike, spend down ->
+  drop, conversions gone -> tracking outage) that fall on a labelled day of that kind;
+* recall per kind: labelled days of a kind with an incident of that kind;
+* false incidents per 100 series-days: incidents on unlabelled days per 100 campaign-days scored.
+
+All three at each severity threshold (low and above, medium and above, high). Campaign pauses
+inside a campaign's life are unlabelled: the incident the first paused day raises counts as false.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+KINDS = ("spike", "drop", "tracking_outage")
+SEVERITIES = ("low", "medium", "high")
+WARMUP_DAYS = 63
+
+
+def _campaign_frames(state: Any, platform: str, account: str, since: date, until: date) -> dict[str, pd.DataFrame]:
+    rows = state.truth(platform, account, level="campaign", since=since, until=until)["rows"]
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return {}
+    if platform == "google_ads":
+        table["spend"] = table["cost_micros"].astype(float) / 1e6
+        table["conversions"] = table["conversions"].astype(float)
+        table["conversion_value"] = table["conversions_value"].astype(float)
+    else:
+        table["spend"] = table["spend"].astype(float)
+        table["conversions"] = table["purchases"].astype(float)
+        table["conversion_value"] = table["purchase_value"].astype(float)
+    table["impressions"] = table["impressions"].astype(float)
+    table["clicks"] = table["clicks"].astype(float)
+    table["day"] = pd.to_datetime(table["date"])
+    frames = {}
+    columns = ["spend", "impressions", "clicks", "conversions", "conversion_value"]
+    for campaign, part in table.groupby("campaign_id"):
+        sums = part.set_index("day")[columns].sort_index()
+        # inside a campaign's span a day without a row spent nothing (as the metrics layer reads it)
+        full = pd.date_range(sums.index.min(), sums.index.max(), freq="D")
+        frames[str(campaign)] = sums.reindex(full, fill_value=0.0)
+    return frames
+
+
+def _incidents_of(frame: pd.DataFrame, *, campaign: str, report_from: date, currency: str) -> list[dict[str, Any]]:
+    from insights.ml.anomaly import detect_anomalies  # after Django is set up (see evaluate)
+    from insights.selectors.series import with_ratios
+    from insights.services import anomaly_rules, incidents
+    from insights.services.scoring import ANOMALY_METRICS, ANOMALY_MIN_DAYS
+
+    volumes = anomaly_rules.min_volumes()
+    frame = with_ratios(frame)
+    rows = []
+    for metric in ANOMALY_METRICS:
+        values = anomaly_rules.scorable_values(frame, metric, volumes)
+        if len(values) < ANOMALY_MIN_DAYS:
+            continue
+        for row in detect_anomalies(values, metric).itertuples(index=False):
+            day = pd.Timestamp(row.timestamp).date()
+            if day < report_from or not anomaly_rules.has_volume(
+                metric, value=float(row.value), expected=float(row.expected), volumes=volumes
+            ):
+                continue
+            rows.append(
+                {
+                    "metric": metric,
+                    "scope": "campaign",
+                    "key": campaign,
+                    "label": campaign,
+                    "platform": "",
+                    "date": day,
+                    "value": float(row.value),
+                    "expected": float(row.expected),
+                    "z": float(row.z),
+                    "severity": str(row.severity),
+                    "direction": str(row.direction),
+                    "explanation": "",
+                }
+            )
+    return incidents.group_findings(rows)
+
+
+def _settings_only() -> None:
+    """Django's settings and app registry (the gates read settings); no database is touched."""
+    import os
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bosco.settings.test")
+    django.setup()
+
+
+def predicted_kind(incident: dict[str, Any]) -> str:
+    """The labelled kind an incident's pattern stands for ("other" when none)."""
+    moved = {m["metric"]: m["direction"] for m in incident["metrics"]}
+    if incident["cause"] == "tracking" or (moved.get("conversions") == "down" and "spend" not in moved):
+        return "tracking_outage"
+    if moved.get("spend") == "up":
+        return "spike"
+    if moved.get("spend") == "down":
+        return "drop"
+    return "other"
+
+
+def evaluate_incidents(report: Any, *, quick: bool) -> None:
+    """Score every emulated campaign over the last 120 (quick) or 365 days and add the figures."""
+    print("Incidents - emulator campaigns with labelled anomaly days", flush=True)
+    _settings_only()
+    from devtools.emulators.config import EmulatorConfig
+    from devtools.emulators.state import EmulatorState
+
+    today = date(2026, 6, 30)
+    state = EmulatorState(EmulatorConfig(today=today, anchor_date=today))
+    days = 120 if quick else 365
+    until = today - timedelta(days=1)  # today is partial
+    report_from = until - timedelta(days=days - 1)
+    since = report_from - timedelta(days=WARMUP_DAYS)
+    labels: dict[tuple[str, date], str] = {}
+    found: list[dict[str, Any]] = []
+    series_days = 0
+    for platform in ("google_ads", "meta"):
+        for spec in state._config.accounts(platform):  # the emulator's own account list
+            for item in state.anomalies(platform, spec.account_id, since=report_from, until=until):
+                labels[(str(item["campaign_id"]), date.fromisoformat(str(item["date"])))] = str(item["kind"])
+            frames = _campaign_frames(state, platform, spec.account_id, since, until)
+            for campaign, frame in frames.items():
+                series_days += int((frame.index >= pd.Timestamp(report_from)).sum())
+                found += _incidents_of(frame, campaign=campaign, report_from=report_from, currency=spec.currency)
+    report.add("incident_series_days", series_days, "campaign-days scored")
+    report.add("incident_labelled_days", len(labels), "labelled anomaly days in them")
+    for floor in SEVERITIES:
+        _add_figures(
+            report,
+            floor,
+            [i for i in found if SEVERITIES.index(i["severity"]) >= SEVERITIES.index(floor)],
+            labels,
+            series_days,
+        )
+
+
+def _add_figures(
+    report: Any, floor: str, shown: list[dict[str, Any]], labels: dict[tuple[str, date], str], series_days: int
+) -> None:
+    gate = floor in ("medium", "high")
+    false = sum((i["key"], i["date"]) not in labels for i in shown)
+    per_100 = 100.0 * false / max(series_days, 1)
+    overall = (len(shown) - false) / len(shown) if shown else float("nan")
+    report.add(f"incident_{floor}_count", len(shown), f"incidents at {floor} and above")
+    report.add(f"incident_{floor}_precision", overall, f"  precision (on any labelled day), {floor}+")
+    report.add(
+        f"incident_{floor}_false_per_100",
+        per_100,
+        f"  false incidents per 100 series-days, {floor}+",
+        "<= 1" if gate else "",
+        per_100 <= 1 if gate else None,
+    )
+    causes = Counter(i["cause"] or "none" for i in shown if (i["key"], i["date"]) not in labels)
+    report.add(
+        f"incident_{floor}_false_by_cause",
+        ", ".join(f"{c} {n}" for c, n in causes.most_common()),
+        f"  false incidents by probable cause, {floor}+",
+    )
+    predicted = Counter(predicted_kind(i) for i in shown)
+    for kind in KINDS:
+        hits = sum(predicted_kind(i) == kind and labels.get((i["key"], i["date"])) == kind for i in shown)
+        precision = hits / predicted[kind] if predicted[kind] else float("nan")
+        labelled = [key for key, k in labels.items() if k == kind]
+        caught = {(i["key"], i["date"]) for i in shown if predicted_kind(i) == kind}
+        recall = sum(key in caught for key in labelled) / len(labelled) if labelled else float("nan")
+        ok_p = bool(np.isfinite(precision) and precision >= 0.8)
+        ok_r = bool(np.isfinite(recall) and recall >= 0.8)
+        report.add(
+            f"incident_{floor}_{kind}_precision",
+            precision,
+            f"  {kind} precision, {floor}+",
+            ">= 0.8" if gate else "",
+            ok_p if gate else None,
+        )
+        report.add(
+            f"incident_{floor}_{kind}_recall",
+            recall,
+            f"  {kind} recall, {floor}+",
+            ">= 0.8" if gate else "",
+            ok_r if gate else None,
+        )

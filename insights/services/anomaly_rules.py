@@ -1,0 +1,114 @@
+"""What makes a deviation worth an alert: volume gates, ratio metrics from their components, and
+the sentence a marketer reads.
+
+The detector (`insights.ml.anomaly`) judges any series it is given. Most of the noise the demo
+workspace used to show came from what it was given: ROAS on a day with €0.03 of spend, one
+conversion against a usual of none, a ratio over two tiny numbers. So:
+
+- a sum metric's finding counts only when the value or the usual amount reaches the metric's
+  minimum daily volume (`INSIGHTS_ANOMALY_MIN_VOLUME`, defaults below);
+- a ratio (ROAS, CPA, CPC, CTR, CVR) is scored only on the days where both its components reach
+  their minimums; the other days are gaps for the detector, not zeros or infinities;
+- texts format numbers through the metric catalogue like every page (`format_metric`), and say
+  "far above the usual" instead of a multiple when the usual amount is next to nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from insights.services.common import setting
+from warehouse.metrics import RATIOS, SUMS, format_metric, metric_label, metric_unit
+
+#: the catalogue's minimum daily volume of each sum (`SumMetric.alert_min_volume`)
+MIN_VOLUME_DEFAULTS: dict[str, float] = {name: metric.alert_min_volume for name, metric in SUMS.items()}
+#: a multiple above this reads as "far above the usual": 1120× says nothing a person can use
+_LARGEST_MULTIPLE = 20.0
+#: a ratio or percent value beyond this is not quoted (a ROAS of 10¹⁸ came from €0.000001 of spend)
+_LARGEST_RATIO = 1000.0
+
+
+def min_volumes() -> dict[str, float]:
+    """The defaults, overridden per metric by `settings.INSIGHTS_ANOMALY_MIN_VOLUME`."""
+    overrides: Mapping[str, float] = setting("INSIGHTS_ANOMALY_MIN_VOLUME", {}) or {}
+    return {**MIN_VOLUME_DEFAULTS, **{k: float(v) for k, v in overrides.items()}}
+
+
+def components(metric: str) -> tuple[str, ...]:
+    """The sums a metric is made of: itself for a sum, numerator and denominator for a ratio."""
+    ratio = RATIOS.get(metric)
+    return (ratio.numerator, ratio.denominator) if ratio else (metric,)
+
+
+def scorable_values(frame: pd.DataFrame, metric: str, volumes: Mapping[str, float]) -> pd.Series:
+    """The daily values of `metric` the detector may judge.
+
+    A sum is returned whole (its gate applies to findings: a fall to zero must stay visible). A
+    ratio keeps only the days on which every component reaches its minimum volume.
+    """
+    if metric not in RATIOS:
+        return frame[metric].dropna()
+    enough = np.ones(len(frame), dtype=bool)
+    for part in components(metric):
+        enough &= frame[part].to_numpy(dtype=float) >= volumes.get(part, 0.0)
+    return frame[metric][enough].dropna()
+
+
+def has_volume(metric: str, *, value: float, expected: float, volumes: Mapping[str, float]) -> bool:
+    """A sum's finding counts when the day or its usual amount reaches the minimum volume."""
+    if metric in RATIOS:
+        return True  # gated on its components before scoring
+    return max(value, expected) >= volumes.get(metric, 0.0)
+
+
+def _reads_as_zero(text: str) -> bool:
+    """ "0", "0.0", "€0.00", "0.00×": an amount that prints as nothing must not be quoted as a bound."""
+    return not any(ch in "123456789" for ch in text)
+
+
+def _range_phrase(metric: str, lower: float, upper: float, currency: str) -> str:
+    low, high = format_metric(metric, lower, currency), format_metric(metric, upper, currency)
+    if _reads_as_zero(high):
+        return "usually none"
+    if low == high:
+        return f"usually about {high}"
+    if lower <= 0 or _reads_as_zero(low):
+        return f"usually up to {high}"
+    return f"usually {low}–{high}"  # an en dash: this text is read by people
+
+
+def _change_phrase(value: float, expected: float) -> str:
+    if not np.isfinite(expected) or expected <= 0:
+        return "above the usual" if value > 0 else "below the usual"
+    ratio = value / expected
+    if ratio > _LARGEST_MULTIPLE:
+        return "far above the usual"
+    if ratio >= 1.5:
+        return f"{ratio:.1f}× the usual"
+    if ratio >= 1:
+        return f"{100 * (ratio - 1):.0f}% above the usual"
+    if value <= 0:
+        return "down to zero from the usual"
+    return f"{100 * (1 - ratio):.0f}% below the usual"
+
+
+def _value_text(metric: str, value: float, currency: str) -> str:
+    """The day's value; a ratio or percent beyond 1,000 is a division by next to nothing, not news."""
+    if metric_unit(metric) in ("ratio", "percent") and abs(value) >= _LARGEST_RATIO:
+        return f"over {format_metric(metric, _LARGEST_RATIO, currency)}"
+    return format_metric(metric, value, currency)
+
+
+def explain(metric: str, *, value: float, expected: float, lower: float, upper: float, day: date, currency: str) -> str:
+    """One sentence, e.g. "Spend was €1,240, 2.4× the usual for a Tuesday (usually €310–€420)."."""
+    label = metric_label(metric)
+    verb = "were" if label.endswith("s") and metric_unit(metric) != "ratio" else "was"
+    weekday = pd.Timestamp(day).day_name()
+    return (
+        f"{label} {verb} {_value_text(metric, value, currency)}, {_change_phrase(value, expected)} "
+        f"for a {weekday} ({_range_phrase(metric, lower, upper, currency)})."
+    )

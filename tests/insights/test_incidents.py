@@ -1,0 +1,131 @@
+"""Incidents: one per entity and day, with a probable cause, a calibrated severity, and feedback
+that tunes the next scoring of the series it is about."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from insights.models import Incident, Scope
+from insights.services import score_workspace_nightly
+from insights.services.incidents import group_findings, incident_severity, mark_incident, probable_cause
+from tests.insights.conftest import in_schema, inject_spend_spike, yesterday_utc
+
+DAY = date(2024, 5, 7)
+
+
+def _finding(metric: str, direction: str, z: float, value: float, expected: float, **extra) -> dict:
+    return {
+        "metric": metric,
+        "scope": extra.get("scope", "platform"),
+        "key": extra.get("key", "meta"),
+        "label": "Meta",
+        "platform": "meta",
+        "date": extra.get("day", DAY),
+        "direction": direction,
+        "z": z,
+        "value": value,
+        "expected": expected,
+        "severity": "high" if z >= 8 else "medium" if z >= 5 else "low",
+        "explanation": f"{metric} moved",
+    }
+
+
+@pytest.mark.parametrize(
+    ("findings", "cause"),
+    [
+        # conversions to zero while clicks are normal: the tag, not the market
+        ([_finding("conversions", "down", 9, 0, 40), _finding("cvr", "down", 9, 0, 4.0)], "tracking"),
+        # spend to zero: delivery stopped, and conversions falling with it is not a tracking problem
+        ([_finding("spend", "down", 12, 0, 900), _finding("conversions", "down", 9, 0, 40)], "delivery_stopped"),
+        ([_finding("spend", "down", 6, 300, 900), _finding("clicks", "down", 6, 200, 600)], "delivery_drop"),
+        ([_finding("spend", "up", 9, 2900, 900), _finding("clicks", "up", 7, 1500, 600)], "spend_surge"),
+        ([_finding("spend", "up", 9, 2900, 900), _finding("cpa", "up", 7, 90, 25)], "wasted_spend"),
+        ([_finding("clicks", "up", 9, 4000, 600)], "traffic_quality"),
+        ([_finding("conversion_value", "up", 9, 9000, 1500)], "big_order"),
+        ([_finding("ctr", "down", 6, 0.9, 1.8)], None),
+    ],
+)
+def test_the_pattern_of_an_entity_day_names_its_probable_cause(findings, cause) -> None:
+    found = probable_cause({f["metric"]: f for f in findings})
+    assert (found.code if found else None) == cause
+
+
+def test_metrics_that_moved_together_on_one_entity_and_day_make_one_incident() -> None:
+    rows = [
+        _finding("conversions", "down", 9, 0, 40),
+        _finding("conversion_value", "down", 7, 0, 1500),
+        _finding("cvr", "down", 11, 0, 4.0),
+        _finding("spend", "up", 4, 1000, 900, key="google_ads"),
+        _finding("spend", "up", 4, 1000, 900, day=DAY + timedelta(days=1)),
+    ]
+
+    incidents = sorted(group_findings(rows), key=lambda r: (r["key"], r["date"]))
+
+    assert [(i["key"], i["date"], len(i["metrics"])) for i in incidents] == [
+        ("google_ads", DAY, 1),
+        ("meta", DAY, 3),
+        ("meta", DAY + timedelta(days=1), 1),
+    ]
+    tracking = incidents[1]
+    assert tracking["cause"] == "tracking" and tracking["summary"].startswith("Conversion tracking looks broken")
+    assert [m["metric"] for m in tracking["metrics"]] == ["cvr", "conversions", "conversion_value"]  # strongest first
+    assert tracking["severity"] == "high" and tracking["score"] == 11
+
+
+def test_high_needs_a_corroborated_story_a_lone_large_move_is_medium() -> None:
+    assert incident_severity(12.0, metrics=["spend"], cause=None) == "medium"
+    assert incident_severity(12.0, metrics=["spend", "clicks"], cause=None) == "high"
+    traffic = probable_cause({"clicks": _finding("clicks", "up", 12, 9, 1)})
+    assert incident_severity(12.0, metrics=["clicks"], cause=traffic) == "high"
+    assert incident_severity(6.0, metrics=["spend", "clicks", "cpc"], cause=None) == "medium"
+    assert incident_severity(3.5, metrics=["spend"], cause=None) == "low"
+
+
+def test_revenue_moving_alone_and_a_restart_after_a_pause_are_only_low() -> None:
+    # one large order moves revenue (and ROAS) on a small campaign: worth a look, not an alert
+    alone = [_finding("conversion_value", "up", 14, 9000, 1500), _finding("roas", "up", 11, 9.0, 1.5)]
+    assert group_findings(alone)[0]["severity"] == "low"
+    restart = [_finding("spend", "up", 20, 80, 0.5), _finding("clicks", "up", 15, 60, 0.2)]
+    incident = group_findings(restart)[0]
+    assert incident["cause"] == "restart" and incident["severity"] == "low"
+
+
+def test_conversions_gone_with_normal_clicks_is_tracking_even_with_one_left() -> None:
+    # an outage recording 5% of conversions still shows one on a day that usually has eight
+    findings = [_finding("conversions", "down", 6, 1, 8), _finding("conversion_value", "down", 7, 40, 600)]
+    assert group_findings(findings)[0]["cause"] == "tracking"
+    # revenue alone at zero is an ordinary day without orders on a small campaign
+    alone = group_findings([_finding("conversion_value", "down", 7, 0, 90)])[0]
+    assert alone["cause"] == "" and alone["severity"] == "low"
+
+
+@pytest.mark.django_db
+def test_marking_an_incident_not_useful_stops_the_same_move_being_raised_again(data_workspace) -> None:
+    as_of = yesterday_utc()
+    first, second = as_of - timedelta(days=20), as_of - timedelta(days=6)
+    workspace = data_workspace("inc-fb", spike_day=first, factor=4.0)
+    with in_schema(workspace):
+        inject_spend_spike(day=second, factor=4.0)
+        score_workspace_nightly(as_of=as_of, campaigns=0, fit_budget=False)
+        google = Incident.objects.filter(scope=Scope.PLATFORM, key="google_ads")
+        assert set(google.values_list("date", flat=True)) >= {first, second}
+        marked = google.get(date=first)
+        assert "spend" in marked.metric_names
+
+        mark_incident(marked, feedback=Incident.Feedback.NOT_USEFUL, user_id=7)
+        score_workspace_nightly(as_of=as_of, campaigns=0, fit_budget=False)
+
+        after = {i.date: i for i in Incident.objects.filter(scope=Scope.PLATFORM, key="google_ads")}
+        # the same size of move later on is no longer raised for Google Ads spend …
+        assert second not in after or "spend" not in after[second].metric_names
+        # … the marked incident stays as it was, with its mark
+        assert after[first].feedback == "not_useful" and after[first].feedback_by_id == 7
+        # and other series are untouched: the workspace total still shows the later spike
+        assert Incident.objects.filter(scope=Scope.WORKSPACE, date=second).exists()
+
+
+def test_feedback_must_be_one_of_the_known_marks() -> None:
+    with pytest.raises(ValueError, match="unknown feedback"):
+        mark_incident(Incident(), feedback="meh", user_id=None)
