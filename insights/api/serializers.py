@@ -162,7 +162,7 @@ class FiniteFloatField(serializers.FloatField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(allow_null=True, **kwargs)
 
-    def to_representation(self, value: Any) -> float | None:
+    def to_representation(self, value: Any) -> float | None:  # type: ignore[override]  # null for NaN
         if value is None:
             return None
         number = float(value)
@@ -186,7 +186,7 @@ class AnomalyOut(serializers.Serializer):
     metric = serializers.CharField()
     scope = serializers.ChoiceField(choices=SCOPES)
     key = serializers.CharField(help_text='"" for the workspace, a platform code or a campaign id.')
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
     platform = serializers.CharField()
     severity = serializers.ChoiceField(choices=SEVERITY_ORDER)
     direction = serializers.ChoiceField(choices=DIRECTIONS)
@@ -212,7 +212,7 @@ class ForecastSeriesOut(serializers.Serializer):
     metric = serializers.CharField()
     scope = serializers.ChoiceField(choices=SCOPES)
     key = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
     platform = serializers.CharField()
     first_day = serializers.DateField()
     last_day = serializers.DateField()
@@ -281,7 +281,7 @@ def attribution_as_dict(answer: Any) -> dict[str, Any]:
 
 class PlannedChannelOut(serializers.Serializer):
     channel = serializers.CharField(help_text="Platform code or campaign id.")
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
     spend = FiniteFloatField(help_text="The planned spend per period.")
     min = FiniteFloatField(help_text="The bound the plan respected.")
     max = FiniteFloatField()
