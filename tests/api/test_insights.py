@@ -362,3 +362,23 @@ def test_another_workspaces_key_cannot_plan_on_its_host(a: Tenant, b: Tenant) ->
     foreign = b.client(b.write_key)
     foreign.defaults["HTTP_HOST"] = a.host
     _problem(foreign.post(PLAN, {"budget": 1000}, content_type="application/json"), 401)
+
+
+# --------------------------------------------------------------------------- throttle
+
+
+@pytest.fixture
+def two_per_minute(plan_rate_limit: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from billing import plans
+
+    for plan, entitlements in list(plans.ENTITLEMENTS.items()):
+        monkeypatch.setitem(plans.ENTITLEMENTS, plan, replace(entitlements, api_requests_per_minute=2))
+
+
+def test_insights_endpoints_count_against_the_plans_rate(a: Tenant, two_per_minute: None) -> None:
+    client = a.client(a.read_key)
+    codes = [client.get(path).status_code for path in (ANOMALIES, FORECASTS, ATTRIBUTION)]
+    assert codes == [200, 200, 429]
+    assert _problem(client.get(ANOMALIES), 429)["type"].endswith("/throttled")
