@@ -1,7 +1,5 @@
-"""The insights' REST endpoints (anomalies, forecasts, attribution, budget scenarios) live here.
-
-None is published yet. When one is: a view extending `bosco.api.viewsets` in `views.py` that
-reads through `insights.selectors`, its path in `urls.py` — `bosco/urls_api.py` already
-includes them under /api/v1/, and the isolation matrix and schemathesis pick it up from the
-schema.
+"""The insights' REST endpoints under /api/v1/insights/: anomalies, forecasts, attribution and
+the budget planner (`views.py`, paths in `urls.py`, included by `bosco/urls_api.py`). They read
+through `insights.selectors.api` and plan through `insights.services.budget_requests`; the
+isolation matrix and schemathesis pick them up from the schema.
 """

@@ -1,5 +1,12 @@
-"""Paths of the insights API under /api/v1/ (included by bosco/urls_api.py); none published yet."""
+"""Paths of the insights API under /api/v1/ (included by bosco/urls_api.py)."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from insights.api.views import AnomaliesView, AttributionView, BudgetPlanView, ForecastsView
+
+urlpatterns = [
+    path("insights/anomalies", AnomaliesView.as_view(), name="api-insights-anomalies"),
+    path("insights/forecasts", ForecastsView.as_view(), name="api-insights-forecasts"),
+    path("insights/attribution", AttributionView.as_view(), name="api-insights-attribution"),
+    path("insights/budget/plan", BudgetPlanView.as_view(), name="api-insights-budget-plan"),
+]

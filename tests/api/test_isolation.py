@@ -73,8 +73,14 @@ def _url(path: str, ids: dict[str, str], operation: dict[str, Any]) -> str:
     return f"{url}?{query}" if query else url
 
 
-def _call(client: Client, method: str, url: str) -> tuple[int, str, dict[str, Any] | None, str]:
-    response = getattr(client, method)(url)
+def _call(
+    client: Client, method: str, url: str, operation: dict[str, Any]
+) -> tuple[int, str, dict[str, Any] | None, str]:
+    if "requestBody" in operation:
+        # An operation with a JSON body gets the smallest one its schema allows (every field has a default).
+        response = getattr(client, method)(url, {}, content_type="application/json")
+    else:
+        response = getattr(client, method)(url)
     body = b"".join(response.streaming_content) if response.streaming else response.content
     text = body.decode("utf-8", errors="replace")
     problem = None
@@ -124,7 +130,7 @@ def _matrix(attacker: Tenant, victim: Tenant, tally: Tally) -> None:
                 answers = {}
                 for label, ids in (("foreign", _path_ids(victim)), ("missing", MISSING_IDS)):
                     url = _url(path, ids, operation)
-                    status, content_type, problem, text = _call(client, method, url)
+                    status, content_type, problem, text = _call(client, method, url, operation)
                     tally.requests += 1
                     where = f"{actor}@{host_owner.workspace.slug} {method.upper()} {url}"
                     tally.leaks += [f"{where}: {c}" for c in victim.canaries if c in text]
@@ -176,9 +182,9 @@ def test_generated_ids_never_reveal_anything_beyond_a_missing_id(a: Tenant, b: T
     if raw_id in own or raw_id.strip() != raw_id:
         return
     client = b.client(b.read_key)
-    status, content_type, problem, text = _call(client, "get", route.format(quote(raw_id, safe=":")))
+    status, content_type, problem, text = _call(client, "get", route.format(quote(raw_id, safe=":")), {})
     assert status == 404 and content_type == "application/problem+json", (raw_id, status, text[:200])
-    assert problem == _call(client, "get", route.format("6999999"))[2]
+    assert problem == _call(client, "get", route.format("6999999"), {})[2]
     assert not any(c in text for c in a.canaries)
 
 
