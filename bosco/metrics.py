@@ -31,7 +31,6 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from bosco.celery import app
 from bosco.queues import all_queue_names
 
 REQUEST_LATENCY = Histogram(
@@ -72,7 +71,8 @@ _PRIORITIES = (3, 6, 9)
 def queue_depths() -> dict[str, int]:
     """Messages waiting in each Bosco queue on the broker (Redis LLEN)."""
     names = all_queue_names()
-    client = redis.Redis.from_url(app.conf.broker_url, socket_timeout=2, socket_connect_timeout=2)
+    # The broker the settings name (what every process sends to), read with a client of our own.
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2, socket_connect_timeout=2)
     try:
         pipe = client.pipeline(transaction=False)
         for name in names:

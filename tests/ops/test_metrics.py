@@ -56,12 +56,16 @@ def test_request_latency_is_recorded_by_view_and_status() -> None:
     client.get("/healthz")
     client.get("/no-such-page/")
     after = scrape()
-    assert value(after, name, view="healthz", method="GET", status="200") - value(
-        before, name, view="healthz", method="GET", status="200"
-    ) == 2
-    assert value(after, name, view="unresolved", method="GET", status="404") - value(
-        before, name, view="unresolved", method="GET", status="404"
-    ) == 1
+    assert (
+        value(after, name, view="healthz", method="GET", status="200")
+        - value(before, name, view="healthz", method="GET", status="200")
+        == 2
+    )
+    assert (
+        value(after, name, view="unresolved", method="GET", status="404")
+        - value(before, name, view="unresolved", method="GET", status="404")
+        == 1
+    )
     # the scrape itself is a resolved view of the public site
     assert value(after, name, view="metrics", method="GET", status="200") >= 1
 
@@ -79,11 +83,14 @@ def test_task_durations_and_failures_are_recorded_by_task(celery_worker) -> None
     duration = "bosco_celery_task_duration_seconds_count"
     before = scrape()
     assert metrics_ok.delay().get(timeout=30) == "done"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a bug"):
         metrics_broken.delay().get(timeout=30)
-    _wait_until(lambda: value(scrape(), duration, task=broken, state="FAILURE") > value(
-        before, duration, task=broken, state="FAILURE"
-    ))
+    _wait_until(
+        lambda: (
+            value(scrape(), duration, task=broken, state="FAILURE")
+            > value(before, duration, task=broken, state="FAILURE")
+        )
+    )
     after = scrape()
     assert value(after, duration, task=ok, state="SUCCESS") == value(before, duration, task=ok, state="SUCCESS") + 1
     assert value(after, "bosco_celery_task_failures_total", task=broken) == (
@@ -133,7 +140,7 @@ def test_undeliverable_mail_is_counted_and_still_raises(settings) -> None:
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2  # nothing listens
     name = "bosco_email_failures_total"
     before = value(scrape(), name, backend="smtp")
-    with pytest.raises(OSError):
+    with pytest.raises(ConnectionRefusedError):
         send_mail("subject", "body", None, ["someone@example.com"])
     assert value(scrape(), name, backend="smtp") == before + 1
 
