@@ -14,9 +14,9 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 from django_tenants.utils import schema_context
-from insights.paths_csv import SAMPLE_CSV
 
 from accounts.models import Workspace
+from insights.services.paths_csv import SAMPLE_CSV
 
 
 @pytest.fixture(scope="session")

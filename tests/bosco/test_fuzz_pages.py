@@ -29,9 +29,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils.datastructures import MultiValueDict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from insights.paths_csv import SAMPLE_CSV
 
 from accounts.models import Membership, Workspace
+from insights.services.paths_csv import SAMPLE_CSV
 
 pytestmark = pytest.mark.django_db
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 from django.db import DataError
 from django.test import Client, RequestFactory
-from insights.paths_csv import SAMPLE_CSV
 
 from accounts.models import ApiKey, Membership
 from insights.models import AttributionImport, BudgetScenario
+from insights.services.paths_csv import SAMPLE_CSV
 from tests.conftest import host_of
 
 pytestmark = pytest.mark.django_db

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from django.core import mail
 from django_tenants.utils import schema_context
-from insights.paths_csv import SAMPLE_CSV
 
 from accounts.models import Membership, Workspace
+from insights.services.paths_csv import SAMPLE_CSV
 from tests.conftest import PASSWORD, SCREENSHOT_DIR
 from tests.connectors.conftest import GOOGLE_EUR, GOOGLE_USD
 
