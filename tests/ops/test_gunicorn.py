@@ -1,4 +1,5 @@
-"""The repository's gunicorn config serves Bosco, logs each request as JSON and stops gracefully."""
+"""The repository's gunicorn config serves Bosco, logs each request as JSON, stops gracefully, and
+its workers' metrics add up on /metrics in multi-process mode."""
 
 from __future__ import annotations
 
@@ -9,10 +10,17 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
+import pytest
 from django.conf import settings
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import test_database_url
 
 ROOT = Path(settings.BASE_DIR)
 
@@ -23,7 +31,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_gunicorn_config_serves_logs_json_and_shuts_down_on_sigterm(tmp_path) -> None:
+class Gunicorn:
+    def __init__(self, port: int, log: IO[str]) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = log
+        self.exit_code: int | None = None
+
+
+@contextmanager
+def gunicorn(tmp_path: Path, **extra_env: str) -> Iterator[Gunicorn]:
+    """gunicorn -c gunicorn.conf.py in a subprocess; SIGTERM on exit, exit code kept."""
     port = _free_port()
     env = {
         **os.environ,
@@ -31,6 +48,7 @@ def test_gunicorn_config_serves_logs_json_and_shuts_down_on_sigterm(tmp_path) ->
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "1",
         "GUNICORN_GRACEFUL_TIMEOUT": "5",
+        **extra_env,
     }
     log = (tmp_path / "gunicorn.log").open("w+")
     proc = subprocess.Popen(
@@ -40,25 +58,61 @@ def test_gunicorn_config_serves_logs_json_and_shuts_down_on_sigterm(tmp_path) ->
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    server = Gunicorn(port, log)
     try:
-        response = None
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/healthz", headers={"X-Request-ID": "probe-1"})
+                httpx.get(f"{server.url}/healthz", headers={"X-Request-ID": "warm-up"})
                 break
             except httpx.TransportError:
                 time.sleep(0.2)
-        assert response is not None and response.status_code == 200
-        assert response.headers["X-Request-ID"] == "probe-1"
+        yield server
     finally:
         proc.send_signal(signal.SIGTERM)
-        exit_code = proc.wait(timeout=30)
-    assert exit_code == 0
-    log.seek(0)
-    access = [json.loads(line) for line in log if line.startswith("{") and '"gunicorn.access"' in line]
+        server.exit_code = proc.wait(timeout=30)
+
+
+def test_gunicorn_config_serves_logs_json_and_shuts_down_on_sigterm(tmp_path) -> None:
+    with gunicorn(tmp_path) as server:
+        response = httpx.get(f"{server.url}/healthz", headers={"X-Request-ID": "probe-1"})
+        assert response.status_code == 200
+        assert response.headers["X-Request-ID"] == "probe-1"
+    assert server.exit_code == 0
+    server.log.seek(0)
+    access = [json.loads(line) for line in server.log if line.startswith("{") and '"gunicorn.access"' in line]
     assert access, "no JSON access log line"
     assert access[-1]["path"] == "/healthz"
     assert access[-1]["status"] == "200"
     assert access[-1]["request_id"] == "probe-1"
     assert int(access[-1]["duration_ms"]) >= 0
+
+
+@pytest.mark.django_db(transaction=True)  # the public site's domain must be committed for gunicorn to see it
+def test_metrics_of_all_gunicorn_workers_add_up_in_multiprocess_mode(tmp_path) -> None:
+    metrics_dir = tmp_path / "prometheus"
+    metrics_dir.mkdir()
+    token = "multiprocess-token-0123456789"
+    with gunicorn(
+        tmp_path,
+        GUNICORN_WORKERS="2",
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+        BOSCO_METRICS_TOKEN=token,
+        DATABASE_URL=test_database_url(),
+    ) as server:
+        for _ in range(6):
+            assert httpx.get(f"{server.url}/healthz").status_code == 200
+        response = httpx.get(
+            f"{server.url}/metrics", headers={"Host": settings.BOSCO_DOMAIN, "Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 200, response.text[:300]
+    samples = {
+        (sample.name, sample.labels.get("view"), sample.labels.get("status")): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+    # the warm-up request plus six, whichever of the two workers answered each
+    assert samples[("bosco_http_request_duration_seconds_count", "healthz", "200")] == 7
+    assert any(name.startswith("histogram_") for name in os.listdir(metrics_dir))
+    assert ("bosco_celery_queue_depth", None, None) not in samples  # labelled per queue, never bare
+    assert any(name == "bosco_celery_queue_depth" for name, _, _ in samples)
