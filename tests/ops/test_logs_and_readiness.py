@@ -40,30 +40,27 @@ def captured():
 
 
 def test_production_settings_log_json_by_default() -> None:
-    import importlib
+    """Imported in a process of its own: the production module changes the shared LOGGING dict."""
     import os
+    import subprocess
+    import sys
 
-    keys = {"SECRET_KEY": "x" * 60, "BOSCO_ENCRYPTION_KEYS": "tK1Q5rJx6nXvJ9c3m2PpB7sHq8wz0aLrEoYdUfGiNkM="}
-    required = [
+    env = {k: v for k, v in os.environ.items() if k != "LOG_FORMAT"}
+    env.update({"SECRET_KEY": "x" * 60, "BOSCO_ENCRYPTION_KEYS": "tK1Q5rJx6nXvJ9c3m2PpB7sHq8wz0aLrEoYdUfGiNkM="})
+    for name in (
         "GOOGLE_ADS_CLIENT_ID", "GOOGLE_ADS_CLIENT_SECRET", "GOOGLE_ADS_DEVELOPER_TOKEN", "META_APP_ID",
         "META_APP_SECRET", "GOOGLE_OAUTH_AUTHORIZE_URL", "GOOGLE_OAUTH_TOKEN_URL", "GOOGLE_OAUTH_REVOKE_URL",
         "GOOGLE_ADS_API_URL", "META_OAUTH_DIALOG_URL", "META_GRAPH_URL",
-    ]  # fmt: skip
-    saved = {name: os.environ.get(name) for name in [*keys, *required, "LOG_FORMAT"]}
-    os.environ.update(keys)
-    os.environ.update(dict.fromkeys(required, "https://example.invalid"))
-    os.environ.pop("LOG_FORMAT", None)
-    try:
-        production = importlib.import_module("bosco.settings.production")
-        production = importlib.reload(production)
-        assert production.LOGGING["handlers"]["console"]["formatter"] == "json"
-        assert "context" in production.LOGGING["handlers"]["console"]["filters"]
-    finally:
-        for name, old in saved.items():
-            if old is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = old
+    ):  # fmt: skip
+        env[name] = "https://example.invalid"
+    probe = "import bosco.settings.production as p; h = p.LOGGING['handlers']['console']; print(h['formatter'], *h['filters'])"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    formatter, *filters = result.stdout.split()
+    assert formatter == "json"
+    assert {"redact_secrets", "tenant", "context"} <= set(filters)
 
 
 @pytest.mark.django_db
