@@ -9,6 +9,7 @@ from django.utils import timezone
 from billing import services, stripe_client
 from billing.selectors import unprocessed_events
 from billing.services import trial_notices_send
+from bosco.metrics import WEBHOOK_FAILURES
 from bosco.tasks import TransientError, public_task
 
 #: an event still unprocessed this long after receipt is queued again by the sweeper
@@ -24,6 +25,7 @@ def process_stripe_event(event_id: str) -> str:
         services.event_failed(event_id=event_id, error=f"Stripe unavailable: {exc}")
         raise TransientError(str(exc)) from exc
     except Exception as exc:
+        WEBHOOK_FAILURES.labels("stripe", "processing").inc()
         services.event_failed(event_id=event_id, error=f"{type(exc).__name__}: {exc}")
         raise
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from billing import services, stripe_client
 from billing.tasks import process_stripe_event
+from bosco.metrics import WEBHOOK_FAILURES
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +23,7 @@ MAX_EVENT_BYTES = 512 * 1024
 
 
 def _problem(status: int, detail: str) -> JsonResponse:
+    WEBHOOK_FAILURES.labels("stripe", "received").inc()  # every refusal here is a webhook delivery's
     return JsonResponse({"error": detail}, status=status)
 
 

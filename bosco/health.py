@@ -1,4 +1,9 @@
-"""Liveness and readiness answers, as JSON."""
+"""Liveness and readiness answers, as JSON.
+
+/readyz reports each dependency: the database, Redis, the Celery workers (and any queue no worker
+consumes) and the broker's queue depths. Only an unreachable dependency makes it 503: a queue
+without a consumer or a long queue is reported for operators but the web process still serves.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
 from bosco.celery import app
+from bosco.metrics import queue_depths
+from bosco.queues import all_queue_names
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -43,11 +50,19 @@ def _check_redis() -> None:
         client.close()
 
 
-def _check_celery() -> str:
-    replies = app.control.ping(timeout=1.0)
-    if not replies:
+def _check_celery() -> dict[str, Any]:
+    active = app.control.inspect(timeout=1.0).active_queues() or {}
+    if not active:
         raise RuntimeError("no Celery worker answered within 1s")
-    return f"{len(replies)} worker(s)"
+    consumed = {queue["name"] for queues in active.values() for queue in queues or []}
+    return {
+        "workers": sorted(active),
+        "queues_without_worker": [name for name in all_queue_names() if name not in consumed],
+    }
+
+
+def _check_queues() -> dict[str, int]:
+    return queue_depths()
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
@@ -55,6 +70,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
         "database": _timed(_check_database),
         "redis": _timed(_check_redis),
         "celery": _timed(_check_celery),
+        "queues": _timed(_check_queues),
     }
     ready = all(check["ok"] for check in checks.values())
     return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)

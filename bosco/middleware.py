@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import time
+import uuid
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -11,8 +14,51 @@ from django.http import HttpRequest, HttpResponse
 from django.template import loader
 
 from bosco import health
+from bosco import logging as bosco_logging
 from bosco.api.exceptions import ProblemResponse
 from bosco.formatting import using_number_format
+from bosco.metrics import REQUEST_LATENCY
+
+# A request id from the load balancer is kept if it looks like one; anything else is replaced, so a
+# client cannot write arbitrary text into every log line of its request.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+_PROBES = {"/healthz": "healthz", "/readyz": "readyz"}
+
+
+def view_label(request: HttpRequest) -> str:
+    """A bounded label for metrics: the URL name (namespaced), else what answered before routing."""
+    match = getattr(request, "resolver_match", None)
+    if match is not None:
+        return match.view_name or f"{match.func.__module__}.{match.func.__name__}"
+    return _PROBES.get(request.path, "unresolved")
+
+
+class RequestContextMiddleware:
+    """Gives each request an id (X-Request-ID in and out), binds it and the request for the logs,
+    and records the request's latency by view, method and status."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        token = bosco_logging.bind(request_id=request_id, request=request)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+        finally:
+            bosco_logging.unbind(token)
+        method = request.method if request.method in _METHODS else "other"
+        REQUEST_LATENCY.labels(view_label(request), method, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
+        response["X-Request-ID"] = request_id
+        return response
+
+
+_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 class HealthCheckMiddleware:

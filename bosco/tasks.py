@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import logging
@@ -28,9 +29,11 @@ from django.db import InterfaceError as DbInterfaceError
 from django.db import OperationalError, transaction
 from django_tenants.utils import get_public_schema_name, get_tenant_model
 
+from bosco import logging as bosco_logging
 from bosco.celery import app
 from bosco.db import connection
 from bosco.formatting import using_number_format
+from bosco.metrics import TASK_DURATION, TASK_FAILURES
 
 logger = logging.getLogger("bosco.tasks")
 
@@ -202,6 +205,8 @@ def enqueue(name: str, *args: Any, on_commit: bool = False, countdown: float = 0
 
 
 _started: dict[str, float] = {}
+# The log context each running task bound, to be unbound when it ends (keyed by task id).
+_log_tokens: dict[str, Any] = {}
 
 
 @signals.task_prerun.connect
@@ -210,6 +215,7 @@ def _reset_schema_before_task(task_id: str | None = None, task: Task | None = No
     connection.set_schema_to_public()
     if task_id:
         _started[task_id] = time.monotonic()
+        _log_tokens[task_id] = bosco_logging.bind(task_id=task_id, request_id=None, request=None)
 
 
 @signals.task_postrun.connect
@@ -220,10 +226,24 @@ def _reset_schema_after_task(
     connection.set_schema_to_public()
     started = _started.pop(task_id or "", None)
     if task is not None:
+        duration = (time.monotonic() - started) if started else -1.0
+        if started:
+            TASK_DURATION.labels(task.name, state or "UNKNOWN").observe(duration)
         logger.info(
             "task %s %s in %.3fs",
             task.name,
             state,
-            (time.monotonic() - started) if started else -1.0,
+            duration,
             extra={"task": task.name, "task_id": task_id, "schema_name": schema},
         )
+    token = _log_tokens.pop(task_id or "", None)
+    if token is not None:
+        # bound in another context (a pool that moved the task): nothing to undo there
+        with contextlib.suppress(ValueError):
+            bosco_logging.unbind(token)
+
+
+@signals.task_failure.connect
+def _count_task_failure(sender: Task | None = None, **_: Any) -> None:
+    # Fires once a task gives up (a retry is not a failure), in the process that ran it.
+    TASK_FAILURES.labels(getattr(sender, "name", "unknown")).inc()

@@ -3,11 +3,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from bosco.metrics import metrics_view
 from connectors import views_public as connectors_public
 
 urlpatterns = [
     # accounts.admin_site.StaffAdminSite: staff who passed allauth's sign-in and second factor.
     path("admin/", admin.site.urls),
+    # Prometheus scrape endpoint, bearer-token protected (404 unless BOSCO_METRICS_TOKEN is set).
+    path("metrics", metrics_view, name="metrics"),
     path("accounts/", include("allauth.urls")),
     # The one OAuth redirect URI registered with Google and Meta; hands the answer to the workspace.
     path("oauth/callback/", connectors_public.oauth_callback, name="oauth_callback"),

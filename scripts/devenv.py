@@ -127,7 +127,14 @@ def command_run(services: Services) -> int:
         start("Stripe emulator", stripe_command)
     _run([PY, "manage.py", "ensure_demo"], env)
     start("web server", [PY, "manage.py", "runserver", f"0.0.0.0:{port}"])
-    start("celery worker", [PY, "-m", "celery", "-A", "bosco", "worker", "-l", "INFO", "--concurrency", "2"])
+    # One worker consuming every queue (production runs one worker per queue group: docs/deploy.md).
+    queues = subprocess.run(
+        [PY, "-c", "from bosco.queues import all_queue_names; print(','.join(all_queue_names()))"],
+        env=env, cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    start(
+        "celery worker", [PY, "-m", "celery", "-A", "bosco", "worker", "-l", "INFO", "--concurrency", "2", "-Q", queues]
+    )
     start("celery beat", [PY, "-m", "celery", "-A", "bosco", "beat", "-l", "INFO"])
     print(f"\nBosco is running: http://localhost:{port}/  (Ctrl-C stops everything)\n", flush=True)
 

@@ -145,7 +145,10 @@ def celery_worker_session(django_db_setup: None, django_db_blocker: Any, celery_
     from celery.contrib.testing.worker import start_worker
 
     from bosco.celery import app
+    from bosco.queues import all_queue_names
 
+    # Every queue name derives from the default queue, so this process's tasks land on its own
+    # set of queues ("<celery_queue>.syncs", ...), and the worker consumes all of them.
     app.conf.task_default_queue = celery_queue
     app.conf.task_always_eager = False
     with (
@@ -154,7 +157,7 @@ def celery_worker_session(django_db_setup: None, django_db_blocker: Any, celery_
             app,
             pool="threads",
             concurrency=1,
-            queues=[celery_queue],
+            queues=all_queue_names(),
             perform_ping_check=False,
             loglevel="WARNING",
             shutdown_timeout=30,

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from accounts.selectors import active_workspaces
+from bosco.metrics import WAREHOUSE_RUN
 from bosco.tasks import public_task, tenant_task
 from warehouse.services.checks import fx_rates_refresh_all, scheduled_checks_run
 from warehouse.services.fx import fx_rates_apply, reporting_currency_recompute
@@ -16,19 +17,21 @@ from warehouse.services.transform import run_full, run_window
 def transform_window(
     *, connection_id: int, platform: str, account_ids: list[str], date_from: str, date_to: str, sync_run_id: int
 ) -> dict:
-    return run_window(
-        connection_id=connection_id,
-        platform=platform,
-        account_ids=account_ids,
-        date_from=date.fromisoformat(date_from),
-        date_to=date.fromisoformat(date_to),
-        sync_run_id=sync_run_id,
-    )
+    with WAREHOUSE_RUN.labels("window").time():
+        return run_window(
+            connection_id=connection_id,
+            platform=platform,
+            account_ids=account_ids,
+            date_from=date.fromisoformat(date_from),
+            date_to=date.fromisoformat(date_to),
+            sync_run_id=sync_run_id,
+        )
 
 
 @tenant_task()
 def transform_full(*, platforms: list[str] | None = None) -> dict:
-    return run_full(platforms=platforms)
+    with WAREHOUSE_RUN.labels("full").time():
+        return run_full(platforms=platforms)
 
 
 @tenant_task()

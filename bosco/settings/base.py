@@ -75,6 +75,8 @@ ROOT_URLCONF = "bosco.urls_tenants"
 PUBLIC_SCHEMA_URLCONF = "bosco.urls_public"
 
 MIDDLEWARE = [
+    # Outermost: every answer, even a probe's, gets a request id, a latency figure and log context.
+    "bosco.middleware.RequestContextMiddleware",
     # First, so every answer carries HSTS, nosniff, Referrer-Policy and the CSP, including those
     # made before tenant routing (health probes, refused NUL bytes, an unknown host's 404).
     "django.middleware.security.SecurityMiddleware",
@@ -179,6 +181,9 @@ SESSION_COOKIE_SAMESITE = "Lax"
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# Mail goes through a wrapper that counts delivery failures (bosco.mail) around the real backend.
+BOSCO_EMAIL_BACKEND = EMAIL_CONFIG["EMAIL_BACKEND"]
+EMAIL_BACKEND = "bosco.mail.MeteredEmailBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Bosco <hello@bosco.invalid>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -219,11 +224,16 @@ STRIPE_TIMEOUT_SECONDS = env.float("STRIPE_TIMEOUT_SECONDS", default=10.0)
 BILLING_AUTOMATIC_TAX = env.bool("BILLING_AUTOMATIC_TAX", default=False)
 
 SENTRY_DSN = env("SENTRY_DSN", default="")
+# Bearer token a Prometheus scraper sends to /metrics on the public host; empty: /metrics is 404.
+BOSCO_METRICS_TOKEN = env("BOSCO_METRICS_TOKEN", default="")
 
 # Celery: Redis broker, late acks so a killed worker's task is delivered again.
 CELERY_BROKER_URL = celery_url_for(REDIS_URL)
 CELERY_RESULT_BACKEND = celery_url_for(REDIS_URL)
 CELERY_TASK_DEFAULT_QUEUE = env("BOSCO_CELERY_QUEUE", default="bosco")
+# One queue per kind of work ("bosco.syncs", "bosco.warehouse", "bosco.scoring",
+# "bosco.notifications", "bosco.billing", and "bosco" for the rest), see bosco/queues.py.
+CELERY_TASK_ROUTES = ("bosco.queues.route_task",)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -296,16 +306,17 @@ LOGGING: dict[str, Any] = {
     "filters": {
         "redact_secrets": {"()": "bosco.logging.RedactSecretsFilter"},
         "tenant": {"()": "bosco.logging.TenantContextFilter"},
+        "context": {"()": "bosco.logging.ContextFilter"},
     },
     "formatters": {
         "json": {"()": "bosco.logging.JsonFormatter"},
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(schema_name)s] %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(schema_name)s %(request_id)s] %(message)s"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": env("LOG_FORMAT", default="plain"),
-            "filters": ["redact_secrets", "tenant"],
+            "filters": ["redact_secrets", "tenant", "context"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

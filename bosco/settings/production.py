@@ -36,6 +36,9 @@ if CONNECTORS_OAUTH_REDIRECT_URI and not CONNECTORS_OAUTH_REDIRECT_URI.startswit
 
     raise ImproperlyConfigured("CONNECTORS_OAUTH_REDIRECT_URI must be an https:// URL in production.")
 
+# One JSON object per log line unless the operator asks otherwise (LOG_FORMAT=plain).
+LOGGING["handlers"]["console"]["formatter"] = env("LOG_FORMAT", default="json")  # noqa: F405
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 # Load balancers probe the pod by IP over plain HTTP; a redirect would fail the probe.

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from billing.entitlements import for_workspace
 from bosco.db import connection as tenant_db
+from bosco.metrics import ROWS_LANDED, SYNC_LAG
 from connectors import conf, windows
 from connectors.clock import account_today
 from connectors.errors import (
@@ -335,6 +336,9 @@ class SyncEngine:
                 result = LandingResult(0, 0, 0)
             cursor.pages_in_chunk += 1
             cursor.rows_landed += result.received
+            if result.received:
+                platform, received = self.connection.platform, result.received
+                transaction.on_commit(lambda: ROWS_LANDED.labels(platform).inc(received))
             units = 0
             landed: tuple[date, date] | None = None
             if page.next_token:
@@ -458,6 +462,7 @@ class SyncEngine:
                 jitter = random.uniform(0, 0.1) * connection.sync_interval_hours * 3600
                 connection.next_sync_at = now + timedelta(hours=connection.sync_interval_hours, seconds=jitter)
             if status == SyncRun.Status.SUCCEEDED:
+                _observe_lag(connection, now)
                 connection.last_success_at = now
                 if connection.status == Connection.Status.ERROR:
                     connection.status = Connection.Status.ACTIVE
@@ -509,6 +514,14 @@ class SyncEngine:
 
 
 # ---------------------------------------------------------------------------------------------
+def _observe_lag(connection: Connection, now: datetime) -> None:
+    """How stale this connection's data had become, recorded once the refresh commits."""
+    if connection.last_success_at is not None:
+        lag = (now - connection.last_success_at).total_seconds()
+        platform = connection.platform
+        transaction.on_commit(lambda: SYNC_LAG.labels(platform).observe(lag))
+
+
 def deferral_pause(deferrals: int, *, at_least: float) -> float:
     """How long a run waits when the platform throttles without saying for how long: minutes,
     doubling with each deferral of the run so far, capped, with a little jitter so the many

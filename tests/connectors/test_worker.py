@@ -20,6 +20,7 @@ from django.db import connection as db
 from django.db import transaction
 from django.utils import timezone
 
+from bosco.queues import GROUPS
 from connectors import services
 from connectors.models import Connection, SyncRun
 from connectors.tasks import schedule_syncs, sync_connection
@@ -106,13 +107,19 @@ def test_a_sync_requested_in_a_rolled_back_transaction_never_runs(celery_worker,
 
 # ---------------------------------------------------------------------------------------------
 # Real worker processes, killed with SIGKILL
+def _all_queues(base: str) -> str:
+    """The base queue and its groups' queues (bosco.queues): the worker's tasks enqueue onto them."""
+    return ",".join([base, *(f"{base}.{group}" for group in GROUPS)])
+
+
 class WorkerProcess:
     """`celery -A bosco worker` on a queue of its own, against the test database."""
 
     def __init__(self, queue: str, env: dict[str, str], concurrency: int = 1, log: Path | None = None) -> None:
         self.log = open(log or os.devnull, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "bosco", "worker", "-Q", queue, "--concurrency", str(concurrency),
+            [sys.executable, "-m", "celery", "-A", "bosco", "worker", "-Q", _all_queues(queue),
+             "--concurrency", str(concurrency),
              "--pool", "prefork", "-l", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=ROOT,
             env=env,
