@@ -27,6 +27,9 @@ ROUTES: dict[str, str] = {
     "billing.tasks.send_trial_notices": NOTIFICATIONS,
     "billing.tasks.process_stripe_event": BILLING,
     "billing.tasks.requeue_stuck_events": BILLING,
+    # Alerts: evaluation reads the warehouse like scoring does; deliveries are e-mail.
+    "alerts.tasks.evaluate_": SCORING,
+    "alerts.tasks.send_delivery": NOTIFICATIONS,
 }
 
 
