@@ -164,7 +164,8 @@ def crawl(client: Client, *, urlconf: str, seeds: list[str], skip: tuple[str, ..
     """Follow the links of `client`'s host from "/" and `seeds` (minus the `skip` prefixes), one
     page per route, recording the query parameters each view reads and every POST form."""
     site = Site(urlconf)
-    queue, crawled = ["/", *seeds], {}  # route name → the URL crawled for it
+    queue = ["/", *seeds]
+    crawled: dict[str, str] = {}  # route name → the URL crawled for it
     while queue and len(site.pages) < limit:
         url = queue.pop(0)
         route = _route_of(url, urlconf) if not url.startswith(skip) else None
