@@ -238,6 +238,8 @@ PLATFORM_SECRETS = (
     "GOOGLE_ADS_DEVELOPER_TOKEN",
     "META_APP_ID",
     "META_APP_SECRET",
+    "TIKTOK_APP_ID",
+    "TIKTOK_APP_SECRET",
 )
 PLATFORM_URLS = {
     "GOOGLE_OAUTH_AUTHORIZE_URL": "google-authorize",
@@ -246,6 +248,8 @@ PLATFORM_URLS = {
     "GOOGLE_ADS_API_URL": "google-ads",
     "META_OAUTH_DIALOG_URL": "meta-dialog",
     "META_GRAPH_URL": "meta-graph",
+    "TIKTOK_OAUTH_AUTHORIZE_URL": "tiktok-authorize",
+    "TIKTOK_API_URL": "tiktok-api",
 }
 
 

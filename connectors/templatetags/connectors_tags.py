@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import template
+from django.urls import reverse
+from django.utils.html import format_html
 
 from connectors.selectors import platform_names
 
@@ -58,3 +60,16 @@ def connectable_platforms() -> str:
     """The platforms a workspace can connect today, in a sentence ("Google Ads and Meta Ads")."""
     names = platform_names()
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+PLAN_PAGE_PHRASE = "Settings → Plan and billing"
+
+
+@register.filter
+def with_plan_link(message: str) -> str:
+    """A connection or run message with its pointer to the plan page made a link (over-plan pauses,
+    history and interval limits say where to upgrade); everything else is escaped as usual."""
+    before, found, after = str(message or "").partition(PLAN_PAGE_PHRASE)
+    if not found:
+        return before
+    return format_html('{}<a href="{}">{}</a>{}', before, reverse("settings_billing"), PLAN_PAGE_PHRASE, after)

@@ -217,7 +217,7 @@ def test_data_source_limit_refuses_connecting_one_more(acme, owner, workspace_cl
     assert "5 connected data sources" in page.content.decode()
 
 
-def test_downgrade_pauses_the_newest_connections_and_keeps_them(acme) -> None:
+def test_downgrade_pauses_the_newest_connections_and_keeps_them(acme, owner, workspace_client) -> None:
     from connectors.models import Connection
     from connectors.services import connection_pause, connection_resume, syncs_schedule_due
 
@@ -229,6 +229,11 @@ def test_downgrade_pauses_the_newest_connections_and_keeps_them(acme) -> None:
         assert paused == set(ids[-2:])
         assert Connection.objects.count() == 7  # nothing deleted
         assert "plan includes 5" in Connection.objects.get(pk=ids[-1]).status_message
+    # the Data sources page says why, with a link to the plan page
+    page = workspace_client(owner.user, acme).get("/data-sources/").content.decode()
+    assert "plan includes 5" in page
+    assert '<a href="/settings/billing/">Settings → Plan and billing</a>' in page
+    with schema_context(acme.schema_name):
         # the owner chooses: resuming one is refused until another is paused
         from connectors.errors import ConnectorError
 

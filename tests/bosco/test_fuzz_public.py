@@ -35,6 +35,7 @@ NOT_CRAWLED_PREFIXES = {
 # Single routes neither crawl reaches, each with the reason.
 NOT_CRAWLED = {
     "account_logout": "ends the crawl's session; no input but the CSRF token",
+    "metrics": "the Prometheus scrape, behind a bearer token: tests/ops/test_metrics.py",
     "account_inactive": "shown to deactivated users only",
     "account_reauthenticate": "reached only from a sensitive allauth action",
     "account_request_reauthentication_code": "login-by-code is off",

@@ -89,7 +89,8 @@ def test_gunicorn_config_serves_logs_json_and_shuts_down_on_sigterm(tmp_path) ->
 
 
 @pytest.mark.django_db(transaction=True)  # the public site's domain must be committed for gunicorn to see it
-def test_metrics_of_all_gunicorn_workers_add_up_in_multiprocess_mode(tmp_path) -> None:
+def test_metrics_of_all_gunicorn_workers_add_up_in_multiprocess_mode(tmp_path, transactional_db) -> None:
+    # transactional_db: the public site's row must exist (a committed test before may have emptied it)
     metrics_dir = tmp_path / "prometheus"
     metrics_dir.mkdir()
     token = "multiprocess-token-0123456789"

@@ -12,6 +12,7 @@ from django.test import Client
 
 from bosco.logging import ContextFilter, JsonFormatter, RedactSecretsFilter, TenantContextFilter
 from bosco.tasks import tenant_task
+from tests.bosco.test_deploy_check import PLATFORM_ENV
 from tests.conftest import login_client
 
 probe_logger = logging.getLogger("bosco.probe")
@@ -47,12 +48,7 @@ def test_production_settings_log_json_by_default() -> None:
 
     env = {k: v for k, v in os.environ.items() if k != "LOG_FORMAT"}
     env.update({"SECRET_KEY": "x" * 60, "BOSCO_ENCRYPTION_KEYS": "tK1Q5rJx6nXvJ9c3m2PpB7sHq8wz0aLrEoYdUfGiNkM="})
-    for name in (
-        "GOOGLE_ADS_CLIENT_ID", "GOOGLE_ADS_CLIENT_SECRET", "GOOGLE_ADS_DEVELOPER_TOKEN", "META_APP_ID",
-        "META_APP_SECRET", "GOOGLE_OAUTH_AUTHORIZE_URL", "GOOGLE_OAUTH_TOKEN_URL", "GOOGLE_OAUTH_REVOKE_URL",
-        "GOOGLE_ADS_API_URL", "META_OAUTH_DIALOG_URL", "META_GRAPH_URL",
-    ):  # fmt: skip
-        env[name] = "https://example.invalid"
+    env.update(PLATFORM_ENV)  # production refuses to start without every platform's app and URLs
     probe = "import bosco.settings.production as p; h = p.LOGGING['handlers']['console']; print(h['formatter'], *h['filters'])"
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60
