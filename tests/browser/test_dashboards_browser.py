@@ -19,6 +19,7 @@ from django.core import mail
 from django_tenants.utils import schema_context
 
 from accounts.models import Workspace
+from tests.browser.conftest import connect_google_ads_and_wait_for_the_warehouse
 from tests.conftest import PASSWORD
 from tests.connectors.conftest import GOOGLE_EUR, GOOGLE_USD
 
@@ -103,24 +104,8 @@ def test_a_new_customer_connects_google_ads_and_reads_true_numbers(web, celery_w
 
         # Connect Google Ads on the platform's (emulated) consent page and choose both accounts.
         page.click("#dashboard-empty a.btn-primary")
-        page.click("#connect-google_ads")
-        page.wait_for_url(re.compile(r".*/google/o/oauth2/v2/auth\?.*"))
-        page.click("#allow")
-        page.wait_for_url(re.compile(r".*/data-sources/\d+/accounts/"))
-        page.check(f"#account-{GOOGLE_EUR}")
-        page.check(f"#account-{GOOGLE_USD}")
-        page.click("#save-accounts")
-        page.wait_for_url(re.compile(r".*/data-sources/$"))
+        run = connect_google_ads_and_wait_for_the_warehouse(page, workspace)
         with schema_context(workspace.schema_name):
-            run = SyncRun.objects.get()
-        expect(page.locator(f"#run-{run.pk}")).to_have_attribute("data-status", "succeeded", timeout=90_000)
-        with schema_context(workspace.schema_name):
-            for _ in range(120):  # the worker's hand-off: the warehouse transforms the landed window
-                if TransformRun.objects.filter(status="success", sync_run_id=run.pk).exists():
-                    break
-                page.wait_for_timeout(500)
-            else:
-                pytest.fail("the warehouse did not transform the backfill")
             from insights.services import score_workspace_nightly
 
             score_workspace_nightly()  # what the nightly run does: anomalies and forecasts to draw

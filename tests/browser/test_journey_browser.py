@@ -21,8 +21,8 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Membership, Workspace
 from insights.services.paths_csv import SAMPLE_CSV
+from tests.browser.conftest import connect_google_ads_and_wait_for_the_warehouse
 from tests.conftest import PASSWORD, SCREENSHOT_DIR
-from tests.connectors.conftest import GOOGLE_EUR, GOOGLE_USD
 
 pytestmark = [
     pytest.mark.browser,
@@ -87,32 +87,8 @@ def _save_workspace_settings(web: Any, workspace: Workspace) -> None:
 
 
 def _connect_google_ads_and_sync(web: Any, workspace: Workspace) -> Any:
-    from playwright.sync_api import expect
-
-    from connectors.models import SyncRun
-    from warehouse.models import TransformRun
-
-    page = web.page
     web.goto("/data-sources/", workspace)
-    page.click("#connect-google_ads")
-    page.wait_for_url(re.compile(r".*/google/o/oauth2/v2/auth\?.*"))
-    page.click("#allow")
-    page.wait_for_url(re.compile(r".*/data-sources/\d+/accounts/"))
-    page.check(f"#account-{GOOGLE_EUR}")
-    page.check(f"#account-{GOOGLE_USD}")
-    page.click("#save-accounts")
-    page.wait_for_url(re.compile(r".*/data-sources/$"))
-    with schema_context(workspace.schema_name):
-        run = SyncRun.objects.get()
-    expect(page.locator(f"#run-{run.pk}")).to_have_attribute("data-status", "succeeded", timeout=90_000)
-    with schema_context(workspace.schema_name):
-        for _ in range(120):  # the worker's hand-off: the warehouse transforms the landed window
-            if TransformRun.objects.filter(status="success", sync_run_id=run.pk).exists():
-                break
-            page.wait_for_timeout(500)
-        else:
-            pytest.fail("the warehouse did not transform the backfill")
-    return run.connection_id
+    return connect_google_ads_and_wait_for_the_warehouse(web.page, workspace).connection_id
 
 
 def _open_every_page(web: Any, workspace: Workspace, connection_id: int) -> None:
