@@ -32,6 +32,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db import connection
 
+from bosco.replica import read_connection
 from warehouse import metrics as m
 
 TIME_DIMENSIONS = ("day", "week", "month")
@@ -443,7 +444,7 @@ def _label_sql(q: MetricsQuery, group_names: list[str], params: dict[str, Any]) 
 
 def data_currency() -> str | None:
     """The reporting currency the stored facts are in (may lag a just-changed setting)."""
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute("SELECT reporting_currency FROM fct_ad_performance_daily LIMIT 1")
         row = cursor.fetchone()
     return row[0] if row else None
@@ -497,7 +498,7 @@ def metrics_query(query: MetricsQuery) -> MetricsResult:
     sql = f"WITH {', '.join(ctes)} SELECT {', '.join(select)} FROM {rows_cte} r{joins}" + (  # nosec B608 # registry identifiers, bound values
         f" ORDER BY {order}" if order else ""
     )
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:  # a page's read may use the replica (bosco/replica.py)
         cursor.execute(sql, params)
         names = [d[0] for d in cursor.description]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -506,7 +507,7 @@ def metrics_query(query: MetricsQuery) -> MetricsResult:
 
 def data_version() -> int:
     """Changes whenever a warehouse run finishes: part of every cached answer's key."""
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         # Finished, not only successful: a failed run may have committed some of its models.
         cursor.execute("SELECT coalesce(max(id), 0) FROM wh_transform_run WHERE finished_at IS NOT NULL")
         return int(cursor.fetchone()[0])

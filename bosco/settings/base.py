@@ -69,7 +69,9 @@ SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 # trip less per query. Safe because every switch goes through set_tenant/set_schema (which reset it),
 # and the only manual change (accounts/schema_clone.py) is transaction-local and restored.
 TENANT_LIMIT_SET_CALLS = True
-DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# The replica router first (reads of workspace data in page and API views, bosco/replica.py); it
+# answers nothing about migrations for the primary, so django-tenants' router decides those.
+DATABASE_ROUTERS = ["bosco.replica.ReplicaRouter", "django_tenants.routers.TenantSyncRouter"]
 
 ROOT_URLCONF = "bosco.urls_tenants"
 PUBLIC_SCHEMA_URLCONF = "bosco.urls_public"
@@ -97,6 +99,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: only the view's own reads of workspace data may use a replica (bosco/replica.py).
+    "bosco.replica.ReplicaReadsMiddleware",
 ]
 
 TEMPLATES = [
@@ -125,6 +129,17 @@ _database["ENGINE"] = "django_tenants.postgresql_backend"
 _database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 _database["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": _database}
+# A hot standby of the primary (streaming replication). Set, page and API reads of workspace data
+# go there, with read-your-writes for each person's own changes (bosco/replica.py, docs/deploy.md).
+if env("DATABASE_REPLICA_URL", default=""):
+    _replica = env.db_url("DATABASE_REPLICA_URL")
+    _replica["ENGINE"] = "django_tenants.postgresql_backend"
+    _replica["CONN_MAX_AGE"] = _database["CONN_MAX_AGE"]
+    _replica["CONN_HEALTH_CHECKS"] = True
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+# How long a person's own change pins their reads to the primary while the replica has not replayed it.
+DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=300)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
