@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,8 +146,6 @@ def primary_with_replica() -> Iterator[Cluster]:
         yield cluster
     finally:
         for server in (cluster.replica, cluster.primary):
-            try:
+            with suppress(RuntimeError, subprocess.TimeoutExpired):
                 cluster.stop(server, "immediate")
-            except (RuntimeError, subprocess.TimeoutExpired):
-                pass
         shutil.rmtree(base, ignore_errors=True)
