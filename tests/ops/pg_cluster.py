@@ -44,6 +44,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def system_user() -> str | None:
+    """The user server processes run as under root (PostgreSQL and PgBouncer refuse root)."""
+    return _system_user()
+
+
 def _system_user() -> str | None:
     if os.geteuid() != 0:
         return None
@@ -107,12 +112,14 @@ class Cluster:
         if (server.data / "postmaster.pid").exists():
             self.run("pg_ctl", "-D", str(server.data), "-m", mode, "-w", "stop")
 
-    def create(self) -> None:
+    def create(self, *, replica: bool = True) -> None:
         self.run("initdb", "-D", str(self.primary.data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8")
         with (self.primary.data / "pg_hba.conf").open("a") as hba:
             hba.write("\nhost replication all 127.0.0.1/32 trust\n")
         self._configure(self.primary)
         self.start(self.primary)
+        if not replica:
+            return
         self.run(
             "pg_basebackup",
             "-h", "127.0.0.1", "-p", str(self.primary.port), "-U", "postgres",
@@ -134,7 +141,7 @@ class Cluster:
 
 
 @contextmanager
-def primary_with_replica() -> Iterator[Cluster]:
+def primary_with_replica(*, replica: bool = True) -> Iterator[Cluster]:
     base = Path(tempfile.mkdtemp(prefix="bosco-pg-", dir="/tmp"))
     base.chmod(0o755)
     cluster = Cluster(base)
@@ -142,7 +149,7 @@ def primary_with_replica() -> Iterator[Cluster]:
         entry = pwd.getpwnam(cluster.user)
         os.chown(base, entry.pw_uid, entry.pw_gid)
     try:
-        cluster.create()
+        cluster.create(replica=replica)
         yield cluster
     finally:
         for server in (cluster.replica, cluster.primary):

@@ -95,7 +95,7 @@ def _create_rule(server_url: str, key: str, name: str) -> httpx.Response:
 
 def test_reads_use_the_replica_and_a_person_reads_their_own_change_from_the_primary(replicated, tmp_path) -> None:
     cluster, env, (key_a, key_b, key_c) = replicated
-    with gunicorn(tmp_path, **{k: env[k] for k in PASSED}) as server:
+    with gunicorn(tmp_path, GUNICORN_TIMEOUT="300", **{k: env[k] for k in PASSED}) as server:
         cluster.wait_replayed()
         assert _rules(server.url, key_b) == []  # the workspace's tables exist on the replica: schema followed
 
@@ -136,7 +136,7 @@ def test_reads_use_the_replica_and_a_person_reads_their_own_change_from_the_prim
 def test_identity_rows_are_never_read_from_a_lagging_replica(replicated, tmp_path) -> None:
     """A revoked key stops working at once even while the replica still has it as active."""
     cluster, env, (_key_a, key_b, _key_c) = replicated
-    with gunicorn(tmp_path, **{k: env[k] for k in PASSED}) as server:
+    with gunicorn(tmp_path, GUNICORN_TIMEOUT="300", **{k: env[k] for k in PASSED}) as server:
         cluster.wait_replayed()
         cluster.replica.sql("SELECT pg_wal_replay_pause()")
         try:
