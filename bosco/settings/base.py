@@ -63,6 +63,8 @@ PUBLIC_SCHEMA_NAME = "public"
 # New workspaces are cloned from this schema instead of replaying every migration;
 # `manage.py bootstrap` keeps it migrated on every deploy.
 TENANT_BASE_SCHEMA = "tenant_template"
+# `manage.py bootstrap` migrates workspace schemas that are behind in this many processes.
+BOSCO_MIGRATION_PROCESSES = env.int("BOSCO_MIGRATION_PROCESSES", default=4)
 TENANT_CREATION_FAKES_MIGRATIONS = True
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 # Set search_path once after each tenant switch instead of before every cursor: one database round
