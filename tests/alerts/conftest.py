@@ -18,11 +18,14 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.test import Client
 from django_tenants.utils import schema_context
 
-from accounts.models import Workspace
+from accounts import services as account_services
+from accounts.models import Membership, Workspace
 from alerts.models import AlertRule
 from connectors.models import Connection
+from tests.conftest import host_of
 from tests.insights.conftest import in_schema, land_history, yesterday_utc
 from warehouse.selectors import MetricsQuery, metrics_query
 
@@ -173,6 +176,19 @@ def http_receiver(settings: Any) -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def keys(alert_workspace: Workspace) -> dict[str, str]:
+    """A read-only and a read-write API key of the alerts workspace."""
+    owner = Membership.objects.get(workspace=alert_workspace, role="owner")
+    _, read = account_services.api_key_create(workspace=alert_workspace, actor=owner, name="r", scope="read")
+    _, write = account_services.api_key_create(workspace=alert_workspace, actor=owner, name="w", scope="read_write")
+    return {"read": read, "write": write}
+
+
+def api(workspace: Workspace, key: str) -> Client:
+    return Client(HTTP_HOST=host_of(workspace), HTTP_AUTHORIZATION=f"Bearer {key}")
 
 
 __all__ = ["in_schema", "schema_context"]
