@@ -150,7 +150,7 @@ def url_check(url: str) -> CheckedURL:
     )
 
 
-def url_display(url: str) -> str:
+def url_display(url: str | None) -> str:
     """A URL as the page and the delivery log show it: scheme and host only (a Slack webhook URL's
     path is its secret)."""
     try:

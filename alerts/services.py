@@ -386,16 +386,18 @@ def _send_http(delivery: Delivery, workspace: Any) -> int | None:
     if delivery.channel == Channel.SLACK:
         body = channels.body_bytes(channels.slack_payload(delivery=delivery, workspace=workspace))
     else:
+        if not rule.webhook_secret:
+            raise _Fail("the rule has no signing secret: issue one on the Alerts page (nothing unsigned is sent)")
         body = channels.body_bytes(channels.webhook_payload(delivery=delivery, workspace=workspace))
         timestamp = int(time.time())
         headers = {
             "X-Bosco-Event": delivery.event,
             "X-Bosco-Delivery": str(delivery.pk),
             "X-Bosco-Timestamp": str(timestamp),
-            "X-Bosco-Signature": outbound.signature(secret=rule.webhook_secret, timestamp=timestamp, body=body),
+            "X-Bosco-Signature": outbound.signature(secret=rule.webhook_secret or "", timestamp=timestamp, body=body),
         }
     try:
-        answer = outbound.post_json(url=rule.webhook_url, body=body, headers=headers)
+        answer = outbound.post_json(url=rule.webhook_url or "", body=body, headers=headers)
     except outbound.UnsafeURL as exc:
         raise _Fail(f"URL refused: {exc}") from exc
     except outbound.SendFailed as exc:
