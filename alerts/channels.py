@@ -46,6 +46,8 @@ def formatted(rule: AlertRule, value: float | None, currency: str, *, as_change:
         return f"{value:+.1f} %"
     if rule.kind == RuleKind.DATA_HEALTH:
         return f"{value:,.0f}"
+    if rule.kind == RuleKind.ANOMALY and not rule.metric:
+        return f"{value:,.2f}"  # the incident's metric varies (its name is in the subject)
     return m.format_metric(_metric(rule), value, currency)
 
 

@@ -261,6 +261,8 @@ def anomaly_hits(*, rule: AlertRule, last_day: date) -> list[AnomalyHit]:
         lines = [line for line in incident.metrics or [] if not rule.metric or line.get("metric") == rule.metric]
         line = lines[0] if lines else {}
         subject = incident.label or incident.key or "the whole workspace"
+        if not rule.metric and line.get("metric"):
+            subject = f"{subject}, {m.metric_label(str(line['metric']))}"  # which metric moved
         hits.append(
             AnomalyHit(
                 key=f"{incident.scope}:{incident.key}:{incident.date.isoformat()}",

@@ -229,4 +229,5 @@ def test_anomaly_rule_without_a_metric_follows_every_incident(alert_workspace: W
     rule = make_rule(kind="anomaly", metric="", min_severity="high", window_days=1, threshold=None)
     _anomaly(yesterday_utc(), severity="high", value=9.0, key="google_ads", metric="clicks")
     assert evaluate(rule, alert_workspace).opened == 1
-    assert AlertIncident.objects.get().value == 9.0
+    incident = AlertIncident.objects.get()
+    assert incident.value == 9.0 and incident.subject == f"Meta, Clicks on {yesterday_utc().isoformat()}"
