@@ -49,6 +49,10 @@ def incidents_recent(*, limit: int = 50) -> QuerySet[AlertIncident]:
     return AlertIncident.objects.select_related("rule").order_by("-opened_at", "-id")[:limit]
 
 
+def incident_get(*, pk: int) -> AlertIncident:
+    return get_object_or_404(AlertIncident.objects.select_related("rule"), pk=pk)
+
+
 def incidents_open_for(*, rule: AlertRule) -> dict[str, AlertIncident]:
     return {i.dedup_key: i for i in AlertIncident.objects.filter(rule=rule, state=AlertIncident.State.OPEN)}
 

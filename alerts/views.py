@@ -141,3 +141,19 @@ def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
     else:
         messages.success(request, f"Alert rule “{rule.name}” deleted.")
     return HttpResponseRedirect(reverse("alerts:page"))
+
+
+@require_POST
+def incident_resolve(request: HttpRequest, incident_id: int) -> HttpResponse:
+    """Resolve an incident by hand (no message is sent); if its condition still holds, the next
+    evaluation opens a new one."""
+    if not _can_edit(request):
+        return HttpResponse(FORBIDDEN, status=403)
+    incident = selectors.incident_get(pk=incident_id)
+    try:
+        services.incident_resolve(incident=incident)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Incident “{incident.subject}” resolved.")
+    return HttpResponseRedirect(reverse("alerts:page") + "#incidents")

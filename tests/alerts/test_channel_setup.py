@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from accounts.models import User, Workspace
+from accounts.models import Membership, User, Workspace
 from alerts.models import AlertIncident, AlertRule, Delivery
 from tests.alerts.conftest import api, make_rule
 
@@ -200,3 +200,26 @@ def test_api_incident_detail_lists_its_deliveries(alert_workspace: Workspace, ke
     detail = api(alert_workspace, keys["read"]).get(f"/api/v1/alerts/incidents/{incident.pk}").json()
     assert detail["message"] == "Still settling"
     assert [(d["channel"], d["outcome"], d["error"]) for d in detail["deliveries"]] == [("email", "failed", "550")]
+
+
+def test_an_incident_is_resolved_by_hand_on_the_page(
+    owner_client: Any, alert_workspace: Workspace, workspace_client: Any, make_user: Any
+) -> None:
+    rule = make_rule(threshold=1)
+    incident = AlertIncident.objects.create(rule=rule, dedup_key="k", subject="the whole workspace", value=2.0)
+    assert f"/alerts/incidents/{incident.pk}/resolve/" in owner_client.get("/alerts/").content.decode()
+
+    viewer = make_user("viewer@example.com")
+    Membership.objects.create(user=viewer, workspace=alert_workspace, role="viewer")
+    refused = workspace_client(viewer, alert_workspace).post(f"/alerts/incidents/{incident.pk}/resolve/")
+    assert refused.status_code == 403
+    incident.refresh_from_db()
+    assert incident.state == "open"
+
+    done = owner_client.post(f"/alerts/incidents/{incident.pk}/resolve/", follow=True)
+    incident.refresh_from_db()
+    assert incident.state == "resolved" and incident.resolved_at is not None
+    assert "resolved." in done.content.decode() and Delivery.objects.count() == 0  # no message sent
+    again = owner_client.post(f"/alerts/incidents/{incident.pk}/resolve/", follow=True)
+    assert "already resolved" in again.content.decode()
+    assert owner_client.post("/alerts/incidents/999999/resolve/").status_code == 404
