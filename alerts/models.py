@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+
+from bosco.crypto import EncryptedTextField
 
 
 class RuleKind(models.TextChoices):
@@ -11,6 +14,20 @@ class RuleKind(models.TextChoices):
     CHANGE = "change", "Change vs previous period"
     ANOMALY = "anomaly", "Anomaly"
     DATA_HEALTH = "data_health", "Data health"
+    PACING = "pacing", "Spend pacing vs monthly budget"
+
+
+class CompareTo(models.TextChoices):
+    """What a change rule compares its window with."""
+
+    PREVIOUS_PERIOD = "previous_period", "the previous period"
+    SAME_WEEKDAY = "same_weekday", "the same weekdays last week"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    SLACK = "slack", "Slack"
+    WEBHOOK = "webhook", "Webhook"
 
 
 class Comparison(models.TextChoices):
@@ -47,10 +64,15 @@ class AlertRule(models.Model):
     #: a name of the one metric catalogue (warehouse/metrics.py); empty for data-health rules
     metric = models.CharField(max_length=32, blank=True, default="")
     comparison = models.CharField(max_length=8, choices=Comparison.choices, default=Comparison.ABOVE)
-    #: threshold rules: the metric's value; change rules: the change in percent; anomaly rules:
-    #: unused (see min_severity); data-health "stale_data": hours
+    #: threshold rules: the metric's value; change rules: the change in percent; pacing rules: the
+    #: tolerance in percent around the budget; anomaly rules: unused (see min_severity);
+    #: data-health "stale_data": hours
     threshold = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
     window_days = models.PositiveSmallIntegerField(default=1)
+    #: change rules: the previous period of the same length, or the same weekdays a week earlier
+    compare_to = models.CharField(max_length=16, choices=CompareTo.choices, default=CompareTo.PREVIOUS_PERIOD)
+    #: pacing rules: the month's spend budget in the workspace's reporting currency
+    monthly_budget = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     scope_kind = models.CharField(max_length=16, choices=ScopeKind.choices, default=ScopeKind.WORKSPACE)
     #: platform code, "platform:account_id", or a campaign-name fragment
     scope_value = models.CharField(max_length=200, blank=True, default="")
@@ -58,8 +80,14 @@ class AlertRule(models.Model):
     min_conversions = models.DecimalField(max_digits=18, decimal_places=2, default=0)
     min_severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.MEDIUM)
     health_check = models.CharField(max_length=16, choices=HealthCheck.choices, blank=True, default="")
+    #: where notifications go: e-mail to `recipients`, or a Slack / generic webhook URL
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
     #: e-mail addresses, one per entry
     recipients = models.JSONField(default=list, blank=True)
+    #: Slack incoming-webhook or generic webhook URL (a Slack URL is itself a credential: encrypted)
+    webhook_url = EncryptedTextField(blank=True, null=True, default="")
+    #: HMAC-SHA256 key of the generic webhook's signature, shown once when made (encrypted at rest)
+    webhook_secret = EncryptedTextField(blank=True, null=True, default="")
     enabled = models.BooleanField(default=True)
     muted = models.BooleanField(default=False)
     snoozed_until = models.DateTimeField(null=True, blank=True)
@@ -116,8 +144,7 @@ class AlertIncident(models.Model):
 
 
 class Delivery(models.Model):
-    class Channel(models.TextChoices):
-        EMAIL = "email", "E-mail"
+    Channel = Channel
 
     class Event(models.TextChoices):
         OPENED = "opened", "Opened"
@@ -137,6 +164,8 @@ class Delivery(models.Model):
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True, default="")
+    #: the HTTP status of the last attempt of a Slack / webhook delivery
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -145,3 +174,21 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} to {self.target}: {self.outcome}"
+
+
+class DeliveryAttempt(models.Model):
+    """One try of a delivery and what came of it (the delivery log shows them)."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveSmallIntegerField()
+    at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=10, choices=Delivery.Outcome.choices)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("delivery_id", "number")
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of delivery {self.delivery_id}: {self.outcome}"

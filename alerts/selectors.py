@@ -1,8 +1,9 @@
 """Reads of the alerts app: rules, incidents, deliveries, and the numbers a rule looks at.
 
 Numbers come from the warehouse's one metrics layer (`warehouse.selectors.metrics_query`), so a
-ratio over a window is the ratio of its sums; anomalies from the insights' stored findings; the
-health of connections from the connectors' selectors. Nothing here writes.
+ratio over a window is the ratio of its sums; anomalies from the insights' incidents (one per
+entity and day, the findings that moved together); the health of connections from the
+connectors' selectors. Nothing here writes.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from alerts.models import AlertIncident, AlertRule, Delivery, ScopeKind
+from alerts.models import AlertIncident, AlertRule, CompareTo, Delivery, RuleKind, ScopeKind
 from connectors.selectors import connection_health
-from insights.selectors.results import anomalies_for
+from insights.selectors.incidents import IncidentFilters, incidents_for
+from warehouse import metrics as m
 from warehouse.selectors import (
     MetricsQuery,
     data_test_failures_since,
@@ -47,12 +49,27 @@ def incidents_recent(*, limit: int = 50) -> QuerySet[AlertIncident]:
     return AlertIncident.objects.select_related("rule").order_by("-opened_at", "-id")[:limit]
 
 
+def incident_get(*, pk: int) -> AlertIncident:
+    return get_object_or_404(AlertIncident.objects.select_related("rule"), pk=pk)
+
+
 def incidents_open_for(*, rule: AlertRule) -> dict[str, AlertIncident]:
     return {i.dedup_key: i for i in AlertIncident.objects.filter(rule=rule, state=AlertIncident.State.OPEN)}
 
 
 def deliveries_recent(*, limit: int = 50) -> QuerySet[Delivery]:
-    return Delivery.objects.select_related("incident__rule").order_by("-created_at", "-id")[:limit]
+    return (
+        Delivery.objects.select_related("incident__rule")
+        .prefetch_related("attempt_log")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def delivery_failures_since(*, since: datetime) -> int:
+    """Deliveries that failed for good (or are still retrying after a failure) since a moment."""
+    return Delivery.objects.filter(
+        created_at__gte=since, outcome__in=(Delivery.Outcome.FAILED, Delivery.Outcome.RETRYING)
+    ).count()
 
 
 def delivery_get(*, pk: int) -> Delivery | None:
@@ -96,27 +113,118 @@ class WindowNumbers:
     conversions: float
 
 
+def _number(row: dict[str, Any], key: str) -> float | None:
+    value = row.get(key)
+    return None if value is None else float(value)
+
+
 def window_numbers(*, rule: AlertRule, filters: dict[str, tuple[str, ...]], last_day: date) -> WindowNumbers:
+    """The window's value; the compared value is the previous period of the same length, or (a
+    change rule comparing weekdays) the same days one week earlier, so a Monday meets a Monday."""
     date_from = last_day - timedelta(days=rule.window_days - 1)
     metrics = tuple(dict.fromkeys((rule.metric, "spend", "conversions")))
+    weekdays = rule.kind == RuleKind.CHANGE and rule.compare_to == CompareTo.SAME_WEEKDAY
     result = metrics_query(
-        MetricsQuery(metrics=metrics, date_from=date_from, date_to=last_day, filters=filters, compare="previous_period")
+        MetricsQuery(
+            metrics=metrics,
+            date_from=date_from,
+            date_to=last_day,
+            filters=filters,
+            compare=None if weekdays else "previous_period",
+        )
     )
     row: dict[str, Any] = result.rows[0] if result.rows else {}
-
-    def number(key: str) -> float | None:
-        value = row.get(key)
-        return None if value is None else float(value)
-
+    value = _number(row, rule.metric)
+    if weekdays:
+        week_ago = metrics_query(
+            MetricsQuery(
+                metrics=(rule.metric,),
+                date_from=date_from - timedelta(days=7),
+                date_to=last_day - timedelta(days=7),
+                filters=filters,
+            )
+        )
+        previous = _number(week_ago.rows[0], rule.metric) if week_ago.rows else None
+        change = m.relative_change(value, previous)
+    else:
+        previous, change = _number(row, f"{rule.metric}_previous"), _number(row, f"{rule.metric}_change")
     return WindowNumbers(
         date_from=date_from,
         date_to=last_day,
-        value=number(rule.metric),
-        previous=number(f"{rule.metric}_previous"),
-        change=number(f"{rule.metric}_change"),
-        spend=number("spend") or 0.0,
-        conversions=number("conversions") or 0.0,
+        value=value,
+        previous=previous,
+        change=change,
+        spend=_number(row, "spend") or 0.0,
+        conversions=_number(row, "conversions") or 0.0,
     )
+
+
+@dataclass(frozen=True)
+class PacingNumbers:
+    """Month-to-date spend and where it heads by the month's end at the pace so far."""
+
+    month_start: date
+    date_to: date
+    days_elapsed: int
+    days_in_month: int
+    spend: float
+    conversions: float
+
+    @property
+    def projected(self) -> float:
+        return self.spend / self.days_elapsed * self.days_in_month
+
+
+def pacing_numbers(*, filters: dict[str, tuple[str, ...]], last_day: date) -> PacingNumbers:
+    """Spend of the month of `last_day` up to it (whole days only), projected linearly."""
+    month_start = last_day.replace(day=1)
+    next_month = (month_start + timedelta(days=32)).replace(day=1)
+    result = metrics_query(
+        MetricsQuery(metrics=("spend", "conversions"), date_from=month_start, date_to=last_day, filters=filters)
+    )
+    row: dict[str, Any] = result.rows[0] if result.rows else {}
+    return PacingNumbers(
+        month_start=month_start,
+        date_to=last_day,
+        days_elapsed=last_day.day,
+        days_in_month=(next_month - month_start).days,
+        spend=_number(row, "spend") or 0.0,
+        conversions=_number(row, "conversions") or 0.0,
+    )
+
+
+def daily_window_series(
+    *, rule: AlertRule, filters: dict[str, tuple[str, ...]], last_day: date, days: int = 28
+) -> list[tuple[date, float | None]]:
+    """For the incident chart: each day's value of the rule's metric over the rule's window ending
+    that day (a 3-day rule's point on the 9th covers the 7th to the 9th), so the threshold line
+    applies to every point. A ratio is the ratio of its parts' rolling sums; one query."""
+    metric = m.resolve(rule.metric)
+    parts = (metric.numerator, metric.denominator) if isinstance(metric, m.RatioMetric) else (metric.name,)
+    window = rule.window_days
+    first = last_day - timedelta(days=days - 1)
+    result = metrics_query(
+        MetricsQuery(
+            metrics=parts,
+            date_from=first - timedelta(days=window - 1),
+            date_to=last_day,
+            dimensions=("day",),
+            filters=filters,
+        )
+    )
+    by_day = {row["day"]: row for row in result.rows}
+    series: list[tuple[date, float | None]] = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        covered = [by_day.get(day - timedelta(days=back)) for back in range(window)]
+        sums = {p: sum(float(r[p] or 0) for r in covered if r) for p in parts}
+        if not any(covered):
+            series.append((day, None))
+        elif isinstance(metric, m.RatioMetric):
+            series.append((day, metric.value(sums)))
+        else:
+            series.append((day, sums[metric.name]))
+    return series
 
 
 @dataclass(frozen=True)
@@ -124,36 +232,51 @@ class AnomalyHit:
     key: str
     subject: str
     date: date
-    value: float
-    expected: float
+    value: float | None
+    expected: float | None
     severity: str
+    summary: str
+    metric: str
+
+
+def _in_scope(rule: AlertRule, incident: Any) -> bool:
+    if rule.scope_kind == ScopeKind.ACCOUNT:
+        return incident.scope == "campaign" and incident.key.startswith(f"{rule.scope_value}:")
+    if rule.scope_kind == ScopeKind.CAMPAIGN:
+        return incident.scope == "campaign" and rule.scope_value.lower() in (incident.label or "").lower()
+    return True
 
 
 def anomaly_hits(*, rule: AlertRule, last_day: date) -> list[AnomalyHit]:
-    """The insights' anomaly findings of the rule's metric and scope, at or above its severity."""
-    kwargs: dict[str, Any] = {}
-    if rule.scope_kind == ScopeKind.PLATFORM:
-        kwargs["platforms"] = [rule.scope_value]
-    findings = anomalies_for(
+    """The insights' incidents (one per entity and day: the findings that moved together) in the
+    rule's window and scope, at or above its severity, that involve its metric (any metric when
+    the rule names none)."""
+    filters = IncidentFilters(
         date_from=last_day - timedelta(days=rule.window_days - 1),
         date_to=last_day,
-        metrics=[rule.metric],
-        min_severity=rule.min_severity,
-        **kwargs,
+        severity=rule.min_severity,
+        platform=rule.scope_value if rule.scope_kind == ScopeKind.PLATFORM else "",
+        metric=rule.metric,
     )
     hits = []
-    for finding in findings:
-        if rule.scope_kind == ScopeKind.CAMPAIGN and rule.scope_value.lower() not in finding.label.lower():
+    for incident in incidents_for(filters)[:200]:
+        if not _in_scope(rule, incident):
             continue
-        subject = finding.label or finding.key or "workspace"
+        lines = [line for line in incident.metrics or [] if not rule.metric or line.get("metric") == rule.metric]
+        line = lines[0] if lines else {}
+        subject = incident.label or incident.key or "the whole workspace"
+        if not rule.metric and line.get("metric"):
+            subject = f"{subject}, {m.metric_label(str(line['metric']))}"  # which metric moved
         hits.append(
             AnomalyHit(
-                key=f"{finding.scope}:{finding.key}:{finding.date.isoformat()}",
-                subject=f"{subject} on {finding.date.isoformat()}",
-                date=finding.date,
-                value=finding.value,
-                expected=finding.expected,
-                severity=finding.severity,
+                key=f"{incident.scope}:{incident.key}:{incident.date.isoformat()}",
+                subject=f"{subject} on {incident.date.isoformat()}",
+                date=incident.date,
+                value=line.get("value"),
+                expected=line.get("expected"),
+                severity=incident.severity,
+                summary=incident.summary,
+                metric=str(line.get("metric") or rule.metric),
             )
         )
     return hits
@@ -238,3 +361,52 @@ def settling_platforms(*, date_from: date, date_to: date) -> list[str]:
 def custom_rule_count() -> int:
     """Rules the workspace made itself (the built-in data-health rules are not counted)."""
     return AlertRule.objects.filter(builtin=False).count()
+
+
+#: days of history an incident's chart shows
+CHART_DAYS = 28
+
+
+@dataclass(frozen=True)
+class IncidentSeries:
+    """What an incident's chart draws: the rule's metric day by day (each point the rule's window
+    ending that day), or for pacing the month's cumulative spend."""
+
+    metric: str
+    points: list[tuple[date, float | None]]
+    cumulative: bool = False
+
+
+def incident_series(*, incident: AlertIncident) -> IncidentSeries | None:
+    """The series behind an incident's numbers; None for rules without one (data health)."""
+    rule = incident.rule
+    last_day = incident.window_to
+    if last_day is None or not rule.metric:
+        return None
+    filters = scope_filters(scope_kind=rule.scope_kind, scope_value=rule.scope_value)
+    if filters is None:
+        return None
+    if rule.kind == RuleKind.PACING:
+        month_start = last_day.replace(day=1)
+        result = metrics_query(
+            MetricsQuery(
+                metrics=("spend",), date_from=month_start, date_to=last_day, dimensions=("day",), filters=filters
+            )
+        )
+        by_day = {row["day"]: float(row["spend"] or 0) for row in result.rows}
+        total, points = 0.0, []
+        for offset in range((last_day - month_start).days + 1):
+            day = month_start + timedelta(days=offset)
+            total += by_day.get(day, 0.0)
+            points.append((day, total))
+        return IncidentSeries(metric="spend", points=points, cumulative=True)
+    if rule.kind == RuleKind.ANOMALY:
+        # an incident of the detector is about one day: its metric's daily values around it
+        daily = AlertRule(metric=rule.metric, window_days=1)
+        return IncidentSeries(
+            metric=rule.metric, points=daily_window_series(rule=daily, filters=filters, last_day=last_day)
+        )
+    return IncidentSeries(
+        metric=rule.metric,
+        points=daily_window_series(rule=rule, filters=filters, last_day=last_day, days=CHART_DAYS),
+    )

@@ -9,28 +9,41 @@ connection) and reconciles them with the rule's open incidents:
 - a low-volume window (below the rule's minimum spend / conversions) changes nothing;
 - a muted or snoozed rule still records incidents but sends nothing.
 
-Notifications are `Delivery` rows, sent by a task queued on commit (`alerts.tasks.send_delivery`),
-which retries transient failures (SMTP down, timeouts) with backoff.
+Notifications are `Delivery` rows, sent by a task queued on commit (`alerts.tasks.send_delivery`,
+notifications queue), which retries transient failures (SMTP down, a timeout, a 5xx) with
+exponential backoff. Every attempt is a `DeliveryAttempt` with its outcome (status code / error).
+What a message says per channel is built in `alerts.channels`; Slack and webhook URLs pass the
+SSRF gate of `alerts.outbound` when saved and again before every attempt.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import smtplib
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.roles import Permission
-from accounts.selectors import memberships_for_workspace, workspace_url
-from alerts import selectors
-from alerts.models import SEVERITY_RANK, AlertIncident, AlertRule, Comparison, Delivery, RuleKind, Severity
+from accounts.selectors import memberships_for_workspace
+from alerts import channels, outbound, selectors
+from alerts.models import (
+    SEVERITY_RANK,
+    AlertIncident,
+    AlertRule,
+    Channel,
+    Comparison,
+    Delivery,
+    DeliveryAttempt,
+    RuleKind,
+    Severity,
+)
 from bosco.db import connection
 from bosco.tasks import TransientError, enqueue
 from warehouse import metrics as m
@@ -82,6 +95,17 @@ def rule_save(*, rule: AlertRule | None = None, **fields: Any) -> AlertRule:
     return rule
 
 
+def webhook_secret_issue(*, rule: AlertRule, renew: bool = False) -> str | None:
+    """Give a generic-webhook rule its signing secret (or a new one when `renew`); returns the new
+    secret, to be shown once, or None when nothing changed. Receivers verify with it (docs/alerts.md)."""
+    if rule.channel != Channel.WEBHOOK or (rule.webhook_secret and not renew):
+        return None
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    rule.webhook_secret = secret
+    rule.save(update_fields=["webhook_secret", "updated_at"])
+    return secret
+
+
 def rule_delete(*, rule: AlertRule) -> None:
     if rule.builtin:
         raise ValueError("built-in rules cannot be deleted; mute them instead")
@@ -115,7 +139,6 @@ def _metric_findings(rule: AlertRule, workspace: Any, now: datetime, report: Eva
             threshold = -threshold  # "falls by 20 %" is a change below −20 %
     if value is None or not _breached(rule.comparison, value, threshold):
         return []
-    settling = selectors.settling_platforms(date_from=numbers.date_from, date_to=numbers.date_to)
     return [
         Finding(
             dedup_key=f"rule:{rule.pk}:{rule.scope_kind}:{rule.scope_value}",
@@ -124,8 +147,48 @@ def _metric_findings(rule: AlertRule, workspace: Any, now: datetime, report: Eva
             threshold=threshold,
             baseline=baseline,
             window=(numbers.date_from, numbers.date_to),
-            # said plainly, so nobody mistakes a number the platform may still revise for a final one
-            message=f"Still settling: {', '.join(settling)} may revise these days." if settling else "",
+            message=_settling_note(numbers.date_from, numbers.date_to),
+        )
+    ]
+
+
+def _settling_note(date_from: Any, date_to: Any) -> str:
+    """Said plainly, so nobody mistakes a number the platform may still revise for a final one."""
+    settling = selectors.settling_platforms(date_from=date_from, date_to=date_to)
+    return f"Still settling: {', '.join(settling)} may revise these days." if settling else ""
+
+
+#: a month's first days project too far: pacing is judged from this day of the month on
+PACING_FIRST_DAY = 3
+
+
+def _pacing_findings(rule: AlertRule, workspace: Any, now: datetime, report: EvaluationReport) -> list[Finding] | None:
+    """Month-to-date spend projected to the month's end, against the budget ± the tolerance."""
+    filters = selectors.scope_filters(scope_kind=rule.scope_kind, scope_value=rule.scope_value)
+    if filters is None:
+        return None
+    last_day = selectors.last_complete_day(workspace.time_zone, now=now)
+    if last_day.day < PACING_FIRST_DAY:
+        return None  # two days of a month say little about its end; nothing judged, nothing resolved
+    pace = selectors.pacing_numbers(filters=filters, last_day=last_day)
+    if pace.spend < float(rule.min_spend) or pace.conversions < float(rule.min_conversions):
+        report.skipped_low_volume += 1
+        return None
+    budget = float(rule.monthly_budget or 0)
+    tolerance = float(rule.threshold or 0) / 100
+    line = budget * (1 + tolerance) if rule.comparison == Comparison.ABOVE else budget * (1 - tolerance)
+    if budget <= 0 or not _breached(rule.comparison, pace.projected, line):
+        return []
+    return [
+        Finding(
+            # one incident per month: a new month is a new question
+            dedup_key=f"rule:{rule.pk}:pacing:{pace.month_start:%Y-%m}:{rule.scope_kind}:{rule.scope_value}",
+            subject=f"{_scope_label(rule)}, {pace.month_start:%B %Y}",
+            value=pace.projected,
+            threshold=budget,
+            baseline=pace.spend,
+            window=(pace.month_start, pace.date_to),
+            message=_settling_note(pace.month_start, pace.date_to),
         )
     ]
 
@@ -137,18 +200,23 @@ def _scope_label(rule: AlertRule) -> str:
 
 
 def _anomaly_findings(rule: AlertRule, workspace: Any, now: datetime) -> list[Finding]:
+    """The insights' incidents at or above the rule's severity (their summary says what moved)."""
     last_day = selectors.last_complete_day(workspace.time_zone, now=now)
-    return [
-        Finding(
-            dedup_key=f"rule:{rule.pk}:anomaly:{hit.key}",
-            subject=hit.subject,
-            value=hit.value,
-            baseline=hit.expected,
-            severity=hit.severity,
-            window=(hit.date, hit.date),
+    findings = []
+    for hit in selectors.anomaly_hits(rule=rule, last_day=last_day):
+        note = _settling_note(hit.date, hit.date)
+        findings.append(
+            Finding(
+                dedup_key=f"rule:{rule.pk}:anomaly:{hit.key}",
+                subject=hit.subject,
+                value=hit.value,
+                baseline=hit.expected,
+                severity=hit.severity,
+                window=(hit.date, hit.date),
+                message=" ".join(part for part in (hit.summary, note) if part),
+            )
         )
-        for hit in selectors.anomaly_hits(rule=rule, last_day=last_day)
-    ]
+    return findings
 
 
 def _health_findings(rule: AlertRule, now: datetime) -> list[Finding]:
@@ -168,6 +236,8 @@ def _health_findings(rule: AlertRule, now: datetime) -> list[Finding]:
 def _findings(rule: AlertRule, workspace: Any, now: datetime, report: EvaluationReport) -> list[Finding] | None:
     if rule.kind in (RuleKind.THRESHOLD, RuleKind.CHANGE):
         return _metric_findings(rule, workspace, now, report)
+    if rule.kind == RuleKind.PACING:
+        return _pacing_findings(rule, workspace, now, report)
     if rule.kind == RuleKind.ANOMALY:
         return _anomaly_findings(rule, workspace, now)
     return _health_findings(rule, now)
@@ -271,76 +341,121 @@ def _recipients(rule: AlertRule, workspace: Any) -> list[str]:
 
 
 def _deliveries_create(rule: AlertRule, incident: AlertIncident, event: str, workspace: Any) -> int:
-    recipients = _recipients(rule, workspace)
-    for address in recipients:
-        delivery = Delivery.objects.create(incident=incident, event=event, target=address)
+    """One delivery per e-mail recipient, or one to the rule's Slack / webhook URL; each sent by
+    its own task, queued when the evaluation commits."""
+    if rule.channel == Channel.EMAIL:
+        targets = _recipients(rule, workspace)
+    else:
+        targets = [outbound.url_display(rule.webhook_url)]
+    for target in targets:
+        delivery = Delivery.objects.create(incident=incident, channel=rule.channel, event=event, target=target)
         enqueue("alerts.tasks.send_delivery", connection.schema_name, delivery.pk, on_commit=True)
-    return len(recipients)
-
-
-def _formatted(rule: AlertRule, value: float | None, currency: str) -> str:
-    if value is None:
-        return "—"
-    if rule.kind == RuleKind.CHANGE:
-        return f"{value:+.1f} %"
-    if rule.kind == RuleKind.DATA_HEALTH:
-        return f"{value:,.0f}"
-    return m.format_metric(rule.metric, value, currency)
+    return len(targets)
 
 
 def delivery_message(*, delivery: Delivery, workspace: Any) -> EmailMultiAlternatives:
-    """The e-mail of one delivery: a plain-text part and an HTML part with inlined CSS."""
-    incident, rule = delivery.incident, delivery.incident.rule
-    currency = workspace.reporting_currency
-    context = {
-        "workspace": workspace,
-        "rule": rule,
-        "incident": incident,
-        "event": delivery.event,
-        "metric_label": m.metric_label(rule.metric) if rule.metric else "",
-        "value": _formatted(rule, incident.value, currency),
-        "threshold": _formatted(rule, incident.threshold, currency),
-        "baseline": _formatted(rule, incident.baseline, currency) if rule.kind != RuleKind.CHANGE else "",
-        "link": workspace_url(workspace=workspace, path="/alerts/"),
-    }
-    verb = {"opened": "Alert", "worsened": "Worse", "resolved": "Resolved"}[delivery.event]
-    subject = f"[Bosco] {verb}: {rule.name} — {incident.subject}"
-    message = EmailMultiAlternatives(
-        subject=subject[:200],
-        body=render_to_string("alerts/email/incident.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[delivery.target],
-    )
-    message.attach_alternative(render_to_string("alerts/email/incident.html", context), "text/html")
-    return message
+    """The e-mail of one delivery (see `alerts.channels`)."""
+    return channels.email_message(delivery=delivery, workspace=workspace)
+
+
+class _Retry(Exception):
+    """An attempt failed in a way the next one may not (recorded, then retried with backoff)."""
+
+
+class _Fail(Exception):
+    """An attempt failed in a way no retry will fix (recorded as the delivery's final outcome)."""
+
+
+def _send_email(delivery: Delivery, workspace: Any) -> int | None:
+    try:
+        delivery_message(delivery=delivery, workspace=workspace).send()
+    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
+        raise _Fail(f"refused: {exc}") from exc  # a bounce: the address, not the moment, is wrong
+    except (smtplib.SMTPException, OSError) as exc:
+        raise _Retry(f"{type(exc).__name__}: {exc}") from exc
+    return None
+
+
+def _send_http(delivery: Delivery, workspace: Any) -> int | None:
+    """POST the Slack message or the signed webhook document; 2xx is sent, a 3xx / 4xx fails for
+    good (redirects are not followed), a 408 / 429 / 5xx / timeout / refused connection retries."""
+    rule = delivery.incident.rule
+    if rule.channel != delivery.channel:
+        raise _Fail(f"the rule now sends by {rule.get_channel_display()}; this message was dropped")
+    headers: dict[str, str] = {}
+    if delivery.channel == Channel.SLACK:
+        body = channels.body_bytes(channels.slack_payload(delivery=delivery, workspace=workspace))
+    else:
+        if not rule.webhook_secret:
+            raise _Fail("the rule has no signing secret: issue one on the Alerts page (nothing unsigned is sent)")
+        body = channels.body_bytes(channels.webhook_payload(delivery=delivery, workspace=workspace))
+        timestamp = int(time.time())
+        headers = {
+            "X-Bosco-Event": delivery.event,
+            "X-Bosco-Delivery": str(delivery.pk),
+            "X-Bosco-Timestamp": str(timestamp),
+            "X-Bosco-Signature": outbound.signature(secret=rule.webhook_secret or "", timestamp=timestamp, body=body),
+        }
+    try:
+        answer = outbound.post_json(url=rule.webhook_url or "", body=body, headers=headers)
+    except outbound.UnsafeURL as exc:
+        raise _Fail(f"URL refused: {exc}") from exc
+    except outbound.SendFailed as exc:
+        raise _Retry(str(exc)) from exc
+    code = answer.status_code
+    delivery.status_code = code
+    if 200 <= code < 300:
+        return code
+    if 300 <= code < 400:
+        where = f" to {outbound.url_display(answer.location)}" if answer.location else ""
+        raise _Fail(f"HTTP {code}: the receiver redirected{where}; Bosco does not follow redirects")
+    detail = " ".join(answer.excerpt.split())[:300]
+    message = f"HTTP {code}: {detail}" if detail else f"HTTP {code}"
+    if code in (408, 429) or code >= 500:
+        raise _Retry(message)
+    raise _Fail(message)
 
 
 def delivery_send(*, delivery_id: int, workspace: Any) -> str:
-    """Send one delivery; a transient failure is recorded and raised (the task retries it)."""
+    """Make one attempt at a delivery and record it; a transient failure is recorded and raised
+    (the task retries it with backoff) until `MAX_ATTEMPTS`. Sent and failed deliveries are final:
+    a redelivered task sends nothing twice."""
     delivery = selectors.delivery_get(pk=delivery_id)
     if delivery is None or delivery.outcome in (Delivery.Outcome.SENT, Delivery.Outcome.FAILED):
         return delivery.outcome if delivery else "missing"  # sent before a redelivery, or gone
     delivery.attempts += 1
+    started = time.monotonic()
+    send = _send_email if delivery.channel == Channel.EMAIL else _send_http
     try:
-        delivery_message(delivery=delivery, workspace=workspace).send()
-    except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
-        return _delivery_failed(delivery, f"refused: {exc}")
-    except (smtplib.SMTPException, OSError) as exc:
+        status = send(delivery, workspace)
+    except _Fail as exc:
+        return _delivery_record(delivery, Delivery.Outcome.FAILED, str(exc), started)
+    except _Retry as exc:
         if delivery.attempts >= MAX_ATTEMPTS:
-            return _delivery_failed(delivery, f"{type(exc).__name__}: {exc}")
-        delivery.outcome, delivery.error = Delivery.Outcome.RETRYING, f"{type(exc).__name__}: {exc}"
-        delivery.save(update_fields=["outcome", "error", "attempts"])
-        raise TransientError(f"alert e-mail {delivery.pk} not sent: {exc}") from exc
-    delivery.outcome, delivery.error, delivery.sent_at = Delivery.Outcome.SENT, "", timezone.now()
-    delivery.save(update_fields=["outcome", "error", "attempts", "sent_at"])
-    return delivery.outcome
+            gave_up = f"{exc} (gave up after {delivery.attempts} attempts)"
+            return _delivery_record(delivery, Delivery.Outcome.FAILED, gave_up, started)
+        _delivery_record(delivery, Delivery.Outcome.RETRYING, str(exc), started)
+        raise TransientError(f"alert delivery {delivery.pk} not sent: {exc}") from exc
+    delivery.status_code, delivery.sent_at = status, timezone.now()
+    return _delivery_record(delivery, Delivery.Outcome.SENT, "", started)
 
 
-def _delivery_failed(delivery: Delivery, error: str) -> str:
-    delivery.outcome, delivery.error = Delivery.Outcome.FAILED, error[:2000]
-    delivery.save(update_fields=["outcome", "error", "attempts"])
-    logger.warning("alert delivery %s failed: %s", delivery.pk, error)
-    return delivery.outcome
+def _delivery_record(delivery: Delivery, outcome: str, error: str, started: float) -> str:
+    """The attempt's outcome on the delivery and in its attempt log, in one transaction."""
+    delivery.outcome, delivery.error = outcome, error[:2000]
+    with transaction.atomic():
+        delivery.save(update_fields=["outcome", "error", "attempts", "status_code", "sent_at"])
+        DeliveryAttempt.objects.create(
+            delivery=delivery,
+            number=delivery.attempts,
+            outcome=outcome,
+            status_code=delivery.status_code,
+            error=error[:2000],
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )
+    if outcome == Delivery.Outcome.FAILED:
+        logger.warning("alert delivery %s failed: %s", delivery.pk, error)
+    return outcome
 
 
 def incident_resolve(*, incident: AlertIncident, now: datetime | None = None) -> AlertIncident:

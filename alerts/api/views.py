@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
@@ -18,7 +19,7 @@ from rest_framework.response import Response
 
 from accounts.roles import Permission
 from alerts import selectors, services
-from alerts.api.serializers import IncidentOut, IncidentQuery, RuleIn, RuleOut
+from alerts.api.serializers import IncidentDetailOut, IncidentOut, IncidentQuery, RuleIn, RuleOut
 from alerts.forms import RuleForm
 from alerts.models import AlertIncident, AlertRule
 from bosco.api.exceptions import Conflict
@@ -37,30 +38,45 @@ def _int_id(value: str) -> int:
     return int(value)
 
 
+#: form field → API field, where the names differ
+_FORM_TO_API = {"recipients_text": "recipients", "new_secret": "renew_secret"}
+#: API input that is not a stored attribute of the rule (a stored URL is kept by leaving it out)
+_NOT_STORED = ("renew_secret", "webhook_url")
+
+
 def _form_data(values: dict[str, Any]) -> dict[str, Any]:
     """Typed API values as the rule form's input (checkboxes present only when on)."""
-    data = {k: v for k, v in values.items() if k not in ("recipients", "enabled", "muted")}
+    flags = ("enabled", "muted", "renew_secret")
+    data = {k: v for k, v in values.items() if k not in ("recipients", *flags)}
     data = {k: "" if v is None else v for k, v in data.items()}
     data["recipients_text"] = "\n".join(values.get("recipients") or [])
     for flag in ("enabled", "muted"):
         if values.get(flag):
             data[flag] = "on"
+    if values.get("renew_secret"):
+        data["new_secret"] = "on"  # noqa: S105  (a checkbox value, not a secret)
     return data
 
 
 def _rule_values(rule: AlertRule) -> dict[str, Any]:
-    return {name: getattr(rule, name) for name in RuleIn().get_fields()}
+    return {name: getattr(rule, name) for name in RuleIn().get_fields() if name not in _NOT_STORED}
 
 
 def _save_rule(request: Request, rule: AlertRule | None, *, partial: bool) -> AlertRule:
+    """Check the input's types, then the page's rule form checks its meaning (same messages);
+    a webhook rule gets its signing secret, returned once as `webhook_secret`."""
     given = RuleIn(data=request.data, partial=partial)
     given.is_valid(raise_exception=True)
     values = {**(_rule_values(rule) if rule else {}), **given.validated_data}
     form = RuleForm(_form_data(values), instance=rule)
     if not form.is_valid():
-        errors = {("recipients" if k == "recipients_text" else k): v for k, v in form.errors.items()}
+        errors = {_FORM_TO_API.get(k, k): v for k, v in form.errors.items()}
         raise exceptions.ValidationError(errors)
-    return form.save()
+    with transaction.atomic():
+        saved = form.save()
+        secret = services.webhook_secret_issue(rule=saved, renew=bool(form.cleaned_data.get("new_secret")))
+    saved.issued_secret = secret  # type: ignore[attr-defined]  # shown once, never stored in the clear
+    return saved
 
 
 class RuleViewSet(WorkspaceViewSet):
@@ -163,12 +179,13 @@ class IncidentViewSet(WorkspaceViewSet):
     @extend_schema(
         operation_id="alert_incidents_retrieve",
         summary="One alert incident",
+        description="With every notification sent about it (channel, outcome, attempts, last HTTP status or error).",
         parameters=[_INCIDENT_ID],
-        responses=IncidentOut,
+        responses=IncidentDetailOut,
     )
     def retrieve(self, request: Request, incident_id: str) -> Response:
         query_params_validate(request, NoQueryParams)
-        return Response(IncidentOut(self._incident(incident_id)).data)
+        return Response(IncidentDetailOut(self._incident(incident_id)).data)
 
     @extend_schema(
         operation_id="alert_incidents_resolve",

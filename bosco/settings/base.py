@@ -442,3 +442,12 @@ STATICFILES_FINDERS = [
 # After a failed payment a workspace keeps working this many days, then turns read-only.
 BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)
 # --- end Billing ---------------------------------------------------------------------------------
+
+# --- Alerts channels (issue 15): Slack and generic webhooks (alerts/outbound.py).
+# Plain-http webhook URLs: refused unless this is on (development and tests turn it on; production off).
+ALERTS_WEBHOOK_ALLOW_HTTP = env.bool("ALERTS_WEBHOOK_ALLOW_HTTP", default=False)
+# Test-only: lets the tests' local HTTP receivers on 127.0.0.1 in. Never read from the environment.
+ALERTS_WEBHOOK_ALLOW_LOOPBACK = False
+# Seconds per connect / read / write of one webhook attempt (a hanging receiver costs at most ~3×).
+ALERTS_WEBHOOK_TIMEOUT = env.float("ALERTS_WEBHOOK_TIMEOUT", default=5.0)
+# --- end Alerts channels -------------------------------------------------------------------------

@@ -13,3 +13,5 @@ INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]  # noqa: F405
 # Development and the demo convert currencies with the synthetic ECB-format sample (made-up rates;
 # see warehouse/data/README.md) unless BOSCO_FX_SEED points elsewhere.
 BOSCO_FX_SEED = env("BOSCO_FX_SEED", default=str(BASE_DIR / "warehouse" / "data" / "synthetic-eurofxref-hist.csv"))  # noqa: F405
+# Local webhook receivers may be plain http in development (never in production).
+ALERTS_WEBHOOK_ALLOW_HTTP = True

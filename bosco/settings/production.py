@@ -10,6 +10,9 @@ DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
 BOSCO_ENCRYPTION_KEYS = env.list("BOSCO_ENCRYPTION_KEYS")
 BOSCO_SCHEME = "https"
+# Alert webhooks and Slack URLs: https only, never loopback, whatever the environment says.
+ALERTS_WEBHOOK_ALLOW_HTTP = False
+ALERTS_WEBHOOK_ALLOW_LOOPBACK = False
 
 # Platform credentials: no emulator defaults in production. The platform URLs must point at the
 # real APIs too (an empty one would fall back to the local emulator).

@@ -21,3 +21,5 @@ STORAGES = {
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # pytest-xdist workers share one Redis: each gets its own cache key prefix.
 CACHES["default"]["KEY_PREFIX"] = f"bosco-test-{env('PYTEST_XDIST_WORKER', default='main')}"  # noqa: F405
+# The tests' local webhook receivers speak plain http (loopback stays refused unless a test allows it).
+ALERTS_WEBHOOK_ALLOW_HTTP = True

@@ -1,22 +1,31 @@
 """Fixtures of the alerts tests: a workspace with a few weeks of synthetic warehouse data, a real
-local SMTP server (aiosmtpd) that the e-mail channel talks to, and helpers to make rules."""
+local SMTP server (aiosmtpd) that the e-mail channel talks to, a real local HTTP receiver for the
+Slack and webhook channels, and helpers to make rules."""
 
 from __future__ import annotations
 
+import json
 import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.test import Client
 from django_tenants.utils import schema_context
 
-from accounts.models import Workspace
+from accounts import services as account_services
+from accounts.models import Membership, Workspace
 from alerts.models import AlertRule
 from connectors.models import Connection
+from tests.conftest import host_of
 from tests.insights.conftest import in_schema, land_history, yesterday_utc
 from warehouse.selectors import MetricsQuery, metrics_query
 
@@ -92,6 +101,94 @@ def make_rule(**fields: Any) -> AlertRule:
 def make_connection(status: str = Connection.Status.ACTIVE, **fields: Any) -> Connection:
     values: dict[str, Any] = {"platform": "meta", "label": "Meta ads", "lookback_days": 7, "backfill_days": 30}
     return Connection.objects.create(status=status, **{**values, **fields})
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    """A real HTTP server on 127.0.0.1. What it answers depends on the path:
+    /ok 200 · /fail 500 · /gone 404 · /redirect 302 to /ok · /hang waits `hang_seconds` then 200 ·
+    /flaky 500 the first time, then 200. Every request it reads is kept in `received`."""
+
+    port: int = 0
+    received: list[Received] = field(default_factory=list)
+    hang_seconds: float = 8.0
+    seen_paths: dict[str, int] = field(default_factory=dict)
+
+    def url(self, path: str, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    def hits(self, path: str) -> list[Received]:
+        return [r for r in self.received if r.path == path]
+
+
+def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # quiet test output
+            return
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            receiver.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+            count = receiver.seen_paths[self.path] = receiver.seen_paths.get(self.path, 0) + 1
+            status, headers = 200, {}
+            if self.path == "/fail" or (self.path == "/flaky" and count == 1):
+                status = 500
+            elif self.path == "/gone":
+                status = 404
+            elif self.path == "/redirect":
+                status, headers = 302, {"Location": receiver.url("/ok")}
+            elif self.path == "/hang":
+                time.sleep(receiver.hang_seconds)
+            answer = b"ok" if status == 200 else b"receiver says no"
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+    return Handler
+
+
+@pytest.fixture
+def http_receiver(settings: Any) -> Iterator[Receiver]:
+    """A local receiver; loopback addresses are allowed for this test only (the test-only setting)."""
+    settings.ALERTS_WEBHOOK_ALLOW_LOOPBACK = True
+    settings.ALERTS_WEBHOOK_TIMEOUT = 1.0
+    receiver = Receiver()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
+    server.daemon_threads = True
+    receiver.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def keys(alert_workspace: Workspace) -> dict[str, str]:
+    """A read-only and a read-write API key of the alerts workspace."""
+    owner = Membership.objects.get(workspace=alert_workspace, role="owner")
+    _, read = account_services.api_key_create(workspace=alert_workspace, actor=owner, name="r", scope="read")
+    _, write = account_services.api_key_create(workspace=alert_workspace, actor=owner, name="w", scope="read_write")
+    return {"read": read, "write": write}
+
+
+def api(workspace: Workspace, key: str) -> Client:
+    return Client(HTTP_HOST=host_of(workspace), HTTP_AUTHORIZATION=f"Bearer {key}")
 
 
 __all__ = ["in_schema", "schema_context"]

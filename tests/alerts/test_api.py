@@ -6,27 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
 
-from accounts import services as account_services
-from accounts.models import Membership, Workspace
+from accounts.models import Workspace
 from alerts.models import AlertIncident, AlertRule
-from tests.alerts.conftest import make_rule
-from tests.conftest import host_of
+from tests.alerts.conftest import api, make_rule
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def keys(alert_workspace: Workspace) -> dict[str, str]:
-    owner = Membership.objects.get(workspace=alert_workspace, role="owner")
-    _, read = account_services.api_key_create(workspace=alert_workspace, actor=owner, name="r", scope="read")
-    _, write = account_services.api_key_create(workspace=alert_workspace, actor=owner, name="w", scope="read_write")
-    return {"read": read, "write": write}
-
-
-def api(workspace: Workspace, key: str) -> Client:
-    return Client(HTTP_HOST=host_of(workspace), HTTP_AUTHORIZATION=f"Bearer {key}")
 
 
 RULE = {"name": "CPA watch", "kind": "threshold", "metric": "cpa", "threshold": 40, "window_days": 3}

@@ -164,40 +164,49 @@ def test_workspace_evaluation_skips_a_rule_with_an_unknown_metric(alert_workspac
     assert AlertIncident.objects.get().rule == good
 
 
-def _anomaly(day: Any, *, severity: str, value: float, platform: str = "meta", key: str = "meta") -> None:
-    from insights.models import AnomalyFinding, ModelVersion, Scope
+def _anomaly(
+    day: Any, *, severity: str, value: float, platform: str = "meta", key: str = "meta", metric: str = "spend"
+) -> None:
+    """An incident of the insights detector (what the nightly scoring writes): one entity's
+    unusual day with the findings that moved together."""
+    from insights.models import Incident, ModelVersion, Scope
 
     version, _ = ModelVersion.objects.get_or_create(
         kind=ModelVersion.Kind.ANOMALY,
         fingerprint="alerts-test",
         defaults={"name": "anomalies", "algorithm": "test/1", "code_version": "0.1.0+src.test"},
     )
-    AnomalyFinding.objects.create(
+    Incident.objects.create(
         version=version,
-        metric="spend",
         scope=Scope.PLATFORM,
         key=key,
         label="Meta",
         platform=platform,
         date=day,
-        value=value,
-        expected=100.0,
-        lower=80.0,
-        upper=120.0,
-        score=5.0,
-        z=5.0,
         severity=severity,
-        direction="up",
-        explanation="Spend was far above the usual.",
+        score=5.0,
+        summary="Spend was far above the usual.",
+        metrics=[
+            {
+                "metric": metric,
+                "direction": "up",
+                "z": 5.0,
+                "value": value,
+                "expected": 100.0,
+                "severity": severity,
+                "explanation": "Spend was far above the usual.",
+            }
+        ],
     )
 
 
-def test_anomaly_rule_follows_the_detectors_findings(alert_workspace: Workspace) -> None:
-    from insights.models import AnomalyFinding
+def test_anomaly_rule_follows_the_detectors_incidents(alert_workspace: Workspace) -> None:
+    from insights.models import Incident
 
     day = yesterday_utc()
     rule = make_rule(kind="anomaly", metric="spend", min_severity="medium", window_days=3, threshold=None)
     _anomaly(day, severity="low", value=130.0)  # below the rule's severity: ignored
+    _anomaly(day, severity="high", value=9.0, key="google_ads", metric="clicks")  # another metric: ignored
     assert evaluate(rule, alert_workspace).opened == 0
 
     _anomaly(day - timedelta(days=1), severity="medium", value=300.0)
@@ -206,10 +215,19 @@ def test_anomaly_rule_follows_the_detectors_findings(alert_workspace: Workspace)
     incident = AlertIncident.objects.get()
     assert (incident.value, incident.baseline, incident.severity) == (300.0, 100.0, "medium")
     assert incident.subject == f"Meta on {(day - timedelta(days=1)).isoformat()}"
+    assert incident.message.startswith("Spend was far above the usual.")
 
-    AnomalyFinding.objects.filter(severity="medium").update(severity="high")  # rescored: worse
+    Incident.objects.filter(severity="medium").update(severity="high")  # rescored: worse
     assert evaluate(rule, alert_workspace).worsened == 1
 
-    AnomalyFinding.objects.filter(severity="high").delete()  # no longer an anomaly
+    Incident.objects.filter(severity="high", key="meta").delete()  # no longer an anomaly
     assert evaluate(rule, alert_workspace).resolved == 1
     assert len(deliveries("resolved")) == 1
+
+
+def test_anomaly_rule_without_a_metric_follows_every_incident(alert_workspace: Workspace) -> None:
+    rule = make_rule(kind="anomaly", metric="", min_severity="high", window_days=1, threshold=None)
+    _anomaly(yesterday_utc(), severity="high", value=9.0, key="google_ads", metric="clicks")
+    assert evaluate(rule, alert_workspace).opened == 1
+    incident = AlertIncident.objects.get()
+    assert incident.value == 9.0 and incident.subject == f"Meta, Clicks on {yesterday_utc().isoformat()}"
