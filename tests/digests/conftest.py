@@ -3,7 +3,7 @@ the real local SMTP server of the alerts tests (aiosmtpd), and an Agency plan sw
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -86,8 +86,8 @@ def days_ago(days: int) -> date:
 
 
 @pytest.fixture
-def inbox(smtp_server: Inbox) -> Iterator[Inbox]:  # noqa: F811  (the shared fixture, renamed for reading)
-    yield smtp_server
+def inbox(smtp_server: Inbox) -> Inbox:  # noqa: F811  (the shared fixture, renamed for reading)
+    return smtp_server
 
 
 __all__ = ["Any", "Inbox", "free_port", "in_schema"]
