@@ -15,7 +15,7 @@ from digests.models import DigestProfile, DigestSubscription
 from tests.alerts.conftest import Inbox, free_port, smtp_server  # noqa: F401  (the fixture, shared)
 from tests.insights.conftest import in_schema, land_history, yesterday_utc
 
-HISTORY_DAYS = 70
+HISTORY_DAYS = 35
 
 
 def with_history(workspace: Workspace, *, days: int = HISTORY_DAYS, as_of: date | None = None) -> Workspace:
@@ -27,7 +27,7 @@ def with_history(workspace: Workspace, *, days: int = HISTORY_DAYS, as_of: date 
 
 @pytest.fixture
 def digest_workspace(make_workspace: Callable[..., Workspace]) -> Workspace:
-    """A workspace in euros written the German way (1.234,50 €), with ten weeks of data."""
+    """A workspace in euros written the German way (1.234,50 €), with five weeks of data."""
     return with_history(
         make_workspace("dgst", name="Digest Shop", reporting_currency="EUR", time_zone="Europe/Berlin",
                        number_format="de-DE")
