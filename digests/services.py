@@ -275,7 +275,7 @@ def send_deliver(*, send_id: int, now: datetime | None = None) -> str:
         return _finish(send_id, DigestSend.State.FAILED, "the workspaces of this digest no longer exist")
     backend = get_connection()
     try:
-        backend.open()  # connect and greet before the claim: a failure here is plainly "not sent"
+        _open_and_greet(backend)  # before the claim: a failure (or a crash) here is plainly "not sent"
     except (smtplib.SMTPException, OSError) as exc:
         return _retry_or_fail(send.pk, send.attempts + 1, exc)
     try:
@@ -297,6 +297,18 @@ def send_deliver(*, send_id: int, now: datetime | None = None) -> str:
         message_id=built.message.extra_headers.get("Message-ID", ""),
         size_bytes=built.size,
     )
+
+
+def _open_and_greet(backend: Any) -> None:
+    """Connect and say EHLO now, so the claimed part of a send is only the envelope and the DATA.
+
+    Django's SMTP backend connects in `open()` but greets lazily inside `send_messages`; the
+    greeting is done here on its smtplib connection (through Bosco's metered wrapper when present).
+    """
+    backend.open()
+    smtp = getattr(getattr(backend, "inner", backend), "connection", None)
+    if isinstance(smtp, smtplib.SMTP):
+        smtp.ehlo_or_helo_if_needed()
 
 
 def _retry_or_fail(send_id: int, attempts: int, exc: BaseException) -> str:
