@@ -89,6 +89,15 @@ def is_delivery_day(frequency: str, weekday: int, day: date) -> bool:
     return False
 
 
+def latest_delivery_day(frequency: str, weekday: int, today: date) -> date:
+    """The most recent delivery day up to `today`: the digest a preview shows has whole days only."""
+    for offset in range(32):
+        day = today - timedelta(days=offset)
+        if is_delivery_day(frequency, weekday, day):
+            return day
+    return today
+
+
 def due_period(*, frequency: str, weekday: int, hour: int, time_zone: str, now: datetime) -> Period | None:
     """The period whose digest is due at instant `now` (aware), or None."""
     local = now.astimezone(zone(time_zone))

@@ -325,20 +325,18 @@ def _retry_or_fail(send_id: int, attempts: int, exc: BaseException) -> str:
 
 
 def digest_preview(*, user: User, workspace: Workspace, now: datetime | None = None) -> message.BuiltDigest:
-    """The member's next digest of this workspace as it would be sent now (nothing is stored)."""
+    """The member's digest of this workspace as its latest delivery day would have sent it, with
+    today's data (the coming one reports on days still in progress). Nothing is stored."""
     now = now or timezone.now()
     subscription = selectors.subscription_for(user=user, workspace=workspace)
     profile = selectors.profile_for(user=user)
     frequency = subscription.frequency if subscription.frequency != Frequency.OFF else Frequency.WEEKLY
-    moment = schedule.next_delivery(
-        frequency=frequency, weekday=subscription.weekday, hour=subscription.hour, time_zone=profile.time_zone, now=now
-    )
-    day = (moment or now).date()
-    period = schedule.period_for_delivery_day(frequency, day)
+    today = now.astimezone(schedule.zone(profile.time_zone)).date()
+    day = schedule.latest_delivery_day(frequency, subscription.weekday, today)
     return message.digest_build(
         user=user,
         workspaces=[workspace],
-        period=period,
+        period=schedule.period_for_delivery_day(frequency, day),
         time_zone=profile.time_zone,
         hour=subscription.hour,
         scope=workspace.schema_name,

@@ -73,7 +73,8 @@ def _page(
         "branding_form": branding_form,
         "subscription": subscription,
         "profile": profile,
-        "next_at": next_at,
+        # written in the member's zone here: a template would convert it to the server's
+        "next_label": next_at.strftime("%A %-d %B, %H:%M") if next_at else "",
         "last_sent": selectors.last_digest_sent(workspace=workspace),
         "sends": selectors.sends_for(user=user, workspace=workspace),
         "preview_html": preview.html_with_inline_images(),
