@@ -42,8 +42,9 @@ class BuiltDigest:
     size: int
 
     def html_with_inline_images(self) -> str:
-        """The HTML with each cid: image as a data: URI (the preview iframe cannot fetch cid:)."""
-        html = self.html
+        """The HTML with each cid: image as a data: URI (the preview iframe cannot fetch cid:), its
+        links opening in a new tab (the preview's frame may not navigate the page)."""
+        html = self.html.replace("<head>", '<head><base target="_blank">', 1)
         for cid, png in self.images.items():
             html = html.replace(f"cid:{cid}", "data:image/png;base64," + base64.b64encode(png).decode())
         return html

@@ -28,7 +28,7 @@ def owner_client(digest_workspace: Any, workspace_client: Any) -> Client:
 def test_the_tab_shows_the_form_a_preview_in_a_sandboxed_iframe_and_no_digest_yet(owner_client: Client) -> None:
     page = owner_client.get("/settings/digests/").content.decode()
     assert 'id="digest-form"' in page and 'name="time_zone"' in page and 'name="delivery"' in page
-    assert "<iframe" in page and 'sandbox="allow-popups' in page and "srcdoc=" in page
+    assert "<iframe" in page and 'sandbox="allow-same-origin allow-popups' in page and "srcdoc=" in page
     assert "data:image/png;base64," in page  # the charts, inline in the preview
     assert 'id="digest-status">Off<' in page and "Not sent yet" in page
     assert 'id="branding-locked"' in page  # not on the Agency plan
