@@ -9,11 +9,11 @@ forecasts, alerts' open incidents). Nothing here writes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from accounts.selectors import workspace_url
-from alerts.selectors import incidents_filtered, settling_platforms
+from alerts.selectors import incidents_filtered
 from bosco.formatting import format_percent
 from bosco.platforms import platform_color, platform_label
 from digests.charts import line_chart_png
@@ -174,33 +174,35 @@ def chart_window(period: Period) -> tuple[Period, Period]:
     )
 
 
-def _series(window: Period, metric: str) -> list[float | None]:
+def _series(window: Period, metrics: tuple[str, ...]) -> dict[str, list[float | None]]:
+    """Daily values of `metrics` over the window (one query), None for days without data."""
     rows = metrics_query(
-        MetricsQuery(metrics=(metric,), date_from=window.start, date_to=window.end, dimensions=("day",))
+        MetricsQuery(metrics=metrics, date_from=window.start, date_to=window.end, dimensions=("day",))
     ).rows
-    by_day = {r["day"]: r.get(metric) for r in rows}
+    by_day = {r["day"]: r for r in rows}
     days = [window.start + timedelta(days=i) for i in range(window.days)]
-    return [None if by_day.get(d) is None else float(by_day[d]) for d in days]
+    return {
+        metric: [None if by_day.get(d, {}).get(metric) is None else float(by_day[d][metric]) for d in days]
+        for metric in metrics
+    }
 
 
 def _charts(period: Period, currency: str, slug: str, color: str, link: str) -> list[Chart]:
     window, before = chart_window(period)
-    charts = []
+    now_series, before_series = _series(window, CHARTED), _series(before, CHARTED)
     totals = _totals(window, CHARTED)
     total = totals[0] if totals else {}
-    for metric in CHARTED:
-        png = line_chart_png(_series(window, metric), _series(before, metric), color=color)
-        charts.append(
-            Chart(
-                metric=metric,
-                label=f"{m.metric_label(metric)}, {window.label}",
-                cid=f"{metric}.{slug}.{period.start.isoformat()}@digest.bosco",
-                png=png,
-                total=m.format_metric(metric, total.get(metric), currency),
-                link=link,
-            )
+    return [
+        Chart(
+            metric=metric,
+            label=f"{m.metric_label(metric)}, {window.label}",
+            cid=f"{metric}.{slug}.{period.start.isoformat()}@digest.bosco",
+            png=line_chart_png(now_series[metric], before_series[metric], color=color),
+            total=m.format_metric(metric, total.get(metric), currency),
+            link=link,
         )
-    return charts
+        for metric in CHARTED
+    ]
 
 
 def _movers(period: Period, previous: Period, currency: str, workspace: Any) -> list[Mover]:
@@ -290,8 +292,10 @@ def _forecast(period: Period, currency: str, workspace: Any) -> list[Item]:
     return items
 
 
-def _settling_note(period: Period) -> str:
-    platforms = settling_platforms(date_from=period.start, date_to=period.end)
+def _settling_note(period: Period, status: dict[str, Any]) -> str:
+    platforms = sorted(
+        p for p, days in status["settling"].items() if days["from"] <= period.end and days["to"] >= period.start
+    )
     if not platforms:
         return ""
     names = ", ".join(platform_label(p) for p in platforms)
@@ -318,13 +322,14 @@ def workspace_digest(*, workspace: Any, period: Period, color: str = "#4f46e5") 
         "forecasts": workspace_url(workspace=workspace, path="/insights/forecasts/"),
         "settings": workspace_url(workspace=workspace, path="/settings/digests/"),
     }
+    status = warehouse_status()
     digest = WorkspaceDigest(
         name=workspace.name,
         slug=workspace.slug,
         currency=currency,
         period=period,
         previous=previous,
-        has_data=warehouse_status()["newest_day"] is not None,
+        has_data=status["newest_day"] is not None,
         links=links,
     )
     if digest.has_data:
@@ -333,11 +338,7 @@ def workspace_digest(*, workspace: Any, period: Period, color: str = "#4f46e5") 
         digest.charts = _charts(period, currency, workspace.slug, color, links["overview"])
         digest.movers = _movers(period, previous, currency, workspace)
         digest.forecast = _forecast(period, currency, workspace)
-        digest.settling_note = _settling_note(period)
+        digest.settling_note = _settling_note(period, status)
     digest.anomalies = _anomalies(period, currency, workspace)
     digest.alerts = _alerts(workspace)
     return digest
-
-
-def newest_day() -> date | None:
-    return warehouse_status()["newest_day"]
