@@ -293,6 +293,7 @@ def send_deliver(*, send_id: int, now: datetime | None = None) -> str:
     return _finish(
         send_id,
         DigestSend.State.SENT,
+        claimed.error,  # an earlier attempt's error stays on record ("sent on attempt 2 after …")
         sent_at=timezone.now(),
         message_id=built.message.extra_headers.get("Message-ID", ""),
         size_bytes=built.size,

@@ -65,6 +65,41 @@ def test_two_beats_at_the_same_moment_send_one_digest(
     assert (send.attempts, send.scope) == (1, workspace.schema_name)
 
 
+class BusyOnceInbox(Inbox):
+    """Answers the first message with 451 (try again later), then accepts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if not self.refused:
+            self.refused += 1
+            return "451 4.3.0 Mailbox busy, try again later"
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.mark.celery_worker
+def test_a_temporary_smtp_failure_is_retried_with_backoff_and_recorded(
+    celery_worker: Any, settings: Any, make_workspace: Any
+) -> None:
+    inbox, port = BusyOnceInbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 5
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    try:
+        workspace = with_history(make_workspace("dgrt", name="Retry Shop"), days=21)
+        subscribe(owner_of(workspace), workspace, frequency="daily", hour=0, time_zone="UTC")
+        (send_id,) = services.sends_claim_due()
+        send = wait_for(lambda: DigestSend.objects.filter(pk=send_id, state="sent").first(), 90, "the retried send")
+    finally:
+        controller.stop()
+    assert inbox.refused == 1 and len(inbox.messages) == 1
+    assert send.attempts == 2 and "451" in send.error and "Mailbox busy" in send.error
+
+
 # ---------------------------------------------------------------------------------------------
 # Killed workers: `celery worker` subprocesses on a queue of their own
 
