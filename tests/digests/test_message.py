@@ -257,3 +257,26 @@ def test_a_member_who_left_the_workspace_gets_no_digest(digest_workspace: Any, m
     assert len(services.digests_due(now=this_morning())) == 1
     membership.delete()
     assert services.digests_due(now=this_morning()) == []
+
+
+def test_the_fan_out_in_a_dst_week_sends_each_member_at_their_own_local_hour(
+    inbox: Any, make_workspace: Any, make_user: Any
+) -> None:
+    from accounts.models import Membership
+
+    workspace = make_workspace("dgtz", name="Zone Shop")
+    berlin, new_york = make_user("berlin@example.com"), make_user("ny@example.com")
+    for member, zone in ((berlin, "Europe/Berlin"), (new_york, "America/New_York")):
+        Membership.objects.create(user=member, workspace=workspace, role="viewer")
+        subscribe(member, workspace, frequency="weekly", weekday=0, hour=8, time_zone=zone)
+    # Monday 30 March 2026, the day after Berlin's change to summer time (New York changed on the 8th)
+    assert send_due(datetime(2026, 3, 30, 5, 45, tzinfo=UTC)) == []  # 07:45 in Berlin
+    (first,) = send_due(datetime(2026, 3, 30, 6, 0, tzinfo=UTC))  # 08:00 CEST
+    assert (first.to_email, first.period_start, first.period_end) == (
+        "berlin@example.com", date(2026, 3, 23), date(2026, 3, 29)
+    )  # fmt: skip
+    assert send_due(datetime(2026, 3, 30, 11, 45, tzinfo=UTC)) == []  # 07:45 EDT; Berlin's is sent already
+    (second,) = send_due(datetime(2026, 3, 30, 12, 0, tzinfo=UTC))  # 08:00 EDT
+    assert second.to_email == "ny@example.com" and second.period_start == date(2026, 3, 23)
+    assert [m["To"] for m in inbox.messages] == ["berlin@example.com", "ny@example.com"]
+    assert "No data yet" in text_of(inbox.messages[0])  # a workspace without data still says so plainly
