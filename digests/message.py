@@ -33,6 +33,12 @@ MAX_MESSAGE_BYTES = 100 * 1024
 FREQUENCY_LABELS = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
 
 
+class DigestEmail(EmailMultiAlternatives):
+    """The parts, the images beside them: multipart/related at the top (Django's attachment subtype)."""
+
+    mixed_subtype = "related"
+
+
 @dataclass
 class BuiltDigest:
     message: EmailMultiAlternatives
@@ -99,7 +105,7 @@ def _render(
     }
     html = render_to_string("digests/email/digest.html", context)
     text = render_to_string("digests/email/digest.txt", context)
-    message = EmailMultiAlternatives(
+    message = DigestEmail(
         subject=subject[:200],
         body=text,
         from_email=_sender(brand),
@@ -113,7 +119,6 @@ def _render(
         },
     )
     message.attach_alternative(html, "text/html")
-    message.mixed_subtype = "related"
     images: dict[str, bytes] = {}
     for part in parts:
         for chart in part.charts:

@@ -42,7 +42,7 @@ def _page(
     status: int = 200,
 ) -> HttpResponse:
     membership = _membership(request)
-    user, workspace = request.user, request.tenant  # type: ignore[attr-defined]
+    user, workspace = membership.user, request.tenant  # type: ignore[attr-defined]
     subscription = selectors.subscription_for(user=user, workspace=workspace)
     profile = selectors.profile_for(user=user)
     if form is None:
@@ -89,14 +89,14 @@ def _page(
 
 @require_http_methods(["GET", "POST"])
 def digest_settings(request: HttpRequest) -> HttpResponse:
-    _membership(request)
+    membership = _membership(request)
     if request.method == "GET":
         return _page(request)
     form = PreferencesForm(request.POST)
     if not form.is_valid():
         return _page(request, form=form, status=400)
     try:
-        services.preferences_save(user=request.user, workspace=request.tenant, **form.cleaned_data)  # type: ignore[arg-type, attr-defined]
+        services.preferences_save(user=membership.user, workspace=request.tenant, **form.cleaned_data)  # type: ignore[attr-defined]
     except ValidationError as exc:
         for field, errors in exc.message_dict.items():
             form.add_error(field if field in form.fields else None, errors)
@@ -107,9 +107,9 @@ def digest_settings(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def digest_send_now(request: HttpRequest) -> HttpResponse:
-    _membership(request)
+    membership = _membership(request)
     try:
-        send = services.send_now(user=request.user, workspace=request.tenant)  # type: ignore[arg-type, attr-defined]
+        send = services.send_now(user=membership.user, workspace=request.tenant)  # type: ignore[attr-defined]
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -137,8 +137,8 @@ def digest_branding(request: HttpRequest) -> HttpResponse:
 @require_GET
 def digest_preview(request: HttpRequest) -> HttpResponse:
     """The preview alone, for the "Refresh" button (htmx swaps the iframe)."""
-    _membership(request)
-    preview = services.digest_preview(user=request.user, workspace=request.tenant)  # type: ignore[arg-type, attr-defined]
+    membership = _membership(request)
+    preview = services.digest_preview(user=membership.user, workspace=request.tenant)  # type: ignore[attr-defined]
     return render(
         request,
         "digests/settings.html#preview",
