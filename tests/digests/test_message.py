@@ -280,3 +280,27 @@ def test_the_fan_out_in_a_dst_week_sends_each_member_at_their_own_local_hour(
     assert second.to_email == "ny@example.com" and second.period_start == date(2026, 3, 23)
     assert [m["To"] for m in inbox.messages] == ["berlin@example.com", "ny@example.com"]
     assert "No data yet" in text_of(inbox.messages[0])  # a workspace without data still says so plainly
+
+
+def test_a_combined_digest_too_big_for_gmail_drops_charts_until_it_fits(
+    inbox: Any, make_workspace: Any, make_user: Any, monkeypatch: Any
+) -> None:
+    from digests import message as digest_message
+
+    agent = make_user("big@agency.example")
+    workspaces = [with_history(make_workspace(slug, owner=agent), days=14) for slug in ("bga", "bgb")]
+    for workspace in workspaces:
+        subscribe(agent, workspace, frequency="daily", hour=0, delivery="combined")
+    full = digest_message.digest_build(
+        user=agent, workspaces=workspaces, period=period_for_delivery_day("daily", this_morning().date()),
+        time_zone="UTC", hour=0, scope="combined", send_id=None,
+    )  # fmt: skip
+    assert len(full.images) == 6
+    # A limit between "one chart per workspace" and "three": the smaller message must be sent.
+    limit = full.size - 2 * 1024
+    monkeypatch.setattr(digest_message, "MAX_MESSAGE_BYTES", limit)
+    (send,) = send_due(this_morning())
+    message = inbox.messages[0]
+    assert send.state == "sent" and len(message.as_bytes()) <= limit
+    images = images_of(message)
+    assert 0 < len(images) < 6 and all(f"cid:{cid}" in html_of(message) for cid in images)
