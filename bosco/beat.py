@@ -70,4 +70,12 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": 1800},
     },
     # --- end Alerts
+    # --- Digests: every 15 minutes the digests whose local hour (each member's own time zone)
+    # has come are claimed, one send record per member and period, and sent on the notifications queue.
+    "digests.send-due": {
+        "task": "digests.tasks.send_due_digests",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 600},
+    },
+    # --- end Digests
 }

@@ -16,5 +16,7 @@ urlpatterns = [
     path("oauth/callback/", connectors_public.oauth_callback, name="oauth_callback"),
     # Stripe's webhook endpoint (signed; the only CSRF-exempt view).
     path("billing/", include("billing.urls_public")),
+    # Digest unsubscribe links (signed; the one-click POST carries no CSRF token, RFC 8058).
+    path("", include("digests.urls_public")),
     path("", include("accounts.urls_public")),
 ]

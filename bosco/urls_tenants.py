@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/", include("bosco.urls_api")),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls_workspace")),
+    path("settings/digests/", include("digests.urls")),
     path("settings/billing/", include("billing.urls_workspace")),
     path("", include("insights.urls")),
     path("data-sources/", include("connectors.urls")),

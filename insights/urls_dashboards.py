@@ -10,7 +10,6 @@ urlpatterns = [
     path("campaigns/", dashboards.campaigns, name="campaigns"),
     # Campaign ids are "platform:account:campaign" (the metrics layer's public id); no slashes.
     path("campaigns/<str:campaign_id>/", dashboards.campaign_detail, name="campaign_detail"),
-    # Settings tabs that later issues fill (digests, billing); see the view module's docstring.
-    path("settings/digests/", dashboards.settings_digests, name="settings_digests"),
+    # The billing tab of Settings, until it moves to its app; see the view module's docstring.
     path("settings/billing/", dashboards.settings_billing, name="settings_billing"),
 ]

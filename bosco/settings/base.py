@@ -48,6 +48,8 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Digests span a member's workspaces (one combined e-mail), so their settings and sends are shared.
+    "digests",
 ]
 TENANT_APPS = [
     "connectors",

@@ -6,6 +6,8 @@ from bosco.settings.base import env
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# A worker subprocess of a test may send to the test's local SMTP server (EMAIL_URL names it).
+EMAIL_BACKEND = env("BOSCO_TEST_EMAIL_BACKEND", default=EMAIL_BACKEND)
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver", "127.0.0.1"]  # noqa: F405
 # The emulators and the demo commands are dev tooling: tests use them, production never installs them.
 SHARED_APPS = [*SHARED_APPS, "devtools"]  # noqa: F405

@@ -7,8 +7,8 @@ sort, page — bad values fall back with a plain note, never an error page), ask
 fragments of the same view (`HX-Target` names the fragment) and push the clean URL, so a copied
 link always reproduces the view. Every member of the workspace may look at every page.
 
-The Digests and Billing tabs of Settings live here for now: they only show the plan and what a
-digest will hold, and move to their apps when those issues land.
+The Billing tab of Settings lives here for now: it only shows the plan, and moves to its app when
+that issue lands (the Digests tab is the digests app's).
 """
 
 from __future__ import annotations
@@ -305,27 +305,4 @@ def settings_billing(request: HttpRequest) -> HttpResponse:
             "connections_used": sources_summary().connections_used,
             "members_used": account_selectors.seats_taken(workspace=tenant),
         },
-    )
-
-
-@require_GET
-@dash.one_data_version
-def settings_digests(request: HttpRequest) -> HttpResponse:
-    """What the weekly digest will contain, built from this workspace's own last week."""
-    _membership(request)
-    tenant = request.tenant  # type: ignore[attr-defined]
-    today = workspace_today(tenant.time_zone)
-    state = DashboardState(
-        today=today, preset="7d", date_from=today - timedelta(days=7), date_to=today - timedelta(days=1)
-    )
-    status = dash.data_status()
-    preview = None
-    if status.has_data:
-        slice_ = dash.Slice({})
-        total = dash.totals(state, slice_, metrics=("spend", "conversion_value", "roas"))
-        preview = {"row": total.rows[0] if total.rows else {}, "currency": status.currency or tenant.reporting_currency}
-    return render(
-        request,
-        "workspace/settings_digests.html",
-        {"section": "settings", "tab": "digests", "preview": preview, "state": state},
     )

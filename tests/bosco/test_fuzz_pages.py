@@ -65,6 +65,8 @@ NOT_CRAWLED = {
     # submitted in tests/browser/test_alerts_browser.py and refused cases in tests/alerts/.
     "rule_delete": "no deletable rule in the fixture: tests/alerts/",
     "incident_resolve": "no open incident in the fixture: tests/alerts/test_channel_setup.py",
+    # White-label digests are an Agency-plan form; the fixture workspace is on the trial.
+    "digests_branding": "Agency plan only: tests/digests/test_pages.py posts good and bad input",
 }
 # Pages no link on a workspace host leads to (redirect targets, allauth settings), crawled too.
 SEEDS = [
@@ -73,6 +75,7 @@ SEEDS = [
     "/switch/hardening/",
     "/accounts/email/",
     "/accounts/password/change/",
+    "/settings/digests/preview/",  # the Digests tab's preview fragment (htmx hx-get, no href)
 ]
 SKIP_LINKS = ("/api/", "/accounts/logout/", "/static/")
 
