@@ -55,7 +55,7 @@ EMULATOR_CONFIG = EmulatorConfig(
 TEST_SETTINGS: dict[str, Any] = {
     "CONNECTORS_FIXED_TODAY": TODAY.isoformat(),
     "CONNECTORS_BACKFILL_DAYS": 60,
-    "CONNECTORS_CHUNK_DAYS": {"google_ads": 20, "meta": 20, "tiktok": 20},
+    "CONNECTORS_CHUNK_DAYS": {"google_ads": 20, "meta": 20, "tiktok": 20, "ga4": 20},
     "CONNECTORS_TIKTOK_PAGE_SIZE": 40,
     "CONNECTORS_BACKOFF_BASE": 0.01,
     "CONNECTORS_BACKOFF_MAX": 0.05,
@@ -72,6 +72,9 @@ TEST_SETTINGS: dict[str, Any] = {
     "META_GRAPH_URL": "",
     "TIKTOK_OAUTH_AUTHORIZE_URL": "",
     "TIKTOK_API_URL": "",
+    "GA4_ADMIN_API_URL": "",
+    "GA4_DATA_API_URL": "",
+    "CONNECTORS_GA4_PAGE_SIZE": 200,
     "TIKTOK_APP_ID": EMULATOR_CONFIG.tiktok_app_id,
     "TIKTOK_APP_SECRET": EMULATOR_CONFIG.tiktok_app_secret,
     "GOOGLE_ADS_CLIENT_ID": EMULATOR_CONFIG.google_client_id,
@@ -137,6 +140,7 @@ def connect(emulator: EmulatorServer) -> Callable[..., Any]:
         "google_ads": EMULATOR_CONFIG.google_accounts,
         "meta": EMULATOR_CONFIG.meta_accounts,
         "tiktok": EMULATOR_CONFIG.tiktok_accounts,
+        "ga4": EMULATOR_CONFIG.ga4_properties,
     }
 
     def make(platform: str = "google_ads", accounts: list[str] | None = None, **fields: Any) -> Connection:
