@@ -280,3 +280,25 @@ def test_overlapping_reordered_and_repeated_windows_land_the_clean_result(
         assert landed() == expected
         assert RawRecord.objects.count() == len(expected), "no duplicates"
         transaction.set_rollback(True)
+
+
+def test_a_granted_ga4_connection_lists_both_properties_with_currency_and_zone(tenant, emulator) -> None:
+    """The demo's path (a grant minted without the consent page) and the callback's account listing."""
+    from django.utils import timezone
+
+    from connectors import services
+    from connectors.oauth import TokenSet
+
+    minted = emulator.state.issue_tokens("ga4")
+    tokens = TokenSet(
+        minted["access_token"], minted["refresh_token"], timezone.now() + timedelta(hours=1), minted["scope"]
+    )
+
+    connection = services.connection_connect_granted(platform="ga4", tokens=tokens, user_id=None, label="Demo")
+
+    accounts = {a.external_id: (a.name, a.currency, a.time_zone) for a in connection.accounts.all()}
+    assert accounts == {
+        "412345678": ("Bosco Demo Shop (US)", "USD", "America/New_York"),
+        "498765432": ("Bosco Démo Boutique (EU)", "EUR", "Europe/Berlin"),
+    }
+    assert connection.lookback_days == 3
