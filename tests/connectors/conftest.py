@@ -75,7 +75,7 @@ TEST_SETTINGS: dict[str, Any] = {
     "TIKTOK_API_URL": "",
     "GA4_ADMIN_API_URL": "",
     "GA4_DATA_API_URL": "",
-    "CONNECTORS_GA4_PAGE_SIZE": 200,
+    "CONNECTORS_GA4_PAGE_SIZE": 120,
     "TIKTOK_APP_ID": EMULATOR_CONFIG.tiktok_app_id,
     "TIKTOK_APP_SECRET": EMULATOR_CONFIG.tiktok_app_secret,
     "GOOGLE_ADS_CLIENT_ID": EMULATOR_CONFIG.google_client_id,

@@ -78,7 +78,7 @@ def test_backfill_lands_what_ga4_reports_with_the_property_currency(
 ) -> None:
     status, run, connection = _sync(connect, new_run)
 
-    assert status == "succeeded" and run.pages > 3, "60 days at 200 rows a page take several pages"
+    assert status == "succeeded" and run.pages > 3, "60 days at 120 rows a page take several pages"
     got = landed()
     assert got and got == truth(emulator)
     account = connection.accounts.get(external_id=PROPERTY)
