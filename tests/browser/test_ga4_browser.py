@@ -12,10 +12,37 @@ from typing import Any
 import pytest
 from django_tenants.utils import schema_context
 
+from accounts.models import Workspace
 from tests.browser.conftest import connect_google_ads_and_wait_for_the_warehouse
-from tests.browser.test_dashboards_browser import sign_up_and_create_workspace
+from tests.conftest import PASSWORD
 
 PROPERTY = "412345678"  # Bosco Demo Shop (US), USD
+
+
+def sign_up_and_create_workspace(web: Any) -> Workspace:
+    """A new customer signs up and creates "Harbor Goods" (its own slug: schemas outlive a test)."""
+    from django.core import mail
+
+    page = web.page
+    web.goto("/accounts/signup/")
+    page.fill("input[name=email]", "analyst@harbor-goods.example")
+    page.fill("input[name=password1]", PASSWORD)
+    page.fill("input[name=password2]", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", mail.outbox[-1].body).group(0)
+    page.goto(link.replace("http://localhost/", web.url("/")).replace("http://testserver/", web.url("/")))
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    page.fill("input[name=name]", "Harbor Goods")
+    page.wait_for_timeout(600)  # the address is suggested from the name as one types
+    page.select_option("select[name=reporting_currency]", "EUR")
+    page.select_option("select[name=time_zone]", "Europe/Berlin")
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    workspace = Workspace.objects.get(slug="harbor-goods")
+    assert page.url.startswith(web.url("/", workspace))
+    return workspace
 
 
 @pytest.mark.browser
