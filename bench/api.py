@@ -250,6 +250,8 @@ PLATFORM_URLS = {
     "META_GRAPH_URL": "meta-graph",
     "TIKTOK_OAUTH_AUTHORIZE_URL": "tiktok-authorize",
     "TIKTOK_API_URL": "tiktok-api",
+    "GA4_ADMIN_API_URL": "ga4-admin",
+    "GA4_DATA_API_URL": "ga4-data",
 }
 
 

@@ -59,6 +59,19 @@ def meta_endpoints() -> MetaEndpoints:
     )
 
 
+@dataclass(frozen=True)
+class Ga4Endpoints:
+    admin: str  # ends with the API version, e.g. https://analyticsadmin.googleapis.com/v1beta
+    data: str  # e.g. https://analyticsdata.googleapis.com/v1beta
+
+
+def ga4_endpoints() -> Ga4Endpoints:
+    return Ga4Endpoints(
+        admin=f"{_setting('GA4_ADMIN_API_URL', '/ga4/admin')}/{settings.GA4_API_VERSION}",
+        data=f"{_setting('GA4_DATA_API_URL', '/ga4/data')}/{settings.GA4_API_VERSION}",
+    )
+
+
 def tiktok_endpoints() -> TikTokEndpoints:
     return TikTokEndpoints(
         authorize=_setting("TIKTOK_OAUTH_AUTHORIZE_URL", "/tiktok/portal/auth"),

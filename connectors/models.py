@@ -23,6 +23,7 @@ class Platform(models.TextChoices):
     GOOGLE_ADS = "google_ads", "Google Ads"
     META = "meta", "Meta Ads"
     TIKTOK = "tiktok", "TikTok Ads"
+    GA4 = "ga4", "Google Analytics 4"
 
 
 class Connection(models.Model):

@@ -47,12 +47,16 @@ from connectors.models import Connection, Platform
 logger = logging.getLogger("connectors.oauth")
 
 GOOGLE_ADS_SCOPE = "https://www.googleapis.com/auth/adwords"
+# GA4 is its own connection with its own Google grant: reading reports needs only this scope.
+GA4_SCOPE = "https://www.googleapis.com/auth/analytics.readonly"
+GOOGLE_PLATFORMS = frozenset({Platform.GOOGLE_ADS.value, Platform.GA4.value})
 # Read-only: Bosco reports on campaigns and never changes them.
 META_SCOPES = "ads_read,business_management"
 PLATFORM_LABELS: dict[str, str] = {
     Platform.GOOGLE_ADS.value: "Google Ads",
     Platform.META.value: "Meta",
     Platform.TIKTOK.value: "TikTok",
+    Platform.GA4.value: "Google Analytics",
 }
 # Refresh a little before the platform's expiry, so a token never dies mid-request.
 EXPIRY_SKEW = timedelta(seconds=90)
@@ -183,11 +187,11 @@ def _access_token_of(body: dict[str, Any], label: str) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # Google
-def _google_session(redirect_uri: str | None = None) -> OAuth2Session:
+def _google_session(redirect_uri: str | None = None, *, scope: str = GOOGLE_ADS_SCOPE) -> OAuth2Session:
     session = OAuth2Session(
         client_id=settings.GOOGLE_ADS_CLIENT_ID,
         client_secret=settings.GOOGLE_ADS_CLIENT_SECRET,
-        scope=GOOGLE_ADS_SCOPE,
+        scope=scope,
         redirect_uri=redirect_uri,
         code_challenge_method="S256",
         token_endpoint_auth_method="client_secret_post",  # noqa: S106 - a method name, not a secret
@@ -213,8 +217,8 @@ def _meta_session(redirect_uri: str | None = None) -> OAuth2Session:
 
 def authorization_url(*, platform: str, redirect_uri: str, state: str, code_verifier: str) -> str:
     """Where to send the person to grant access. Google gets PKCE (S256); Meta's web login has none."""
-    if platform == Platform.GOOGLE_ADS:
-        with _google_session(redirect_uri) as session:
+    if platform in GOOGLE_PLATFORMS:
+        with _google_session(redirect_uri, scope=_google_scope(platform)) as session:
             url, _ = session.create_authorization_url(
                 conf.google_endpoints().authorize,
                 state=state,
@@ -235,14 +239,18 @@ def authorization_url(*, platform: str, redirect_uri: str, state: str, code_veri
     raise ValueError(f"unknown platform {platform!r}")
 
 
+def _google_scope(platform: str) -> str:
+    return GA4_SCOPE if platform == Platform.GA4 else GOOGLE_ADS_SCOPE
+
+
 def exchange_code(*, platform: str, code: str, redirect_uri: str, code_verifier: str) -> TokenSet:
     """Trade the authorization code for tokens (Meta: then for a long-lived token)."""
     label = PLATFORM_LABELS[platform]
     if platform == Platform.TIKTOK:
         return exchange_tiktok_code(code)
     try:
-        if platform == Platform.GOOGLE_ADS:
-            with _google_session(redirect_uri) as session:
+        if platform in GOOGLE_PLATFORMS:
+            with _google_session(redirect_uri, scope=_google_scope(platform)) as session:
                 body = _oauth_call(
                     lambda: session.fetch_token(conf.google_endpoints().token, code=code, code_verifier=code_verifier),
                     what="exchange the Google authorization code",
@@ -394,7 +402,7 @@ def revoke(*, platform: str, token: str) -> bool:
         # TikTok offers no revocation for advertiser tokens: the advertiser removes the app in TikTok.
         return False
     try:
-        if platform == Platform.GOOGLE_ADS:
+        if platform in GOOGLE_PLATFORMS:
             response = httpx.post(conf.google_endpoints().revoke, data={"token": token}, timeout=_timeout())
         else:
             response = httpx.delete(
@@ -437,7 +445,7 @@ class ConnectionTokens:
             raise ReauthRequired("connection has no credentials", user_message=_reauth_message(self.platform))
         now = timezone.now()
         if self._expires_at is not None:
-            if self.platform == Platform.GOOGLE_ADS and self._expires_at - now <= EXPIRY_SKEW:
+            if self.platform in GOOGLE_PLATFORMS and self._expires_at - now <= EXPIRY_SKEW:
                 return self.refresh(rejected=self._access)
             if self.platform == Platform.META:
                 if self._expires_at <= now:
@@ -459,7 +467,7 @@ class ConnectionTokens:
             if self.platform == Platform.TIKTOK:
                 # TikTok tokens have no refresh: a rejected one means the grant is gone.
                 raise ReauthRequired("TikTok token rejected", user_message=_reauth_message(self.platform))
-            if self.platform == Platform.GOOGLE_ADS:
+            if self.platform in GOOGLE_PLATFORMS:
                 tokens = refresh_google_token(refresh_token=connection.refresh_token or "", stats=self.stats)
             else:
                 tokens = extend_meta_token(current, stats=self.stats)

@@ -77,7 +77,7 @@ def oauth_begin(
         _entitlement_check("data_sources", current=data_sources_in_use())
     state = oauth.new_state()
     digest = oauth.state_hash(state)
-    verifier = oauth.new_code_verifier() if platform == Platform.GOOGLE_ADS else ""
+    verifier = oauth.new_code_verifier() if platform in oauth.GOOGLE_PLATFORMS else ""
     redirect_uri = conf.oauth_redirect_uri()
     now = timezone.now()
     expires_at = now + timedelta(seconds=settings.CONNECTORS_OAUTH_STATE_TTL_SECONDS)

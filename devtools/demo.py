@@ -6,7 +6,8 @@ way a customer's data goes.
 
 - First run: grants are minted through the emulator's control API (`POST /_emulator/tokens`,
   the consent page without a browser), Google Ads and Meta connections are created with every ad
-  account the emulator has (EUR, USD, GBP and JPY accounts), and the real sync engine backfills
+  account the emulator has (EUR, USD, GBP and JPY accounts) and a GA4 connection with both emulated
+  properties (their sessions follow the ad campaigns' clicks), and the real sync engine backfills
   `DEMO_BACKFILL_DAYS` (>1 year) in this process while progress is printed. The warehouse's
   hand-off runs here too (Celery eager mode for this process only), so the facts and rollups
   exist when it returns; then the insight models score the workspace once.
@@ -54,6 +55,8 @@ DEMO_BACKFILL_DAYS = 400
 #: larger chunks than production's 30 days: fewer report jobs for the one-off backfill
 DEMO_CHUNK_DAYS = 120
 PLATFORMS = ("google_ads", "meta")
+#: GA4 sessions beside the ad spend: both emulated properties, from the same Google OAuth emulator
+PLATFORMS = (*PLATFORMS, "ga4")
 PROGRESS_EVERY = 5.0
 
 

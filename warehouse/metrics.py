@@ -130,6 +130,59 @@ PLANNED: dict[str, str] = {
 }
 ALIASES: dict[str, str] = {"revenue": "conversion_value", "conversions_value": "conversion_value"}
 METRICS: dict[str, Metric] = {**SUMS, **RATIOS}
+#: GA4's measures (source "sessions": fct_sessions_daily), read by warehouse.selectors.sessions.
+#: Kept out of METRICS on purpose: the ads query engine (warehouse.queries) and the API answer
+#: METRICS from the ad fact and its rollups, which hold no sessions.
+SESSION_SUMS: dict[str, SumMetric] = {
+    m.name: m
+    for m in (
+        SumMetric("sessions", "Sessions", "sessions", "count", higher_is_better=True, source="sessions"),
+        SumMetric(
+            "engaged_sessions",
+            "Engaged sessions",
+            "engaged_sessions",
+            "count",
+            higher_is_better=True,
+            source="sessions",
+        ),
+        SumMetric("key_events", "Key events", "key_events", "count", higher_is_better=True, source="sessions"),
+        SumMetric(
+            "purchase_revenue",
+            "Purchase revenue (GA4)",
+            "purchase_revenue_reporting_micros",
+            "money",
+            scale=1_000_000,
+            higher_is_better=True,
+            source="sessions",
+        ),
+    )
+}
+SESSION_RATIOS: dict[str, RatioMetric] = {
+    m.name: m
+    for m in (
+        RatioMetric(
+            "ga4_conversion_rate",
+            "Conversion rate (GA4)",
+            "key_events",
+            "sessions",
+            "percent",
+            multiplier=100,
+            higher_is_better=True,
+            source="sessions",
+        ),
+        RatioMetric(
+            "engagement_rate",
+            "Engagement rate",
+            "engaged_sessions",
+            "sessions",
+            "percent",
+            multiplier=100,
+            higher_is_better=True,
+            source="sessions",
+        ),
+    )
+}
+SESSION_METRICS: dict[str, Metric] = {**SESSION_SUMS, **SESSION_RATIOS}
 
 
 class UnknownMetric(ValueError):
@@ -140,6 +193,8 @@ def resolve(name: str) -> Metric:
     key = ALIASES.get(name, name)
     if key in METRICS:
         return METRICS[key]
+    if key in SESSION_METRICS:
+        return SESSION_METRICS[key]
     if key in PLANNED:
         raise UnknownMetric(f"{name}: not available yet — {PLANNED[key]}")
     raise UnknownMetric(f"unknown metric {name!r}; known: {', '.join(sorted(METRICS))}")

@@ -377,21 +377,34 @@ TIKTOK_APP_ID = env("TIKTOK_APP_ID", default="7300000000000000001")
 TIKTOK_APP_SECRET = env("TIKTOK_APP_SECRET", default="emulator-tiktok-secret")
 # Rows per report page (TikTok allows 1 to 1000).
 CONNECTORS_TIKTOK_PAGE_SIZE = env.int("TIKTOK_PAGE_SIZE", default=1000)
+# GA4 reuses the Google OAuth client above. GA4_ADMIN_API_URL=https://analyticsadmin.googleapis.com,
+# GA4_DATA_API_URL=https://analyticsdata.googleapis.com (the version is appended).
+GA4_ADMIN_API_URL = env("GA4_ADMIN_API_URL", default="")
+GA4_DATA_API_URL = env("GA4_DATA_API_URL", default="")
+GA4_API_VERSION = env("GA4_API_VERSION", default="v1beta")
+# Rows per runReport page (the Data API allows up to 250,000).
+CONNECTORS_GA4_PAGE_SIZE = env.int("GA4_PAGE_SIZE", default=10000)
+# Pause a run (until the quota resets) when the property's hourly or daily tokens left would pay
+# for fewer than this many more requests like the last one.
+CONNECTORS_GA4_QUOTA_RESERVE_REQUESTS = env.int("GA4_QUOTA_RESERVE_REQUESTS", default=5)
 # Days re-read on every scheduled sync (restatement windows) and history fetched on connect.
 CONNECTORS_LOOKBACK_DAYS = {
     "google_ads": env.int("GOOGLE_ADS_LOOKBACK_DAYS", default=30),
     "meta": env.int("META_LOOKBACK_DAYS", default=28),
     # TikTok's longest click attribution window is 28 days; the default 7-day window restates a week.
     "tiktok": env.int("TIKTOK_LOOKBACK_DAYS", default=7),
+    # GA4 keeps processing a day for about 48 hours; three days re-read covers it with a margin.
+    "ga4": env.int("GA4_LOOKBACK_DAYS", default=3),
 }
 CONNECTORS_BACKFILL_DAYS = env.int("CONNECTORS_BACKFILL_DAYS", default=730)
 # Each platform's reporting history limit: about 37 months for both.
-CONNECTORS_MAX_HISTORY_DAYS = {"google_ads": 1125, "meta": 1125, "tiktok": 1125}
+CONNECTORS_MAX_HISTORY_DAYS = {"google_ads": 1125, "meta": 1125, "tiktok": 1125, "ga4": 1125}
 CONNECTORS_CHUNK_DAYS = {
     "google_ads": env.int("GOOGLE_ADS_CHUNK_DAYS", default=30),
     "meta": env.int("META_CHUNK_DAYS", default=30),
     # A daily synchronous TikTok report spans at most 30 days.
     "tiktok": min(30, env.int("TIKTOK_CHUNK_DAYS", default=30)),
+    "ga4": env.int("GA4_CHUNK_DAYS", default=30),
 }
 CONNECTORS_SYNC_INTERVAL_HOURS = env.int("CONNECTORS_SYNC_INTERVAL_HOURS", default=6)
 CONNECTORS_HTTP_TIMEOUT = env.float("CONNECTORS_HTTP_TIMEOUT", default=60.0)

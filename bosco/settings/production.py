@@ -31,6 +31,8 @@ META_OAUTH_DIALOG_URL = env("META_OAUTH_DIALOG_URL")
 META_GRAPH_URL = env("META_GRAPH_URL")
 TIKTOK_OAUTH_AUTHORIZE_URL = env("TIKTOK_OAUTH_AUTHORIZE_URL")
 TIKTOK_API_URL = env("TIKTOK_API_URL")
+GA4_ADMIN_API_URL = env("GA4_ADMIN_API_URL")
+GA4_DATA_API_URL = env("GA4_DATA_API_URL")
 BOSCO_PORT = env("BOSCO_PORT", default="")
 # The one OAuth redirect URI registered in the Google and Meta app consoles. Unset, it is derived:
 # https://<BOSCO_DOMAIN>[:BOSCO_PORT]/oauth/callback/ (connectors.conf.oauth_redirect_uri).

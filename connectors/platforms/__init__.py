@@ -65,6 +65,7 @@ def client_for(platform: str, *, tokens: Any, stats: Any = None) -> PlatformClie
     """The client of `platform`, authenticating with `tokens` (a `base.TokenSource`)."""
     # Imported here: the clients import this package's shared types, so importing them at module
     # level would make the package and its clients import each other.
+    from connectors.platforms.ga4 import Ga4Client
     from connectors.platforms.google_ads import GoogleAdsClient
     from connectors.platforms.meta import MetaClient
     from connectors.platforms.tiktok import TikTokClient
@@ -75,4 +76,6 @@ def client_for(platform: str, *, tokens: Any, stats: Any = None) -> PlatformClie
         return MetaClient(tokens=tokens, stats=stats)
     if platform == "tiktok":
         return TikTokClient(tokens=tokens, stats=stats)
+    if platform == "ga4":
+        return Ga4Client(tokens=tokens, stats=stats)
     raise ValueError(f"unknown platform {platform!r}")

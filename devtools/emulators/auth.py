@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from devtools.emulators.config import GOOGLE_ADS, TIKTOK
 
 GOOGLE_ADS_SCOPE = "https://www.googleapis.com/auth/adwords"
+GA4_SCOPE = "https://www.googleapis.com/auth/analytics.readonly"
 META_DEFAULT_SCOPES = ("ads_read", "ads_management", "business_management")
 # TikTok grants scope ids (numbers); these are "Ad Account Management" and "Reporting" reads.
 TIKTOK_SCOPES = ("1", "4")

@@ -16,7 +16,9 @@ from typing import Any
 GOOGLE_ADS = "google_ads"
 META = "meta"
 TIKTOK = "tiktok"
-PLATFORMS: tuple[str, ...] = (GOOGLE_ADS, META, TIKTOK)
+# Google Analytics 4: not an ad platform, but it shares the fault book, versions and truth.
+GA4 = "ga4"
+PLATFORMS: tuple[str, ...] = (GOOGLE_ADS, META, TIKTOK, GA4)
 
 # Currencies whose smallest unit is the whole unit (ISO 4217 exponent 0). Meta reports JPY spend
 # as "1234", never "1234.00"; Google still uses micros for them.
@@ -89,6 +91,13 @@ DEFAULT_TIKTOK_ACCOUNTS: tuple[AccountSpec, ...] = (
     AccountSpec("7302000000000000022", "Bosco Demo DE", "EUR", "Europe/Berlin", "DE"),
 )
 
+# GA4 properties: numeric property ids, each with its reporting currency and time zone. Ad
+# accounts send their clicks to the property of their currency (else the first property).
+DEFAULT_GA4_PROPERTIES: tuple[AccountSpec, ...] = (
+    AccountSpec("412345678", "Bosco Demo Shop (US)", "USD", "America/New_York", "US"),
+    AccountSpec("498765432", "Bosco Démo Boutique (EU)", "EUR", "Europe/Berlin", "DE"),
+)
+
 
 @dataclass(frozen=True)
 class EmulatorConfig:
@@ -111,6 +120,7 @@ class EmulatorConfig:
     google_accounts: tuple[AccountSpec, ...] = field(default=DEFAULT_GOOGLE_ACCOUNTS)
     meta_accounts: tuple[AccountSpec, ...] = field(default=DEFAULT_META_ACCOUNTS)
     tiktok_accounts: tuple[AccountSpec, ...] = field(default=DEFAULT_TIKTOK_ACCOUNTS)
+    ga4_properties: tuple[AccountSpec, ...] = field(default=DEFAULT_GA4_PROPERTIES)
 
     # --- restatement ------------------------------------------------------------------------
     google_restatement_days: int = 30
@@ -153,6 +163,22 @@ class EmulatorConfig:
     # Synchronous reports that would return more rows fail with code 40067 (use async tasks).
     tiktok_max_rows_per_sync_request: int | None = 100_000
 
+    # --- Google Analytics 4 (Admin API + Data API) ---------------------------------------
+    # GA4 processes a day for about 48 hours: the last `ga4_processing_days` days grow on later
+    # reads (each restatement version closes part of the gap), older days never change.
+    ga4_processing_days: int = 2
+    # `limit` of runReport without one (the API's default is 10,000; at most 250,000).
+    ga4_default_limit: int = 10_000
+    ga4_max_limit: int = 250_000
+    # Property quota (core tokens): per day and per hour, as the Standard property quota.
+    ga4_tokens_per_day: int = 200_000
+    ga4_tokens_per_hour: int = 40_000
+    # Distinct rows a report may hold before the rest folds into one "(other)" row (None: never).
+    ga4_other_row_after: int | None = None
+    # Reports with user metrics and a campaign dimension are thresholded: rows with fewer users
+    # than this are withheld and `subjectToThresholding` is true (0: never).
+    ga4_threshold_users: int = 0
+
     # --- OAuth ------------------------------------------------------------------------------
     google_client_id: str = "bosco-emulator.apps.googleusercontent.com"
     google_client_secret: str = "emulator-google-secret"  # noqa: S105 - the emulator's public fake secret
@@ -184,7 +210,7 @@ class EmulatorConfig:
             raise ValueError("history_months must be >= 1")
         if not 1 <= self.tiktok_default_page_size <= self.tiktok_max_page_size:
             raise ValueError("need 1 <= tiktok_default_page_size <= tiktok_max_page_size")
-        for accounts in (self.google_accounts, self.meta_accounts, self.tiktok_accounts):
+        for accounts in (self.google_accounts, self.meta_accounts, self.tiktok_accounts, self.ga4_properties):
             ids = [a.account_id for a in accounts]
             if len(ids) != len(set(ids)) or not ids:
                 raise ValueError("account ids must be unique and non-empty")
@@ -198,6 +224,8 @@ class EmulatorConfig:
             return self.meta_accounts
         if platform == TIKTOK:
             return self.tiktok_accounts
+        if platform == GA4:
+            return self.ga4_properties
         raise ValueError(f"unknown platform {platform!r}")
 
     def restatement_days(self, platform: str) -> int:
@@ -205,6 +233,8 @@ class EmulatorConfig:
             return self.google_restatement_days
         if platform == TIKTOK:
             return self.tiktok_restatement_days
+        if platform == GA4:
+            return self.ga4_processing_days
         return self.meta_restatement_days
 
     def to_dict(self) -> dict[str, Any]:
@@ -235,7 +265,7 @@ class EmulatorConfig:
 
 
 _DATE_FIELDS = frozenset({"today", "anchor_date"})
-_ACCOUNT_FIELDS = frozenset({"google_accounts", "meta_accounts", "tiktok_accounts"})
+_ACCOUNT_FIELDS = frozenset({"google_accounts", "meta_accounts", "tiktok_accounts", "ga4_properties"})
 _OPTIONAL_INT_FIELDS = frozenset(
     {
         "auto_restate_every_n_report_calls",
@@ -246,6 +276,7 @@ _OPTIONAL_INT_FIELDS = frozenset(
         "meta_max_rows_per_async_job",
         "meta_min_api_version",
         "tiktok_max_rows_per_sync_request",
+        "ga4_other_row_after",
     }
 )
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from devtools.emulators.config import PLATFORMS
+from devtools.emulators import ga4_data
+from devtools.emulators.config import GA4, PLATFORMS
 from devtools.emulators.faults import ENDPOINTS, FAULT_KINDS, FaultSpecError
 from devtools.emulators.http import json_body, json_response
 from devtools.emulators.state import EmulatorState
@@ -31,6 +33,14 @@ def _truth(state: EmulatorState, request: Request, body: dict[str, Any]) -> Any:
     a = request.args
     if not a.get("platform") or not a.get("account"):
         raise ValueError("platform and account are required")
+    if a["platform"] == GA4:
+        since, until = a.get("since"), a.get("until")
+        return ga4_data.truth(
+            state,
+            a["account"],
+            date.fromisoformat(since) if since else None,
+            date.fromisoformat(until) if until else None,
+        )
     return state.truth(a["platform"], a["account"], a.get("level", "campaign"), a.get("since"), a.get("until"))
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from devtools.emulators.config import GOOGLE_ADS, META, PLATFORMS, TIKTOK
+from devtools.emulators.config import GA4, GOOGLE_ADS, META, PLATFORMS, TIKTOK
 
 GOOGLE_ENDPOINTS = (
     "oauth.authorize",
@@ -43,7 +43,8 @@ TIKTOK_ENDPOINTS = (
     "adgroups",
     "report",
 )
-ENDPOINTS = {GOOGLE_ADS: GOOGLE_ENDPOINTS, META: META_ENDPOINTS, TIKTOK: TIKTOK_ENDPOINTS}
+GA4_ENDPOINTS = ("accountSummaries", "runReport", "batchRunReports")
+ENDPOINTS = {GOOGLE_ADS: GOOGLE_ENDPOINTS, META: META_ENDPOINTS, TIKTOK: TIKTOK_ENDPOINTS, GA4: GA4_ENDPOINTS}
 
 # kind → default parameters (also the list of accepted parameter names).
 FAULT_KINDS: dict[str, dict[str, Any]] = {
@@ -71,6 +72,14 @@ FAULT_KINDS: dict[str, dict[str, Any]] = {
     "finer_level": {"row": 0, "field": None},
     # The token endpoint does not know Bosco's OAuth client (a wrong client id or secret).
     "invalid_client": {},
+    # GA4: the property quota is used up (429 RESOURCE_EXHAUSTED, the answer carries no retry time).
+    "quota_exhausted": {"scope": "hourly"},
+    # GA4: the caller may not read the property (403 PERMISSION_DENIED).
+    "permission_denied": {},
+    # GA4: the answer leaves out `metricHeaders` (or `dimensionHeaders` with field="dimensionHeaders").
+    "missing_headers": {"field": "metricHeaders"},
+    # GA4: the answer says it was sampled (`samplingMetadatas`).
+    "sampled": {},
 }
 # Kinds every endpoint handles in the shared request prelude.
 COMMON_KINDS = frozenset({"rate_limit", "server_error", "html_502", "slow", "hang", "truncated_json"})

@@ -11,7 +11,16 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from devtools.emulators import control, google_ads, google_oauth, meta_graph, meta_oauth, tiktok_api, tiktok_oauth
+from devtools.emulators import (
+    control,
+    ga4_api,
+    google_ads,
+    google_oauth,
+    meta_graph,
+    meta_oauth,
+    tiktok_api,
+    tiktok_oauth,
+)
 from devtools.emulators.config import EmulatorConfig
 from devtools.emulators.http import Route, json_response, route
 from devtools.emulators.state import EmulatorState
@@ -56,6 +65,12 @@ class EmulatorApp:
             route("GET", _TIKTOK + r"/campaign/get/?", tiktok_api.campaign_get),
             route("GET", _TIKTOK + r"/adgroup/get/?", tiktok_api.adgroup_get),
             route("GET", _TIKTOK + r"/report/integrated/get/?", tiktok_api.report),
+            route("GET", r"/ga4/admin/v1beta/accountSummaries", ga4_api.account_summaries),
+            route("GET", r"/ga4/admin/v1beta/properties/(?P<property_id>\d+)", ga4_api.get_property),
+            route("POST", r"/ga4/data/v1beta/properties/(?P<property_id>\d+):runReport", ga4_api.run_report),
+            route(
+                "POST", r"/ga4/data/v1beta/properties/(?P<property_id>\d+):batchRunReports", ga4_api.batch_run_reports
+            ),
             # Browsers ask every host for a favicon; the consent pages should not log a 404.
             route("GET", r"/favicon\.ico", lambda state, request: Response(b"", status=204)),
             route("GET,POST,DELETE", r"/_emulator/?(?P<op>.*)", control.control),

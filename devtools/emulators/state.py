@@ -21,13 +21,14 @@ from typing import Any
 import numpy as np
 
 from devtools.emulators.auth import (
+    GA4_SCOPE,
     GOOGLE_ADS_SCOPE,
     META_DEFAULT_SCOPES,
     TIKTOK_SCOPES,
     TIKTOK_TOKEN_LIFETIME,
     TokenStore,
 )
-from devtools.emulators.config import GOOGLE_ADS, META, PLATFORMS, TIKTOK, AccountSpec, EmulatorConfig
+from devtools.emulators.config import GA4, GOOGLE_ADS, META, PLATFORMS, TIKTOK, AccountSpec, EmulatorConfig
 from devtools.emulators.datagen import (
     ACCOUNT,
     AD_GROUP,
@@ -103,6 +104,8 @@ class EmulatorState:
         self._jobs: dict[str, ReportRun] = {}
         self._meta_calls: defaultdict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._google_ops: Counter[str] = Counter()
+        # GA4 core tokens spent per property: {"hour", "day", "used_hour", "used_day"} (ga4_api).
+        self.ga4_quota: dict[str, dict[str, int]] = {}
         self._sequence = 0
         self._job_sequence = 0
 
@@ -358,10 +361,10 @@ class EmulatorState:
             raise ValueError(f"platform must be one of {PLATFORMS}")
         with self._lock:
             config = self._config
-            if platform == GOOGLE_ADS:
-                grant = self.tokens.new_grant(
-                    platform, config.google_client_id, tuple(scopes or (GOOGLE_ADS_SCOPE,)), True
-                )
+            if platform in (GOOGLE_ADS, GA4):
+                # GA4 is read with a Google OAuth grant (analytics.readonly), like Google Ads.
+                default = GA4_SCOPE if platform == GA4 else GOOGLE_ADS_SCOPE
+                grant = self.tokens.new_grant(GOOGLE_ADS, config.google_client_id, tuple(scopes or (default,)), True)
                 access = self.tokens.issue_access(grant, config.google_access_token_lifetime)
             elif platform == TIKTOK:
                 # TikTok's advertiser tokens are long-lived: no refresh, valid until revoked.

@@ -36,6 +36,7 @@ from insights.selectors import dashboard_tables as tables
 from insights.selectors import dashboards as dash
 from insights.selectors.dashboard_state import COMPARES, PRESETS, DashboardState
 from insights.selectors.series import workspace_today
+from insights.selectors.sessions_page import channel_sessions
 
 #: htmx targets that a page renders alone (the partial of the same name)
 FRAGMENTS = {
@@ -220,6 +221,7 @@ def channels(request: HttpRequest) -> HttpResponse:
         return render(request, "dashboards/channels.html#accounts", context)
     platforms = tables.platform_table(state, slice_, total, currency)
     context.update(platforms=platforms, platform_headers=_headers(request, state, platforms, dash.DEFAULT_SORT))
+    context["sessions"] = channel_sessions(date_from=state.date_from, date_to=state.date_to)
     return render(request, "dashboards/channels.html", context)
 
 

@@ -30,6 +30,8 @@ PLATFORM_ENV = {
     "TIKTOK_APP_SECRET": "placeholder",
     "TIKTOK_OAUTH_AUTHORIZE_URL": "https://business-api.tiktok.example/portal/auth",
     "TIKTOK_API_URL": "https://business-api.tiktok.example/open_api",
+    "GA4_ADMIN_API_URL": "https://analyticsadmin.example",
+    "GA4_DATA_API_URL": "https://analyticsdata.example",
 }
 
 

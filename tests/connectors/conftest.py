@@ -28,6 +28,7 @@ META_USD = "1010203040506071"  # America/Los_Angeles
 META_JPY = "1030405060708093"  # Asia/Tokyo
 TIKTOK_USD = "7301000000000000011"  # America/New_York
 TIKTOK_EUR = "7302000000000000022"  # Europe/Berlin
+GA4_USD = "412345678"  # GA4 property, America/New_York
 
 EMULATOR_CONFIG = EmulatorConfig(
     seed=11,
@@ -55,7 +56,7 @@ EMULATOR_CONFIG = EmulatorConfig(
 TEST_SETTINGS: dict[str, Any] = {
     "CONNECTORS_FIXED_TODAY": TODAY.isoformat(),
     "CONNECTORS_BACKFILL_DAYS": 60,
-    "CONNECTORS_CHUNK_DAYS": {"google_ads": 20, "meta": 20, "tiktok": 20},
+    "CONNECTORS_CHUNK_DAYS": {"google_ads": 20, "meta": 20, "tiktok": 20, "ga4": 20},
     "CONNECTORS_TIKTOK_PAGE_SIZE": 40,
     "CONNECTORS_BACKOFF_BASE": 0.01,
     "CONNECTORS_BACKOFF_MAX": 0.05,
@@ -72,6 +73,9 @@ TEST_SETTINGS: dict[str, Any] = {
     "META_GRAPH_URL": "",
     "TIKTOK_OAUTH_AUTHORIZE_URL": "",
     "TIKTOK_API_URL": "",
+    "GA4_ADMIN_API_URL": "",
+    "GA4_DATA_API_URL": "",
+    "CONNECTORS_GA4_PAGE_SIZE": 120,
     "TIKTOK_APP_ID": EMULATOR_CONFIG.tiktok_app_id,
     "TIKTOK_APP_SECRET": EMULATOR_CONFIG.tiktok_app_secret,
     "GOOGLE_ADS_CLIENT_ID": EMULATOR_CONFIG.google_client_id,
@@ -137,6 +141,7 @@ def connect(emulator: EmulatorServer) -> Callable[..., Any]:
         "google_ads": EMULATOR_CONFIG.google_accounts,
         "meta": EMULATOR_CONFIG.meta_accounts,
         "tiktok": EMULATOR_CONFIG.tiktok_accounts,
+        "ga4": EMULATOR_CONFIG.ga4_properties,
     }
 
     def make(platform: str = "google_ads", accounts: list[str] | None = None, **fields: Any) -> Connection:
@@ -199,6 +204,13 @@ def raw_daily(stream: str, account_id: str, since: date, until: date) -> dict[tu
                 # The API sends the value in full precision; the truth in the currency's minor unit.
                 "conversions_value": Decimal(repr(m.get("conversionsValue", 0))).quantize(Decimal("0.01"), ROUND_DOWN),
             }
+        elif stream == "ga4.traffic_daily":
+            m = p["metrics"]
+            out[(record.date.isoformat(), record.record_key.rsplit("|", 1)[1])] = {
+                "sessions": int(m["sessions"]),
+                "key_events": int(m["keyEvents"]),
+                "purchase_revenue": Decimal(m["purchaseRevenue"]),
+            }
         elif stream == "tiktok.adgroup_daily":
             m = p["metrics"]
             out[(record.date.isoformat(), p["dimensions"]["adgroup_id"])] = {
@@ -229,6 +241,8 @@ def truth_daily(
     emulator: EmulatorServer, platform: str, account: str, since: date, until: date
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """The emulator's truth at ad group / ad set level, rows with no delivery dropped like the APIs do."""
+    if platform == "ga4":
+        return _ga4_truth(emulator, account, since, until)
     truth = emulator.state.truth(platform, account, "ad_group", since, until)
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for row in truth["rows"]:
@@ -263,6 +277,21 @@ def truth_daily(
             if not values["impressions"]:
                 continue
         out[key] = values
+    return out
+
+
+def _ga4_truth(emulator: EmulatorServer, prop: str, since: date, until: date) -> dict[tuple[str, str], dict[str, Any]]:
+    """GA4's rows at (date, traffic row digest), as the Data API reports them (finest grain)."""
+    from connectors.platforms.ga4 import row_digest
+    from devtools.emulators import ga4_data
+
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in ga4_data.truth(emulator.state, prop, since, until)["rows"]:
+        key = (row["date"], row_digest(row["channel_group"], row["source"], row["medium"], row["campaign"]))
+        acc = out.setdefault(key, {"sessions": 0, "key_events": 0, "purchase_revenue": Decimal(0)})
+        acc["sessions"] += row["sessions"]
+        acc["key_events"] += row["key_events"]
+        acc["purchase_revenue"] += Decimal(row["purchase_revenue"])
     return out
 
 

@@ -21,6 +21,7 @@ from connectors import windows
 from connectors.models import StreamCursor, SyncRun
 from connectors.sync import engine, run_execute
 from tests.connectors.conftest import (
+    GA4_USD,
     GOOGLE_EUR,
     META_USD,
     TIKTOK_USD,
@@ -81,7 +82,8 @@ def _assert_cursors_never_ahead(emulator, platform: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("platform", "account"), [("google_ads", GOOGLE_EUR), ("meta", META_USD), ("tiktok", TIKTOK_USD)]
+    ("platform", "account"),
+    [("google_ads", GOOGLE_EUR), ("meta", META_USD), ("tiktok", TIKTOK_USD), ("ga4", GA4_USD)],
 )
 def test_a_crash_after_every_page_then_a_rerun_gives_exactly_the_clean_rows(
     tenant, emulator, connect, new_run, handoffs, monkeypatch, platform, account

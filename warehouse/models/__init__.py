@@ -30,6 +30,7 @@ from warehouse.models.rollups import (
     MonthCampaign,
     WeekCampaign,
 )
+from warehouse.models.sessions import SessionsDaily, StgGa4Property, StgGa4TrafficDaily
 from warehouse.models.staging import (
     StgGoogleAdsAdGroup,
     StgGoogleAdsAdGroupDaily,
@@ -66,6 +67,9 @@ __all__ = [
     "QuarantinedRow",
     "RawRecord",
     "Restatement",
+    "SessionsDaily",
+    "StgGa4Property",
+    "StgGa4TrafficDaily",
     "StgGoogleAdsAdGroup",
     "StgGoogleAdsAdGroupDaily",
     "StgGoogleAdsCampaign",

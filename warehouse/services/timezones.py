@@ -11,13 +11,16 @@ _time_zone_known: dict[str, bool] = {}
 
 
 def valid_time_zones() -> list[str]:
-    """The accounts' time zones PostgreSQL accepts (checked once per zone and process).
+    """The ad accounts' and GA4 properties' time zones PostgreSQL accepts (checked once per zone and process).
 
     pg_timezone_names would answer too, but reads the whole zone database on every query
     (~100 ms); a zone name either converts or raises, so try each new one once.
     """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT DISTINCT time_zone FROM dim_ad_account WHERE time_zone IS NOT NULL")
+        cursor.execute(
+            "SELECT time_zone FROM dim_ad_account WHERE time_zone IS NOT NULL"
+            " UNION SELECT time_zone FROM stg_ga4__property WHERE time_zone IS NOT NULL"  # GA4 properties' zones
+        )
         names = [row[0] for row in cursor.fetchall()]
         for name in names:
             if name not in _time_zone_known:

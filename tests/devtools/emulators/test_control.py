@@ -37,7 +37,7 @@ def test_reset_restores_the_start_config_and_forgets_tokens(
     http.post("/_emulator/config", json={"google_page_size": 3})
     http.post("/_emulator/restate", json={})
     assert http.post("/_emulator/reset", json={}).json()["config"]["google_page_size"] == 10_000
-    assert srv.state.versions() == {"google_ads": 0, "meta": 0, "tiktok": 0}
+    assert srv.state.versions() == {"google_ads": 0, "meta": 0, "tiktok": 0, "ga4": 0}
     assert http.get(f"{ADS}/customers:listAccessibleCustomers", headers=google_headers).status_code == 401
 
 
