@@ -267,6 +267,9 @@ def rule_evaluate(*, rule: AlertRule, workspace: Any, now: datetime | None = Non
     if findings is None:
         return report
     with transaction.atomic():
+        # One evaluation of a rule at a time: a warehouse run's evaluation and the hourly one (or
+        # a redelivered task) meeting here would both see no open incident and open two.
+        AlertRule.objects.select_for_update().filter(pk=rule.pk).first()
         open_incidents = selectors.incidents_open_for(rule=rule)
         notify = not _silenced(rule, now)
         for finding in findings:

@@ -231,3 +231,50 @@ def test_anomaly_rule_without_a_metric_follows_every_incident(alert_workspace: W
     assert evaluate(rule, alert_workspace).opened == 1
     incident = AlertIncident.objects.get()
     assert incident.value == 9.0 and incident.subject == f"Meta, Clicks on {yesterday_utc().isoformat()}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_evaluations_of_one_rule_at_once_open_one_incident(
+    transactional_db: None, alert_workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The warehouse run's evaluation and the hourly one meeting: both read "no open incident"
+    unless one waits for the other; then there would be two incidents and two e-mails."""
+    import contextlib
+    import threading
+
+    from django.db import connection
+
+    from alerts import selectors
+
+    rule = make_rule(threshold=round(spend_of(1) / 2, 2))
+    both_read = threading.Barrier(2, timeout=3)
+    read_open = selectors.incidents_open_for
+
+    def read_then_wait(**kwargs: Any) -> Any:
+        found = read_open(**kwargs)
+        # Without the rule lock both evaluations get here before either writes; with it the other
+        # one waits on the lock, the barrier times out and this one goes on alone.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_read.wait()
+        return found
+
+    monkeypatch.setattr(selectors, "incidents_open_for", read_then_wait)
+    errors: list[BaseException] = []
+
+    def evaluate_in_thread() -> None:
+        try:
+            connection.set_tenant(alert_workspace)
+            services.rule_evaluate(rule=AlertRule.objects.get(pk=rule.pk), workspace=alert_workspace)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=evaluate_in_thread) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors, errors
+    assert AlertIncident.objects.filter(rule=rule).count() == 1
+    assert len(deliveries("opened")) == 1
