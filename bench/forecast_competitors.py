@@ -1,0 +1,100 @@
+"""Reference competitors for bench/forecast_eval.py: Prophet and statsforecast.
+
+Runs INSIDE the benchmark's own virtualenv (``var/bench-venv``), never in the product's:
+neither package is a product dependency. It only produces forecasts; every model is scored
+by the same code in bench/forecast_eval.py.
+
+    var/bench-venv/bin/python bench/forecast_competitors.py JOB.json OUT.json
+
+JOB.json: {"horizon": 7, "series": {key: {"ds": [...], "y": [...], "cuts": [i, ...]}}}
+(``ds``/``y`` on a regular daily grid, NaN for a missing day; each cut is the index of the
+last day of history). OUT.json: {key: {model: {"yhat": [[...] per cut], "lo95": ..., "hi95": ...}}}
+plus "versions" and "seconds" per model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+
+def _prophet(frame: pd.DataFrame, cuts: list[int], horizon: int) -> dict[str, list[list[float]]]:
+    from prophet import Prophet
+
+    out: dict[str, list[list[float]]] = {"yhat": [], "lo95": [], "hi95": []}
+    for cut in cuts:
+        history = frame.iloc[: cut + 1].dropna()
+        model = Prophet(interval_width=0.95)  # the package defaults otherwise
+        model.fit(history)
+        future = pd.DataFrame({"ds": frame["ds"].iloc[cut] + pd.to_timedelta(np.arange(1, horizon + 1), unit="D")})
+        pred = model.predict(future)
+        out["yhat"].append(pred["yhat"].tolist())
+        out["lo95"].append(pred["yhat_lower"].tolist())
+        out["hi95"].append(pred["yhat_upper"].tolist())
+    return out
+
+
+def _statsforecast(frame: pd.DataFrame, cuts: list[int], horizon: int) -> dict[str, dict[str, list[list[float]]]]:
+    from statsforecast import StatsForecast
+    from statsforecast.models import MSTL, AutoARIMA, AutoETS
+
+    # statsforecast needs a gap-free grid: missing days are interpolated linearly
+    filled = frame.assign(y=frame["y"].interpolate(limit_direction="both"))
+    results: dict[str, dict[str, list[list[float]]]] = {}
+    for cut in cuts:
+        history = filled.iloc[: cut + 1].assign(unique_id="s")
+        seasons = [7, 365] if len(history) >= 2 * 365 + 14 else [7]
+        models = [
+            AutoETS(season_length=7, alias="AutoETS"),
+            AutoARIMA(season_length=7, alias="AutoARIMA"),
+            MSTL(season_length=seasons, trend_forecaster=AutoETS(model="ZZN"), alias="MSTL"),
+        ]
+        sf = StatsForecast(models=models, freq="D", n_jobs=1)
+        pred = sf.forecast(df=history[["unique_id", "ds", "y"]], h=horizon, level=[95])
+        for name in ("AutoETS", "AutoARIMA", "MSTL"):
+            slot = results.setdefault(name, {"yhat": [], "lo95": [], "hi95": []})
+            slot["yhat"].append(pred[name].tolist())
+            slot["lo95"].append(pred[f"{name}-lo-95"].tolist())
+            slot["hi95"].append(pred[f"{name}-hi-95"].tolist())
+    return results
+
+
+def main() -> int:
+    job_path, out_path = sys.argv[1], sys.argv[2]
+    job = json.loads(open(job_path).read())
+    horizon = int(job["horizon"])
+    logging.getLogger("cmdstanpy").setLevel(logging.ERROR)
+    logging.getLogger("prophet").setLevel(logging.ERROR)
+    warnings.simplefilter("ignore")
+    out: dict[str, object] = {"seconds": {}, "versions": {}}
+    import prophet
+    import statsforecast
+
+    out["versions"] = {"prophet": prophet.__version__, "statsforecast": statsforecast.__version__}
+    for key, spec in job["series"].items():
+        frame = pd.DataFrame(
+            {"ds": pd.to_datetime(spec["ds"]), "y": [math.nan if v is None else float(v) for v in spec["y"]]}
+        )
+        cuts = [int(c) for c in spec["cuts"]]
+        started = time.perf_counter()
+        entry: dict[str, object] = {"Prophet": _prophet(frame, cuts, horizon)}
+        out["seconds"][f"{key}/Prophet"] = round(time.perf_counter() - started, 1)  # type: ignore[index]
+        started = time.perf_counter()
+        entry.update(_statsforecast(frame, cuts, horizon))
+        out["seconds"][f"{key}/statsforecast"] = round(time.perf_counter() - started, 1)  # type: ignore[index]
+        out[key] = entry
+        print(f"  competitors done: {key}", file=sys.stderr, flush=True)
+    with open(out_path, "w") as handle:
+        json.dump(out, handle)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,299 @@
+"""Forecast benchmark: Bosco against seasonal naive, ETS, Prophet and statsforecast.
+
+    python bench/forecast_eval.py [--quick] [--data-dir DIR] [--no-competitors]
+
+On every daily series of the reference data (``../shared/data``; see ``daily_series``) and
+on synthetic series with a known yearly cycle and holidays: rolling origins one week apart
+(52, or as many as the series allows after 28 days of history; ``--quick``: 12), horizon 7.
+At each origin every model is refitted on the history up to it. MASE is the mean absolute
+error over the 7 days divided by the in-sample seasonal-naive (period 7) error up to the
+origin; coverage is the share of actuals inside the 95% band.
+
+Models:
+* ``bosco``          - ``insights.ml.forecasting.forecast`` (the product's model, with the
+                       country's holidays where the series has a known country)
+* ``bosco_ets``      - the previous product model (ETS(A,Ad,A), no year, no holidays)
+* ``seasonal_naive`` - the last week repeated (no band)
+* ``Prophet``, ``AutoETS``, ``AutoARIMA``, ``MSTL`` - reference competitors, computed in a
+  separate virtualenv (``var/bench-venv``, created on first use with pip) by
+  ``bench/forecast_competitors.py``; they are NOT product dependencies. Their forecasts are
+  cached in ``var/forecast_competitors_{full,quick}.json`` keyed by the job, so a rerun (and
+  ``--quick``) reuses them; the bench says when a figure comes from the cache. If the
+  virtualenv cannot be made, the bench says the competitors are unavailable and goes on.
+
+Goals: Bosco's MASE below Prophet's on each series; 95% coverage in 0.93-0.97 over all
+origins of the real series. Prints every figure, then one line of JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from insights.ml.forecasting import forecast, mase_scale, seasonal_naive  # noqa: E402 - needs the repo on sys.path
+
+HORIZON = 7
+MIN_HISTORY = 28
+BENCH_VENV = REPO / "var" / "bench-venv"
+COMPETITOR_PACKAGES = ("prophet", "statsforecast")
+COMPETITORS = ("Prophet", "AutoETS", "AutoARIMA", "MSTL")
+
+
+# =========================================================================== data
+
+
+def daily_series(data: Path) -> dict[str, tuple[pd.Series, str | None, str]]:
+    """Every daily series in the reference data: key -> (series, holiday country, description)."""
+    out: dict[str, tuple[pd.Series, str | None, str]] = {}
+    wp = pd.read_csv(data / "forecast" / "example_wp_log_R.csv", parse_dates=["ds"]).sort_values("ds")
+    out["wp_log_R"] = (
+        pd.Series(wp["y"].to_numpy(dtype=float), index=pd.DatetimeIndex(wp["ds"])),
+        "US",
+        "Wikipedia page views of R (log), 2008-2015",
+    )
+    taxi = pd.read_csv(data / "nab" / "nyc_taxi.csv", parse_dates=["timestamp"])
+    per_day = taxi.set_index("timestamp")["value"].resample("D").sum()
+    out["nyc_taxi_daily"] = (per_day.astype(float), "US", "NYC taxi passengers per day (NAB file summed), 2014-15")
+    cred = pd.read_csv(data / "mmm" / "credibility_mmm_input_data.csv", parse_dates=["date"])
+    out["credibility_sales"] = (
+        pd.Series(cred["y"].to_numpy(dtype=float), index=pd.DatetimeIndex(cred["date"])),
+        None,
+        "daily sales of the credibility media-mix set, 120 days",
+    )
+    return out
+
+
+def synthetic_series(seed: int) -> tuple[pd.Series, str]:
+    """Three years of daily conversions: trend with a changepoint, weekly and yearly cycles,
+    US holidays (-40% on the day) and a yearly sale (+60% for 3 days in late November),
+    multiplicative log-normal noise."""
+    import holidays
+
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2021-01-04", periods=3 * 365 + 60, freq="D")
+    t = np.arange(days.size) / 365.25
+    trend = 0.15 * t - 0.25 * np.maximum(t - 2.0, 0)
+    weekly = np.array([0.05, 0.08, 0.06, 0.04, 0.0, -0.12, -0.11])[days.day_of_week]
+    doy = 2 * np.pi * days.day_of_year.to_numpy() / 365.25
+    yearly = 0.25 * np.sin(doy) + 0.1 * np.cos(2 * doy)
+    calendar = holidays.country_holidays("US", years=range(2021, 2025))
+    hol = np.array([-0.4 if d.date() in calendar else 0.0 for d in days])
+    sale = np.array([0.6 if (d.month == 11 and 24 <= d.day <= 26) else 0.0 for d in days])
+    noise = rng.normal(0, 0.08, days.size)
+    values = 500 * np.exp(trend + weekly + yearly + hol + sale + noise)
+    return pd.Series(np.round(values), index=days), "US"
+
+
+def on_grid(series: pd.Series) -> pd.Series:
+    series = series.groupby(level=0).mean().sort_index()
+    return series.reindex(pd.date_range(series.index[0], series.index[-1], freq="D"))
+
+
+def origins_for(n: int, count: int) -> list[int]:
+    last = n - 1 - HORIZON
+    return sorted(c for c in (last - 7 * k for k in range(count)) if c >= MIN_HISTORY - 1)
+
+
+# =========================================================================== competitors
+
+
+def _bench_python() -> Path | None:
+    python = BENCH_VENV / "bin" / "python"
+    if python.exists():
+        return python
+    print(f"  creating {BENCH_VENV} and installing {', '.join(COMPETITOR_PACKAGES)} (one-off) ...", flush=True)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True, capture_output=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", *COMPETITOR_PACKAGES], check=True, capture_output=True
+        )
+    except (subprocess.CalledProcessError, OSError) as exc:
+        print(f"  competitors unavailable: could not build the bench virtualenv ({exc})", flush=True)
+        return None
+    return python
+
+
+def competitor_forecasts(job: dict[str, Any], mode: str) -> tuple[dict[str, Any] | None, str]:
+    """Competitors' forecasts for the job, from the cache when the job is unchanged."""
+    digest = hashlib.sha256(json.dumps(job, sort_keys=True).encode()).hexdigest()[:16]
+    cache = REPO / "var" / f"forecast_competitors_{mode}.json"
+    if cache.exists():
+        stored = json.loads(cache.read_text())
+        if stored.get("job") == digest:
+            return stored["result"], f"cached from {stored['when']} ({cache.relative_to(REPO)})"
+    python = _bench_python()
+    if python is None:
+        return None, "unavailable"
+    with tempfile.TemporaryDirectory() as tmp:
+        job_file, out_file = Path(tmp) / "job.json", Path(tmp) / "out.json"
+        job_file.write_text(json.dumps(job))
+        started = time.perf_counter()
+        done = subprocess.run(
+            [str(python), str(REPO / "bench" / "forecast_competitors.py"), str(job_file), str(out_file)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            print(f"  competitors unavailable: their run failed ({tail})", flush=True)
+            return None, "unavailable"
+        result = json.loads(out_file.read_text())
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    cache.parent.mkdir(exist_ok=True)
+    cache.write_text(json.dumps({"job": digest, "when": when, "result": result}))
+    return result, f"computed now in {time.perf_counter() - started:.0f}s"
+
+
+# =========================================================================== scoring
+
+
+def score(grid: pd.Series, cuts: list[int], predictions: list[tuple[np.ndarray, np.ndarray | None, np.ndarray | None]]):
+    """Mean MASE and 95% coverage over the origins (coverage None without bands)."""
+    y = grid.to_numpy(dtype=float)
+    mases, covered, counted = [], 0, 0
+    for cut, (yhat, lo, hi) in zip(cuts, predictions, strict=True):
+        actual = y[cut + 1 : cut + 1 + HORIZON]
+        known = np.isfinite(actual)
+        if not known.any():
+            continue
+        scale = mase_scale(y[: cut + 1], 7)
+        mases.append(float(np.mean(np.abs(actual - yhat)[known]) / scale))
+        if lo is not None and hi is not None:
+            covered += int(np.sum(((actual >= lo) & (actual <= hi))[known]))
+            counted += int(known.sum())
+    return float(np.mean(mases)), (covered / counted if counted else None)
+
+
+def bosco_predictions(grid: pd.Series, cuts: list[int], **options: Any):
+    out = []
+    for cut in cuts:
+        history = grid.iloc[: cut + 1].dropna()
+        result = forecast(history, HORIZON, **options)
+        out.append(
+            (result["yhat"].to_numpy(), result["yhat_lower_95"].to_numpy(), result["yhat_upper_95"].to_numpy())
+        )
+    return out
+
+
+def naive_predictions(grid: pd.Series, cuts: list[int]):
+    return [(seasonal_naive(grid.iloc[: cut + 1].ffill(), HORIZON, 7), None, None) for cut in cuts]
+
+
+# =========================================================================== main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--quick", action="store_true", help="12 origins per series; under a minute")
+    parser.add_argument("--no-competitors", action="store_true", help="skip Prophet / statsforecast")
+    args = parser.parse_args(argv)
+    env = os.environ.get("BOSCO_REFERENCE_DATA")
+    data = args.data_dir or (Path(env) if env else (REPO / ".." / "shared" / "data").resolve())
+    if not (data / "forecast").exists():
+        print(f"error: reference data not found under {data}", file=sys.stderr)
+        return 2
+    mode = "quick" if args.quick else "full"
+    count = 12 if args.quick else 52
+    started = time.perf_counter()
+    print(f"Bosco forecast benchmark - data {data} - {mode} run, horizon {HORIZON}, up to {count} weekly origins")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}", flush=True)
+
+    cases: dict[str, tuple[pd.Series, str | None, str, bool]] = {}
+    for key, (series, country, text) in daily_series(data).items():
+        cases[key] = (on_grid(series), country, text, True)
+    for seed in (1, 2) if args.quick else (1, 2, 3):
+        series, country = synthetic_series(seed)
+        cases[f"synthetic_{seed}"] = (on_grid(series), country, "synthetic: yearly + holidays + sale", False)
+    cuts = {key: origins_for(len(grid), count) for key, (grid, *_rest) in cases.items()}
+
+    job = {
+        "horizon": HORIZON,
+        "series": {
+            key: {
+                "ds": [d.strftime("%Y-%m-%d") for d in grid.index],
+                "y": [None if not math.isfinite(v) else float(v) for v in grid.to_numpy(dtype=float)],
+                "cuts": cuts[key],
+            }
+            for key, (grid, *_rest) in cases.items()
+        },
+    }
+    competitors, provenance = (None, "skipped (--no-competitors)")
+    if not args.no_competitors:
+        competitors, provenance = competitor_forecasts(job, mode)
+    print(f"competitors (Prophet, statsforecast AutoETS/AutoARIMA/MSTL): {provenance}", flush=True)
+    if competitors:
+        print(f"  versions: {competitors.get('versions')}")
+
+    figures: dict[str, Any] = {"mode": mode, "competitors": provenance}
+    missed: list[str] = []
+    real_cover: list[tuple[float, int]] = []
+    header = f"  {'model':<16}{'MASE':>8}{'cov95':>8}"
+    for key, (grid, country, text, real) in cases.items():
+        case_cuts = cuts[key]
+        print(f"\n{key}: {text}; {len(grid)} days, {len(case_cuts)} origins, country {country or '-'}", flush=True)
+        rows: dict[str, tuple[float, float | None]] = {}
+        t0 = time.perf_counter()
+        rows["bosco"] = score(grid, case_cuts, bosco_predictions(grid, case_cuts, country=country))
+        bosco_seconds = time.perf_counter() - t0
+        rows["bosco_ets"] = score(grid, case_cuts, bosco_predictions(grid, case_cuts, yearly=False))
+        rows["seasonal_naive"] = score(grid, case_cuts, naive_predictions(grid, case_cuts))
+        if competitors and key in competitors:
+            for name in COMPETITORS:
+                fc = competitors[key].get(name)
+                if fc:
+                    preds = [
+                        (np.array(a, dtype=float), np.array(b, dtype=float), np.array(c, dtype=float))
+                        for a, b, c in zip(fc["yhat"], fc["lo95"], fc["hi95"], strict=True)
+                    ]
+                    rows[name] = score(grid, case_cuts, preds)
+        print(header)
+        for name, (mase, cover) in rows.items():
+            shown = f"{cover:8.3f}" if cover is not None else f"{'-':>8}"
+            print(f"  {name:<16}{mase:8.3f}{shown}")
+            figures[f"{key}_{name}_mase"] = round(mase, 4)
+            if cover is not None:
+                figures[f"{key}_{name}_coverage_95"] = round(cover, 4)
+        print(f"  (bosco: {bosco_seconds:.1f}s for {len(case_cuts)} fits)")
+        if "Prophet" in rows:
+            beat = rows["bosco"][0] < rows["Prophet"][0]
+            margin = rows["bosco"][0] - rows["Prophet"][0]
+            print(f"  goal bosco MASE < Prophet MASE: {'PASS' if beat else 'MISS'} (difference {margin:+.3f})")
+            if not beat:
+                missed.append(f"{key}_beats_prophet")
+        if real and rows["bosco"][1] is not None:
+            real_cover.append((rows["bosco"][1], len(case_cuts)))
+    if real_cover:
+        pooled = sum(c * n for c, n in real_cover) / sum(n for _, n in real_cover)
+        ok = 0.93 <= pooled <= 0.97
+        print(f"\nBosco 95% coverage over all real-series origins: {pooled:.3f} (goal 0.93-0.97) {'PASS' if ok else 'MISS'}")
+        figures["bosco_coverage_95_real"] = round(pooled, 4)
+        if not ok:
+            missed.append("bosco_coverage_95_real")
+    figures["missed"] = missed
+    figures["wall_seconds"] = round(time.perf_counter() - started, 1)
+    print(f"{len(missed)} goal(s) missed: {', '.join(missed) or 'none'}; wall {figures['wall_seconds']}s")
+    print(json.dumps(figures, separators=(",", ":")))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
