@@ -68,7 +68,8 @@ def _statsforecast(frame: pd.DataFrame, cuts: list[int], horizon: int) -> dict[s
 
 def main() -> int:
     job_path, out_path = sys.argv[1], sys.argv[2]
-    job = json.loads(open(job_path).read())
+    with open(job_path) as handle:
+        job = json.loads(handle.read())
     horizon = int(job["horizon"])
     logging.getLogger("cmdstanpy").setLevel(logging.ERROR)
     logging.getLogger("prophet").setLevel(logging.ERROR)

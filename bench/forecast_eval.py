@@ -187,9 +187,7 @@ def bosco_predictions(grid: pd.Series, cuts: list[int], **options: Any):
     for cut in cuts:
         history = grid.iloc[: cut + 1].dropna()
         result = forecast(history, HORIZON, **options)
-        out.append(
-            (result["yhat"].to_numpy(), result["yhat_lower_95"].to_numpy(), result["yhat_upper_95"].to_numpy())
-        )
+        out.append((result["yhat"].to_numpy(), result["yhat_lower_95"].to_numpy(), result["yhat_upper_95"].to_numpy()))
     return out
 
 
@@ -284,7 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     if real_cover:
         pooled = sum(c * n for c, n in real_cover) / sum(n for _, n in real_cover)
         ok = 0.93 <= pooled <= 0.97
-        print(f"\nBosco 95% coverage over all real-series origins: {pooled:.3f} (goal 0.93-0.97) {'PASS' if ok else 'MISS'}")
+        print(
+            f"\nBosco 95% coverage over all real-series origins: {pooled:.3f} (goal 0.93-0.97) {'PASS' if ok else 'MISS'}"
+        )
         figures["bosco_coverage_95_real"] = round(pooled, 4)
         if not ok:
             missed.append("bosco_coverage_95_real")

@@ -425,3 +425,7 @@ STATICFILES_FINDERS = [
 # After a failed payment a workspace keeps working this many days, then turns read-only.
 BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)
 # --- end Billing ---------------------------------------------------------------------------------
+
+# --- Insights forecasts (issue 18): whose public holidays the daily forecasts know ("US", "DE",
+# "FR", "US-CA"; empty: none). Workspaces have no country field yet, so this applies to all.
+INSIGHTS_HOLIDAY_COUNTRY = env("INSIGHTS_HOLIDAY_COUNTRY", default="")

@@ -168,7 +168,11 @@ def fit_calendar(
     sigma = 1.0
     beta = np.zeros(design.shape[1])
     for _ in range(4):
-        penalty = np.where(np.isfinite(prior_arr), sigma**2 / np.square(prior_arr, where=np.isfinite(prior_arr), out=np.ones_like(prior_arr)), 0.0)
+        penalty = np.where(
+            np.isfinite(prior_arr),
+            sigma**2 / np.square(prior_arr, where=np.isfinite(prior_arr), out=np.ones_like(prior_arr)),
+            0.0,
+        )
         penalty[:2] = 1e-9 * y.size  # intercept and slope: unpenalised (tiny ridge for stability)
         gram = design.T @ (design * weights[:, None]) + np.diag(penalty)
         try:
