@@ -328,15 +328,17 @@ def forecast(
 
     fit = fit_holt_winters(work, period)
     point = _point_forecasts(fit, np.array([work.size - 1]), horizon)[0] + future_effect
-    weight = 0.0
+    weight, widen = 0.0, 1.0
     if calendar is not None and blend != 0:
-        weight = blend if blend is not None else _choose_blend(raw_work, grid.index, special, yearly, fit, calendar)
+        weight, widen = _choose_blend(raw_work, grid.index, special, yearly, fit, calendar)
+        weight = blend if blend is not None else weight
         point = (1 - weight) * point + weight * calendar.regression(future)
     if local_scale and scale_half_life is None:
         scale_half_life = float(max(period, 7))
     quantiles = _error_quantiles(
         fit, work, horizon, calibration, calibration_half_life, scale_half_life if local_scale else None
     )
+    quantiles = {p: q * widen for p, q in quantiles.items()}
     floor = 0.0 if np.nanmin(y) >= 0 else -np.inf  # a non-negative series stays non-negative
 
     def to_scale(a: np.ndarray) -> np.ndarray:
@@ -370,6 +372,7 @@ def forecast(
             "country": country or None,
             "events": len(events),
             "blend": weight,
+            "band_widening": round(widen, 3),
         },
         log_scale=log_scale,
         warnings=warnings,
@@ -377,8 +380,9 @@ def forecast(
     return frame
 
 
-BLEND_WEIGHTS = (0.0, 0.25, 0.5)
-BLEND_ORIGINS = 12
+BLEND_WEIGHTS = (0.0, 0.5)
+BLEND_ORIGINS = 26
+MAX_WIDEN = 1.5
 
 
 def _choose_blend(
@@ -389,22 +393,31 @@ def _choose_blend(
     fit: HoltWintersFit,
     calendar: object,
     horizon: int = 7,
-) -> float:
-    """Weight of the regression forecast in the blend, by rolling-origin validation.
+) -> tuple[float, float]:
+    """Weight of the regression forecast in the blend, and how much to widen the bands.
 
-    At each of the last ``BLEND_ORIGINS`` weekly origins the regression is refitted on the
-    data up to the origin and forecasts the next ``horizon`` days; the filter's forecast from
-    its state at the origin is the other candidate. The weight in ``BLEND_WEIGHTS`` with the
-    lowest mean absolute error wins (ties: the smaller weight). Too little history: 0.
+    Rolling-origin validation: at each of the last ``BLEND_ORIGINS`` weekly origins (half a
+    year) the calendar regression is refitted on the data up to the origin; it forecasts the
+    next ``horizon`` days on its own, and its calendar effects are added to the filter's
+    forecast from its state at the origin (the other candidate). The weight in
+    ``BLEND_WEIGHTS`` (an equal-weight combination or none) with the lowest mean absolute
+    error wins; ties keep the filter alone. Too little history: (0, 1).
+
+    The bands come from in-sample errors of the filter on the series with the calendar
+    removed, which look better than they are because the calendar was fitted on those very
+    days. The ratio of the 95th percentile of the chosen candidate's absolute validation
+    errors to that of the in-sample errors at the same origins (clipped to [1, ``MAX_WIDEN``])
+    widens the bands accordingly.
     """
     index = pd.DatetimeIndex(index)
     n = raw.size
     origins = [n - 1 - horizon - 7 * k for k in range(BLEND_ORIGINS)]
     origins = [o for o in origins if o >= 8 * 7]
     if len(origins) < 4:
-        return 0.0
+        return 0.0, 1.0
     ets_candidate = _point_forecasts(fit, np.array(origins), horizon)
-    errors = {w: [] for w in BLEND_WEIGHTS}
+    errors: dict[float, list[float]] = {w: [] for w in BLEND_WEIGHTS}
+    in_sample: list[float] = []
     for row, origin in enumerate(origins):
         targets = index[origin + 1 : origin + 1 + horizon]
         actual = raw[origin + 1 : origin + 1 + horizon]
@@ -413,13 +426,20 @@ def _choose_blend(
             continue
         refit = fit_calendar(raw[: origin + 1], index[: origin + 1], special, yearly=yearly, always=True)
         if refit is None:
-            return 0.0
-        ets = ets_candidate[row] + calendar.effect(targets)  # type: ignore[attr-defined]
+            return 0.0, 1.0
+        in_sample.extend(np.abs(actual - (ets_candidate[row] + calendar.effect(targets)))[known].tolist())  # type: ignore[attr-defined]
+        ets = ets_candidate[row] + refit.effect(targets)
         reg = refit.regression(targets)
         for w in BLEND_WEIGHTS:
             errors[w].extend(np.abs(actual - ((1 - w) * ets + w * reg))[known].tolist())
     scores = {w: float(np.mean(e)) for w, e in errors.items() if e}
-    return min(scores, key=lambda w: (scores[w], w)) if scores else 0.0
+    if not scores:
+        return 0.0, 1.0
+    weight = min(scores, key=lambda w: (scores[w], w))
+    base = float(np.quantile(in_sample, 0.95)) if in_sample else 0.0
+    chosen = float(np.quantile(errors[weight], 0.95))
+    widen = float(np.clip(chosen / base, 1.0, MAX_WIDEN)) if base > 0 else 1.0
+    return weight, widen
 
 
 def _input_warnings(y: np.ndarray) -> list[str]:
