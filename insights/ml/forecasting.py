@@ -291,6 +291,8 @@ def forecast(
     is a year of history (``yearly=None``; False turns it off), the public holidays of
     ``country`` (e.g. "US", "DE") and the workspace's ``events`` (sales, launches). Those
     effects are removed before the filter runs and added back for the forecast dates.
+    ``blend``: the weight of the regression's own forecast in the final point; None chooses
+    0 or 0.5 per series by rolling-origin validation (``_choose_blend``), 0 turns it off.
     Non-negative series never get a negative forecast or band. ``attrs["warnings"]`` lists
     what the caller should know about the input (gaps, a constant series).
     """
