@@ -244,3 +244,27 @@ class BudgetScenario(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class WorkspaceEvent(models.Model):
+    """A day or span that moves the numbers and the calendar does not know: a sale, a launch.
+
+    The nightly forecasts learn one effect per event name from its past occurrences and apply
+    it to its future ones (`insights.ml.calendar.Event`), so enter each year's sale under the
+    same name.
+    """
+
+    name = models.CharField(max_length=100)
+    start = models.DateField()
+    end = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "ins_workspace_event"
+        ordering = ("start", "pk")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end__gte=models.F("start")), name="ins_event_end_after_start")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.start}–{self.end})"

@@ -466,3 +466,6 @@ ALERTS_WEBHOOK_ALLOW_LOOPBACK = False
 # Seconds per connect / read / write of one webhook attempt (a hanging receiver costs at most ~3×).
 ALERTS_WEBHOOK_TIMEOUT = env.float("ALERTS_WEBHOOK_TIMEOUT", default=5.0)
 # --- end Alerts channels -------------------------------------------------------------------------
+# --- Insights forecasts (issue 18): whose public holidays the daily forecasts know ("US", "DE",
+# "FR", "US-CA"; empty: none). Workspaces have no country field yet, so this applies to all.
+INSIGHTS_HOLIDAY_COUNTRY = env("INSIGHTS_HOLIDAY_COUNTRY", default="")

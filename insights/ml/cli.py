@@ -4,6 +4,7 @@ This interface is how the models are evaluated, so it is kept stable::
 
     anomalies   --input IN.csv --output OUT.csv                (timestamp,value -> +anomaly_score)
     forecast    --input IN.csv --horizon H --output OUT.csv    (ds,y -> ds,yhat,yhat_lower,yhat_upper; 95%)
+                [--country US] [--events EVENTS.csv]           (holidays; events: name,start[,end])
     attribution --input PATHS.csv --output OUT.csv             (paths -> channel,model,conversions,conversion_value)
     budget      --input HIST.csv --date-column C --target T --channels a,b [--controls k] --budget B --output OUT.csv
                 [--lift-tests TESTS.csv]                       (experiments: channel,spend_before,spend_after,lift,lift_sd)
@@ -155,7 +156,14 @@ def run_forecast(args: argparse.Namespace) -> None:
     stamps = parse_dates(table, "ds")
     values = parse_numbers(table, "y")
     _unique_dates(stamps, "ds")
-    result = forecast(pd.Series(values.to_numpy(), index=stamps), args.horizon)
+    events = []
+    if args.events:
+        from insights.ml.calendar import read_events
+
+        events = read_events(read_table(args.events, ["name", "start"]), args.events)
+    result = forecast(pd.Series(values.to_numpy(), index=stamps), args.horizon, country=args.country, events=events)
+    for warning in result.attrs.get("warnings", []):
+        args.warn(f"warning: {warning}")
     out = pd.DataFrame(
         {
             "ds": result["ds"].dt.strftime("%Y-%m-%d")
@@ -264,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     fc.add_argument("--input", required=True)
     fc.add_argument("--horizon", required=True, type=int)
     fc.add_argument("--output", required=True)
+    fc.add_argument("--country", help="public holidays of this country (daily data), e.g. US, DE, FR, US-CA")
+    fc.add_argument("--events", help="CSV of workspace events (daily data): name,start[,end] as YYYY-MM-DD")
     fc.set_defaults(run=run_forecast)
 
     attribution = commands.add_parser("attribution", help="multi-touch attribution of conversion paths")

@@ -34,6 +34,7 @@ from insights.services.common import (
     model_version_record,
     prune_model_versions,
 )
+from insights.services.events import workspace_event_add, workspace_event_delete
 from insights.services.scoring import (
     ANOMALY_METRICS,
     ANOMALY_MIN_DAYS,
@@ -74,4 +75,6 @@ __all__ = [
     "plan_budget_for_workspace",
     "prune_model_versions",
     "score_workspace_nightly",
+    "workspace_event_add",
+    "workspace_event_delete",
 ]

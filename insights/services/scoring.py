@@ -28,10 +28,12 @@ from bosco.formatting import currency_symbol
 from bosco.platforms import platform_label
 from insights.ml.anomaly import MODEL_VERSION as ANOMALY_ALGORITHM
 from insights.ml.anomaly import detect_anomalies
+from insights.ml.calendar import Event
 from insights.ml.errors import InputError
 from insights.ml.forecasting import MODEL_VERSION as FORECAST_ALGORITHM
 from insights.ml.forecasting import forecast
 from insights.models import AnomalyFinding, ForecastPoint, ModelVersion, Scope
+from insights.selectors.events import forecast_events, holiday_country
 from insights.selectors.series import (
     Entity,
     EntitySeries,
@@ -212,12 +214,15 @@ def _forecast_series(
     as_of: date,
     skipped: dict[str, str],
     outliers: dict[tuple[str, str, str], dict[date, float]] | None = None,
+    country: str | None = None,
+    events: Sequence[Event] = (),
 ) -> list[_Forecast]:
     """Forecast each active series; `outliers` maps (metric, scope, key) to {day: expected value}.
 
     Days found anomalous at medium severity or worse are replaced by their expected value before
     fitting: the model has no outlier handling, and one runaway day would otherwise return in
     the weekly profile of every forecast after it. The number of replaced days is recorded.
+    `country` and `events` give the model its calendar (public holidays, the workspace's sales).
     """
     out = []
     for item in series:
@@ -236,7 +241,7 @@ def _forecast_series(
                 f" ({platform_label(entity.platform)})" if entity.scope == Scope.CAMPAIGN else ""
             )
             try:
-                result = forecast(values, FORECAST_HORIZON)
+                result = forecast(values, FORECAST_HORIZON, country=country, events=events)
             except InputError as exc:
                 skipped[f"forecast {metric} / {entity.slug}"] = str(exc)
                 continue
@@ -366,7 +371,12 @@ def _score(
         if row["severity"] in ("medium", "high"):
             outliers.setdefault((row["metric"], row["scope"], row["key"]), {})[row["date"]] = row["expected"]
     forecasts = _forecast_series(
-        [*platforms, *per_campaign[:forecast_limit]], as_of=as_of, skipped=report.skipped, outliers=outliers
+        [*platforms, *per_campaign[:forecast_limit]],
+        as_of=as_of,
+        skipped=report.skipped,
+        outliers=outliers,
+        country=holiday_country(),
+        events=forecast_events(),
     )
     history_days_seen = len(platforms[0].frame)
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from accounts.models import Membership
+from insights.ml.forecasting import MODEL_VERSION as FORECAST_ALGORITHM
 from insights.models import AnomalyFinding, Incident, ModelVersion, Scope
 from tests.insights.conftest import in_schema, yesterday_utc
 
@@ -181,10 +182,10 @@ def test_forecasts_page_switches_series_with_htmx(owner_client) -> None:
 
 def test_the_registry_lists_versions_and_what_uses_them(owner_client) -> None:
     body = owner_client.get("/insights/models/").content.decode()
-    assert "Nightly scoring" in body and "forecast-ets-aad/1" in body and "budget-adstock-hill/1" in body
+    assert "Nightly scoring" in body and FORECAST_ALGORITHM in body and "budget-adstock-hill/1" in body
     assert "14 forecast days" in body and "+src." in body
     only = owner_client.get("/insights/models/?kind=budget").content.decode()
-    assert "forecast-ets-aad/1" not in only
+    assert FORECAST_ALGORITHM not in only
 
 
 def test_only_editors_can_start_a_run(viewer_client, owner_client, monkeypatch) -> None:

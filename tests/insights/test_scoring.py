@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 
 from insights import selectors
+from insights.ml.forecasting import MODEL_VERSION as FORECAST_ALGORITHM
 from insights.models import AnomalyFinding, ForecastPoint, ModelVersion, Scope
 from insights.services import FORECAST_HORIZON, score_workspace_nightly
 from tests.insights.conftest import in_schema, inject_spend_spike, yesterday_utc
@@ -65,7 +66,7 @@ def test_every_stored_prediction_names_the_version_that_produced_it(in_scored) -
         assert version.training_end == yesterday_utc()
         assert version.training_start < version.training_end
         assert {"alpha", "beta", "gamma", "phi", "period", "series"} <= set(version.params)
-        assert version.algorithm == "forecast-ets-aad/1"
+        assert version.algorithm == FORECAST_ALGORITHM
         assert version.code_version.startswith("0.1.0+src.") and len(version.code_version) == len("0.1.0+src.") + 12
         assert version.forecast_points.count() == FORECAST_HORIZON
     budget = ModelVersion.objects.get(kind=ModelVersion.Kind.BUDGET)
