@@ -48,6 +48,8 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # The support console (docs/support.md): public-schema audit, health summaries, exports.
+    "support",
 ]
 TENANT_APPS = [
     "connectors",
@@ -92,6 +94,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.WorkspaceAccessMiddleware",
     "billing.middleware.ReadOnlyWorkspaceMiddleware",
+    # After both: support's impersonation is read-only and must still be live (support.middleware).
+    "support.middleware.ImpersonationMiddleware",
     "bosco.middleware.NumberFormatMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -111,6 +115,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.workspace",
                 "billing.context_processors.billing_banner",
+                "support.context_processors.impersonation_banner",
             ],
             # `num`: numbers for people in the workspace's number format, in every template
             "builtins": ["insights.templatetags.numbers"],
@@ -425,3 +430,10 @@ STATICFILES_FINDERS = [
 # After a failed payment a workspace keeps working this many days, then turns read-only.
 BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)
 # --- end Billing ---------------------------------------------------------------------------------
+
+# --- Support console (issue 20): workspace exports (zip files) live here, kept this many days.
+SUPPORT_EXPORT_DIR = env("SUPPORT_EXPORT_DIR", default=str(BASE_DIR / "var" / "exports"))
+SUPPORT_EXPORT_RETENTION_DAYS = env.int("SUPPORT_EXPORT_RETENTION_DAYS", default=30)
+# A workspace with active connections and no successful sync for this long is "wrong".
+SUPPORT_STALE_DATA_HOURS = env.int("SUPPORT_STALE_DATA_HOURS", default=26)
+# --- end Support ---------------------------------------------------------------------------------
