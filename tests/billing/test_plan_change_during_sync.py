@@ -6,6 +6,9 @@ The running sync finishes or stops cleanly with its reason recorded on the run, 
 lost or landed twice, and the next scheduled sync obeys the new entitlements.
 """
 
+# The connectors' fixtures are imported below, so the tests' parameters of the same names "redefine" them.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import time
