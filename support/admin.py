@@ -338,7 +338,7 @@ class WorkspaceHealthAdmin(admin.ModelAdmin):
             if form_class in (ConnectionForm, ResyncForm, RetryForm)
             else None
         )
-        form = form_class(request.POST or None, workspace=workspace, runs=runs)
+        form = form_class(request.POST if request.method == "POST" else None, workspace=workspace, runs=runs)
         if request.method == "POST" and form.is_valid():
             try:
                 if action == "impersonate":

@@ -64,10 +64,13 @@ NOT_CRAWLED = {
     # Built-in rules cannot be deleted, and the fixture workspace has no other; deleting is
     # submitted in tests/browser/test_alerts_browser.py and refused cases in tests/alerts/.
     "rule_delete": "no deletable rule in the fixture: tests/alerts/",
+    # Its form shows only while support impersonates a member (the banner's button).
+    "support_impersonation_end": "only while support impersonates: tests/support/test_impersonation_browser.py",
 }
 # Pages no link on a workspace host leads to (redirect targets, allauth settings), crawled too.
 SEEDS = [
     "/auth/handoff/?token=x",
+    "/auth/handoff/support/?token=x",
     "/data-sources/oauth/callback/?state=x&code=y",
     "/switch/hardening/",
     "/accounts/email/",
