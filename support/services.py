@@ -288,10 +288,11 @@ def export_build(*, export_id: int) -> WorkspaceExport:
     rows: dict[str, int] = {}
     try:
         with schema_context(workspace.schema_name), zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bundle:
-            first = warehouse_selectors.oldest_data_day() or timezone.localdate()
             with bundle.open("ad_performance_daily.csv", "w") as out:
                 lines = 0
-                for chunk in facts_export_csv(date_from=first, date_to=timezone.localdate() + timedelta(days=1)):
+                # every day there is: no platform reports before 2000, none past tomorrow anywhere
+                last = timezone.localdate() + timedelta(days=1)
+                for chunk in facts_export_csv(date_from=date(2000, 1, 1), date_to=last):
                     out.write(chunk)
                     lines += chunk.count(b"\n")
                 rows["ad_performance_daily"] = max(0, lines - 1)
@@ -356,6 +357,7 @@ def workspace_purge(*, workspace_id: int, export_id: int) -> bool:
     if export is None or export.status != WorkspaceExport.Status.DONE or not export.then_delete:
         raise SupportError("A workspace is deleted only after its export exists.")
     schema_name = workspace.schema_name
+    _sessions_drop(schema_name)  # first: nobody is signed in there while it goes
     with transaction.atomic():
         billing_services.account_forget(workspace=workspace)
         audit_record(
@@ -367,8 +369,7 @@ def workspace_purge(*, workspace_id: int, export_id: int) -> bool:
             detail={"export_id": export.pk},
         )
         accounts_services.workspace_drop(workspace=workspace)
-    _sessions_drop(schema_name)
-    _cache_keys_drop(schema_name)
+    _cache_keys_drop(schema_name)  # last: a request still finishing could have written one
     logger.info("workspace %s deleted (export %s kept)", schema_name, export.pk)
     return True
 
