@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 import redis as redis_lib
-from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.db import connection
