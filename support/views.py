@@ -8,10 +8,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.selectors import public_url
 from support import services
-
-ADMIN_HEALTH_PATH = "/admin/support/workspacehealth/"
 
 
 @require_GET
@@ -33,5 +30,7 @@ def impersonation_end(request: HttpRequest) -> HttpResponse:
     if pk is not None:
         services.impersonation_end(pk=pk)
     logout(request)
-    # The admin lives on the public host, whose URLconf this host does not have.
-    return HttpResponseRedirect(public_url(path=ADMIN_HEALTH_PATH, request=request))
+    # Stay on this host (the CSP's form-action keeps a form's redirects here); support goes back
+    # to the admin's tab.
+    messages.info(request, "Impersonation ended; this session is signed out.")
+    return HttpResponseRedirect(reverse("account_login"))
