@@ -14,7 +14,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -31,6 +31,7 @@ from support import selectors, services
 from support.models import AuditEntry, WorkspaceHealth
 
 EMPTY = "—"
+BILLING_TROUBLE = ("past_due", "unpaid", "canceled", "incomplete_expired")
 
 
 def _when(value: Any) -> str:
@@ -45,14 +46,12 @@ class AnythingWrongFilter(admin.SimpleListFilter):
         return [("yes", "Anything wrong"), ("no", "All well")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[WorkspaceHealth]) -> QuerySet[WorkspaceHealth]:
+        # Billing trouble is read live (a webhook changes it at once); the rest from the summary.
+        wrong = Q(anything_wrong=True) | Q(workspace__billing__status__in=BILLING_TROUBLE)
         if self.value() == "yes":
-            return queryset.filter(anything_wrong=True) | queryset.filter(
-                workspace__billing__status__in=("past_due", "unpaid", "canceled", "incomplete_expired")
-            )
+            return queryset.filter(wrong)
         if self.value() == "no":
-            return queryset.filter(anything_wrong=False).exclude(
-                workspace__billing__status__in=("past_due", "unpaid", "canceled", "incomplete_expired")
-            )
+            return queryset.exclude(wrong)
         return queryset
 
 
