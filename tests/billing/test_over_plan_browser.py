@@ -45,7 +45,8 @@ def test_the_owner_chooses_which_sources_stay_after_a_downgrade(web: Any, make_w
             connection = Connection.objects.create(
                 platform="meta", label=f"Meta {i}", lookback_days=3, backfill_days=30, next_sync_at=far_future()
             )
-            ConnectionAccount.objects.create(connection=connection, external_id=f"act_{i}", name="Main", selected=True)
+            # The newest has no account chosen yet, so resuming it queues no sync (no worker here).
+            ConnectionAccount.objects.create(connection=connection, external_id=f"act_{i}", name="Main", selected=i < 5)
             ids.append(connection.pk)
     # Stripe moved the workspace to Starter (5 data sources); the next scheduled round pauses one.
     BillingAccount.objects.filter(workspace=acme).update(status="active", plan="starter")

@@ -8,11 +8,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django_tenants.utils import schema_context
 
 from accounts.models import Membership, Workspace
 from accounts.roles import Role
 from support.models import AuditEntry, Impersonation
+from support.services import health_refresh
 from tests.support.conftest import action_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,6 +29,18 @@ def test_impersonation_shows_the_banner_everywhere_is_read_only_and_is_shown_to_
 ) -> None:
     acme: Workspace = make_workspace("acme")
     owner = Membership.objects.get(workspace=acme, role=Role.OWNER).user
+
+    # The console's pages, in the browser with the staff session (it passed the second factor).
+    with schema_context(acme.schema_name):
+        health_refresh()
+    cookie = admin_client.cookies[settings.SESSION_COOKIE_NAME]
+    web.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": web.url("/")}])
+    web.goto("/admin/support/workspacehealth/")
+    assert "Acme" in web.page.inner_text("#result_list")
+    web.screenshot("support-health-list")
+    web.goto(f"/admin/support/workspacehealth/workspace/{acme.pk}/")
+    assert "Audit log" in web.page.inner_text("#content-main")
+    web.screenshot("support-workspace")
 
     response = admin_client.post(action_url(acme, "impersonate"), {"member": owner.pk, "reason": REASON})
     assert response.status_code == 302
