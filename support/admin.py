@@ -55,6 +55,17 @@ class AnythingWrongFilter(admin.SimpleListFilter):
         return queryset
 
 
+def _titled(title: str) -> type[admin.ChoicesFieldListFilter]:
+    """A choices filter with its own title (two related fields are both called "status")."""
+
+    class Titled(admin.ChoicesFieldListFilter):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.title = title
+
+    return Titled
+
+
 # --------------------------------------------------------------------------- action forms
 
 
@@ -219,7 +230,12 @@ class WorkspaceHealthAdmin(admin.ModelAdmin):
         "last_digest",
         "problem_list",
     )
-    list_filter = (AnythingWrongFilter, "workspace__status", "workspace__billing__status", "workspace__plan")
+    list_filter = (
+        AnythingWrongFilter,
+        ("workspace__status", _titled("workspace status")),
+        ("workspace__billing__status", _titled("billing status")),
+        ("workspace__billing__plan", _titled("plan")),
+    )
     list_select_related = ("workspace", "workspace__billing")
     search_fields = ("workspace__name", "workspace__slug")
     ordering = ("-anything_wrong", "workspace__name")
