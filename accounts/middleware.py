@@ -56,7 +56,9 @@ class WorkspaceAccessMiddleware:
             return HttpResponseRedirect(f"{login_url}?next={quote(request.get_full_path())}")
 
         membership = membership_get(user=request.user, workspace=tenant)  # type: ignore[arg-type]
-        if membership is None or tenant.status != tenant.Status.ACTIVE:
+        # A suspended workspace still shows its pages to its members, read-only (billing's
+        # entitlements make it so and say why); only non-members get the 404.
+        if membership is None:
             raise Http404("No such workspace")
         request.membership = membership  # type: ignore[attr-defined]
         return self.get_response(request)

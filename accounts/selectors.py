@@ -57,6 +57,11 @@ def active_workspaces() -> QuerySet[Workspace]:
     return Workspace.objects.exclude(schema_name=get_public_schema_name()).filter(status=Workspace.Status.ACTIVE)
 
 
+def customer_workspaces() -> QuerySet[Workspace]:
+    """Every customer workspace in any status (never the public tenant) — what support looks at."""
+    return Workspace.objects.exclude(schema_name=get_public_schema_name())
+
+
 def customer_workspaces_exist() -> bool:
     """Whether any workspace besides the public tenant exists, in any status (bootstrap migrates them all)."""
     return Workspace.objects.exclude(schema_name=get_public_schema_name()).exists()

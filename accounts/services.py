@@ -248,6 +248,19 @@ def _reporting_currency_changed(workspace: Workspace) -> None:
     signals.reporting_currency_changed.send(sender=Workspace, workspace=workspace)
 
 
+@transaction.atomic
+def workspace_status_set(*, workspace: Workspace, status: str) -> Workspace:
+    """Suspend or reactivate a workspace (support). Suspended: beat fan-outs skip it and billing's
+    entitlements make it read-only; nothing is deleted."""
+    if status not in Workspace.Status.values:
+        raise AccountsError(f"“{status}” is not a workspace status.")
+    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    if workspace.status != status:
+        workspace.status = status
+        workspace.save(update_fields=["status"])
+    return workspace
+
+
 def workspace_drop(*, workspace: Workspace) -> None:
     """Delete a workspace and its schema (support tooling and tests)."""
     with transaction.atomic():

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 CACHE_SECONDS = 300
 UPGRADE_HINT = "Upgrade under Settings → Plan and billing."
+SUSPENDED_REASON = "Bosco support suspended this workspace, so it is read-only and syncs are stopped."
 
 
 class EntitlementError(Exception):
@@ -107,17 +108,21 @@ def compute(schema: str, *, now: datetime | None = None) -> tuple[WorkspaceEntit
     if account is None:
         # Billing not set up for this workspace (created before billing existed): its plan decides.
         plan = Workspace.objects.filter(schema_name=schema).values_list("plan", flat=True).first() or Plan.TRIAL
+        suspended = Workspace.objects.filter(schema_name=schema, status=Workspace.Status.SUSPENDED).exists()
         ent = _from_plan(
             plan,
             entitlements_for(plan),
             status="active",
-            read_only=False,
-            read_only_reason="",
+            read_only=suspended,
+            read_only_reason=SUSPENDED_REASON if suspended else "",
             trial_end=None,
             grace_until=None,
         )
         return ent, CACHE_SECONDS
     reason, changes_at = read_only_reason(account, now=now)
+    if account.workspace.status == Workspace.Status.SUSPENDED:
+        # Support suspended it (support.services.workspace_suspend): read-only whatever the plan.
+        reason, changes_at = SUSPENDED_REASON, None
     key = Plan.TRIAL if account.status == "trialing" else account.plan
     ent = _from_plan(
         account.plan,

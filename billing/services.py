@@ -22,7 +22,7 @@ from django.utils import timezone
 from accounts.models import Workspace
 from accounts.roles import Permission
 from accounts.selectors import owner_emails
-from billing import entitlements, stripe_client
+from billing import entitlements, signals, stripe_client
 from billing.models import BillingAccount, BillingChange, Interval, Status, StripeEvent, TrialNotice
 from billing.plans import PAID_PLANS, Plan
 from billing.selectors import trial_accounts_ending_between
@@ -378,7 +378,7 @@ def subscription_apply(account: BillingAccount, *, subscription: dict[str, Any],
 
 
 def _audit(account: BillingAccount, *, actor: Any, action: str, reason: str, before: dict[str, Any]) -> None:
-    BillingChange.objects.create(
+    change = BillingChange.objects.create(
         account=account,
         workspace_slug=account.workspace.slug,
         actor=actor,
@@ -388,6 +388,16 @@ def _audit(account: BillingAccount, *, actor: Any, action: str, reason: str, bef
         before=before,
         after=account.snapshot(),
     )
+    # The support console keeps the one audit log of every support action (support.receivers).
+    signals.support_change_made.send(
+        sender=BillingChange,
+        workspace=account.workspace,
+        actor=actor,
+        action=action,
+        reason=reason,
+        before=before,
+        after=change.after,
+    )
 
 
 def _reason(reason: str) -> str:
@@ -395,6 +405,15 @@ def _reason(reason: str) -> str:
     if len(reason) < 5:
         raise BillingError("Say why (at least a few words): the change is recorded with your reason.")
     return reason
+
+
+@transaction.atomic
+def account_forget(*, workspace: Any) -> int:
+    """Before a workspace is deleted: drop its Stripe events (their payloads name it). The account
+    and its trial notices go with the workspace; support's change history (the audit) stays."""
+    deleted, _ = StripeEvent.objects.filter(account__workspace=workspace).delete()
+    entitlements.invalidate(workspace.schema_name)
+    return deleted
 
 
 @transaction.atomic

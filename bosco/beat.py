@@ -78,4 +78,17 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": 600},
     },
     # --- end Digests
+    # --- Support: each workspace's health summary for the console (also refreshed after every
+    # warehouse run), and exports past their retention removed.
+    "support.refresh-health": {
+        "task": "support.tasks.refresh_health_all",
+        "schedule": crontab(minute="7-59/15"),
+        "options": {"expires": 600},
+    },
+    "support.expire-exports": {
+        "task": "support.tasks.expire_exports",
+        "schedule": crontab(minute=50, hour=3),
+        "options": {"expires": 3600},
+    },
+    # --- end Support
 }

@@ -15,6 +15,8 @@ urlpatterns = [
     path("", include("insights.urls")),
     path("data-sources/", include("connectors.urls")),
     path("alerts/", include("alerts.urls")),
+    # Support's impersonation ticket (open to signed-out visitors, like the host handoff).
+    path("auth/handoff/support/", include("support.urls_workspace")),
 ]
 
 

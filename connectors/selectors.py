@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import Count, Max, Prefetch, QuerySet, Sum
 from django.http import Http404
+from django.utils import timezone
 
 from bosco.sources import SourcesSummary
 from connectors import conf
@@ -184,3 +185,49 @@ def connection_health() -> list[ConnectionHealth]:
         )
         for c in connections
     ]
+
+
+@dataclass(frozen=True)
+class ConnectionsHealth:
+    """The workspace's connections by state, for the support console's health list."""
+
+    active: int
+    failing: int
+    needs_reauth: int
+    paused: int
+    last_success_at: datetime | None
+    failed_runs_24h: int
+
+
+def connections_health_summary() -> ConnectionsHealth:
+    """Counts by state and the newest successful sync, in two queries."""
+    counts = dict(
+        Connection.objects.exclude(status=Connection.Status.DISCONNECTED)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    last = Connection.objects.aggregate(last=Max("last_success_at"))["last"]
+    failed = SyncRun.objects.filter(
+        status=SyncRun.Status.FAILED, finished_at__gte=timezone.now() - timedelta(hours=24)
+    ).count()
+    return ConnectionsHealth(
+        active=counts.get(Connection.Status.ACTIVE, 0),
+        failing=counts.get(Connection.Status.ERROR, 0),
+        needs_reauth=counts.get(Connection.Status.NEEDS_REAUTH, 0),
+        paused=counts.get(Connection.Status.PAUSED, 0),
+        last_success_at=last,
+        failed_runs_24h=failed,
+    )
+
+
+def connections_all() -> QuerySet[Connection]:
+    """Every connection, disconnected ones last (support's drill-down)."""
+    return Connection.objects.order_by("status", "pk")
+
+
+def run_get(*, pk: int) -> SyncRun:
+    try:
+        return SyncRun.objects.select_related("connection").get(pk=pk)
+    except SyncRun.DoesNotExist:
+        raise Http404("No such sync run") from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -423,6 +423,37 @@ def sync_request(*, connection: Connection, kind: str, requested_by_id: int | No
         run = SyncRun.objects.create(connection=connection, kind=kind, requested_by_id=requested_by_id)
         enqueue_run(run)
         return run, True
+
+
+def connection_resync(
+    *, connection: Connection, date_from: date | None = None, requested_by_id: int | None = None
+) -> SyncRun:
+    """Sync now; with `date_from`, every day from it to today is read again (support's resync).
+
+    The engine reads newest first from each stream's covered span, so forgetting that the span
+    reaches past `date_from` makes the run re-read those days; rows land idempotently by key, and
+    the warehouse rebuilds the window the run lands.
+    """
+    with transaction.atomic():
+        connection = Connection.objects.select_for_update().get(pk=connection.pk)
+        if date_from is not None:
+            if connection.runs.filter(status__in=SyncRun.ACTIVE_STATUSES).exists():
+                raise ConnectorError(
+                    "busy", user_message="A sync of this connection is running; resync the days once it has finished."
+                )
+            for cursor in StreamCursor.objects.select_for_update().filter(
+                connection=connection, covered_from__isnull=False, covered_to__isnull=False
+            ):
+                assert cursor.covered_from is not None and cursor.covered_to is not None
+                if date_from <= cursor.covered_from:
+                    cursor.covered_from = cursor.covered_to = None
+                elif date_from <= cursor.covered_to:
+                    cursor.covered_to = date_from - timedelta(days=1)
+                else:
+                    continue
+                cursor.save(update_fields=["covered_from", "covered_to"])
+        run, _ = sync_request(connection=connection, kind=SyncRun.Kind.MANUAL, requested_by_id=requested_by_id)
+    return run
 
 
 def connection_pause(*, connection: Connection) -> Connection:

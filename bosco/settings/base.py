@@ -50,6 +50,8 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     # Digests span a member's workspaces (one combined e-mail), so their settings and sends are shared.
     "digests",
+    # The support console (docs/support.md): public-schema audit, health summaries, exports.
+    "support",
 ]
 TENANT_APPS = [
     "connectors",
@@ -98,6 +100,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.WorkspaceAccessMiddleware",
     "billing.middleware.ReadOnlyWorkspaceMiddleware",
+    # After both: support's impersonation is read-only and must still be live (support.middleware).
+    "support.middleware.ImpersonationMiddleware",
     "bosco.middleware.NumberFormatMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -119,6 +123,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.workspace",
                 "billing.context_processors.billing_banner",
+                "support.context_processors.impersonation_banner",
             ],
             # `num`: numbers for people in the workspace's number format, in every template
             "builtins": ["insights.templatetags.numbers"],
@@ -469,3 +474,9 @@ ALERTS_WEBHOOK_TIMEOUT = env.float("ALERTS_WEBHOOK_TIMEOUT", default=5.0)
 # --- Insights forecasts (issue 18): whose public holidays the daily forecasts know ("US", "DE",
 # "FR", "US-CA"; empty: none). Workspaces have no country field yet, so this applies to all.
 INSIGHTS_HOLIDAY_COUNTRY = env("INSIGHTS_HOLIDAY_COUNTRY", default="")
+# --- Support console (issue 20): workspace exports (zip files) live here, kept this many days.
+SUPPORT_EXPORT_DIR = env("SUPPORT_EXPORT_DIR", default=str(BASE_DIR / "var" / "exports"))
+SUPPORT_EXPORT_RETENTION_DAYS = env.int("SUPPORT_EXPORT_RETENTION_DAYS", default=30)
+# A workspace with active connections and no successful sync for this long is "wrong".
+SUPPORT_STALE_DATA_HOURS = env.int("SUPPORT_STALE_DATA_HOURS", default=26)
+# --- end Support ---------------------------------------------------------------------------------

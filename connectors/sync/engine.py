@@ -426,6 +426,15 @@ class SyncEngine:
         run_status = SyncRun.objects.filter(pk=self.run.pk).values_list("status", flat=True).first()
         if run_status != SyncRun.Status.RUNNING:
             raise SyncCancelled("run cancelled", user_message="Stopped. Everything synced so far is kept.")
+        # The workspace may turn read-only mid-run (trial over, payment not settled, suspended):
+        # stop after this page, saying why; every landed page stays and goes to the warehouse.
+        # One cached Redis GET per page (billing.entitlements).
+        plan = for_workspace(tenant_db.schema_name)
+        if plan.read_only:
+            raise SyncCancelled(
+                "workspace read-only",
+                user_message=f"Stopped: {plan.read_only_reason} Everything synced so far is kept.",
+            )
         if time.monotonic() > self.budget_ends:
             raise BudgetSpent()
 

@@ -67,10 +67,13 @@ NOT_CRAWLED = {
     "incident_resolve": "no open incident in the fixture: tests/alerts/test_channel_setup.py",
     # White-label digests are an Agency-plan form; the fixture workspace is on the trial.
     "digests_branding": "Agency plan only: tests/digests/test_pages.py posts good and bad input",
+    # Its form shows only while support impersonates a member (the banner's button).
+    "support_impersonation_end": "only while support impersonates: tests/support/test_impersonation_browser.py",
 }
 # Pages no link on a workspace host leads to (redirect targets, allauth settings), crawled too.
 SEEDS = [
     "/auth/handoff/?token=x",
+    "/auth/handoff/support/?token=x",
     "/data-sources/oauth/callback/?state=x&code=y",
     "/switch/hardening/",
     "/accounts/email/",
