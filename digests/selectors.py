@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from accounts.models import Membership, User, Workspace
 from accounts.selectors import active_workspaces
 from billing.entitlements import for_workspace
+from bosco.db import connection
 from digests.models import DigestBranding, DigestProfile, DigestSend, DigestSubscription, Frequency
 
 DEFAULT_PRIMARY = "#2357d9"
@@ -82,6 +83,18 @@ def recent_manual_send(*, user: User, scope: str, since: datetime) -> DigestSend
         .exclude(state=DigestSend.State.FAILED)
         .first()
     )
+
+
+def last_digest_sent_here() -> datetime | None:
+    """When a digest covering the workspace whose schema is active last went out (the support
+    console's "Last digest" column, through `bosco.workspace_facts`)."""
+    send = (
+        DigestSend.objects.filter(state=DigestSend.State.SENT, schemas__contains=[connection.schema_name])
+        .exclude(sent_at=None)
+        .order_by("-sent_at")
+        .first()
+    )
+    return send.sent_at if send else None
 
 
 @dataclass(frozen=True)
