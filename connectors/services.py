@@ -23,7 +23,15 @@ from billing.entitlements import EntitlementError, check, for_workspace
 from bosco.db import connection as db
 from connectors import conf, oauth
 from connectors.errors import ConnectionFlowError, ConnectorError, OperatorError
-from connectors.models import Connection, ConnectionAccount, OAuthState, Platform, StreamCursor, SyncRun
+from connectors.models import (
+    AirbyteSource,
+    Connection,
+    ConnectionAccount,
+    OAuthState,
+    Platform,
+    StreamCursor,
+    SyncRun,
+)
 from connectors.oauth import PLATFORM_LABELS
 from connectors.platforms import AccountInfo, client_for
 from connectors.sync.runs import enqueue_run, lock_is_free
@@ -477,6 +485,7 @@ def connection_disconnect(*, connection: Connection, delete_data: bool = False) 
         pending = OAuthState.objects.filter(connection=connection, used_at__isnull=True)
         oauth_routes_delete(state_hashes=pending.values_list("state_hash", flat=True))
         pending.delete()
+        AirbyteSource.objects.filter(connection=connection).update(secrets="")  # forgotten like tokens
         if delete_data:
             _delete_synced_data(connection)
     platform = connection.platform

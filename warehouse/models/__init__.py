@@ -31,6 +31,8 @@ from warehouse.models.rollups import (
     WeekCampaign,
 )
 from warehouse.models.staging import (
+    StgAirbyteAccount,
+    StgAirbyteAdPerformanceDaily,
     StgGoogleAdsAdGroup,
     StgGoogleAdsAdGroupDaily,
     StgGoogleAdsCampaign,
@@ -82,3 +84,4 @@ __all__ = [
     "TransformSetting",
     "WeekCampaign",
 ]
+__all__ += ["StgAirbyteAccount", "StgAirbyteAdPerformanceDaily"]
