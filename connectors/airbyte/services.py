@@ -18,6 +18,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from billing.entitlements import EntitlementError, check
 from bosco.db import connection as db
 from bosco.tasks import enqueue
 from connectors.airbyte import protocol
@@ -27,6 +28,7 @@ from connectors.airbyte.registry import SourceDefinition, source_get
 from connectors.airbyte.venvs import VenvError
 from connectors.errors import ConnectorError
 from connectors.models import AirbyteSource, Connection, ConnectionAccount, Platform, SyncRun
+from connectors.services import data_sources_in_use
 from connectors.sync.runs import enqueue_run
 
 logger = logging.getLogger("connectors.airbyte")
@@ -87,6 +89,10 @@ def airbyte_source_add(
 ) -> Connection:
     """Store a new Airbyte connection (config, encrypted secrets) and queue its check + discover."""
     source = source_get(source_key)
+    try:  # an Airbyte source counts against the plan's data sources like any connection
+        check(db.schema_name, "data_sources", current=data_sources_in_use())
+    except EntitlementError as exc:
+        raise ConnectorError(f"entitlement: {exc.limit}", user_message=exc.message) from exc
     connection = Connection.objects.create(
         platform=Platform.AIRBYTE,
         label=label or source.name,
@@ -116,6 +122,11 @@ def airbyte_source_add(
     )
     enqueue(CHECK_TASK, db.schema_name, connection_id=connection.pk, on_commit=True)
     return connection
+
+
+def check_discover_request(*, connection: Connection) -> None:
+    """Queue `check` + `discover` again (after the platform changed, or to see schema changes)."""
+    enqueue(CHECK_TASK, db.schema_name, connection_id=connection.pk)
 
 
 def _schema_diff(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, list[str]]:
