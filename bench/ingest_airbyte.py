@@ -38,7 +38,7 @@ def bridge_bench(*, quick: bool, repeat: int) -> dict[str, Any]:
 
     source = SOURCES["faker"]
     script = venv_ensure(source)
-    n = 20_000 if quick else 100_000
+    n = 5_000 if quick else 50_000
     config = {**CONFIG, "count": n}
     catalog = run_simple(source, "discover", config=config)
     streams = [s for s in catalog.streams if s["name"] == "users"]  # type: ignore[union-attr]

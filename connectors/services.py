@@ -587,4 +587,7 @@ def credentials_rotate() -> int:
         for attempt in OAuthState.objects.select_for_update().filter(used_at__isnull=True):
             attempt.save(update_fields=["code_verifier"])
             rotated += 1
+        for source in AirbyteSource.objects.select_for_update().exclude(secrets=""):  # Airbyte sources' secrets
+            source.save(update_fields=["secrets"])
+            rotated += 1
     return rotated

@@ -26,7 +26,6 @@ SCHEMAS = Path(__file__).with_name("schemas")
 def _airbyte_settings(settings: Any) -> None:
     settings.AIRBYTE_RUN_TIMEOUT = 120.0
     settings.AIRBYTE_COMMAND_TIMEOUT = 120.0
-    settings.AIRBYTE_MEMORY_LIMIT_MB = 4096
 
 
 @pytest.fixture

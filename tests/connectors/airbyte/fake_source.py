@@ -4,7 +4,7 @@ Streams: `events` (incremental, primary key `id`, cursor `updated_at`), `snapsho
 primary key `id`) and `notes` (incremental, no primary key). Config keys: `count` events,
 `state_every` (a STATE after every n events), `snapshot` rows, `notes` rows, `state_kind`
 (STREAM / GLOBAL / LEGACY), `fault` with `fault_at` (after that many events): garbage, exit,
-hang, undeclared, backwards, trace, kill_after_state (SIGKILL itself after the k-th STATE).
+hang, memory, undeclared, backwards, trace, kill_after_state (SIGKILL itself after the k-th STATE).
 Run as `python fake_source.py spec|check|discover|read --config c.json [--catalog k.json] [--state s.json]`.
 """
 
@@ -41,7 +41,7 @@ SPEC = {
         "api_key": {"type": "string", "airbyte_secret": True, "title": "API key"},
         "fault": {
             "type": "string",
-            "enum": ["", "garbage", "exit", "hang", "undeclared", "backwards", "trace", "kill_after_state"],
+            "enum": ["", "garbage", "exit", "hang", "memory", "undeclared", "backwards", "trace", "kill_after_state"],
         },
     },
 }
@@ -140,6 +140,9 @@ def read(config, catalog, state):
                     sys.exit(3)
                 elif fault == "hang":
                     time.sleep(3600)
+                elif fault == "memory":
+                    hoard = bytearray(3 * 1024**3)  # more than the address-space limit allows
+                    hoard[0] = 1
                 elif fault == "undeclared":
                     emit({"type": "RECORD", "record": {"stream": "secret_stream", "data": {"id": 1}, "emitted_at": 0}})
                 elif fault == "backwards":

@@ -148,6 +148,15 @@ def test_a_hanging_source_is_killed_at_the_timeout(fake_source, airbyte_connecti
     assert time.monotonic() - started < 30
 
 
+def test_a_source_over_its_memory_limit_fails_the_run(fake_source, airbyte_connection, sync, settings) -> None:
+    connection = airbyte_connection(
+        "fake", {"count": 10, "state_every": 3, "fault": "memory", "fault_at": 4}, ["events"]
+    )
+    settings.AIRBYTE_MEMORY_LIMIT_MB = 512
+    run = _fails_cleanly(connection, sync, code="source_exit", words="MemoryError", kept=[1, 2, 3])
+    assert "exited with status 1" in run.error_message
+
+
 def test_a_run_stopped_while_reading_kills_the_source(fake_source, airbyte_connection, sync, monkeypatch) -> None:
     connection = airbyte_connection("fake", {"count": 10, "state_every": 3, "fault": "hang", "fault_at": 4}, ["events"])
     monkeypatch.setattr("connectors.airbyte.bridge.CHECK_EVERY", 0.0)
@@ -206,3 +215,24 @@ def test_secrets_are_stored_encrypted_and_reach_the_source(fake_source, airbyte_
         stored, config = cursor.fetchone()
     assert "s3cret-value" not in stored and "s3cret-value" not in config
     assert AirbyteSource.objects.get(connection=connection).secrets == '{"api_key": "s3cret-value"}'
+
+
+def test_key_rotation_re_encrypts_the_sources_secrets(fake_source, airbyte_connection, settings) -> None:
+    from cryptography.fernet import Fernet
+
+    from bosco import crypto
+    from connectors.models import AirbyteSource
+    from connectors.services import credentials_rotate
+
+    connection = airbyte_connection("fake", {"count": 1}, ["events"], secrets={"api_key": "k"})
+    old_key = settings.BOSCO_ENCRYPTION_KEYS[0]
+    settings.BOSCO_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), old_key]
+    crypto.reset_key_cache()
+    try:
+        assert credentials_rotate() >= 1
+        settings.BOSCO_ENCRYPTION_KEYS = settings.BOSCO_ENCRYPTION_KEYS[:1]  # the old key is retired
+        crypto.reset_key_cache()
+        assert AirbyteSource.objects.get(connection=connection).secrets == '{"api_key": "k"}'
+    finally:
+        settings.BOSCO_ENCRYPTION_KEYS = [old_key]
+        crypto.reset_key_cache()
