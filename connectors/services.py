@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from accounts.selectors import workspace_for_schema
@@ -498,6 +498,12 @@ def _delete_synced_data(connection: Connection) -> None:
     """Remove the connection's raw records and tell the warehouse to rebuild what derived from them."""
     cursors = StreamCursor.objects.filter(connection=connection, covered_from__isnull=False)
     spans = [(c.covered_from, c.covered_to) for c in cursors if c.covered_from and c.covered_to]
+    if connection.platform == Platform.AIRBYTE:  # its mapped rows' days, not cursor spans
+        days = RawRecord.objects.filter(connection_id=connection.pk, date__isnull=False).aggregate(
+            first=Min("date"), last=Max("date")
+        )
+        if days["first"]:
+            spans.append((days["first"], days["last"]))
     account_ids = sorted(set(connection.accounts.values_list("external_id", flat=True)))
     RawRecord.objects.filter(connection_id=connection.pk).delete()
     StreamCursor.objects.filter(connection=connection).delete()

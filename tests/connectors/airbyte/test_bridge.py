@@ -236,3 +236,27 @@ def test_key_rotation_re_encrypts_the_sources_secrets(fake_source, airbyte_conne
     finally:
         settings.BOSCO_ENCRYPTION_KEYS = [old_key]
         crypto.reset_key_cache()
+
+
+def test_disconnecting_with_delete_drops_the_mapped_rows_and_tells_the_warehouse(
+    fake_source, airbyte_connection, sync, handoffs, monkeypatch
+) -> None:
+    from datetime import date
+
+    from connectors import services
+    from connectors.airbyte import mappings
+    from connectors.models import AirbyteSource
+    from warehouse.models import RawRecord
+
+    # the fake's events carry no day: map them anyway and give the mapped rows one afterwards
+    monkeypatch.setitem(mappings.MAPPINGS, "fake", {"events": {"date": "day|date", "campaign_id": "id"}})
+    connection = airbyte_connection("fake", {"count": 2}, ["events"], secrets={"api_key": "k"})
+    sync(connection)
+    unified = RawRecord.objects.filter(stream=mappings.UNIFIED_STREAM, connection_id=connection.pk)
+    assert unified.count() == 2 and all(r.payload["campaign_id"] in ("1", "2") for r in unified)
+    unified.update(date=date(2026, 11, 5))
+    services.connection_disconnect(connection=connection, delete_data=True)
+    assert not RawRecord.objects.filter(connection_id=connection.pk).exists()
+    assert handoffs[-1]["platform"] == "airbyte"
+    assert (handoffs[-1]["date_from"], handoffs[-1]["date_to"]) == (date(2026, 11, 5), date(2026, 11, 5))
+    assert AirbyteSource.objects.get(connection=connection).secrets in ("", None)
