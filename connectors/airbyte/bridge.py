@@ -41,6 +41,7 @@ from connectors.airbyte import mappings, protocol
 from connectors.airbyte.forms import config_merge
 from connectors.airbyte.process import SourceFailed, source_process
 from connectors.airbyte.registry import source_get
+from connectors.airbyte.venvs import VenvError
 from connectors.models import AirbyteSource, Connection, ConnectionAccount, StreamCursor, SyncRun
 from connectors.sync.handoff import hand_off
 from connectors.sync.runs import close_run, enqueue_run
@@ -202,6 +203,8 @@ class AirbyteSync:
             return self._fail(exc)
         except SourceFailed as exc:  # spec/venv problems raised before reading
             return self._fail(BridgeError(str(exc), code=exc.code))
+        except VenvError as exc:  # the source's environment could not be built: nothing was read
+            return self._fail(BridgeError(str(exc), code="source_install"))
         finally:
             self.spool.close()
         return self._finish(SyncRun.Status.SUCCEEDED)

@@ -54,8 +54,8 @@ SOURCES: dict[str, SourceDefinition] = {
             package="airbyte-source-file",
             version="0.5.46",
             entry_point="source-file",
-            description="One file as one stream. Name the dataset ad_performance with columns date, campaign_id, "
-            "campaign_name, spend, impressions, clicks, conversions, value, currency and its rows count as ad spend.",
+            description="One file as one stream. A dataset named ad_performance (columns date, campaign_id, "
+            "campaign_name, spend, impressions, clicks, conversions, value, currency) counts as ad spend.",
             requirements=(
                 "airbyte-cdk>=0,<1",
                 "beautifulsoup4==4.11.1",

@@ -65,3 +65,25 @@ def test_pip_is_retried_and_a_final_failure_says_what_and_why(venv_dir, monkeypa
     assert "Could not find a version" in message and "nothing was synced" in message
     assert sum(1 for c in calls if "install" in c) == 3
     assert not venvs.is_ready(SOURCE), "a failed build is never taken for a finished one"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_source_that_cannot_be_installed_fails_its_run_with_pips_words(
+    venv_dir, monkeypatch, fake_source, airbyte_connection, sync
+) -> None:
+    from connectors.airbyte.registry import SOURCES
+    from connectors.models import Connection, SyncRun
+
+    connection = airbyte_connection("fake", {"count": 1}, ["events"])
+    monkeypatch.setitem(SOURCES, "fake", SOURCE.__class__(**{**SOURCE.__dict__, "key": "fake"}))
+    monkeypatch.setattr(venvs.time, "sleep", lambda s: None)
+    monkeypatch.setattr(
+        venvs,
+        "_run",
+        lambda args, *, timeout: subprocess.CompletedProcess(args, 1, "", "ERROR: No matching distribution"),
+    )
+    run = sync(connection)
+    assert run.status == SyncRun.Status.FAILED and run.error_code == "source_install"
+    assert "No matching distribution" in run.error_message
+    connection.refresh_from_db()
+    assert connection.status == Connection.Status.ERROR
