@@ -41,6 +41,7 @@ from connectors.airbyte import mappings, protocol
 from connectors.airbyte.forms import config_merge
 from connectors.airbyte.process import SourceFailed, source_process
 from connectors.airbyte.registry import source_get
+from connectors.airbyte.services import catalog_refresh
 from connectors.airbyte.venvs import VenvError
 from connectors.models import AirbyteSource, Connection, ConnectionAccount, StreamCursor, SyncRun
 from connectors.sync.handoff import hand_off
@@ -168,6 +169,7 @@ class AirbyteSync:
         config = config_merge(self.source_row.config, json.loads(self.source_row.secrets or "{}"))
         self._land_account()
         try:
+            self._rediscover(config)
             with source_process(
                 self.source,
                 "read",
@@ -208,6 +210,19 @@ class AirbyteSync:
         finally:
             self.spool.close()
         return self._finish(SyncRun.Status.SUCCEEDED)
+
+    def _rediscover(self, config: dict[str, Any]) -> None:
+        """Discover again, so schema changes between runs are recorded and the catalog is current."""
+        if catalog_refresh(connection_id=self.connection.pk, config=config) is not None:
+            return  # discovery failed: read with the stored catalog
+        self.source_row.refresh_from_db()
+        self.catalog = protocol.configured_catalog(self.source_row.catalog.get("streams", []), self.source_row.streams)
+        self.configured = {item["stream"]["name"]: item for item in self.catalog["streams"]}
+        if not self.configured:
+            raise BridgeError(
+                "None of the chosen streams exists at the source any more; choose streams again. Nothing stored was lost.",
+                code="no_streams",
+            )
 
     def _trace_message(self) -> str:
         error = self.source_error

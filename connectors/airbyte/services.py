@@ -179,6 +179,25 @@ def check_and_discover(*, connection_id: int) -> AirbyteSource:
     return row
 
 
+def catalog_refresh(*, connection_id: int, config: dict[str, Any]) -> str | None:
+    """`discover` again before a run, recording schema changes; the error message if it failed.
+
+    A failed discovery does not stop the run: the stored catalog is still what Bosco asked for.
+    """
+    row = AirbyteSource.objects.get(connection_id=connection_id)
+    try:
+        answer = run_simple(source_get(row.source_key), "discover", config=config)
+    except (VenvError, SourceFailed, protocol.ProtocolError) as exc:
+        logger.warning("discover before the run of connection %s failed: %s", connection_id, exc)
+        return str(exc)
+    assert isinstance(answer, protocol.Catalog)
+    with transaction.atomic():
+        row = AirbyteSource.objects.select_for_update().get(pk=row.pk)
+        _record_catalog(row, answer.streams, timezone.now())
+        row.save(update_fields=["catalog", "discovered_at", "schema_changes", "streams"])
+    return None
+
+
 def _record_catalog(row: AirbyteSource, streams: list[dict[str, Any]], now: datetime) -> None:
     previous = {s["name"]: s for s in row.catalog.get("streams", [])} if row.catalog else {}
     if previous:

@@ -178,14 +178,18 @@ def test_a_run_stopped_while_reading_kills_the_source(fake_source, airbyte_conne
     assert _ids(connection) == [1, 2, 3]
 
 
-def test_schema_changes_between_discoveries_are_recorded(fake_source, airbyte_connection) -> None:
-    from connectors.airbyte.services import check_and_discover
+def test_schema_changes_between_runs_are_recorded(fake_source, airbyte_connection, sync) -> None:
+    from connectors.models import AirbyteSource
 
     connection = airbyte_connection("fake", {"count": 1}, ["events"])
+    assert sync(connection).status == SyncRun.Status.SUCCEEDED
+    assert AirbyteSource.objects.get(connection=connection).schema_changes == []
     set_config(connection, extra_column=True)
-    row = check_and_discover(connection_id=connection.pk)
+    assert sync(connection).status == SyncRun.Status.SUCCEEDED
+    row = AirbyteSource.objects.get(connection=connection)
     assert row.schema_changes and row.schema_changes[0]["stream"] == "events"
     assert row.schema_changes[0]["added"] == ["colour"]
+    assert "colour" in row.stream_schema("events")["json_schema"]["properties"], "the run read with the new schema"
 
 
 def test_a_failed_check_marks_the_connection_and_stores_the_message(fake_source, airbyte_connection) -> None:
