@@ -1,7 +1,7 @@
 """Declarative mappings of Airbyte source streams onto Bosco's unified ad-performance shape.
 
 The shape: date, campaign (id and name), spend, impressions, clicks, conversions, value,
-currency. A mapping names, per source and stream, where each field is in a record:
+currency. A mapping (`StreamMapping`) names, per source and stream, where each field is in a record:
 `"path"` or `"path|transform"`; paths are dot-separated keys (list positions as numbers).
 Transforms: `micros` (millionths → units, e.g. Snapchat's and Pinterest's money), `urn_id`
 (the id at the end of `urn:li:sponsoredCampaign:123`), `date` (the first ten characters of a
@@ -16,6 +16,7 @@ Streams without a mapping stay raw: queryable in `raw_record` and exportable as 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -25,86 +26,102 @@ UNIFIED_STREAM = "airbyte.ad_performance"
 #: the raw stream carrying each Airbyte connection's account (name, currency, time zone)
 ACCOUNT_STREAM = "airbyte.account"
 
+
+@dataclass(frozen=True)
+class StreamMapping:
+    """Where each unified field is in one stream's records: "path" or "path|transform"; None = absent."""
+
+    date: str
+    campaign_id: str
+    campaign_name: str | None = None
+    spend: str | None = None
+    impressions: str | None = None
+    clicks: str | None = None
+    conversions: str | None = None
+    value: str | None = None
+    currency: str | None = None
+
+
 FIELDS = ("date", "campaign_id", "campaign_name", "spend", "impressions", "clicks", "conversions", "value", "currency")
 
-MAPPINGS: dict[str, dict[str, dict[str, str]]] = {
+MAPPINGS: dict[str, dict[str, StreamMapping]] = {
     # airbyte-source-file: a CSV/JSON dataset named "ad_performance" with Bosco's own column names
     "file": {
-        "ad_performance": {
-            "date": "date|date",
-            "campaign_id": "campaign_id",
-            "campaign_name": "campaign_name",
-            "spend": "spend",
-            "impressions": "impressions",
-            "clicks": "clicks",
-            "conversions": "conversions",
-            "value": "value",
-            "currency": "currency",
-        }
+        "ad_performance": StreamMapping(
+            date="date|date",
+            campaign_id="campaign_id",
+            campaign_name="campaign_name",
+            spend="spend",
+            impressions="impressions",
+            clicks="clicks",
+            conversions="conversions",
+            value="value",
+            currency="currency",
+        )
     },
     # LinkedIn Marketing API adAnalytics, pivot CAMPAIGN, daily: money in the account's currency
     "linkedin_ads": {
-        "ad_campaign_analytics": {
-            "date": "start_date|date",
-            "campaign_id": "string_of_pivot_values|urn_id",
-            "spend": "costInLocalCurrency",
-            "impressions": "impressions",
-            "clicks": "clicks",
-            "conversions": "externalWebsiteConversions",
-            "value": "conversionValueInLocalCurrency",
-        }
+        "ad_campaign_analytics": StreamMapping(
+            date="start_date|date",
+            campaign_id="string_of_pivot_values|urn_id",
+            spend="costInLocalCurrency",
+            impressions="impressions",
+            clicks="clicks",
+            conversions="externalWebsiteConversions",
+            value="conversionValueInLocalCurrency",
+        )
     },
     # Pinterest campaign analytics: money in micro-units of the ad account's currency
     "pinterest": {
-        "campaign_analytics": {
-            "date": "DATE|date",
-            "campaign_id": "CAMPAIGN_ID",
-            "campaign_name": "CAMPAIGN_NAME",
-            "spend": "SPEND_IN_MICRO_DOLLAR|micros",
-            "impressions": "IMPRESSION_1",
-            "clicks": "CLICKTHROUGH_1",
-            "conversions": "TOTAL_CONVERSIONS",
-            "value": "TOTAL_CHECKOUT_VALUE_IN_MICRO_DOLLAR|micros",
-        }
+        "campaign_analytics": StreamMapping(
+            date="DATE|date",
+            campaign_id="CAMPAIGN_ID",
+            campaign_name="CAMPAIGN_NAME",
+            spend="SPEND_IN_MICRO_DOLLAR|micros",
+            impressions="IMPRESSION_1",
+            clicks="CLICKTHROUGH_1",
+            conversions="TOTAL_CONVERSIONS",
+            value="TOTAL_CHECKOUT_VALUE_IN_MICRO_DOLLAR|micros",
+        )
     },
     # Snapchat campaign stats, DAY granularity: spend and purchase value in micro-currency
     "snapchat_marketing": {
-        "campaigns_stats_daily": {
-            "date": "start_time|date",
-            "campaign_id": "id",
-            "spend": "spend|micros",
-            "impressions": "impressions",
-            "clicks": "swipes",
-            "conversions": "conversion_purchases",
-            "value": "conversion_purchases_value|micros",
-        }
+        "campaigns_stats_daily": StreamMapping(
+            date="start_time|date",
+            campaign_id="id",
+            spend="spend|micros",
+            impressions="impressions",
+            clicks="swipes",
+            conversions="conversion_purchases",
+            value="conversion_purchases_value|micros",
+        )
     },
     # Microsoft Advertising campaign performance report, daily
     "bing_ads": {
-        "campaign_performance_report_daily": {
-            "date": "TimePeriod|date",
-            "campaign_id": "CampaignId",
-            "campaign_name": "CampaignName",
-            "spend": "Spend",
-            "impressions": "Impressions",
-            "clicks": "Clicks",
-            "conversions": "Conversions",
-            "value": "Revenue",
-            "currency": "CurrencyCode",
-        }
+        "campaign_performance_report_daily": StreamMapping(
+            date="TimePeriod|date",
+            campaign_id="CampaignId",
+            campaign_name="CampaignName",
+            spend="Spend",
+            impressions="Impressions",
+            clicks="Clicks",
+            conversions="Conversions",
+            value="Revenue",
+            currency="CurrencyCode",
+        )
     },
     # Amazon Sponsored Products campaign report, daily; 7-day attribution (Amazon's default view)
     "amazon_ads": {
-        "sponsored_products_campaigns_report_stream_daily": {
-            "date": "date|date",
-            "campaign_id": "campaignId",
-            "campaign_name": "campaignName",
-            "spend": "cost",
-            "impressions": "impressions",
-            "clicks": "clicks",
-            "conversions": "purchases7d",
-            "value": "sales7d",
-        }
+        "sponsored_products_campaigns_report_stream_daily": StreamMapping(
+            date="date|date",
+            campaign_id="campaignId",
+            campaign_name="campaignName",
+            spend="cost",
+            impressions="impressions",
+            clicks="clicks",
+            conversions="purchases7d",
+            value="sales7d",
+        )
     },
 }
 
@@ -112,7 +129,7 @@ _MICRO = Decimal(1_000_000)
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
 
 
-def mapping_for(source_key: str, stream: str) -> dict[str, str] | None:
+def mapping_for(source_key: str, stream: str) -> StreamMapping | None:
     return MAPPINGS.get(source_key, {}).get(stream)
 
 
@@ -175,11 +192,11 @@ def _number_text(value: Any) -> str | None:
     return format(number.normalize(), "f") if number == number.to_integral_value() else format(number, "f")
 
 
-def unified_row(mapping: dict[str, str], record: dict[str, Any]) -> tuple[date | None, dict[str, Any]]:
+def unified_row(mapping: StreamMapping, record: dict[str, Any]) -> tuple[date | None, dict[str, Any]]:
     """A record in the unified shape (numbers as decimal strings), and its date if it has a valid one."""
     out: dict[str, Any] = {}
     for name in FIELDS:
-        spec = mapping.get(name)
+        spec = getattr(mapping, name)
         if spec is None:
             out[name] = None
             continue

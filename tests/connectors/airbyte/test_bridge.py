@@ -253,7 +253,9 @@ def test_disconnecting_with_delete_drops_the_mapped_rows_and_tells_the_warehouse
     from warehouse.models import RawRecord
 
     # the fake's events carry no day: map them anyway and give the mapped rows one afterwards
-    monkeypatch.setitem(mappings.MAPPINGS, "fake", {"events": {"date": "day|date", "campaign_id": "id"}})
+    monkeypatch.setitem(
+        mappings.MAPPINGS, "fake", {"events": mappings.StreamMapping(date="day|date", campaign_id="id")}
+    )
     connection = airbyte_connection("fake", {"count": 2}, ["events"], secrets={"api_key": "k"})
     sync(connection)
     unified = RawRecord.objects.filter(stream=mappings.UNIFIED_STREAM, connection_id=connection.pk)

@@ -102,7 +102,9 @@ EXPECTED = {
 def test_every_mapped_field_exists_in_the_schema_the_package_ships(source) -> None:
     properties = schema(SCHEMA_FILES[source])["properties"]
     ((stream, mapping),) = MAPPINGS[source].items()
-    for name, spec in mapping.items():
+    for name, spec in vars(mapping).items():
+        if spec is None:
+            continue
         root = spec.partition("|")[0].split(".")[0]
         assert root in properties, f"{source}.{stream}: {name} reads {root!r}, which the package's schema lacks"
     for field, value in RECORDS[source].items():
