@@ -7,7 +7,8 @@ Prints rows/s for
       table + one set-based upsert) for the same rows into the empty raw table;
   (c) a full sync from the emulator through the sync engine: HTTP to an emulator in its own
       process, parsing, validation, landing page by page with the cursor, run bookkeeping;
-with the ratios b/a and c/a. For context it also prints the same rows landed again (a lookback
+with the ratios b/a and c/a, and the Airbyte bridge's records/s against the faker source's own
+output rate (bench/ingest_airbyte.py: (d), (e), e/d). For context it also prints the same rows landed again (a lookback
 re-read where nothing changed), a COPY of already-serialised payloads into an unindexed table
 (the ceiling), and Django's bulk_create of the same rows. The rows are real GoogleAdsRows the
 emulator served. Repetitions are interleaved; the figures are medians, ratios of medians.
@@ -34,6 +35,7 @@ from typing import Any
 from unittest import mock
 
 from _common import ROOT, emit, machine, setup_django
+from ingest_airbyte import bridge_bench
 
 TODAY = date(2026, 11, 20)
 STREAM = "google_ads.ad_group_daily"
@@ -98,6 +100,7 @@ def main() -> None:
     print(f"    the same rows landed again, nothing changed (lookback re-read): {rate(resync_s):>9,.0f} rows/s")
     print(f"    COPY of already-serialised payloads into an unindexed table:    {rate(text_s):>9,.0f} rows/s")
     print(f"    Django bulk_create of the same rows:                            {rate(bulk_s):>9,.0f} rows/s")
+    bridge = bridge_bench(quick=args.quick, repeat=min(repeat, 3))  # (d), (e): the Airbyte bridge
     emit(
         {
             "bench": "ingest",
@@ -119,6 +122,7 @@ def main() -> None:
             "database": dbname,
             "machine": machine(),
             "load_average": list(os.getloadavg()),
+            **bridge,
         }
     )
 

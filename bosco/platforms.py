@@ -25,6 +25,7 @@ PLATFORMS: dict[str, PlatformStyle] = {
         PlatformStyle("tiktok", "TikTok Ads", "#0d9488"),
         PlatformStyle("ga4", "GA4", "#d97706"),
         PlatformStyle("shopify", "Shopify", "#16a34a"),
+        PlatformStyle("airbyte", "Airbyte sources", "#6d28d9"),
     )
 }
 

@@ -24,6 +24,7 @@ class Platform(models.TextChoices):
     META = "meta", "Meta Ads"
     TIKTOK = "tiktok", "TikTok Ads"
     GA4 = "ga4", "Google Analytics 4"
+    AIRBYTE = "airbyte", "Airbyte source"
 
 
 class Connection(models.Model):
@@ -234,6 +235,9 @@ class StreamCursor(models.Model):
     rows_landed = models.PositiveBigIntegerField(default=0)
     last_success_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Airbyte sources: the stream's last STATE (stream "" holds a GLOBAL state's shared part or
+    # a legacy blob), saved in the transaction that lands the records it covers.
+    airbyte_state = models.JSONField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -260,3 +264,37 @@ class OAuthState(models.Model):
 
     def __str__(self) -> str:
         return f"OAuth {self.platform} attempt #{self.pk}"
+
+
+class AirbyteSource(models.Model):
+    """The Airbyte side of a connection whose platform is `airbyte` (connectors/airbyte/).
+
+    `config` is the source's configuration without its secrets; the `airbyte_secret` fields are
+    in `secrets` (JSON, encrypted like OAuth tokens) and merged in only for the subprocess.
+    `catalog` is the last `discover` answer, `streams` the ones chosen, `schema_changes` what
+    changed between two discoveries (shown on the connection's page until acknowledged).
+    """
+
+    connection = models.OneToOneField(Connection, on_delete=models.CASCADE, related_name="airbyte")
+    source_key = models.CharField(max_length=50)
+    package = models.CharField(max_length=100)
+    version = models.CharField(max_length=40)
+    config = models.JSONField(default=dict, blank=True)
+    secrets = EncryptedTextField(blank=True, null=True, default="")
+    spec = models.JSONField(default=dict, blank=True)
+    catalog = models.JSONField(default=dict, blank=True)
+    streams = models.JSONField(default=list, blank=True)
+    schema_changes = models.JSONField(default=list, blank=True)
+    check_ok = models.BooleanField(null=True, blank=True)
+    check_message = models.TextField(blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    discovered_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.package}=={self.version} for connection #{self.connection_id}"
+
+    def stream_schema(self, name: str) -> dict[str, object] | None:
+        for stream in self.catalog.get("streams", []):
+            if stream.get("name") == name:
+                return stream
+        return None

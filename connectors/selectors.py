@@ -13,7 +13,7 @@ from django.utils import timezone
 from bosco.sources import SourcesSummary
 from connectors import conf
 from connectors.clock import account_today
-from connectors.models import Connection, ConnectionAccount, StreamCursor, SyncRun
+from connectors.models import Connection, ConnectionAccount, Platform, StreamCursor, SyncRun
 
 
 @dataclass
@@ -109,7 +109,7 @@ def _backfill_state(
     connection: Connection, selected: list[ConnectionAccount], cursors: list[StreamCursor]
 ) -> tuple[date | None, float | None]:
     """Oldest day synced for every selected account, and how much of the wanted history that is."""
-    if not selected:
+    if not selected or connection.platform == Platform.AIRBYTE:  # Airbyte sources keep their own cursors
         return None, None
     by_account = {c.account_id: c for c in cursors}
     wanted_days = max(1, min(connection.backfill_days, conf.max_history_days(connection.platform)))

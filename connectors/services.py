@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from accounts.selectors import workspace_for_schema
@@ -23,7 +23,15 @@ from billing.entitlements import EntitlementError, check, for_workspace
 from bosco.db import connection as db
 from connectors import conf, oauth
 from connectors.errors import ConnectionFlowError, ConnectorError, OperatorError
-from connectors.models import Connection, ConnectionAccount, OAuthState, Platform, StreamCursor, SyncRun
+from connectors.models import (
+    AirbyteSource,
+    Connection,
+    ConnectionAccount,
+    OAuthState,
+    Platform,
+    StreamCursor,
+    SyncRun,
+)
 from connectors.oauth import PLATFORM_LABELS
 from connectors.platforms import AccountInfo, client_for
 from connectors.sync.runs import enqueue_run, lock_is_free
@@ -508,6 +516,7 @@ def connection_disconnect(*, connection: Connection, delete_data: bool = False) 
         pending = OAuthState.objects.filter(connection=connection, used_at__isnull=True)
         oauth_routes_delete(state_hashes=pending.values_list("state_hash", flat=True))
         pending.delete()
+        AirbyteSource.objects.filter(connection=connection).update(secrets="")  # forgotten like tokens
         if delete_data:
             _delete_synced_data(connection)
     platform = connection.platform
@@ -520,6 +529,12 @@ def _delete_synced_data(connection: Connection) -> None:
     """Remove the connection's raw records and tell the warehouse to rebuild what derived from them."""
     cursors = StreamCursor.objects.filter(connection=connection, covered_from__isnull=False)
     spans = [(c.covered_from, c.covered_to) for c in cursors if c.covered_from and c.covered_to]
+    if connection.platform == Platform.AIRBYTE:  # its mapped rows' days, not cursor spans
+        days = RawRecord.objects.filter(connection_id=connection.pk, date__isnull=False).aggregate(
+            first=Min("date"), last=Max("date")
+        )
+        if days["first"]:
+            spans.append((days["first"], days["last"]))
     account_ids = sorted(set(connection.accounts.values_list("external_id", flat=True)))
     RawRecord.objects.filter(connection_id=connection.pk).delete()
     StreamCursor.objects.filter(connection=connection).delete()
@@ -608,5 +623,8 @@ def credentials_rotate() -> int:
             rotated += 1
         for attempt in OAuthState.objects.select_for_update().filter(used_at__isnull=True):
             attempt.save(update_fields=["code_verifier"])
+            rotated += 1
+        for source in AirbyteSource.objects.select_for_update().exclude(secrets=""):  # Airbyte sources' secrets
+            source.save(update_fields=["secrets"])
             rotated += 1
     return rotated

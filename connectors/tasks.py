@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from accounts.selectors import active_workspaces
 from bosco.tasks import public_task, tenant_task
+from connectors.airbyte import services as airbyte
 from connectors.services import syncs_schedule_due
 from connectors.sync import run_execute
 
@@ -27,3 +28,16 @@ def schedule_syncs() -> int:
     for schema in schemas:
         schedule_workspace_syncs.delay(schema)
     return len(schemas)
+
+
+@tenant_task()
+def airbyte_prepare(source_key: str) -> bool:
+    """Build an Airbyte source's virtualenv (first use) and cache its spec for the form."""
+    airbyte.source_prepare(source_key=source_key)
+    return True
+
+
+@tenant_task()
+def airbyte_check_discover(connection_id: int) -> bool | None:
+    """Run `check` and `discover` for a newly added (or re-checked) Airbyte connection."""
+    return airbyte.check_and_discover(connection_id=connection_id).check_ok

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from connectors import views
+from connectors import views, views_airbyte
 
 app_name = "connectors"
 
@@ -18,4 +18,12 @@ urlpatterns = [
     path("<int:pk>/reauthorize/", views.reauthorize, name="reauthorize"),
     path("<int:pk>/disconnect/", views.disconnect, name="disconnect"),
     path("<int:pk>/settings/", views.update_settings, name="settings"),
+    # Airbyte sources (connectors/views_airbyte.py)
+    path("airbyte/", views_airbyte.airbyte_sources, name="airbyte_sources"),
+    path("airbyte/add/<str:source_key>/", views_airbyte.airbyte_add, name="airbyte_add"),
+    path("<int:pk>/airbyte/", views_airbyte.airbyte_card, name="airbyte_card"),
+    path("<int:pk>/airbyte/streams/", views_airbyte.airbyte_streams, name="airbyte_streams"),
+    path("<int:pk>/airbyte/recheck/", views_airbyte.airbyte_recheck, name="airbyte_recheck"),
+    path("<int:pk>/airbyte/schema-changes/", views_airbyte.airbyte_schema_ack, name="airbyte_schema_ack"),
+    path("<int:pk>/airbyte/export/<str:stream>/", views_airbyte.airbyte_export, name="airbyte_export"),
 ]

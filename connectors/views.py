@@ -25,6 +25,7 @@ from accounts.roles import Permission
 from bosco.redirects import safe_next
 from bosco.ui.diagram import layered_diagram
 from connectors import selectors, services
+from connectors.airbyte import selectors as airbyte_selectors
 from connectors.errors import ConnectionFlowError, ConnectorError
 from connectors.models import Platform, SyncRun
 from warehouse import selectors as warehouse
@@ -144,6 +145,9 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "runs": selectors.runs_recent(connection=connection, limit=50),
         "can_manage": _can_manage(request),
         "polling": bool(view and view.active_run),
+        "airbyte_card": airbyte_selectors.airbyte_card(connection=connection)
+        if connection.platform == Platform.AIRBYTE
+        else None,
     }
     if request.GET.get("fragment") == "status" and getattr(request, "htmx", False):
         return render(request, "connectors/connection_detail.html#status", context)

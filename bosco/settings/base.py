@@ -446,6 +446,19 @@ CONNECTORS_FIXED_TODAY = env("CONNECTORS_FIXED_TODAY", default="")
 # httpx logs every request URL at INFO; URLs never carry tokens here, but keep the logs quiet.
 LOGGING["loggers"]["httpx"] = {"level": "WARNING"}
 LOGGING["loggers"]["httpcore"] = {"level": "WARNING"}
+# Airbyte sources (connectors/airbyte/): one virtualenv per source and version under this
+# directory (built on first use; keep it on a persistent disk), the interpreter that builds them,
+# pip retries, and per-run limits of the source subprocess.
+AIRBYTE_VENV_DIR = env("AIRBYTE_VENV_DIR", default=str(BASE_DIR / "var" / "airbyte"))
+AIRBYTE_PYTHON = env("AIRBYTE_PYTHON", default="python3")
+AIRBYTE_PIP_ATTEMPTS = env.int("AIRBYTE_PIP_ATTEMPTS", default=3)
+AIRBYTE_PIP_TIMEOUT = env.float("AIRBYTE_PIP_TIMEOUT", default=900.0)
+AIRBYTE_RUN_TIMEOUT = env.float("AIRBYTE_RUN_TIMEOUT", default=3 * 3600.0)
+AIRBYTE_COMMAND_TIMEOUT = env.float("AIRBYTE_COMMAND_TIMEOUT", default=300.0)
+AIRBYTE_MEMORY_LIMIT_MB = env.int("AIRBYTE_MEMORY_LIMIT_MB", default=2048)
+AIRBYTE_CPU_LIMIT_SECONDS = env.int("AIRBYTE_CPU_LIMIT_SECONDS", default=3 * 3600)
+# Records held between two STATE messages before the run fails (a source that never checkpoints).
+AIRBYTE_MAX_BUFFERED_RECORDS = env.int("AIRBYTE_MAX_BUFFERED_RECORDS", default=200_000)
 # --- end Connectors ------------------------------------------------------------------------------
 
 # --- Insights (issue 7): plotly.js is served from the installed `plotly` package as

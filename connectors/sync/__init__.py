@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from billing.entitlements import for_workspace
 from bosco.db import connection as db
-from connectors.models import Connection, SyncRun
+from connectors.models import Connection, Platform, SyncRun
 from connectors.sync.engine import SyncEngine
 from connectors.sync.runs import close_run, connection_lock, enqueue_run, lock_is_free, mark_connection
 
@@ -99,4 +99,10 @@ def _execute_locked(run_id: int) -> str:
         run.resume_after = None
         run.note = ""
         run.save(update_fields=["attempts", "status", "started_at", "heartbeat_at", "resume_after", "note"])
+    if connection.platform == Platform.AIRBYTE:
+        # Function-level: the bridge imports connectors.sync.runs/handoff, so importing it at
+        # module level would close an import cycle through this package.
+        from connectors.airbyte.bridge import AirbyteSync
+
+        return AirbyteSync(run).execute()
     return SyncEngine(run).execute()

@@ -32,6 +32,8 @@ from warehouse.models.rollups import (
 )
 from warehouse.models.sessions import SessionsDaily, StgGa4Property, StgGa4TrafficDaily
 from warehouse.models.staging import (
+    StgAirbyteAccount,
+    StgAirbyteAdPerformanceDaily,
     StgGoogleAdsAdGroup,
     StgGoogleAdsAdGroupDaily,
     StgGoogleAdsCampaign,
@@ -86,3 +88,4 @@ __all__ = [
     "TransformSetting",
     "WeekCampaign",
 ]
+__all__ += ["StgAirbyteAccount", "StgAirbyteAdPerformanceDaily"]

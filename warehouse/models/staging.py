@@ -64,6 +64,16 @@ class StgTiktokAdgroupDaily(_DailyPerformance):
         indexes = [models.Index(fields=["account_id", "date"], name="stg_tiktok_daily_acct_date")]
 
 
+class StgAirbyteAdPerformanceDaily(_DailyPerformance):
+    """Airbyte sources' rows mapped to the unified shape (connectors/airbyte/mappings.py), per account × day × campaign."""
+
+    campaign_name = models.CharField(max_length=500, null=True, blank=True)
+
+    class Meta:
+        db_table = "stg_airbyte__ad_performance_daily"
+        indexes = [models.Index(fields=["account_id", "date"], name="stg_airbyte_daily_acct_date")]
+
+
 class _Account(_Lineage):
     account_id = models.CharField(max_length=64, primary_key=True)
     name = models.CharField(max_length=300, null=True, blank=True)
@@ -87,6 +97,11 @@ class StgMetaAdAccount(_Account):
 class StgTiktokAdvertiser(_Account):
     class Meta:
         db_table = "stg_tiktok__advertiser"
+
+
+class StgAirbyteAccount(_Account):
+    class Meta:
+        db_table = "stg_airbyte__account"
 
 
 class _Campaign(_Lineage):

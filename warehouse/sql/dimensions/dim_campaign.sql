@@ -1,7 +1,7 @@
 -- name: dim_campaign
 -- description: Campaigns of every platform with a normalised status (active, paused, removed) next to the platform's own, and the objective (Meta objective, Google Ads channel type). Its identity `id` is the compact campaign_key of the rollups. Campaign ids seen only in report rows become inferred members until their campaign record arrives.
 -- layer: dimensions
--- inputs: stg_google_ads__campaign, stg_meta__campaign, stg_tiktok__campaign, stg_google_ads__ad_group_daily, stg_meta__adset_daily, stg_tiktok__adgroup_daily
+-- inputs: stg_google_ads__campaign, stg_meta__campaign, stg_tiktok__campaign, stg_google_ads__ad_group_daily, stg_meta__adset_daily, stg_tiktok__adgroup_daily, stg_airbyte__ad_performance_daily
 -- materialization: upsert
 -- unique_key: platform, account_id, campaign_id
 -- test: accepted_values(status: active, paused, removed) [warn]
@@ -17,6 +17,13 @@ WITH synced AS (
     SELECT 'tiktok', account_id, campaign_id, name, status, objective
       FROM stg_tiktok__campaign
      WHERE 'tiktok' = ANY(%(platforms)s) AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))
+    UNION ALL
+    -- Airbyte sources name campaigns in their report rows (the latest name wins); no status
+    (SELECT DISTINCT ON (account_id, campaign_id) 'airbyte', account_id, campaign_id, campaign_name, NULL, NULL
+       FROM stg_airbyte__ad_performance_daily
+      WHERE 'airbyte' = ANY(%(platforms)s) AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))
+        AND campaign_name IS NOT NULL
+      ORDER BY account_id, campaign_id, date DESC)
 ), seen AS (
     SELECT DISTINCT 'google_ads'::text AS platform, account_id, campaign_id
       FROM stg_google_ads__ad_group_daily
@@ -31,6 +38,11 @@ WITH synced AS (
     SELECT DISTINCT 'tiktok', account_id, campaign_id
       FROM stg_tiktok__adgroup_daily
      WHERE 'tiktok' = ANY(%(platforms)s) AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))
+       AND date BETWEEN %(date_from)s AND %(date_to)s
+    UNION
+    SELECT DISTINCT 'airbyte', account_id, campaign_id
+      FROM stg_airbyte__ad_performance_daily
+     WHERE 'airbyte' = ANY(%(platforms)s) AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))
        AND date BETWEEN %(date_from)s AND %(date_to)s
 )
 SELECT platform, account_id, campaign_id, name,
