@@ -30,6 +30,8 @@ ROUTES: dict[str, str] = {
     # Alerts: evaluation reads the warehouse like scoring does; deliveries are e-mail.
     "alerts.tasks.evaluate_": SCORING,
     "alerts.tasks.send_delivery": NOTIFICATIONS,
+    # File uploads: checking and landing a file is ingestion, like a sync.
+    "uploads.tasks.": SYNCS,
 }
 
 

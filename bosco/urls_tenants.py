@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("insights.urls")),
     path("data-sources/", include("connectors.urls")),
     path("alerts/", include("alerts.urls")),
+    path("data-sources/uploads/", include("uploads.urls")),
 ]
 
 

@@ -54,6 +54,7 @@ TENANT_APPS = [
     "warehouse",
     "insights",
     "alerts",
+    "uploads",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -425,3 +426,8 @@ STATICFILES_FINDERS = [
 # After a failed payment a workspace keeps working this many days, then turns read-only.
 BILLING_GRACE_DAYS = env.int("BILLING_GRACE_DAYS", default=7)
 # --- end Billing ---------------------------------------------------------------------------------
+
+# File uploads (uploads app): where uploaded files and their checked rows are kept (per workspace
+# schema), and the largest file accepted.
+UPLOADS_DIR = Path(env("UPLOADS_DIR", default=str(MEDIA_ROOT / "uploads")))
+UPLOADS_MAX_BYTES = env.int("UPLOADS_MAX_BYTES", default=512 * 1024 * 1024)

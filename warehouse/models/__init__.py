@@ -43,6 +43,8 @@ from warehouse.models.staging import (
     StgTiktokAdgroupDaily,
     StgTiktokAdvertiser,
     StgTiktokCampaign,
+    StgUploadAdDaily,
+    StgUploadOfflineConversion,
 )
 
 __all__ = [
@@ -78,6 +80,8 @@ __all__ = [
     "StgTiktokAdgroupDaily",
     "StgTiktokAdvertiser",
     "StgTiktokCampaign",
+    "StgUploadAdDaily",
+    "StgUploadOfflineConversion",
     "TransformRun",
     "TransformSetting",
     "WeekCampaign",
