@@ -348,10 +348,12 @@ def _xlsx_rows(path: Path) -> Iterator[Row]:
 
 
 def _xml_reason(exc: Exception) -> str:
-    name = type(exc).__name__
-    if name in {"EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden", "NotSupportedError"}:
-        return "it declares XML entities or a DTD, which Bosco refuses (a possible XML bomb)."
-    return f"{name}: {exc}"[:300]
+    cause: BaseException | None = exc
+    while cause is not None:  # openpyxl wraps defusedxml's refusal in its own ValueError
+        if type(cause).__name__ in {"EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden"}:
+            return "it declares XML entities or a DTD, which Bosco refuses (a possible XML bomb)."
+        cause = cause.__cause__ or cause.__context__
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
 
 
 def csv_safe(value: Any) -> str:
