@@ -128,7 +128,7 @@ def test_duplicated_and_blank_headers_are_told_apart() -> None:
 @pytest.mark.parametrize(
     ("data", "encoding", "certain"),
     [
-        (codecs.BOM_UTF8 + "Datum;Kosten\n".encode(), "utf-8-sig", True),
+        (codecs.BOM_UTF8 + b"Datum;Kosten\n", "utf-8-sig", True),
         ("Datum;Kosten\n".encode("utf-16"), "utf-16", True),
         ("Datum;Kosten\n".encode("utf-16-le"), "utf-16-le", True),
         ("Dépenses;Währung\n".encode(), "utf-8", True),
