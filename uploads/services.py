@@ -195,6 +195,10 @@ def upload_mapping_set(
                 f"Column {upload.headers[index]!r} is chosen for both {fields[taken[index]].label} and {fields[name].label}."
             )
         taken[index] = name
+    if not date_order and "date" in chosen:
+        # the date column was chosen by hand: the preview may settle the order by itself
+        column = chosen["date"]
+        date_order = parsing.detect_date_order([r[column] for r in upload.preview if column < len(r)]) or ""
     if date_order not in parsing.DATE_ORDERS:
         raise UploadError(
             "Some dates could be day/month or month/day (e.g. 03/04/2026): choose how this file writes dates."

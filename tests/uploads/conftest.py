@@ -60,12 +60,41 @@ def uploads_dir(settings: Any, tmp_path: Path) -> Path:
     return settings.UPLOADS_DIR
 
 
+def worker_idle(timeout: float = 60) -> None:
+    """Wait until the in-process test worker has nothing queued or running (the warehouse run and
+    the alert evaluation an upload starts), so the workspace's schema can be dropped."""
+    import redis as redis_lib
+    from celery.worker import state
+    from django.conf import settings
+
+    from bosco.queues import all_queue_names
+
+    client = redis_lib.Redis.from_url(settings.REDIS_URL)
+    quiet_since = None
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            busy = state.active_requests or state.reserved_requests or any(client.llen(q) for q in all_queue_names())
+            if busy:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since > 0.6:
+                return
+            time.sleep(0.1)
+    finally:
+        client.close()
+
+
 @pytest.fixture
-def ws(make_workspace: Callable[..., Any], uploads_dir: Path) -> Iterator[Any]:
+def ws(make_workspace: Callable[..., Any], uploads_dir: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A workspace (EUR, Europe/Berlin, German number format) whose schema is active in this thread."""
-    workspace = make_workspace("upl", reporting_currency="EUR", time_zone="Europe/Berlin", number_format="de-DE")
+    slug = "upl" + str(abs(hash(request.node.name)) % 10**6)
+    workspace = make_workspace(slug, reporting_currency="EUR", time_zone="Europe/Berlin", number_format="de-DE")
     connection.set_tenant(workspace)
     yield workspace
+    if "celery_worker" in request.fixturenames:
+        worker_idle()
     if connection.in_atomic_block:
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
