@@ -69,7 +69,16 @@ def _totals(platform: str) -> dict[str, Any]:
 def test_a_clean_german_csv_lands_and_reaches_the_unified_fact(celery_worker, ws) -> None:
     upload = _create("linkedin.csv", CSV_DE)
     assert upload.decimal_mark == ","  # the workspace's number format
-    assert set(upload.mapping) == {"date", "campaign", "account", "spend", "impressions", "clicks", "conversions", "value"}
+    assert set(upload.mapping) == {
+        "date",
+        "campaign",
+        "account",
+        "spend",
+        "impressions",
+        "clicks",
+        "conversions",
+        "value",
+    }
     assert upload.date_order == "ymd"  # dotted dates are always day.month.year
     runs = TransformRun.objects.count()
     _settled(_confirm(upload))
@@ -90,7 +99,9 @@ def test_reuploading_the_same_period_replaces_it_and_logs_the_restatement(celery
     runs = TransformRun.objects.count()
     _settled(_confirm(_create("v1.csv", CSV_DE)))
     _transformed(runs)
-    second = CSV_DE.replace("1.234,56 €", "1.300,00 €").replace("02.11.2026;Prospecting;LI-1;50,00 €;4.000;60;0;0,00 €\n", "")
+    second = CSV_DE.replace("1.234,56 €", "1.300,00 €").replace(
+        "02.11.2026;Prospecting;LI-1;50,00 €;4.000;60;0;0,00 €\n", ""
+    )
     runs = TransformRun.objects.filter(status="success").count()
     upload = _settled(_confirm(_create("v2.csv", second)))
     _transformed(runs)
@@ -108,7 +119,7 @@ def test_reuploading_the_same_period_replaces_it_and_logs_the_restatement(celery
 def test_rows_with_errors_hold_everything_back_until_skipping_is_accepted(celery_worker, ws) -> None:
     content = (
         CSV_DE
-        + "03.11.2026;=HYPERLINK(\"http://evil\");LI-1;abc;1;1;0;0\n"
+        + '03.11.2026;=HYPERLINK("http://evil");LI-1;abc;1;1;0;0\n'
         + "31.02.2026;Brand DE;LI-1;1,00;1;1;0;0\n"
         + "04.11.2026;Brand DE;LI-1;12.5;1;1;0;0\n"
     )
@@ -121,7 +132,7 @@ def test_rows_with_errors_hold_everything_back_until_skipping_is_accepted(celery
     assert not RawRecord.objects.filter(stream="upload.ad_daily").exists()  # nothing landed yet
     with services.skipped_path(upload.pk).open(encoding="utf-8") as handle:
         skipped = list(csv.reader(handle))
-    assert skipped[1][0] == "6" and skipped[1][3] == "'=HYPERLINK(\"http://evil\")"  # escaped, kept
+    assert skipped[1][0] == "6" and skipped[1][3] == '\'=HYPERLINK("http://evil")'  # escaped, kept
     services.upload_skips_accept(upload=upload)
     upload = _settled(upload)
     assert upload.rows_landed == 4
@@ -132,7 +143,14 @@ def test_a_saved_mapping_is_applied_to_the_next_file_with_the_same_headers(celer
     content = "When,What,Money,Seen\n2026-11-01,Brand,10.50,100\n"
     first = _create("odd.csv", content)
     assert "spend" not in first.mapping  # "Money" is nobody's spelling of spend
-    _settled(_confirm(first, save_as="Odd export", mapping={"date": 0, "campaign": 1, "spend": 2, "impressions": 3}, decimal_mark="."))
+    _settled(
+        _confirm(
+            first,
+            save_as="Odd export",
+            mapping={"date": 0, "campaign": 1, "spend": 2, "impressions": 3},
+            decimal_mark=".",
+        )
+    )
     saved = SavedMapping.objects.get(name="Odd export")
     assert saved.columns == {"date": "When", "campaign": "What", "spend": "Money", "impressions": "Seen"}
     second = _create("odd-december.csv", "When,What,Money,Seen\n2026-12-01,Brand,11.00,90\n")
