@@ -44,7 +44,7 @@ def _upload(pk: int) -> Upload:
 
 
 def _detail(upload: Upload) -> HttpResponseRedirect:
-    return HttpResponseRedirect(reverse("uploads:detail", args=[upload.pk]))
+    return HttpResponseRedirect(reverse("uploads:upload_detail", args=[upload.pk]))
 
 
 def _reporting_currency(request: HttpRequest) -> str:
@@ -142,7 +142,7 @@ def _act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         else:
             services.upload_discard(upload=upload)
             messages.success(request, f"Upload of {upload.file_name} discarded; nothing of it landed.")
-            return HttpResponseRedirect(reverse("uploads:index"))
+            return HttpResponseRedirect(reverse("uploads:upload_index"))
     except UploadError as exc:
         messages.error(request, str(exc))
     return _detail(upload)
