@@ -58,7 +58,7 @@ def campaign_id_for(name: str) -> str:
 
 def _tsv(value: Any) -> str:
     text = str(value)
-    if any(ch in text for ch in "\\\t\n\r"):
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
         text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     return text
 

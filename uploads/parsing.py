@@ -379,6 +379,8 @@ CURRENCY_SYMBOLS: dict[str, str] = {
     "$": "$",  # some dollar: the currency column or the upload's currency says which
     "kr": "kr",  # some krona/krone: likewise
 }
+_SYMBOLS_LONGEST_FIRST = sorted(CURRENCY_SYMBOLS, key=len, reverse=True)
+_PLAIN = {".": re.compile(r"-?\d{1,15}(\.\d{1,9})?"), ",": re.compile(r"-?\d{1,15}(,\d{1,9})?")}
 _SPACES = dict.fromkeys(map(ord, " \u00a0\u202f\u2009\u2007\t"), None)
 _CODE = re.compile(r"^([A-Z]{3})|([A-Z]{3})$")
 
@@ -398,18 +400,21 @@ def parse_amount(text: Any, decimal_mark: str) -> Amount:
     raw = str(text).strip()
     if not raw:
         raise CellError("empty")
+    if _PLAIN[decimal_mark].fullmatch(raw):  # the common case, 1M times per large file: no symbols or groups
+        return Amount(_checked(Decimal(raw.replace(",", ".") if decimal_mark == "," else raw)), None)
     s = raw.translate(_SPACES)
     currency = None
-    for symbol in sorted(CURRENCY_SYMBOLS, key=len, reverse=True):
-        if s.startswith((symbol, "-" + symbol)) or s.endswith(symbol):
-            currency = CURRENCY_SYMBOLS[symbol]
-            s = s.replace(symbol, "", 1)
-            break
-    else:
-        match = _CODE.search(s)
-        if match:
-            currency = match.group(1) or match.group(2)
-            s = s[3:] if match.group(1) else s[:-3]
+    if s and not (s[0].isdigit() and s[-1].isdigit()):
+        for symbol in _SYMBOLS_LONGEST_FIRST:
+            if s.startswith((symbol, "-" + symbol)) or s.endswith(symbol):
+                currency = CURRENCY_SYMBOLS[symbol]
+                s = s.replace(symbol, "", 1)
+                break
+        else:
+            match = _CODE.search(s)
+            if match:
+                currency = match.group(1) or match.group(2)
+                s = s[3:] if match.group(1) else s[:-3]
     negative = False
     if s.startswith("(") and s.endswith(")"):
         negative, s = True, s[1:-1]
@@ -444,6 +449,8 @@ def to_micros(value: Decimal) -> int:
 
 
 def parse_count(text: Any, decimal_mark: str) -> int:
+    if isinstance(text, str) and text.isdigit() and len(text) < 16:
+        return int(text)
     amount = parse_amount(text, decimal_mark)
     if amount.currency is not None:
         raise CellError(f"{text!r} is an amount of money, not a count")

@@ -107,6 +107,8 @@ def upload_rows_replace(
             {"stream": stream, "date_from": date_from, "date_to": date_to, "field": source_field, "sources": sources},
         )
         deleted, old_accounts, old_platforms = cursor.fetchone()
+        # the grouping of a large file's rows by key stays in memory instead of spilling to disk
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(f"DROP TABLE IF EXISTS {_STAGE}")
         cursor.execute(f"CREATE TEMPORARY TABLE {_STAGE} ({COLUMNS[stream][0]}) ON COMMIT DROP")
         done = 0
