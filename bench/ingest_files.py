@@ -92,10 +92,13 @@ def main() -> None:
             )
         try:
             started = time.perf_counter()
-            with connection.cursor() as cursor, csv_path.open("rb") as handle:
-                with cursor.cursor.copy("COPY bench_upload_copy FROM STDIN (FORMAT csv, HEADER)") as copy:
-                    while chunk := handle.read(1 << 20):
-                        copy.write(chunk)
+            with (
+                connection.cursor() as cursor,
+                csv_path.open("rb") as handle,
+                cursor.cursor.copy("COPY bench_upload_copy FROM STDIN (FORMAT csv, HEADER)") as copy,
+            ):
+                while chunk := handle.read(1 << 20):
+                    copy.write(chunk)
             copy_s = time.perf_counter() - started
         finally:
             with connection.cursor() as cursor:
