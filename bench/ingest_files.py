@@ -59,7 +59,7 @@ def main() -> None:
     dbname = setup_django("ingest")
 
     from django.conf import settings
-    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.core.files.uploadedfile import UploadedFile
     from django.db import connection
 
     from accounts.models import User, Workspace
@@ -121,9 +121,8 @@ def main() -> None:
             mock.patch("uploads.services.upload_land", timed_land),
         ):
             started = time.perf_counter()
-            file = SimpleUploadedFile("ads.csv", b"")
-            file.file = handle  # stream the generated file, as Django's temporary upload file would
-            file.size = csv_path.stat().st_size
+            # a file on disk read in chunks, as Django's TemporaryUploadedFile is for a large upload
+            file = UploadedFile(handle, name="ads.csv", size=csv_path.stat().st_size)
             upload = services.upload_create(
                 kind="ad_performance", source_name="Bench", file=file, default_currency="EUR", user_id=None
             )
