@@ -15,7 +15,7 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -286,7 +286,7 @@ class Row:
     error: str = ""
 
 
-def read_rows(path: Path, sniffed: Sniffed, *, encoding: str | None = None) -> Iterator[Row]:
+def read_rows(path: Path, sniffed: Sniffed, *, encoding: str | None = None) -> Generator[Row]:
     """The file's rows (header first) with their line numbers; unreadable rows carry an error."""
     if sniffed.file_format == "xlsx":
         yield from _xlsx_rows(path)
@@ -537,6 +537,13 @@ def read_preview(
 ) -> tuple[list[str], list[list[str]], list[list[Any]]]:
     """(headers, first rows as text, a larger sample for guessing date orders)."""
     rows = read_rows(path, sniffed, encoding=encoding)
+    try:
+        return _preview(rows, sample)
+    finally:
+        rows.close()  # closes the file (or workbook) now, not when the generator is collected
+
+
+def _preview(rows: Iterator[Row], sample: int) -> tuple[list[str], list[list[str]], list[list[Any]]]:
     header = next((r for r in rows if not r.error), None)
     if header is None:
         raise FileRejected("The file is empty: it has no header row.")

@@ -305,6 +305,9 @@ def upload_check(*, upload_id: int) -> str:
     """Read every row: good rows to the COPY file, bad rows (with line and reasons) to the skipped CSV."""
     upload = _claim(upload_id, Upload.Status.CHECKING)
     if upload is None:
+        if Upload.objects.filter(pk=upload_id, status=Upload.Status.LANDING).exists():
+            # a worker died between a clean check and its landing: the redelivered check lands it
+            return upload_land(upload_id=upload_id)
         return "skipped"
     checker = RowChecker(
         kind=upload.kind,
