@@ -105,6 +105,12 @@ class RowChecker:
 
     def check(self, cells: list[Any]) -> str:
         errors: list[str] = []
+        for name, index in self.mapping.items():
+            value = cells[index] if index < len(cells) else ""
+            if isinstance(value, str) and "\x00" in value:
+                errors.append(f"{name.replace('_', ' ').capitalize()}: contains a NUL character")
+        if errors:
+            raise RowErrors(errors)
         line = self._ad(cells, errors) if self.kind == AD_PERFORMANCE else self._offline(cells, errors)
         if errors:
             raise RowErrors(errors)

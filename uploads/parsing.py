@@ -163,7 +163,7 @@ def unique_headers(headers: list[str]) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
     for index, header in enumerate(headers):
-        label = header.strip() or f"Column {index + 1}"
+        label = header.replace("\x00", "").strip()[:200] or f"Column {index + 1}"
         if label.lower() in seen:
             label = f"{label} (column {index + 1})"
         seen.add(label.lower())
@@ -566,5 +566,5 @@ def _preview(rows: Iterator[Row], sample: int) -> tuple[list[str], list[list[str
 def _shown(value: Any) -> str:
     if isinstance(value, datetime) and not (value.hour or value.minute or value.second):
         return value.date().isoformat()
-    text = str(value)
+    text = str(value).replace("\x00", "\N{SYMBOL FOR NULL}")  # PostgreSQL's json cannot hold NUL
     return text if len(text) <= 200 else text[:200] + "…"

@@ -87,6 +87,8 @@ def upload_create(
     source_name = source_name.strip()
     if not source_name:
         raise UploadError("Name the source of the file (for example LinkedIn Ads).")
+    if len(source_name) > 60 or not source_name.isprintable():
+        raise UploadError("The source name must be at most 60 printable characters.")
     try:
         source_code(source_name)
     except ValueError as exc:
@@ -98,7 +100,7 @@ def upload_create(
         raise UploadError("The file is empty: it has no header row and no data.")
     if size > settings.UPLOADS_MAX_BYTES:
         raise UploadError(f"The file is larger than {settings.UPLOADS_MAX_BYTES // (1 << 20)} MB: split it.")
-    name = Path(file.name or "upload").name[:255]
+    name = "".join(ch for ch in Path(file.name or "upload").name if ch.isprintable())[:255] or "upload"
     number_format = NUMBER_FORMATS.get(getattr(connection.tenant, "number_format", "") or "en-US")
     upload = Upload.objects.create(
         kind=kind,
@@ -215,7 +217,9 @@ def upload_mapping_set(
             upload.encoding, upload.encoding_certain = encoding, True
         upload.mapping = chosen
         upload.date_order, upload.decimal_mark, upload.default_currency = date_order, decimal_mark, default_currency
-        save_as = save_as.strip()[:80]
+        save_as = save_as.strip()
+        if len(save_as) > 80 or not save_as.isprintable():
+            raise UploadError("A mapping name must be at most 80 printable characters.")
         if save_as:
             SavedMapping.objects.update_or_create(
                 name=save_as,

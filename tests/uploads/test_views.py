@@ -163,3 +163,41 @@ def test_another_workspaces_upload_is_not_found(owner: Any, ws: Any, make_worksp
     mine = _upload(ws)
     assert owner.get(f"/data-sources/uploads/{mine.pk + 1000}/").status_code == 404
     assert services.upload_dir(mine.pk).parts[-2] == ws.schema_name
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"source_name": "a\x00b"},
+        {"source_name": "x" * 100_000},
+        {"source_name": "e\u0301\u0308\u20dd" * 200},
+        {"currency": "a\x00b"},
+        {"kind": "a\x00b"},
+    ],
+)
+def test_hostile_form_values_are_refused_not_stored(owner: Any, fields: dict) -> None:
+    data = {"kind": "ad_performance", "source_name": "LinkedIn", "currency": "EUR", **fields}
+    response = owner.post("/data-sources/uploads/", {**data, "file": uploaded("a.csv", CSV_DE)})
+    assert response.status_code == 400
+    assert not Upload.objects.exists()
+
+
+def test_nul_characters_are_refused_never_stored(owner: Any, ws: Any) -> None:
+    content = "Date,Campaign,Spend\n2026-11-01,Bad\x00name,1.00\n"
+    with pytest.raises(services.UploadError, match="not a text"):
+        services.upload_create(
+            kind="ad_performance",
+            source_name="X",
+            file=uploaded("n\x00ul.csv", content),
+            default_currency="EUR",
+            user_id=None,
+        )
+    assert not Upload.objects.exists()
+    from uploads.checking import RowChecker, RowErrors
+
+    checker = RowChecker(
+        kind="ad_performance", mapping={"date": 0, "campaign": 1, "spend": 2}, headers=["Date", "Campaign", "Spend"],
+        source_name="X", date_order="ymd", decimal_mark=".", default_currency="EUR", time_zone="UTC",
+    )  # fmt: skip
+    with pytest.raises(RowErrors, match="NUL"):
+        checker.check(["2026-11-01", "Bad\x00name", "1.00"])
