@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from warehouse.models import Platform
@@ -40,18 +40,36 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-# One raw record per key: sums of the numbers, the newest name (rows are in file order).
-_PAYLOAD: dict[str, str] = {
-    AD_DAILY: """jsonb_build_object(
-        'platform', min(platform), 'campaign_id', min(campaign_id), 'campaign_name', max(campaign_name),
-        'impressions', sum(impressions), 'clicks', sum(clicks), 'spend_micros', sum(spend_micros),
-        'conversions_micros', sum(conversions_micros), 'value_micros', sum(value_micros),
-        'currency', min(currency), 'time_zone', min(time_zone), 'upload_id', %(upload_id)s::bigint)""",
-    OFFLINE_CONVERSION: """jsonb_build_object(
-        'platform', min(platform), 'campaign_id', min(campaign_id), 'source', min(source),
-        'conversions_micros', sum(conversions_micros), 'value_micros', sum(value_micros),
-        'currency', min(currency), 'upload_id', %(upload_id)s::bigint)""",
+# The payload of a raw record: (json key, column, aggregate when a key occurs more than once).
+_FIELDS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    AD_DAILY: (
+        ("platform", "platform", "min"),
+        ("campaign_id", "campaign_id", "min"),
+        ("campaign_name", "campaign_name", "max"),
+        ("impressions", "impressions", "sum"),
+        ("clicks", "clicks", "sum"),
+        ("spend_micros", "spend_micros", "sum"),
+        ("conversions_micros", "conversions_micros", "sum"),
+        ("value_micros", "value_micros", "sum"),
+        ("currency", "currency", "min"),
+        ("time_zone", "time_zone", "min"),
+    ),
+    OFFLINE_CONVERSION: (
+        ("platform", "platform", "min"),
+        ("campaign_id", "campaign_id", "min"),
+        ("source", "source", "min"),
+        ("conversions_micros", "conversions_micros", "sum"),
+        ("value_micros", "value_micros", "sum"),
+        ("currency", "currency", "min"),
+    ),
 }
+
+
+def _payload(stream: str, *, grouped: bool) -> str:
+    pairs = ", ".join(f"'{key}', {agg}({col})" if grouped else f"'{key}', {col}" for key, col, agg in _FIELDS[stream])
+    return f"jsonb_build_object({pairs}, 'upload_id', %(upload_id)s::bigint)"
+
+
 #: the payload field that says which upload source a raw row belongs to (what a re-upload replaces)
 _SOURCE_FIELD = {AD_DAILY: "platform", OFFLINE_CONVERSION: "source"}
 _STAGE = "upload_landing"
@@ -100,14 +118,16 @@ def upload_rows_replace(
                  WHERE stream = %(stream)s AND date BETWEEN %(date_from)s AND %(date_to)s
                    AND payload ->> %(field)s = ANY(%(sources)s)
              RETURNING account_id, payload ->> 'platform' AS platform
+            ), pairs AS (
+                SELECT account_id, platform, count(*) AS n FROM gone GROUP BY 1, 2
             )
-            SELECT count(*), coalesce(array_agg(DISTINCT account_id), '{}'), coalesce(array_agg(DISTINCT platform), '{}')
-              FROM gone
+            SELECT coalesce(sum(n), 0), coalesce(array_agg(account_id), '{}'), coalesce(array_agg(platform), '{}')
+              FROM pairs
             """,
             {"stream": stream, "date_from": date_from, "date_to": date_to, "field": source_field, "sources": sources},
         )
         deleted, old_accounts, old_platforms = cursor.fetchone()
-        # the grouping of a large file's rows by key stays in memory instead of spilling to disk
+        # a grouping of a large file's rows by key stays in memory instead of spilling to disk
         cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(f"DROP TABLE IF EXISTS {_STAGE}")
         cursor.execute(f"CREATE TEMPORARY TABLE {_STAGE} ({COLUMNS[stream][0]}) ON COMMIT DROP")
@@ -118,21 +138,29 @@ def upload_rows_replace(
                 done += len(chunk)
                 if progress is not None:
                     progress(done)
-        cursor.execute(
-            f"""
-            WITH landed AS (
-                INSERT INTO raw_record (stream, record_key, connection_id, account_id, date, payload, sync_run_id, fetched_at)
-                SELECT %(stream)s, record_key, 0, min(account_id), min(date), {_PAYLOAD[stream]}, %(upload_id)s, %(now)s
-                  FROM {_STAGE}
-                 GROUP BY record_key
-                RETURNING account_id, payload ->> 'platform' AS platform
+        params = {"stream": stream, "upload_id": upload_id, "now": timezone.now()}
+        insert = "INSERT INTO raw_record (stream, record_key, connection_id, account_id, date, payload, sync_run_id, fetched_at)"
+        try:
+            # Most files have one row per key: insert row by row, no grouping (a savepoint, so a
+            # duplicated key only costs the attempt).
+            with transaction.atomic():
+                cursor.execute(
+                    f"{insert} SELECT %(stream)s, record_key, 0, account_id, date, {_payload(stream, grouped=False)},"
+                    f" %(upload_id)s, %(now)s FROM {_STAGE}",  # nosec B608 # constant table and payload, bound values
+                    params,
+                )
+        except IntegrityError:
+            # Several rows per key (an ad-level export): one raw record per key with the sums.
+            cursor.execute(
+                f"{insert} SELECT %(stream)s, record_key, 0, min(account_id), min(date), {_payload(stream, grouped=True)},"
+                f" %(upload_id)s, %(now)s FROM {_STAGE} GROUP BY record_key",  # nosec B608 # as above
+                params,
             )
-            SELECT count(*), coalesce(array_agg(DISTINCT account_id), '{{}}'), coalesce(array_agg(DISTINCT platform), '{{}}')
-              FROM landed
-            """,  # nosec B608 # constant table and payload per stream, bound values
-            {"stream": stream, "upload_id": upload_id, "now": timezone.now()},
-        )
-        inserted, new_accounts, new_platforms = cursor.fetchone()
+        inserted = cursor.rowcount
+        cursor.execute(f"SELECT DISTINCT account_id, platform FROM {_STAGE}")  # nosec B608 # constant table
+        landed_pairs = cursor.fetchall()
+        new_accounts = [a for a, _ in landed_pairs]
+        new_platforms = [p for _, p in landed_pairs]
     return UploadLanding(
         deleted=int(deleted),
         inserted=int(inserted),
