@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from uploads.models import Upload
-from warehouse.models import AdPerformanceDaily
+from warehouse.models import AdPerformanceDaily, TransformRun
 
 
 def _csv(days: list[str], bad: bool) -> str:
@@ -81,10 +81,9 @@ def test_upload_map_skip_errors_and_see_the_rows_on_the_overview(web, celery_wor
     upload = Upload.objects.get()
     assert (upload.status, upload.rows_landed, upload.rows_invalid) == ("landed", 6, 2)
 
-    # The warehouse run the landing queued puts the rows on every page.
-    page.wait_for_function("() => true")
-    deadline = 60
-    while not AdPerformanceDaily.objects.filter(platform="upload_linkedin").exists() and deadline:
+    # The warehouse run the landing queued (fact, then rollups) puts the rows on every page.
+    deadline = 90
+    while not TransformRun.objects.filter(status="success").exists() and deadline:
         page.wait_for_timeout(1000)
         deadline -= 1
     assert AdPerformanceDaily.objects.filter(platform="upload_linkedin").count() == 6
