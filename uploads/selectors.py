@@ -59,6 +59,7 @@ class UploadPage:
     currencies: list[str]
     has_skipped_file: bool
     source_labels: list[str]
+    saved_mappings: list[str]
 
 
 def uploads_recent(*, limit: int = 20) -> QuerySet[Upload]:
@@ -110,6 +111,7 @@ def upload_page(*, upload: Upload) -> UploadPage:
         currencies=sorted(REPORTING_CURRENCIES),
         has_skipped_file=bool(upload.rows_invalid) and skipped_path(upload.pk).exists(),
         source_labels=[name for _, name in upload.sources],
+        saved_mappings=list(SavedMapping.objects.filter(kind=upload.kind).values_list("name", flat=True)),
     )
 
 

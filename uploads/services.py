@@ -170,6 +170,27 @@ def _read_head(upload: Upload) -> None:
             upload.date_order = detected or ""
 
 
+def upload_mapping_apply(*, upload: Upload, name: str) -> Upload:
+    """Fill the mapping from a saved one chosen by name (its columns found by header text)."""
+    saved = SavedMapping.objects.filter(name=name, kind=upload.kind).first()
+    if saved is None:
+        raise UploadError(f"No saved mapping named {name!r} for {upload.get_kind_display().lower()}.")
+    if upload.status != Upload.Status.NEEDS_MAPPING:
+        raise UploadError("This upload is past its mapping step.")
+    by_header = {h: i for i, h in enumerate(upload.headers)}
+    missing = [h for h in saved.columns.values() if h not in by_header]
+    upload.mapping = {f: by_header[h] for f, h in saved.columns.items() if h in by_header}
+    upload.mapping_name = saved.name
+    upload.date_order, upload.decimal_mark = saved.date_order or upload.date_order, saved.decimal_mark
+    upload.default_currency = saved.default_currency
+    upload.save()
+    if missing:
+        raise UploadError(
+            f"Mapping {saved.name!r} applied, but this file has no column {', '.join(map(repr, missing))}."
+        )
+    return upload
+
+
 def upload_mapping_set(
     *,
     upload: Upload,

@@ -112,6 +112,12 @@ def mapping(request: HttpRequest, pk: int) -> HttpResponse:
     if not _can_manage(request):
         return _forbidden()
     upload = _upload(pk)
+    if "apply" in request.POST:
+        try:
+            services.upload_mapping_apply(upload=upload, name=request.POST.get("apply", ""))
+        except UploadError as exc:
+            messages.error(request, str(exc))
+        return _detail(upload)
     try:
         services.upload_mapping_set(
             upload=upload,

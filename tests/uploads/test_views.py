@@ -201,3 +201,21 @@ def test_nul_characters_are_refused_never_stored(owner: Any, ws: Any) -> None:
     )  # fmt: skip
     with pytest.raises(RowErrors, match="NUL"):
         checker.check(["2026-11-01", "Bad\x00name", "1.00"])
+
+
+def test_a_saved_mapping_can_be_applied_by_name_to_a_file_with_other_headers(owner: Any, ws: Any) -> None:
+    from uploads.models import SavedMapping
+
+    SavedMapping.objects.create(
+        name="Quarterly", kind="ad_performance", header_signature="x",
+        columns={"date": "Kampagne", "campaign": "Datum", "spend": "Umsatz"}, date_order="dmy", decimal_mark=",",
+    )  # fmt: skip
+    upload = _upload(ws)
+    page = owner.get(f"/data-sources/uploads/{upload.pk}/").content.decode()
+    assert '<option value="Quarterly">Quarterly</option>' in page
+    owner.post(f"/data-sources/uploads/{upload.pk}/mapping/", {"apply": "Quarterly"})
+    upload.refresh_from_db()
+    assert upload.mapping == {"date": 1, "campaign": 0, "spend": 7}
+    assert (upload.mapping_name, upload.date_order) == ("Quarterly", "dmy")
+    response = owner.post(f"/data-sources/uploads/{upload.pk}/mapping/", {"apply": "nope"}, follow=True)
+    assert "No saved mapping named" in response.content.decode()
