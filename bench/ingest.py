@@ -13,6 +13,10 @@ re-read where nothing changed), a COPY of already-serialised payloads into an un
 (the ceiling), and Django's bulk_create of the same rows. The rows are real GoogleAdsRows the
 emulator served. Repetitions are interleaved; the figures are medians, ratios of medians.
 
+Then the file upload path (bench/ingest_files.py, in a process of its own): a generated CSV of
+1,000,000 rows (--quick: 100,000; --file-rows N), (f) a plain COPY of it against (g) Bosco's
+upload path, g/f, and the upload path's peak RSS.
+
     python bench/ingest.py            # about 100k rows, 5 repetitions
     python bench/ingest.py --quick    # about 20k rows, 3 repetitions (well under a minute)
 """
@@ -48,6 +52,7 @@ def main() -> None:
     parser.add_argument("--campaigns", type=int, default=None, help="campaigns of the emulated account")
     parser.add_argument("--days", type=int, default=None, help="days of history to sync")
     parser.add_argument("--repeat", type=int, default=None)
+    parser.add_argument("--file-rows", type=int, default=None, help="rows of the generated CSV (file upload path)")
     args = parser.parse_args()
     campaigns = args.campaigns or (36 if args.quick else 100)
     days = args.days or (365 if args.quick else 730)
@@ -101,8 +106,10 @@ def main() -> None:
     print(f"    COPY of already-serialised payloads into an unindexed table:    {rate(text_s):>9,.0f} rows/s")
     print(f"    Django bulk_create of the same rows:                            {rate(bulk_s):>9,.0f} rows/s")
     bridge = bridge_bench(quick=args.quick, repeat=min(repeat, 3))  # (d), (e): the Airbyte bridge
+    files = _file_path(args.file_rows or (100_000 if args.quick else 1_000_000))
     emit(
         {
+            **files,
             "bench": "ingest",
             "quick": args.quick,
             "rows": n,
@@ -128,6 +135,25 @@ def main() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+def _file_path(rows: int) -> dict[str, Any]:
+    """(f) plain COPY of a generated CSV and (g) the file upload path, in a process of their own
+    so the peak RSS is the upload path's (bench/ingest_files.py); their figures, prefixed."""
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("ingest_files.py")), "--rows", str(rows)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = done.stdout.strip().splitlines()
+    print("file uploads (bench/ingest_files.py):")
+    for line in lines[:-1]:
+        if line.startswith(("(f)", "(g)", "    ", "generated")):
+            print(f"  {line}")
+    figures = json.loads(lines[-1])
+    return {k: v for k, v in figures.items() if k.startswith("file_") or k == "ratio_g_f"}
+
+
 class Emulator:
     """The platform emulators in a process of their own, as a remote API would be."""
 

@@ -48,14 +48,34 @@ EXTRA_COLORS: tuple[str, ...] = (
 TOTAL_COLOR = "#334155"
 
 
+#: Uploaded-file sources are warehouse platforms named "upload_<slug>" (uploads app); their labels
+#: say so ("LinkedIn (upload)"), spelled as the platforms spell themselves where known.
+UPLOAD_PREFIX = "upload_"
+_UPLOAD_NAMES = {
+    "linkedin": "LinkedIn",
+    "linkedin_ads": "LinkedIn Ads",
+    "bing": "Microsoft Ads",
+    "microsoft": "Microsoft Ads",
+    "microsoft_ads": "Microsoft Ads",
+    "x": "X",
+    "x_ads": "X Ads",
+    "twitter": "X",
+}
+
+
 def platform_color(code: str) -> str:
-    """The platform's colour; unknown codes get the neutral total colour."""
+    """The platform's colour; an upload source a stable extra colour; unknown codes the neutral one."""
     style = PLATFORMS.get(code)
+    if style is None and code.startswith(UPLOAD_PREFIX):
+        return EXTRA_COLORS[sum(map(ord, code)) % len(EXTRA_COLORS)]
     return style.color if style else TOTAL_COLOR
 
 
 def platform_label(code: str) -> str:
     style = PLATFORMS.get(code)
+    if style is None and code.startswith(UPLOAD_PREFIX):
+        slug = code.removeprefix(UPLOAD_PREFIX)
+        return f"{_UPLOAD_NAMES.get(slug) or slug.replace('_', ' ').title()} (upload)"
     return style.label if style else code.replace("_", " ").title()
 
 

@@ -32,6 +32,8 @@ ROUTES: dict[str, str] = {
     "alerts.tasks.send_delivery": NOTIFICATIONS,
     # Digests: the fan-out and the sends are e-mail work.
     "digests.tasks.": NOTIFICATIONS,
+    # File uploads: checking and landing a file is ingestion, like a sync.
+    "uploads.tasks.": SYNCS,
 }
 
 

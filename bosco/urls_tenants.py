@@ -17,6 +17,7 @@ urlpatterns = [
     path("alerts/", include("alerts.urls")),
     # Support's impersonation ticket (open to signed-out visitors, like the host handoff).
     path("auth/handoff/support/", include("support.urls_workspace")),
+    path("data-sources/uploads/", include("uploads.urls")),
 ]
 
 

@@ -10,7 +10,7 @@ from bosco.metrics import WAREHOUSE_RUN
 from bosco.tasks import public_task, tenant_task
 from warehouse.services.checks import fx_rates_refresh_all, scheduled_checks_run
 from warehouse.services.fx import fx_rates_apply, reporting_currency_recompute
-from warehouse.services.transform import run_full, run_window
+from warehouse.services.transform import run_full, run_upload_window, run_window
 
 
 @tenant_task()
@@ -25,6 +25,17 @@ def transform_window(
             date_from=date.fromisoformat(date_from),
             date_to=date.fromisoformat(date_to),
             sync_run_id=sync_run_id,
+        )
+
+
+@tenant_task()
+def transform_upload_window(*, platforms: list[str], account_ids: list[str], date_from: str, date_to: str) -> dict:
+    with WAREHOUSE_RUN.labels("window").time():
+        return run_upload_window(
+            platforms=platforms,
+            account_ids=account_ids,
+            date_from=date.fromisoformat(date_from),
+            date_to=date.fromisoformat(date_to),
         )
 
 

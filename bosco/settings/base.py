@@ -58,6 +58,7 @@ TENANT_APPS = [
     "warehouse",
     "insights",
     "alerts",
+    "uploads",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -493,3 +494,7 @@ SUPPORT_EXPORT_RETENTION_DAYS = env.int("SUPPORT_EXPORT_RETENTION_DAYS", default
 # A workspace with active connections and no successful sync for this long is "wrong".
 SUPPORT_STALE_DATA_HOURS = env.int("SUPPORT_STALE_DATA_HOURS", default=26)
 # --- end Support ---------------------------------------------------------------------------------
+# File uploads (uploads app): where uploaded files and their checked rows are kept (per workspace
+# schema), and the largest file accepted.
+UPLOADS_DIR = Path(env("UPLOADS_DIR", default=str(MEDIA_ROOT / "uploads")))
+UPLOADS_MAX_BYTES = env.int("UPLOADS_MAX_BYTES", default=512 * 1024 * 1024)

@@ -77,6 +77,14 @@ NOT_CRAWLED = {
     "airbyte_recheck": "no Airbyte connection in the fixture: tests/connectors/airbyte/test_views.py",
     "airbyte_schema_ack": "no Airbyte connection in the fixture: tests/connectors/airbyte/test_views.py",
     "airbyte_export": "no Airbyte connection in the fixture: tests/connectors/airbyte/test_views.py",
+    # One upload's pages and actions need an uploaded file; the fixture workspace has none. They
+    # are driven with good and bad input in tests/uploads/ (test_flow.py, test_views.py, the browser test).
+    "upload_detail": "needs an uploaded file: tests/uploads/",
+    "upload_mapping": "needs an uploaded file: tests/uploads/",
+    "upload_accept": "needs an upload with rows in error: tests/uploads/",
+    "upload_discard": "needs an uploaded file: tests/uploads/",
+    "upload_restart": "needs an upload in progress: tests/uploads/",
+    "upload_skipped": "needs an upload with rows in error: tests/uploads/",
 }
 # Pages no link on a workspace host leads to (redirect targets, allauth settings), crawled too.
 SEEDS = [

@@ -46,6 +46,8 @@ from warehouse.models.staging import (
     StgTiktokAdgroupDaily,
     StgTiktokAdvertiser,
     StgTiktokCampaign,
+    StgUploadAdDaily,
+    StgUploadOfflineConversion,
 )
 
 __all__ = [
@@ -84,6 +86,8 @@ __all__ = [
     "StgTiktokAdgroupDaily",
     "StgTiktokAdvertiser",
     "StgTiktokCampaign",
+    "StgUploadAdDaily",
+    "StgUploadOfflineConversion",
     "TransformRun",
     "TransformSetting",
     "WeekCampaign",

@@ -156,3 +156,37 @@ class StgMetaAdset(_AdGroup):
 class StgTiktokAdgroup(_AdGroup):
     class Meta:
         db_table = "stg_tiktok__adgroup"
+
+
+class StgUploadAdDaily(_DailyPerformance):
+    """Ad performance from uploaded files: `platform` is the upload source ("upload_linkedin")."""
+
+    platform = models.CharField(max_length=32)
+    campaign_name = models.CharField(max_length=500, null=True, blank=True)
+    time_zone = models.CharField(max_length=64, null=True, blank=True)
+
+    class Meta:
+        db_table = "stg_upload__ad_daily"
+        indexes = [models.Index(fields=["platform", "account_id", "date"], name="stg_upload_daily_plat_date")]
+
+
+class StgUploadOfflineConversion(_Lineage):
+    """Offline conversions from uploaded files, matched to a synced campaign when uploaded.
+
+    `platform`, `account_id` and `campaign_id` are the matched campaign's; `source` the upload
+    source's code. They are added to that campaign's day in the fact as an extra row.
+    """
+
+    record_key = models.CharField(max_length=400, primary_key=True)
+    source = models.CharField(max_length=32)
+    platform = models.CharField(max_length=32)
+    account_id = models.CharField(max_length=64)
+    date = models.DateField()
+    campaign_id = models.CharField(max_length=64)
+    conversions_micros = models.BigIntegerField()
+    conversions_value_micros = models.BigIntegerField()
+    currency = models.CharField(max_length=8, null=True, blank=True)
+
+    class Meta:
+        db_table = "stg_upload__offline_conversion"
+        indexes = [models.Index(fields=["platform", "account_id", "date"], name="stg_upload_offline_plat_date")]

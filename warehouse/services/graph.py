@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from bosco.platforms import UPLOAD_PREFIX
+
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 LAYERS = ("staging", "dimensions", "facts", "rollups")
 MATERIALIZATIONS = ("merge", "upsert", "script")
@@ -210,9 +212,19 @@ def platforms_with_models() -> list[str]:
     return sorted({m.platform for m in models().values() if m.platform})
 
 
+#: platform codes of uploaded-file sources ("upload_linkedin") share the upload staging models
+UPLOAD_PLATFORM_PREFIX = UPLOAD_PREFIX
+
+
+def model_platform(code: str) -> str:
+    """The `platform:` of the staging models that serve platform `code`."""
+    return "upload" if code.startswith(UPLOAD_PLATFORM_PREFIX) else code
+
+
 def plan(*, platforms: list[str]) -> list[SqlModel]:
     """The models a run for these platforms executes, in order: shared models and their staging."""
-    return [m for m in models().values() if m.platform is None or m.platform in platforms]
+    wanted = {model_platform(p) for p in platforms}
+    return [m for m in models().values() if m.platform is None or m.platform in wanted]
 
 
 def downstream(name: str) -> set[str]:

@@ -36,3 +36,17 @@ def enqueue_window_transform(
         sync_run_id=sync_run_id,
         on_commit=True,
     )
+
+
+def enqueue_upload_transform(*, platforms: list[str], account_ids: list[str], date_from: date, date_to: date) -> None:
+    """An uploaded file landed (or replaced) rows of these platforms, accounts and days: rebuild
+    them from the upload staging on, once the landing transaction commits."""
+    enqueue(
+        "warehouse.tasks.transform_upload_window",
+        connection.schema_name,
+        platforms=sorted(set(platforms)),
+        account_ids=sorted(set(account_ids)),
+        date_from=date_from.isoformat(),
+        date_to=date_to.isoformat(),
+        on_commit=True,
+    )

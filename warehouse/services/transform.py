@@ -123,6 +123,29 @@ def run_window(
     )
 
 
+def run_upload_window(
+    *, platforms: list[str], account_ids: list[str], date_from: date, date_to: date
+) -> dict[str, Any]:
+    """Transform what an uploaded file changed: the upload staging, then the dimensions, the fact
+    and the rollups for these platforms (the upload's sources, or the platforms of the campaigns
+    its offline conversions matched), accounts and days."""
+    if date_from > date_to:
+        raise ValueError(f"empty window: {date_from} is after {date_to}")
+    if not platforms or not account_ids:
+        raise ValueError("an upload window names at least one platform and one account")
+    scope = Scope(
+        platforms=tuple(sorted(set(platforms))),
+        account_ids=tuple(sorted(set(account_ids))),
+        date_from=date_from,
+        date_to=date_to,
+    )
+    return _run(
+        kind=TransformRun.Kind.WINDOW,
+        scope=scope,
+        models=graph.plan(platforms=[*platforms, f"{graph.UPLOAD_PLATFORM_PREFIX}files"]),
+    )
+
+
 def all_platforms() -> list[str]:
     return sorted(Platform.objects.values_list("code", flat=True))
 

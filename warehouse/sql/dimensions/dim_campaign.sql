@@ -1,7 +1,7 @@
 -- name: dim_campaign
 -- description: Campaigns of every platform with a normalised status (active, paused, removed) next to the platform's own, and the objective (Meta objective, Google Ads channel type). Its identity `id` is the compact campaign_key of the rollups. Campaign ids seen only in report rows become inferred members until their campaign record arrives.
 -- layer: dimensions
--- inputs: stg_google_ads__campaign, stg_meta__campaign, stg_tiktok__campaign, stg_google_ads__ad_group_daily, stg_meta__adset_daily, stg_tiktok__adgroup_daily, stg_airbyte__ad_performance_daily
+-- inputs: stg_google_ads__campaign, stg_meta__campaign, stg_tiktok__campaign, stg_google_ads__ad_group_daily, stg_meta__adset_daily, stg_tiktok__adgroup_daily, stg_airbyte__ad_performance_daily, stg_upload__ad_daily
 -- materialization: upsert
 -- unique_key: platform, account_id, campaign_id
 -- test: accepted_values(status: active, paused, removed) [warn]
@@ -24,6 +24,15 @@ WITH synced AS (
       WHERE 'airbyte' = ANY(%(platforms)s) AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))
         AND campaign_name IS NOT NULL
       ORDER BY account_id, campaign_id, date DESC)
+    UNION ALL
+    -- uploaded files carry campaign names but no status: a campaign with uploaded rows counts as active
+    SELECT * FROM (
+        SELECT DISTINCT ON (platform, account_id, campaign_id) platform, account_id, campaign_id,
+               coalesce(campaign_name, campaign_id), 'ACTIVE', NULL::text
+          FROM stg_upload__ad_daily
+         WHERE platform = ANY(%(platforms)s) AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s))
+         ORDER BY platform, account_id, campaign_id, date DESC
+    ) u
 ), seen AS (
     SELECT DISTINCT 'google_ads'::text AS platform, account_id, campaign_id
       FROM stg_google_ads__ad_group_daily

@@ -1,7 +1,7 @@
 -- name: fct_ad_performance_daily
 -- description: The unified daily fact at (date_day, platform, account, campaign, ad group): native amounts in the account's currency, the same amounts in the workspace's reporting currency with the cross rate of that day (or the last earlier one, flagged, at most fx.max_fallback_days old) and where that rate came from (fx_source: 'ECB', 'synthetic' for the demo sample, 'none' when no conversion was needed), the account's time zone, and whether the day is still inside the platform's restatement window. Changes to rows that existed before are written to the restatement log.
 -- layer: facts
--- inputs: stg_google_ads__ad_group_daily, stg_meta__adset_daily, stg_tiktok__adgroup_daily, stg_airbyte__ad_performance_daily, dim_ad_account, dim_platform, wh_fx_rate
+-- inputs: stg_google_ads__ad_group_daily, stg_meta__adset_daily, stg_tiktok__adgroup_daily, stg_airbyte__ad_performance_daily, dim_ad_account, dim_platform, wh_fx_rate, stg_upload__ad_daily, stg_upload__offline_conversion
 -- materialization: merge
 -- unique_key: platform, account_id, date_day, campaign_id, ad_group_id
 -- scope: platform = ANY(%(platforms)s) AND (%(all_accounts)s OR account_id = ANY(%(account_ids)s)) AND date_day BETWEEN %(date_from)s AND %(date_to)s
@@ -45,6 +45,25 @@ WITH daily AS (
            d.sync_run_id
       FROM stg_airbyte__ad_performance_daily d
      WHERE 'airbyte' = ANY(%(platforms)s)
+       AND d.date BETWEEN %(date_from)s AND %(date_to)s
+       AND (%(all_accounts)s OR d.account_id = ANY(%(account_ids)s))
+    UNION ALL
+    -- uploaded files: the platform is the upload source ("upload_linkedin"), one row per campaign and day
+    SELECT d.platform, 'upload.ad_daily', d.record_key, d.account_id, d.date, d.campaign_id, d.ad_group_id,
+           d.impressions, d.clicks, d.spend_micros, d.conversions_micros, d.conversions_value_micros, d.currency,
+           d.sync_run_id
+      FROM stg_upload__ad_daily d
+     WHERE d.platform = ANY(%(platforms)s)
+       AND d.date BETWEEN %(date_from)s AND %(date_to)s
+       AND (%(all_accounts)s OR d.account_id = ANY(%(account_ids)s))
+    UNION ALL
+    -- offline conversions add to their campaign's day as one extra row per upload source
+    -- (ad group "offline:<source>", no spend, impressions or clicks)
+    SELECT d.platform, 'upload.offline_conversion', d.record_key, d.account_id, d.date, d.campaign_id,
+           left('offline:' || d.source, 64), 0, 0, 0, d.conversions_micros, d.conversions_value_micros, d.currency,
+           d.sync_run_id
+      FROM stg_upload__offline_conversion d
+     WHERE d.platform = ANY(%(platforms)s)
        AND d.date BETWEEN %(date_from)s AND %(date_to)s
        AND (%(all_accounts)s OR d.account_id = ANY(%(account_ids)s))
 ), enriched AS (
