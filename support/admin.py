@@ -122,6 +122,18 @@ class ImpersonateForm(ReasonForm):
         self.order_fields(["member"])
 
 
+class MemberForm(ReasonForm):
+    member = forms.TypedChoiceField(coerce=int)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["member"].choices = [
+            (m.user_id, f"{m.user.email} ({m.get_role_display()})")
+            for m in memberships_for_workspace(workspace=self.workspace)
+        ]
+        self.order_fields(["member"])
+
+
 class DeleteForm(ReasonForm):
     confirm = forms.CharField(label="Type the workspace's slug to confirm")
 
@@ -192,6 +204,11 @@ ACTIONS: dict[str, tuple[str, type[ReasonForm], Any]] = {
         ),
     ),
     "impersonate": ("Impersonate a member (read-only)", ImpersonateForm, None),
+    "resend_digest": (
+        "Resend a member's digest",
+        MemberForm,
+        lambda r, w, d: services.digest_resend(actor=r.user, workspace=w, member_id=d["member"], reason=d["reason"]),
+    ),
     "suspend": (
         "Suspend the workspace",
         ReasonForm,

@@ -24,6 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -41,6 +42,7 @@ from connectors import selectors as connectors_selectors
 from connectors import services as connectors_services
 from connectors.errors import ConnectorError
 from connectors.models import SyncRun
+from digests import services as digests_services
 from insights.selectors.results import scoring_latest
 from support.models import AuditEntry, Impersonation, WorkspaceExport, WorkspaceHealth
 from warehouse import selectors as warehouse_selectors
@@ -81,6 +83,34 @@ def audit_record(
         action=action,
         reason=reason,
         detail=detail,
+    )
+
+
+# --------------------------------------------------------------------------- digests
+
+
+@transaction.atomic
+def digest_resend(*, actor: User, workspace: Workspace, member_id: int, reason: str) -> AuditEntry:
+    """Send a member this workspace's digest for its latest period again, now (a digest that was
+    lost or went to a filter); the send is the digests app's own, recorded there as manual."""
+    reason = _reason(reason)
+    member = accounts_selectors.memberships_for_workspace(workspace=workspace).filter(user_id=member_id).first()
+    if member is None:
+        raise SupportError("That person is not a member of this workspace.")
+    try:
+        send = digests_services.send_now(user=member.user, workspace=workspace)
+    except ValidationError as exc:
+        raise SupportError(" ".join(exc.messages)) from exc
+    return audit_record(
+        workspace=workspace,
+        actor=actor,
+        action="digest_resend",
+        reason=reason,
+        detail={
+            "member": member.user.email,
+            "digest_send": send.pk,
+            "period": f"{send.period_start}–{send.period_end}",
+        },
     )
 
 

@@ -17,6 +17,7 @@ from accounts.models import Membership, Workspace
 from accounts.roles import Role
 from billing import entitlements
 from billing.models import BillingAccount
+from digests.models import DigestSend
 from support.models import AuditEntry, Impersonation, WorkspaceExport, WorkspaceHealth
 from support.services import health_refresh
 from tests.conftest import host_of, login_client
@@ -57,6 +58,7 @@ def test_every_action_needs_a_reason_and_leaves_one_audit_entry(admin_client: Cl
         ("suspend", {}),
         ("reactivate", {}),
         ("export", {}),
+        ("resend_digest", {"member": member.pk}),
         ("impersonate", {"member": member.pk}),
     ]
     expected_actions = []
@@ -86,6 +88,7 @@ def test_every_action_needs_a_reason_and_leaves_one_audit_entry(admin_client: Cl
         "suspend",
         "reactivate",
         "export",
+        "digest_resend",
         "impersonate",
     ]
     assert all(e.reason == REASON and e.actor_email == staff.email and e.workspace_id == acme.pk for e in entries)
@@ -101,11 +104,13 @@ def test_every_action_needs_a_reason_and_leaves_one_audit_entry(admin_client: Cl
     assert Workspace.objects.get(pk=acme.pk).status == "active", "suspended, then reactivated"
     assert WorkspaceExport.objects.filter(workspace=acme, then_delete=False).count() == 1
     assert Impersonation.objects.filter(workspace=acme, member=member, reason=REASON).count() == 1
+    resent = DigestSend.objects.get(user=member, kind="manual")
+    assert resent.schemas == [acme.schema_name] and entries[9].detail["digest_send"] == resent.pk
 
     # The workspace's page lists the audit log for support.
     page = admin_client.get(f"/admin/support/workspacehealth/workspace/{acme.pk}/")
     assert page.status_code == 200
-    assert page.content.decode().count(REASON) >= 10
+    assert page.content.decode().count(REASON) >= 11
 
 
 def test_the_billing_admins_own_actions_land_in_the_same_audit(admin_client: Client, acme: Workspace) -> None:
