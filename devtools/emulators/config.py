@@ -16,6 +16,8 @@ from typing import Any
 GOOGLE_ADS = "google_ads"
 META = "meta"
 TIKTOK = "tiktok"
+#: not an ad platform: the store (orders) emulator; its data follows the ad platforms' spend
+SHOPIFY = "shopify"
 PLATFORMS: tuple[str, ...] = (GOOGLE_ADS, META, TIKTOK)
 
 # Currencies whose smallest unit is the whole unit (ISO 4217 exponent 0). Meta reports JPY spend
@@ -152,6 +154,23 @@ class EmulatorConfig:
     tiktok_max_report_days: int = 30
     # Synchronous reports that would return more rows fail with code 40067 (use async tasks).
     tiktok_max_rows_per_sync_request: int | None = 100_000
+
+    # --- Shopify (GraphQL Admin API) -----------------------------------------------------
+    # Every `<shop>.myshopify.com` is served; all shops sell in this currency and time zone.
+    shopify_currency: str = "USD"
+    shopify_time_zone: str = "America/New_York"
+    shopify_api_key: str = "emulator-shopify-key"
+    shopify_api_secret: str = "emulator-shopify-secret"  # noqa: S105 - the emulator's public fake secret
+    # Cost-based throttling: a leaky bucket per shop (points), refilled per second.
+    shopify_bucket_size: int = 2000
+    shopify_restore_rate: int = 100
+    # `node(id:)` polls of a bulk operation before it reports COMPLETED.
+    shopify_bulk_polls_to_complete: int = 2
+    # Platforms' claimed conversion value ÷ real store revenue lies in [low, high] per day.
+    shopify_claim_factor_low: float = 1.2
+    shopify_claim_factor_high: float = 1.6
+    # Store revenue that no ad claims (organic, e-mail), as a share of the ad-driven revenue.
+    shopify_organic_share: float = 0.0
 
     # --- OAuth ------------------------------------------------------------------------------
     google_client_id: str = "bosco-emulator.apps.googleusercontent.com"

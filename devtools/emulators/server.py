@@ -11,13 +11,23 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from devtools.emulators import control, google_ads, google_oauth, meta_graph, meta_oauth, tiktok_api, tiktok_oauth
+from devtools.emulators import (
+    control,
+    google_ads,
+    google_oauth,
+    meta_graph,
+    meta_oauth,
+    shopify_api,
+    tiktok_api,
+    tiktok_oauth,
+)
 from devtools.emulators.config import EmulatorConfig
 from devtools.emulators.http import Route, json_response, route
 from devtools.emulators.state import EmulatorState
 
 logger = logging.getLogger("devtools.emulators")
 _TIKTOK = r"/tiktok/open_api/v1\.3"
+_SHOP = r"/shopify/(?P<shop>[^/]+)"
 
 
 class EmulatorApp:
@@ -56,6 +66,11 @@ class EmulatorApp:
             route("GET", _TIKTOK + r"/campaign/get/?", tiktok_api.campaign_get),
             route("GET", _TIKTOK + r"/adgroup/get/?", tiktok_api.adgroup_get),
             route("GET", _TIKTOK + r"/report/integrated/get/?", tiktok_api.report),
+            route("GET", _SHOP + r"/admin/oauth/authorize", shopify_api.authorize),
+            route("GET", _SHOP + r"/admin/oauth/authorize/decision", shopify_api.decision),
+            route("POST", _SHOP + r"/admin/oauth/access_token", shopify_api.access_token),
+            route("POST", _SHOP + r"/admin/api/(?P<version>[0-9]{4}-[0-9]{2})/graphql\.json", shopify_api.graphql),
+            route("GET", r"/shopify/_bulk/(?P<op_number>[0-9]+)\.jsonl", shopify_api.bulk_file),
             # Browsers ask every host for a favicon; the consent pages should not log a 404.
             route("GET", r"/favicon\.ico", lambda state, request: Response(b"", status=204)),
             route("GET,POST,DELETE", r"/_emulator/?(?P<op>.*)", control.control),
