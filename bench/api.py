@@ -240,6 +240,8 @@ PLATFORM_SECRETS = (
     "META_APP_SECRET",
     "TIKTOK_APP_ID",
     "TIKTOK_APP_SECRET",
+    "SHOPIFY_API_KEY",
+    "SHOPIFY_API_SECRET",
 )
 PLATFORM_URLS = {
     "GOOGLE_OAUTH_AUTHORIZE_URL": "google-authorize",
@@ -250,6 +252,7 @@ PLATFORM_URLS = {
     "META_GRAPH_URL": "meta-graph",
     "TIKTOK_OAUTH_AUTHORIZE_URL": "tiktok-authorize",
     "TIKTOK_API_URL": "tiktok-api",
+    "SHOPIFY_API_URL": "shopify-api",
 }
 
 

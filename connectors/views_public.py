@@ -11,18 +11,23 @@ page that names no workspace.
 
 from __future__ import annotations
 
+import json
 import logging
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.selectors import oauth_route_workspace, workspace_url
-from connectors import oauth
+from connectors import oauth, shopify_oauth, shopify_webhooks
+from connectors.platforms.shopify import valid_shop
+from connectors.tasks import shopify_webhook_route
 
 logger = logging.getLogger("connectors.views_public")
 
@@ -43,6 +48,11 @@ PLATFORM_PARAMS = (
     "prompt",
     "granted_scopes",
     "denied_scopes",
+    # Shopify signs its install callback: `hmac` over every other parameter, `shop`, `host`, `timestamp`.
+    "hmac",
+    "shop",
+    "host",
+    "timestamp",
 )
 
 
@@ -59,3 +69,33 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
     query = urlencode([(name, request.GET[name]) for name in PLATFORM_PARAMS if name in request.GET])
     path = f"{reverse('connectors:oauth_callback', urlconf=settings.ROOT_URLCONF)}?{query}"
     return HttpResponseRedirect(workspace_url(workspace=workspace, path=path, request=request))
+
+
+@csrf_exempt
+@require_POST
+def shopify_webhook(request: HttpRequest) -> HttpResponse:
+    """Shopify's webhooks (`/shopify/webhooks/` on the public site), checked and queued at once.
+
+    The raw body must carry Shopify's signature under the app secret (`X-Shopify-Hmac-Sha256`);
+    anything else is a 401 and changes nothing. A verified webhook is answered 200 within
+    milliseconds (Shopify retries slow answers) and applied by a worker in every workspace that
+    connected the shop (`connectors.tasks.shopify_webhook_route`).
+    """
+    body = request.body
+    if not shopify_oauth.webhook_is_signed(body, request.headers.get("X-Shopify-Hmac-Sha256", "")):
+        logger.warning("Shopify webhook with a missing or wrong signature refused")
+        return JsonResponse({"error": "invalid signature"}, status=401)
+    topic = request.headers.get("X-Shopify-Topic", "")
+    shop = valid_shop(request.headers.get("X-Shopify-Shop-Domain", ""))
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        payload = None
+    if shop is None or not isinstance(payload, dict):
+        return JsonResponse({"error": "a webhook names its shop and sends a JSON object"}, status=400)
+    if topic not in shopify_webhooks.TOPICS:
+        logger.info("Shopify webhook %s for %s ignored (not subscribed)", topic, shop)
+        return JsonResponse({"status": "ignored"})
+    logger.info("Shopify webhook %s for %s (%s)", topic, shop, request.headers.get("X-Shopify-Webhook-Id", ""))
+    transaction.on_commit(lambda: shopify_webhook_route.delay(topic, shop, payload))
+    return JsonResponse({"status": "queued"})

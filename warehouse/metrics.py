@@ -37,7 +37,8 @@ class SumMetric:
     scale: int = 1
     #: whether a rise is good news (spend rising is not "green")
     higher_is_better: bool | None = None
-    #: which fact provides it; "orders" and "sessions" come with the Shopify / GA4 facts
+    #: which fact provides it: "ads" (fct_ad_performance_daily and its rollups), "orders"
+    #: (fct_orders_daily); `warehouse.queries.FACT_SOURCES` says where a source's columns live
     source: str = "ads"
     #: smallest daily amount at which a change in it is worth an anomaly alert (money in the
     #: workspace currency); ratios need both components at this level (insights.services.anomaly_rules)
@@ -64,7 +65,11 @@ class RatioMetric:
     unit: Unit
     multiplier: int = 1
     higher_is_better: bool | None = None
-    source: str = "ads"
+
+    @property
+    def sources(self) -> frozenset[str]:
+        """The facts its parts come from: two for a blended metric (MER: orders over ads)."""
+        return frozenset({SUMS[self.numerator].source, SUMS[self.denominator].source})
 
     def value(self, sums: Mapping[str, Decimal | int | None]) -> float | None:
         """From metric values (`{"spend": Decimal("12.5"), "clicks": 10}`)."""
@@ -110,6 +115,56 @@ SUMS: dict[str, SumMetric] = {
             higher_is_better=True,
             alert_min_volume=50.0,
         ),
+        # --- the store (Shopify, fct_orders_daily), in the reporting currency -------------------
+        SumMetric(
+            "store_revenue",
+            "Store revenue",
+            "net_revenue_micros",
+            "money",
+            scale=1_000_000,
+            higher_is_better=True,
+            source="orders",
+            alert_min_volume=50.0,
+        ),
+        SumMetric("orders", "Orders", "orders", "count", higher_is_better=True, source="orders", alert_min_volume=5.0),
+        SumMetric(
+            "new_customers",
+            "New customers",
+            "new_customers",
+            "count",
+            higher_is_better=True,
+            source="orders",
+            alert_min_volume=5.0,
+        ),
+        SumMetric(
+            "returning_customers",
+            "Returning customers",
+            "returning_customers",
+            "count",
+            higher_is_better=True,
+            source="orders",
+        ),
+        SumMetric("items", "Items sold", "items", "count", higher_is_better=True, source="orders"),
+        SumMetric(
+            "gross_sales",
+            "Gross sales",
+            "gross_sales_micros",
+            "money",
+            1_000_000,
+            higher_is_better=True,
+            source="orders",
+        ),
+        SumMetric("discounts", "Discounts", "discounts_micros", "money", 1_000_000, source="orders"),
+        SumMetric("refunds", "Refunds", "refunds_micros", "money", 1_000_000, higher_is_better=False, source="orders"),
+        SumMetric(
+            "new_customer_revenue",
+            "New-customer revenue",
+            "new_customer_revenue_micros",
+            "money",
+            1_000_000,
+            higher_is_better=True,
+            source="orders",
+        ),
     )
 }
 RATIOS: dict[str, RatioMetric] = {
@@ -121,13 +176,17 @@ RATIOS: dict[str, RatioMetric] = {
         RatioMetric("cpa", "CPA", "spend", "conversions", "money", higher_is_better=False),
         RatioMetric("roas", "ROAS", "conversion_value", "spend", "ratio", higher_is_better=True),
         RatioMetric("cvr", "CVR", "conversions", "clicks", "percent", multiplier=100, higher_is_better=True),
+        RatioMetric("aov", "AOV", "store_revenue", "orders", "money", higher_is_better=True),
+        # Blended: a store fact over the ad fact, joined by day in the reporting currency.
+        RatioMetric("mer", "MER", "store_revenue", "spend", "ratio", higher_is_better=True),
+        RatioMetric("blended_cac", "Blended CAC", "spend", "new_customers", "money", higher_is_better=False),
+        RatioMetric("new_customer_roas", "New-customer ROAS", "new_customer_revenue", "spend", "ratio", True),
+        #: what the platforms claim over what the store took: 1.4× means 40 % more than really sold
+        RatioMetric("platform_over_reporting", "Platform over-reporting", "conversion_value", "store_revenue", "ratio"),
     )
 }
-#: Defined with the orders fact (Shopify) — listed so names stay reserved and documented.
-PLANNED: dict[str, str] = {
-    "mer": "MER = Shopify revenue / ad spend (needs the orders fact)",
-    "aov": "AOV = Shopify revenue / orders (needs the orders fact)",
-}
+#: Names reserved for metrics whose fact is not in the warehouse yet.
+PLANNED: dict[str, str] = {}
 ALIASES: dict[str, str] = {"revenue": "conversion_value", "conversions_value": "conversion_value"}
 METRICS: dict[str, Metric] = {**SUMS, **RATIOS}
 
@@ -178,6 +237,12 @@ def format_metric(name: str, value: float | int | Decimal | None, currency: str)
 def plotly_tickformat(name: str, currency: str) -> dict[str, str]:
     """Axis tick and hover formats of a chart of metric `name` (d3-format)."""
     return plotly_format(metric_unit(name), currency)
+
+
+def metric_sources(name: str) -> frozenset[str]:
+    """The facts a metric reads: {"ads"}, {"orders"}, or both for a blended metric such as MER."""
+    metric = resolve(name)
+    return frozenset({metric.source}) if isinstance(metric, SumMetric) else metric.sources
 
 
 def base_sums(names: Iterable[str]) -> list[SumMetric]:

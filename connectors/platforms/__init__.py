@@ -67,6 +67,7 @@ def client_for(platform: str, *, tokens: Any, stats: Any = None) -> PlatformClie
     # level would make the package and its clients import each other.
     from connectors.platforms.google_ads import GoogleAdsClient
     from connectors.platforms.meta import MetaClient
+    from connectors.platforms.shopify import ShopifyClient
     from connectors.platforms.tiktok import TikTokClient
 
     if platform == "google_ads":
@@ -75,4 +76,6 @@ def client_for(platform: str, *, tokens: Any, stats: Any = None) -> PlatformClie
         return MetaClient(tokens=tokens, stats=stats)
     if platform == "tiktok":
         return TikTokClient(tokens=tokens, stats=stats)
+    if platform == "shopify":
+        return ShopifyClient(tokens=tokens, stats=stats)
     raise ValueError(f"unknown platform {platform!r}")

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from devtools.emulators.config import CURRENCY_SCALE, GOOGLE_ADS, META, PLATFORMS, TIKTOK, currency_decimals
-from devtools.emulators.datagen import ACCOUNT, from_ordinal, selected_ad_groups, to_ordinal
+from devtools.emulators.datagen import ACCOUNT, DayWindow, from_ordinal, selected_ad_groups, to_ordinal
 
 if TYPE_CHECKING:
     from devtools.emulators.state import EmulatorState
@@ -120,12 +120,21 @@ class ShopData:
         if self._claims is None:
             totals: dict[int, float] = {}
             for platform in PLATFORMS:
-                window = self.state.window(platform)
+                current = self.state.window(platform)
+                # Settled values (a window far in the future, restatement version 0): a day's orders
+                # never change when the emulator's today moves on or the platforms restate.
+                window = DayWindow(
+                    today=current.today + 10_000,
+                    history_start=current.history_start,
+                    version=0,
+                    restatement_days=current.restatement_days,
+                    today_fraction=1.0,
+                )
                 for spec in self.state.config.accounts(platform):
                     model = self.state.model(platform, spec.account_id)
                     ags = selected_ad_groups(model, None, None)
                     frame = self.state.frame(
-                        platform, spec.account_id, ACCOUNT, window.history_start, window.today, ags, window
+                        platform, spec.account_id, ACCOUNT, current.history_start, current.today, ags, window
                     )
                     scale = CURRENCY_SCALE.get(spec.currency.upper(), 1.0)
                     values = frame.cols["value_micros"] / 1e6 / scale

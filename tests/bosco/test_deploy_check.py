@@ -30,6 +30,9 @@ PLATFORM_ENV = {
     "TIKTOK_APP_SECRET": "placeholder",
     "TIKTOK_OAUTH_AUTHORIZE_URL": "https://business-api.tiktok.example/portal/auth",
     "TIKTOK_API_URL": "https://business-api.tiktok.example/open_api",
+    "SHOPIFY_API_KEY": "placeholder",
+    "SHOPIFY_API_SECRET": "placeholder",
+    "SHOPIFY_API_URL": "https://{shop}",
 }
 
 

@@ -44,6 +44,13 @@ from warehouse.models.staging import (
     StgTiktokAdvertiser,
     StgTiktokCampaign,
 )
+from warehouse.models.store import (
+    OrdersDaily,
+    StgShopifyLineItem,
+    StgShopifyOrder,
+    StgShopifyRefund,
+    StgShopifyShop,
+)
 
 __all__ = [
     "AdAccount",
@@ -61,6 +68,7 @@ __all__ = [
     "ModelNode",
     "ModelRun",
     "MonthCampaign",
+    "OrdersDaily",
     "PendingWindow",
     "Platform",
     "QuarantinedRow",
@@ -74,6 +82,10 @@ __all__ = [
     "StgMetaAdset",
     "StgMetaAdsetDaily",
     "StgMetaCampaign",
+    "StgShopifyLineItem",
+    "StgShopifyOrder",
+    "StgShopifyRefund",
+    "StgShopifyShop",
     "StgTiktokAdgroup",
     "StgTiktokAdgroupDaily",
     "StgTiktokAdvertiser",
