@@ -180,7 +180,9 @@ RATIOS: dict[str, RatioMetric] = {
         # Blended: a store fact over the ad fact, joined by day in the reporting currency.
         RatioMetric("mer", "MER", "store_revenue", "spend", "ratio", higher_is_better=True),
         RatioMetric("blended_cac", "Blended CAC", "spend", "new_customers", "money", higher_is_better=False),
-        RatioMetric("new_customer_roas", "New-customer ROAS", "new_customer_revenue", "spend", "ratio", True),
+        RatioMetric(
+            "new_customer_roas", "New-customer ROAS", "new_customer_revenue", "spend", "ratio", higher_is_better=True
+        ),
         #: what the platforms claim over what the store took: 1.4× means 40 % more than really sold
         RatioMetric("platform_over_reporting", "Platform over-reporting", "conversion_value", "store_revenue", "ratio"),
     )

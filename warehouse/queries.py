@@ -530,8 +530,8 @@ def _period_sql(
             inner = _inner_sql(ads_q, plan, d1, d2, params, f"{tag}a")
         else:
             inner = _fact_sql(q, FACT_SOURCES[source], mine, d1, d2, params, f"{tag}{source[:3]}")
-        others = [f"NULL::bigint AS {s.column}" for s in sums if s.source != source]
-        select = [*names, *(s.column for s in mine), *others]
+        # UNION ALL matches columns by position: every part lists all sums in one order
+        select = [*names, *(s.column if s.source == source else f"NULL::bigint AS {s.column}" for s in sums)]
         parts.append(f"SELECT {', '.join(select)} FROM ({inner}) {source}_part")  # nosec B608 # registry identifiers
     combined = [*names, *(f"coalesce(sum(u.{s.column}), 0)::bigint AS {s.column}" for s in sums)]
     group_by = f" GROUP BY {', '.join(names)}" if names else ""

@@ -97,7 +97,8 @@ def valid_shop(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     shop = value.strip().lower()
-    return shop if len(shop) <= 255 and SHOP_RE.match(shop) else None
+    # 64: the raw landing and quarantine tables key accounts by at most 64 characters
+    return shop if len(shop) <= 64 and SHOP_RE.match(shop) else None
 
 
 def classify(response: httpx.Response) -> ConnectorError | None:

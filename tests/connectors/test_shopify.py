@@ -283,7 +283,7 @@ def test_gdpr_redaction_anonymises_a_customer_and_deletes_a_shop(tenant, shopify
     connection = _connect(shopify)
     assert _sync(connection).status == SyncRun.Status.SUCCEEDED
     landed = _landed()
-    key, order = next((k, p) for k, p in landed.items() if p["customerJourneySummary"]["customerOrderIndex"] > 1)
+    _, order = next((k, p) for k, p in landed.items() if p["customerJourneySummary"]["customerOrderIndex"] > 1)
     customer_id = int(order["customer"]["id"].rsplit("/", 1)[1])
     theirs = [k for k, p in landed.items() if p["customer"] and p["customer"]["id"] == order["customer"]["id"]]
 

@@ -1,4 +1,4 @@
-"""The ad accounts' time zones PostgreSQL can convert to, shared by the SQL models (transform)
+"""The ad accounts' and shops' time zones PostgreSQL can convert to, shared by the SQL models (transform)
 and the data-lag check (quality), which both compute an account's "today" in the database."""
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ def valid_time_zones() -> list[str]:
     (~100 ms); a zone name either converts or raises, so try each new one once.
     """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT DISTINCT time_zone FROM dim_ad_account WHERE time_zone IS NOT NULL")
+        cursor.execute(
+            "SELECT time_zone FROM dim_ad_account WHERE time_zone IS NOT NULL"
+            " UNION SELECT time_zone FROM stg_shopify__shop WHERE time_zone IS NOT NULL"
+        )
         names = [row[0] for row in cursor.fetchall()]
         for name in names:
             if name not in _time_zone_known:
