@@ -163,6 +163,10 @@ def connect(request: HttpRequest, platform: str) -> HttpResponse:
     except ConnectorError as exc:  # over the plan's data sources, or read-only
         messages.error(request, exc.user_message)
         return HttpResponseRedirect(reverse("connectors:data_sources"))
+    if platform == Platform.SHOPIFY:
+        # The shop comes from a form, and the CSP's form-action also covers where a form's answer
+        # redirects to: the store's install page is reached by a link (and a refresh) instead.
+        return render(request, "connectors/shopify_continue.html", {"section": "sources", "install_url": url})
     return HttpResponseRedirect(url)
 
 
