@@ -403,10 +403,11 @@ def _bulk_run(state: EmulatorState, shop: str, inner: str) -> tuple[dict[str, An
     return {"bulkOperationRunQuery": {"bulkOperation": {"id": op.id, "status": "CREATED"}, "userErrors": []}}, 10
 
 
-def _render_jsonl(state: EmulatorState, op: BulkOperation) -> None:
-    data = shop_data(state, op.shop)
+def bulk_jsonl(state: EmulatorState, shop: str, query: str) -> tuple[bytes, int, int]:
+    """The JSONL file of a bulk orders query: (bytes, lines, orders). Orders first, their line items after."""
+    data = shop_data(state, shop)
     now = data.now()
-    field_name, since, until = parse_filter(op.query)
+    field_name, since, until = parse_filter(query)
     lines: list[str] = []
     roots = 0
     for order in data.orders_between(field_name, since, until):
@@ -415,9 +416,11 @@ def _render_jsonl(state: EmulatorState, op: BulkOperation) -> None:
         roots += 1
         for line in line_nodes(order, data.currency):
             lines.append(json.dumps({**line, "__parentId": node["id"]}, separators=(",", ":")))
-    op.body = ("\n".join(lines) + "\n").encode() if lines else b""
-    op.object_count = len(lines)
-    op.root_count = roots
+    return (("\n".join(lines) + "\n").encode() if lines else b""), len(lines), roots
+
+
+def _render_jsonl(state: EmulatorState, op: BulkOperation) -> None:
+    op.body, op.object_count, op.root_count = bulk_jsonl(state, op.shop, op.query)
 
 
 def _bulk_status(state: EmulatorState, shop: str, op_id: Any, base: str) -> tuple[dict[str, Any], int]:
