@@ -59,7 +59,7 @@ PLATFORMS = ("google_ads", "meta")
 #: the demo's store (the Shopify emulator serves any *.myshopify.com; its orders follow the ads)
 DEMO_SHOP = "bosco-demo.myshopify.com"
 #: store history: enough for the overview's MER and its previous period, in a few bulk files
-DEMO_SHOP_BACKFILL_DAYS = 120
+DEMO_SHOP_BACKFILL_DAYS = 90
 PROGRESS_EVERY = 5.0
 
 
