@@ -16,6 +16,8 @@ urlpatterns = [
     path("oauth/callback/", connectors_public.oauth_callback, name="oauth_callback"),
     # Shopify's webhooks (HMAC-signed; orders, uninstall and the GDPR topics), routed to workspaces.
     path("shopify/webhooks/", connectors_public.shopify_webhook, name="shopify_webhook"),
+    # Shopify's app URL: a signed link from the Shopify admin, explained and sent to Data sources.
+    path("shopify/install/", connectors_public.shopify_install, name="shopify_install"),
     # Stripe's webhook endpoint (signed; the only CSRF-exempt view).
     path("billing/", include("billing.urls_public")),
     path("", include("accounts.urls_public")),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -99,3 +100,32 @@ def shopify_webhook(request: HttpRequest) -> HttpResponse:
     logger.info("Shopify webhook %s for %s (%s)", topic, shop, request.headers.get("X-Shopify-Webhook-Id", ""))
     transaction.on_commit(lambda: shopify_webhook_route.delay(topic, shop, payload))
     return JsonResponse({"status": "queued"})
+
+
+#: how old Shopify's signed install link may be (its `timestamp`), so a copied link soon stops working
+INSTALL_LINK_SECONDS = 24 * 3600
+
+
+@never_cache
+@require_GET
+def shopify_install(request: HttpRequest) -> HttpResponse:
+    """Shopify's app URL (`/shopify/install/`): the merchant opened Bosco from the Shopify admin.
+
+    The query is signed like the install callback (`hmac` over the other parameters); a link that
+    is not, names no valid shop, or is older than a day gets a 400/401 page and does nothing. A
+    signed one says how to connect the store from a workspace (Bosco cannot know which workspace
+    the store belongs to until someone signed in starts connecting it).
+    """
+    params = {key: str(request.GET.get(key, "")) for key in request.GET}
+    shop = valid_shop(params.get("shop"))
+    if not shopify_oauth.query_is_signed(params):
+        message = "The link did not carry Shopify's signature."
+        return render(request, "connectors/shopify_install.html", {"message": message}, status=401)
+    stamp = params.get("timestamp", "")
+    if not stamp.isdigit() or abs(time.time() - int(stamp)) > INSTALL_LINK_SECONDS:
+        message = "The link has expired."
+        return render(request, "connectors/shopify_install.html", {"message": message}, status=401)
+    if shop is None:
+        message = "The link does not name a Shopify store (<name>.myshopify.com)."
+        return render(request, "connectors/shopify_install.html", {"message": message}, status=400)
+    return render(request, "connectors/shopify_install.html", {"shop": shop})

@@ -64,6 +64,7 @@ SEEDS = [
     "/accounts/password/reset/done/",
     "/oauth/callback/?state=x&code=y&error=access_denied",
     "/invitations/not-a-token/",
+    "/shopify/install/?shop=x.myshopify.com&hmac=0&timestamp=1",
 ]
 SIGNED_IN_SEEDS = [
     *SEEDS,

@@ -305,3 +305,21 @@ def test_gdpr_redaction_anonymises_a_customer_and_deletes_a_shop(tenant, shopify
     from warehouse.models import RawRecord
 
     assert not RawRecord.objects.filter(account_id=SHOP).exists()
+
+
+def test_the_app_url_checks_shopifys_signature_and_explains_how_to_connect(shopify, settings) -> None:
+    import time as clock
+
+    client = Client(HTTP_HOST=settings.BOSCO_DOMAIN)
+    query = {"shop": SHOP, "timestamp": str(int(clock.time())), "host": "aG9zdA"}
+    signed = {**query, "hmac": shopify_api.query_hmac(query, settings.SHOPIFY_API_SECRET)}
+    stale = {**query, "timestamp": "1000"}
+    stale["hmac"] = shopify_api.query_hmac(stale, settings.SHOPIFY_API_SECRET)
+
+    ok = client.get("/shopify/install/", signed)
+    forged = client.get("/shopify/install/", {**signed, "shop": "other.myshopify.com"})
+    expired = client.get("/shopify/install/", stale)
+
+    assert ok.status_code == 200 and f"Connect {SHOP} from your workspace" in ok.content.decode()
+    assert forged.status_code == 401 and "signature" in forged.content.decode()
+    assert expired.status_code == 401 and "expired" in expired.content.decode()
