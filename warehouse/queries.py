@@ -53,37 +53,27 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class FactSource:
-    """Where the sums of one non-ad source live: a daily fact in the reporting currency.
+    """Where the sums of one non-ad source live: a daily fact with reporting-currency money.
 
-    `columns` maps a SumMetric's column to the fact's column holding it (money: the reporting-currency
-    column). Every source is summed by day (and bucketed into weeks or months) and joined to the
-    others on the period's position, so a ratio of two sources (MER: orders over ads) is a ratio of
-    sums of the same days.
+    A SumMetric's column is read from the fact as it is (counts: `orders`), money in the reporting
+    currency: `<x>_micros` from `<x>_reporting_micros` (the facts' naming convention). Every source
+    is summed by day (bucketed into weeks or months) and joined to the others on the period's
+    position, so a ratio of two sources (MER: orders over ads) is a ratio of sums of the same days.
     """
 
     table: str
     date_column: str
-    columns: Mapping[str, str]
+
+    def column_for(self, column: str) -> str:
+        if column.endswith("_micros"):
+            return column.removesuffix("_micros") + "_reporting_micros"
+        return column
 
 
 #: the facts besides the ad fact (which answers from its rollups, "ads"); add a source here and its
-#: SumMetrics in warehouse/metrics.py with `source=` its key (docs/warehouse.md, "Metrics layer")
+#: SumMetrics in warehouse/metrics.py with `source=` its key (docs/warehouse.md, "Metrics from two facts")
 FACT_SOURCES: dict[str, FactSource] = {
-    "orders": FactSource(
-        table="fct_orders_daily",
-        date_column="date_day",
-        columns={
-            "net_revenue_micros": "net_revenue_reporting_micros",
-            "orders": "orders",
-            "new_customers": "new_customers",
-            "returning_customers": "returning_customers",
-            "items": "items",
-            "gross_sales_micros": "gross_sales_reporting_micros",
-            "discounts_micros": "discounts_reporting_micros",
-            "refunds_micros": "refunds_reporting_micros",
-            "new_customer_revenue_micros": "new_customer_revenue_reporting_micros",
-        },
-    ),
+    "orders": FactSource(table="fct_orders_daily", date_column="date_day"),
 }
 
 
@@ -554,7 +544,7 @@ def _fact_sql(
     groups = _time_columns(q, plan, "t", d1, tag, params)
     params[f"{tag}_from"], params[f"{tag}_to"] = d1, d2
     select = [f"{e} AS {n}" for n, e in groups] + [
-        f"coalesce(sum(t.{source.columns[s.column]}), 0)::bigint AS {s.column}" for s in sums
+        f"coalesce(sum(t.{source.column_for(s.column)}), 0)::bigint AS {s.column}" for s in sums
     ]
     group_by = f" GROUP BY {', '.join(str(i + 1) for i in range(len(groups)))}" if groups else ""
     where = f"t.{source.date_column} BETWEEN %({tag}_from)s AND %({tag}_to)s"

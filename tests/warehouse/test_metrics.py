@@ -310,8 +310,8 @@ def test_ratios_are_computed_from_sums_never_averaged() -> None:
 def test_bad_questions_are_refused_with_a_reason() -> None:
     with pytest.raises(QueryError, match="unknown metric"):
         MetricsQuery(metrics=("profit",), date_from=D1, date_to=D2)
-    with pytest.raises(QueryError, match="not available yet"):
-        MetricsQuery(metrics=("mer",), date_from=D1, date_to=D2)
+    with pytest.raises(QueryError, match="store metrics are answered for the whole workspace"):
+        MetricsQuery(metrics=("mer",), dimensions=("campaign",), date_from=D1, date_to=D2)
     with pytest.raises(QueryError, match="at most one of day, week, month"):
         MetricsQuery(metrics=("spend",), dimensions=("day", "week"), date_from=D1, date_to=D2)
     with pytest.raises(QueryError, match="after"):
