@@ -120,6 +120,14 @@ class RuleForm(forms.ModelForm):
             self._clean_pacing(data)
         self._clean_scope(data)
         self._clean_channel(data)
+        metric = data.get("metric")
+        if (
+            metric
+            and m.metric_sources(metric) != {"ads"}
+            and data.get("scope_kind") in (ScopeKind.ACCOUNT, ScopeKind.CAMPAIGN)
+        ):
+            # Store and blended metrics (MER, store revenue…) exist for the whole workspace only.
+            self.add_error("scope_kind", f"{m.metric_label(metric)} covers the whole store: watch it workspace-wide.")
         for name in ("min_spend", "min_conversions"):
             if data.get(name) is not None and data[name] < 0:
                 self.add_error(name, "A minimum cannot be negative.")

@@ -240,6 +240,8 @@ PLATFORM_SECRETS = (
     "META_APP_SECRET",
     "TIKTOK_APP_ID",
     "TIKTOK_APP_SECRET",
+    "SHOPIFY_API_KEY",
+    "SHOPIFY_API_SECRET",
 )
 PLATFORM_URLS = {
     "GOOGLE_OAUTH_AUTHORIZE_URL": "google-authorize",
@@ -252,6 +254,7 @@ PLATFORM_URLS = {
     "TIKTOK_API_URL": "tiktok-api",
     "GA4_ADMIN_API_URL": "ga4-admin",
     "GA4_DATA_API_URL": "ga4-data",
+    "SHOPIFY_API_URL": "shopify-api",
 }
 
 

@@ -14,6 +14,10 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     # The one OAuth redirect URI registered with Google and Meta; hands the answer to the workspace.
     path("oauth/callback/", connectors_public.oauth_callback, name="oauth_callback"),
+    # Shopify's webhooks (HMAC-signed; orders, uninstall and the GDPR topics), routed to workspaces.
+    path("shopify/webhooks/", connectors_public.shopify_webhook, name="shopify_webhook"),
+    # Shopify's app URL: a signed link from the Shopify admin, explained and sent to Data sources.
+    path("shopify/install/", connectors_public.shopify_install, name="shopify_install"),
     # Stripe's webhook endpoint (signed; the only CSRF-exempt view).
     path("billing/", include("billing.urls_public")),
     # Digest unsubscribe links (signed; the one-click POST carries no CSRF token, RFC 8058).

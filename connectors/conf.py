@@ -79,12 +79,19 @@ def tiktok_endpoints() -> TikTokEndpoints:
     )
 
 
+def shopify_api(shop: str) -> str:
+    """The Admin API base of `shop` (`https://<shop>/admin` in production), without the version."""
+    template = getattr(settings, "SHOPIFY_API_URL", "") or ""
+    base = template.replace("{shop}", shop) if template else _emulator(f"/shopify/{shop}")
+    return base.rstrip("/") + "/admin"
+
+
 def lookback_days(platform: str) -> int:
     return int(settings.CONNECTORS_LOOKBACK_DAYS[platform])
 
 
 def chunk_days(platform: str) -> int:
-    return max(1, int(settings.CONNECTORS_CHUNK_DAYS[platform]))
+    return max(1, int(settings.CONNECTORS_CHUNK_DAYS.get(platform, 30)))
 
 
 def max_history_days(platform: str) -> int:

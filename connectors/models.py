@@ -25,6 +25,7 @@ class Platform(models.TextChoices):
     TIKTOK = "tiktok", "TikTok Ads"
     GA4 = "ga4", "Google Analytics 4"
     AIRBYTE = "airbyte", "Airbyte source"
+    SHOPIFY = "shopify", "Shopify"
 
 
 class Connection(models.Model):
@@ -257,6 +258,8 @@ class OAuthState(models.Model):
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     code_verifier = EncryptedTextField(blank=True, null=True, default="")
     redirect_uri = models.CharField(max_length=500)
+    # Shopify: the shop the install was started for (`<name>.myshopify.com`); the callback must name it.
+    shop = models.CharField(max_length=255, blank=True, default="")
     user_id = models.BigIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()

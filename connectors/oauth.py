@@ -57,6 +57,7 @@ PLATFORM_LABELS: dict[str, str] = {
     Platform.META.value: "Meta",
     Platform.TIKTOK.value: "TikTok",
     Platform.GA4.value: "Google Analytics",
+    Platform.SHOPIFY.value: "Shopify",
 }
 # Refresh a little before the platform's expiry, so a token never dies mid-request.
 EXPIRY_SKEW = timedelta(seconds=90)
@@ -398,8 +399,9 @@ def _tiktok_envelope(once: Any) -> Any:
 
 def revoke(*, platform: str, token: str) -> bool:
     """Best effort: tell the platform to forget the grant. Disconnecting never depends on it."""
-    if not token or platform == Platform.TIKTOK:
+    if not token or platform in (Platform.TIKTOK, Platform.SHOPIFY):
         # TikTok offers no revocation for advertiser tokens: the advertiser removes the app in TikTok.
+        # A Shopify offline token lives until the merchant uninstalls the app (app/uninstalled).
         return False
     try:
         if platform in GOOGLE_PLATFORMS:
@@ -464,9 +466,9 @@ class ConnectionTokens:
                 # Another worker refreshed while we waited for the lock: use its token.
                 self._adopt(connection)
                 return self._access
-            if self.platform == Platform.TIKTOK:
-                # TikTok tokens have no refresh: a rejected one means the grant is gone.
-                raise ReauthRequired("TikTok token rejected", user_message=_reauth_message(self.platform))
+            if self.platform in (Platform.TIKTOK, Platform.SHOPIFY):
+                # TikTok and Shopify offline tokens have no refresh: a rejected one means the grant is gone.
+                raise ReauthRequired(f"{self.platform} token rejected", user_message=_reauth_message(self.platform))
             if self.platform in GOOGLE_PLATFORMS:
                 tokens = refresh_google_token(refresh_token=connection.refresh_token or "", stats=self.stats)
             else:
@@ -493,9 +495,10 @@ class ConnectionTokens:
 class StaticTokens:
     """A token that cannot be refreshed (during the connect flow, before a connection exists)."""
 
-    def __init__(self, access_token: str, platform: str) -> None:
+    def __init__(self, access_token: str, platform: str, shop: str = "") -> None:
         self._access = access_token
         self.platform = platform
+        self.shop = shop  # Shopify: the store the grant is for
 
     def access_token(self) -> str:
         return self._access

@@ -21,7 +21,7 @@ from accounts.selectors import workspace_for_schema
 from accounts.services import oauth_route_create, oauth_routes_delete
 from billing.entitlements import EntitlementError, check, for_workspace
 from bosco.db import connection as db
-from connectors import conf, oauth
+from connectors import conf, oauth, shopify_oauth
 from connectors.errors import ConnectionFlowError, ConnectorError, OperatorError
 from connectors.models import (
     AirbyteSource,
@@ -34,6 +34,7 @@ from connectors.models import (
 )
 from connectors.oauth import PLATFORM_LABELS
 from connectors.platforms import AccountInfo, client_for
+from connectors.platforms.shopify import valid_shop
 from connectors.sync.runs import enqueue_run, lock_is_free
 from warehouse.models import RawRecord
 from warehouse.services import pipeline
@@ -65,6 +66,7 @@ def oauth_begin(
     user_id: int,
     session: Mapping[str, object] | dict[str, object],
     connection: Connection | None = None,
+    shop: str = "",
 ) -> str:
     """Start connecting (or re-authorising `connection`): returns the platform's consent URL.
 
@@ -81,6 +83,19 @@ def oauth_begin(
     workspace = workspace_for_schema(schema_name=db.schema_name)
     if workspace is None:
         raise ConnectorError("OAuth outside a workspace", user_message="Connect data sources from a workspace.")
+    if platform == Platform.SHOPIFY:
+        if connection is not None and not shop:
+            shop = connection.label
+        checked = valid_shop(shop)
+        if checked is None:
+            raise ConnectorError(
+                f"bad shop {shop[:80]!r}",
+                user_message=(
+                    "Enter your store's Shopify address, like your-store.myshopify.com (lower-case letters, "
+                    "digits and dashes, then .myshopify.com)."
+                ),
+            )
+        shop = checked
     if connection is None:
         _entitlement_check("data_sources", current=data_sources_in_use())
     state = oauth.new_state()
@@ -97,12 +112,15 @@ def oauth_begin(
             connection=connection,
             code_verifier=verifier,
             redirect_uri=redirect_uri,
+            shop=shop if platform == Platform.SHOPIFY else "",
             user_id=user_id,
             expires_at=expires_at,
         )
         oauth_route_create(workspace=workspace, state_hash=digest, expires_at=expires_at)
     pending = [h for h in _session_states(session) if isinstance(h, str)][-(MAX_PENDING_STATES - 1) :]
     session[SESSION_STATES_KEY] = [*pending, digest]  # type: ignore[index]
+    if platform == Platform.SHOPIFY:
+        return shopify_oauth.authorization_url(shop=shop, redirect_uri=redirect_uri, state=state)
     return oauth.authorization_url(platform=platform, redirect_uri=redirect_uri, state=state, code_verifier=verifier)
 
 
@@ -178,13 +196,19 @@ def oauth_complete(
             "no code", user_message=f"{label} sent no authorization code. Please start connecting again."
         )
 
+    shop = ""
+    if attempt.platform == Platform.SHOPIFY:
+        shop = _shopify_callback_shop(params, attempt)
     try:
-        tokens = oauth.exchange_code(
-            platform=attempt.platform,
-            code=code,
-            redirect_uri=attempt.redirect_uri,
-            code_verifier=attempt.code_verifier or "",
-        )
+        if shop:
+            tokens = shopify_oauth.exchange_code(shop=shop, code=code)
+        else:
+            tokens = oauth.exchange_code(
+                platform=attempt.platform,
+                code=code,
+                redirect_uri=attempt.redirect_uri,
+                code_verifier=attempt.code_verifier or "",
+            )
     except ConnectionFlowError:
         raise
     except ConnectorError as exc:
@@ -192,7 +216,7 @@ def oauth_complete(
         raise ConnectionFlowError(
             str(exc), user_message=f"{label} could not complete the sign-in: {exc.user_message}"
         ) from exc
-    accounts = _accounts_with(attempt.platform, tokens.access_token)
+    accounts = _accounts_with(attempt.platform, tokens.access_token, shop=shop)
     with transaction.atomic():
         if attempt.connection_id:
             connection = Connection.objects.select_for_update().get(pk=attempt.connection_id)
@@ -202,6 +226,7 @@ def oauth_complete(
             _entitlement_check("data_sources", current=data_sources_in_use())
             connection = Connection(
                 platform=attempt.platform,
+                label=shop,
                 lookback_days=conf.lookback_days(attempt.platform),
                 backfill_days=conf.default_backfill_days(attempt.platform),
                 sync_interval_hours=settings.CONNECTORS_SYNC_INTERVAL_HOURS,
@@ -220,7 +245,11 @@ def oauth_complete(
         connection.save()
         _accounts_upsert(connection, accounts)
         sync_started = False
-        if (
+        if created and attempt.platform == Platform.SHOPIFY:
+            # A Shopify grant is for exactly one store: nothing to choose, its history starts now.
+            connection.accounts.update(selected=True)
+            _, sync_started = sync_request(connection=connection, kind=SyncRun.Kind.BACKFILL, requested_by_id=user_id)
+        elif (
             not created
             and connection.status == Connection.Status.ACTIVE
             and connection.accounts.filter(selected=True).exists()
@@ -229,9 +258,33 @@ def oauth_complete(
     return OAuthOutcome(connection=connection, created=created, sync_started=sync_started)
 
 
-def _accounts_with(platform: str, access_token: str) -> list[AccountInfo]:
+def _shopify_callback_shop(params: Mapping[str, str], attempt: OAuthState) -> str:
+    """The shop of a Shopify install callback, once its signature and shop are proven."""
+    query = {key: str(params.get(key, "")) for key in params}
+    if not shopify_oauth.query_is_signed(query):
+        logger.warning("Shopify callback with a missing or wrong hmac refused")
+        raise ConnectionFlowError(
+            "forged Shopify callback",
+            user_message=(
+                "This answer did not carry Shopify's signature, so Bosco ignored it for your safety and connected "
+                "nothing. Please start connecting the store again from Data sources."
+            ),
+        )
+    shop = valid_shop(query.get("shop"))
+    if shop is None or shop != attempt.shop:
+        raise ConnectionFlowError(
+            "Shopify callback for another shop",
+            user_message=(
+                f"Shopify answered for a different store than the one you started with ({attempt.shop}), so "
+                "nothing was connected. Please start again."
+            ),
+        )
+    return shop
+
+
+def _accounts_with(platform: str, access_token: str, *, shop: str = "") -> list[AccountInfo]:
     label = PLATFORM_LABELS[platform]
-    client = client_for(platform, tokens=oauth.StaticTokens(access_token, platform))
+    client = client_for(platform, tokens=oauth.StaticTokens(access_token, platform, shop=shop))
     try:
         accounts = client.list_accounts()
     except ConnectorError as exc:
@@ -278,7 +331,12 @@ def _accounts_upsert(connection: Connection, accounts: Iterable[AccountInfo]) ->
 
 
 def connection_connect_granted(
-    *, platform: str, tokens: oauth.TokenSet, user_id: int | None, label: str = "", backfill_days: int | None = None
+    *,
+    platform: str,
+    tokens: oauth.TokenSet,
+    user_id: int | None,
+    label: str = "",
+    backfill_days: int | None = None,
 ) -> Connection:
     """Connect `platform` with a grant obtained outside the consent page (the demo mints its grants
     through the emulators' control API), or give the platform's live connection this new grant.
@@ -312,7 +370,8 @@ def connection_connect_granted(
             connection.status, connection.status_message = Connection.Status.ACTIVE, ""
         connection.save()
         if not connection.accounts.exists():
-            _accounts_upsert(connection, _accounts_with(platform, tokens.access_token))
+            # A Shopify connection's label is its shop (`<name>.myshopify.com`).
+            _accounts_upsert(connection, _accounts_with(platform, tokens.access_token, shop=connection.label))
             connection.accounts.update(selected=True)
     return connection
 

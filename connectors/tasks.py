@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django_tenants.utils import schema_context
+
 from accounts.selectors import active_workspaces
 from bosco.tasks import public_task, tenant_task
 from connectors.airbyte import services as airbyte
 from connectors.services import syncs_schedule_due
+from connectors.shopify_webhooks import shop_connection_ids, webhook_apply
 from connectors.sync import run_execute
 
 
@@ -41,3 +46,22 @@ def airbyte_prepare(source_key: str) -> bool:
 def airbyte_check_discover(connection_id: int) -> bool | None:
     """Run `check` and `discover` for a newly added (or re-checked) Airbyte connection."""
     return airbyte.check_and_discover(connection_id=connection_id).check_ok
+
+
+@tenant_task()
+def shopify_webhook_apply(topic: str, shop: str, payload: dict[str, Any]) -> str:
+    """One verified Shopify webhook, in one workspace that holds the shop."""
+    return webhook_apply(topic=topic, shop=shop, payload=payload)
+
+
+@public_task()
+def shopify_webhook_route(topic: str, shop: str, payload: dict[str, Any]) -> int:
+    """A verified webhook names a shop, not a workspace: apply it in every workspace that connected it."""
+    routed = 0
+    for schema in active_workspaces().values_list("schema_name", flat=True):
+        with schema_context(schema):
+            held = bool(shop_connection_ids(shop))
+        if held:
+            shopify_webhook_apply.delay(schema, topic, shop, payload)
+            routed += 1
+    return routed

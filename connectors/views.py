@@ -161,10 +161,16 @@ def connect(request: HttpRequest, platform: str) -> HttpResponse:
     if platform not in Platform.values:
         raise Http404
     try:
-        url = services.oauth_begin(platform=platform, user_id=_user_id(request), session=request.session)
+        url = services.oauth_begin(
+            platform=platform, user_id=_user_id(request), session=request.session, shop=request.GET.get("shop", "")
+        )
     except ConnectorError as exc:  # over the plan's data sources, or read-only
         messages.error(request, exc.user_message)
         return HttpResponseRedirect(reverse("connectors:data_sources"))
+    if platform == Platform.SHOPIFY:
+        # The shop comes from a form, and the CSP's form-action also covers where a form's answer
+        # redirects to: the store's install page is reached by a link (and a refresh) instead.
+        return render(request, "connectors/shopify_continue.html", {"section": "sources", "install_url": url})
     return HttpResponseRedirect(url)
 
 
@@ -198,9 +204,14 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
             status=200 if declined else 400,
         )
     connection = outcome.connection
-    if outcome.created or not connection.accounts.filter(selected=True).exists():
+    if (outcome.created and not outcome.sync_started) or not connection.accounts.filter(selected=True).exists():
         messages.success(request, f"{connection.get_platform_display()} connected. Choose the ad accounts to sync.")
         return HttpResponseRedirect(reverse("connectors:accounts", args=[connection.pk]))
+    if outcome.created:
+        messages.success(
+            request, f"{connection.label or connection.get_platform_display()} connected. Its history is syncing now."
+        )
+        return _back(request)
     messages.success(
         request,
         f"{connection.get_platform_display()} re-authorised."

@@ -6,8 +6,10 @@ way a customer's data goes.
 
 - First run: grants are minted through the emulator's control API (`POST /_emulator/tokens`,
   the consent page without a browser), Google Ads and Meta connections are created with every ad
-  account the emulator has (EUR, USD, GBP and JPY accounts) and a GA4 connection with both emulated
-  properties (their sessions follow the ad campaigns' clicks), and the real sync engine backfills
+  account the emulator has (EUR, USD, GBP and JPY accounts), a GA4 connection with both emulated
+  properties (their sessions follow the ad campaigns' clicks), a Shopify store
+  (`POST /_emulator/shopify/token`; its orders follow the ads' claimed value, so the overview
+  leads with store revenue and MER; `DEMO_SHOP_BACKFILL_DAYS` of orders), and the real sync engine backfills
   `DEMO_BACKFILL_DAYS` (>1 year) in this process while progress is printed. The warehouse's
   hand-off runs here too (Celery eager mode for this process only), so the facts and rollups
   exist when it returns; then the insight models score the workspace once.
@@ -57,6 +59,10 @@ DEMO_CHUNK_DAYS = 120
 PLATFORMS = ("google_ads", "meta")
 #: GA4 sessions beside the ad spend: both emulated properties, from the same Google OAuth emulator
 PLATFORMS = (*PLATFORMS, "ga4")
+#: the demo's store (the Shopify emulator serves any *.myshopify.com; its orders follow the ads)
+DEMO_SHOP = "bosco-demo.myshopify.com"
+#: store history: enough for the overview's MER and its previous period, in a few bulk files
+DEMO_SHOP_BACKFILL_DAYS = 90
 PROGRESS_EVERY = 5.0
 
 
@@ -111,6 +117,12 @@ class Emulator:
         response.raise_for_status()
         return dict(response.json())
 
+    def mint_shop(self, shop: str) -> dict[str, Any]:
+        """A Shopify offline token for `shop` (the app install without the browser)."""
+        response = self.http.post("/_emulator/shopify/token", json={"shop": shop})
+        response.raise_for_status()
+        return dict(response.json())
+
 
 def ensure_demo_data(*, workspace: Workspace, user: User, out: Any = print) -> dict[str, Any]:
     """Connect, backfill, transform and score the demo workspace (see the module docstring)."""
@@ -156,6 +168,16 @@ def _connections(emulator: Emulator, user: User) -> list[Connection]:
                 platform=platform, tokens=tokens, user_id=user.pk, label="Demo", backfill_days=DEMO_BACKFILL_DAYS
             )
         )
+    shop = emulator.mint_shop(DEMO_SHOP)
+    out.append(
+        connector_services.connection_connect_granted(
+            platform="shopify",
+            tokens=TokenSet(access_token=shop["access_token"], refresh_token="", expires_at=None, scopes=shop["scope"]),
+            user_id=user.pk,
+            label=DEMO_SHOP,
+            backfill_days=DEMO_SHOP_BACKFILL_DAYS,
+        )
+    )
     return out
 
 
@@ -192,8 +214,10 @@ def _backfill(connections: list[Connection], schema: str, out: Any) -> None:
             active, _ = connector_services.sync_request(connection=connection, kind=SyncRun.Kind.BACKFILL)
         runs.append(active)
     overrides = {
-        "CONNECTORS_CHUNK_DAYS": dict.fromkeys(PLATFORMS, DEMO_CHUNK_DAYS),
+        # Shopify bulk files of 30 days: a few tens of MB each from the emulator
+        "CONNECTORS_CHUNK_DAYS": {**dict.fromkeys(PLATFORMS, DEMO_CHUNK_DAYS), "shopify": 30},
         "CONNECTORS_META_POLL_INTERVAL": 0.2,
+        "SHOPIFY_BULK_POLL_INTERVAL": 0.2,
         "CONNECTORS_TASK_BUDGET_SECONDS": 24 * 3600,
     }
     saved = {name: getattr(settings, name) for name in overrides}

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from insights.views import dashboards
+from insights.views import dashboards, store
 
 urlpatterns = [
     path("", dashboards.overview, name="workspace_home"),
@@ -10,6 +10,8 @@ urlpatterns = [
     path("campaigns/", dashboards.campaigns, name="campaigns"),
     # Campaign ids are "platform:account:campaign" (the metrics layer's public id); no slashes.
     path("campaigns/<str:campaign_id>/", dashboards.campaign_detail, name="campaign_detail"),
+    # The shop's orders, refunds, customers and products (Shopify).
+    path("store/", store.store, name="store"),
     # The billing tab of Settings, until it moves to its app; see the view module's docstring.
     path("settings/billing/", dashboards.settings_billing, name="settings_billing"),
 ]

@@ -37,7 +37,9 @@ class SumMetric:
     scale: int = 1
     #: whether a rise is good news (spend rising is not "green")
     higher_is_better: bool | None = None
-    #: which fact provides it; "orders" and "sessions" come with the Shopify / GA4 facts
+    #: which fact provides it: "ads" (fct_ad_performance_daily and its rollups), "orders"
+    #: (fct_orders_daily), "sessions" (fct_sessions_daily); `warehouse.queries.FACT_SOURCES` says
+    #: where a source's columns live
     source: str = "ads"
     #: smallest daily amount at which a change in it is worth an anomaly alert (money in the
     #: workspace currency); ratios need both components at this level (insights.services.anomaly_rules)
@@ -64,7 +66,11 @@ class RatioMetric:
     unit: Unit
     multiplier: int = 1
     higher_is_better: bool | None = None
-    source: str = "ads"
+
+    @property
+    def sources(self) -> frozenset[str]:
+        """The facts its parts come from: two for a blended metric (MER: orders over ads)."""
+        return frozenset({SUMS[self.numerator].source, SUMS[self.denominator].source})
 
     def value(self, sums: Mapping[str, Decimal | int | None]) -> float | None:
         """From metric values (`{"spend": Decimal("12.5"), "clicks": 10}`)."""
@@ -110,32 +116,57 @@ SUMS: dict[str, SumMetric] = {
             higher_is_better=True,
             alert_min_volume=50.0,
         ),
-    )
-}
-RATIOS: dict[str, RatioMetric] = {
-    m.name: m
-    for m in (
-        RatioMetric("ctr", "CTR", "clicks", "impressions", "percent", multiplier=100, higher_is_better=True),
-        RatioMetric("cpc", "CPC", "spend", "clicks", "money", higher_is_better=False),
-        RatioMetric("cpm", "CPM", "spend", "impressions", "money", multiplier=1000, higher_is_better=False),
-        RatioMetric("cpa", "CPA", "spend", "conversions", "money", higher_is_better=False),
-        RatioMetric("roas", "ROAS", "conversion_value", "spend", "ratio", higher_is_better=True),
-        RatioMetric("cvr", "CVR", "conversions", "clicks", "percent", multiplier=100, higher_is_better=True),
-    )
-}
-#: Defined with the orders fact (Shopify) — listed so names stay reserved and documented.
-PLANNED: dict[str, str] = {
-    "mer": "MER = Shopify revenue / ad spend (needs the orders fact)",
-    "aov": "AOV = Shopify revenue / orders (needs the orders fact)",
-}
-ALIASES: dict[str, str] = {"revenue": "conversion_value", "conversions_value": "conversion_value"}
-METRICS: dict[str, Metric] = {**SUMS, **RATIOS}
-#: GA4's measures (source "sessions": fct_sessions_daily), read by warehouse.selectors.sessions.
-#: Kept out of METRICS on purpose: the ads query engine (warehouse.queries) and the API answer
-#: METRICS from the ad fact and its rollups, which hold no sessions.
-SESSION_SUMS: dict[str, SumMetric] = {
-    m.name: m
-    for m in (
+        # --- the store (Shopify, fct_orders_daily), in the reporting currency -------------------
+        SumMetric(
+            "store_revenue",
+            "Store revenue",
+            "net_revenue_micros",
+            "money",
+            scale=1_000_000,
+            higher_is_better=True,
+            source="orders",
+            alert_min_volume=50.0,
+        ),
+        SumMetric("orders", "Orders", "orders", "count", higher_is_better=True, source="orders", alert_min_volume=5.0),
+        SumMetric(
+            "new_customers",
+            "New customers",
+            "new_customers",
+            "count",
+            higher_is_better=True,
+            source="orders",
+            alert_min_volume=5.0,
+        ),
+        SumMetric(
+            "returning_customers",
+            "Returning customers",
+            "returning_customers",
+            "count",
+            higher_is_better=True,
+            source="orders",
+        ),
+        SumMetric("items", "Items sold", "items", "count", higher_is_better=True, source="orders"),
+        SumMetric(
+            "gross_sales",
+            "Gross sales",
+            "gross_sales_micros",
+            "money",
+            1_000_000,
+            higher_is_better=True,
+            source="orders",
+        ),
+        SumMetric("discounts", "Discounts", "discounts_micros", "money", 1_000_000, source="orders"),
+        SumMetric("refunds", "Refunds", "refunds_micros", "money", 1_000_000, higher_is_better=False, source="orders"),
+        SumMetric(
+            "new_customer_revenue",
+            "New-customer revenue",
+            "new_customer_revenue_micros",
+            "money",
+            1_000_000,
+            higher_is_better=True,
+            source="orders",
+        ),
+        # --- the site (GA4, fct_sessions_daily), revenue in the reporting currency ------------------
         SumMetric("sessions", "Sessions", "sessions", "count", higher_is_better=True, source="sessions"),
         SumMetric(
             "engaged_sessions",
@@ -149,7 +180,7 @@ SESSION_SUMS: dict[str, SumMetric] = {
         SumMetric(
             "purchase_revenue",
             "Purchase revenue (GA4)",
-            "purchase_revenue_reporting_micros",
+            "purchase_revenue_micros",
             "money",
             scale=1_000_000,
             higher_is_better=True,
@@ -157,9 +188,25 @@ SESSION_SUMS: dict[str, SumMetric] = {
         ),
     )
 }
-SESSION_RATIOS: dict[str, RatioMetric] = {
+RATIOS: dict[str, RatioMetric] = {
     m.name: m
     for m in (
+        RatioMetric("ctr", "CTR", "clicks", "impressions", "percent", multiplier=100, higher_is_better=True),
+        RatioMetric("cpc", "CPC", "spend", "clicks", "money", higher_is_better=False),
+        RatioMetric("cpm", "CPM", "spend", "impressions", "money", multiplier=1000, higher_is_better=False),
+        RatioMetric("cpa", "CPA", "spend", "conversions", "money", higher_is_better=False),
+        RatioMetric("roas", "ROAS", "conversion_value", "spend", "ratio", higher_is_better=True),
+        RatioMetric("cvr", "CVR", "conversions", "clicks", "percent", multiplier=100, higher_is_better=True),
+        RatioMetric("aov", "AOV", "store_revenue", "orders", "money", higher_is_better=True),
+        # Blended: a store fact over the ad fact, joined by day in the reporting currency.
+        RatioMetric("mer", "MER", "store_revenue", "spend", "ratio", higher_is_better=True),
+        RatioMetric("blended_cac", "Blended CAC", "spend", "new_customers", "money", higher_is_better=False),
+        RatioMetric(
+            "new_customer_roas", "New-customer ROAS", "new_customer_revenue", "spend", "ratio", higher_is_better=True
+        ),
+        #: what the platforms claim over what the store took: 1.4× means 40 % more than really sold
+        RatioMetric("platform_over_reporting", "Platform over-reporting", "conversion_value", "store_revenue", "ratio"),
+        # The site: GA4's own conversion and engagement rates, and the store's orders over GA4's sessions.
         RatioMetric(
             "ga4_conversion_rate",
             "Conversion rate (GA4)",
@@ -168,7 +215,6 @@ SESSION_RATIOS: dict[str, RatioMetric] = {
             "percent",
             multiplier=100,
             higher_is_better=True,
-            source="sessions",
         ),
         RatioMetric(
             "engagement_rate",
@@ -178,10 +224,20 @@ SESSION_RATIOS: dict[str, RatioMetric] = {
             "percent",
             multiplier=100,
             higher_is_better=True,
-            source="sessions",
+        ),
+        RatioMetric(
+            "conversion_rate", "Conversion rate", "orders", "sessions", "percent", multiplier=100, higher_is_better=True
         ),
     )
 }
+#: Names reserved for metrics whose fact is not in the warehouse yet.
+PLANNED: dict[str, str] = {}
+ALIASES: dict[str, str] = {"revenue": "conversion_value", "conversions_value": "conversion_value"}
+METRICS: dict[str, Metric] = {**SUMS, **RATIOS}
+#: GA4's measures and ratios (source "sessions": fct_sessions_daily), for the Channels page's reads
+#: (warehouse.selectors.sessions); they are in the catalogue above like every other metric.
+SESSION_SUMS: dict[str, SumMetric] = {k: v for k, v in SUMS.items() if v.source == "sessions"}
+SESSION_RATIOS: dict[str, RatioMetric] = {k: v for k, v in RATIOS.items() if v.sources == {"sessions"}}
 SESSION_METRICS: dict[str, Metric] = {**SESSION_SUMS, **SESSION_RATIOS}
 
 
@@ -193,8 +249,6 @@ def resolve(name: str) -> Metric:
     key = ALIASES.get(name, name)
     if key in METRICS:
         return METRICS[key]
-    if key in SESSION_METRICS:
-        return SESSION_METRICS[key]
     if key in PLANNED:
         raise UnknownMetric(f"{name}: not available yet — {PLANNED[key]}")
     raise UnknownMetric(f"unknown metric {name!r}; known: {', '.join(sorted(METRICS))}")
@@ -233,6 +287,12 @@ def format_metric(name: str, value: float | int | Decimal | None, currency: str)
 def plotly_tickformat(name: str, currency: str) -> dict[str, str]:
     """Axis tick and hover formats of a chart of metric `name` (d3-format)."""
     return plotly_format(metric_unit(name), currency)
+
+
+def metric_sources(name: str) -> frozenset[str]:
+    """The facts a metric reads: {"ads"}, {"orders"}, or both for a blended metric such as MER."""
+    metric = resolve(name)
+    return frozenset({metric.source}) if isinstance(metric, SumMetric) else metric.sources
 
 
 def base_sums(names: Iterable[str]) -> list[SumMetric]:

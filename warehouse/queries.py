@@ -52,6 +52,33 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
+@dataclass(frozen=True)
+class FactSource:
+    """Where the sums of one non-ad source live: a daily fact with reporting-currency money.
+
+    A SumMetric's column is read from the fact as it is (counts: `orders`), money in the reporting
+    currency: `<x>_micros` from `<x>_reporting_micros` (the facts' naming convention). Every source
+    is summed by day (bucketed into weeks or months) and joined to the others on the period's
+    position, so a ratio of two sources (MER: orders over ads) is a ratio of sums of the same days.
+    """
+
+    table: str
+    date_column: str
+
+    def column_for(self, column: str) -> str:
+        if column.endswith("_micros"):
+            return column.removesuffix("_micros") + "_reporting_micros"
+        return column
+
+
+#: the facts besides the ad fact (which answers from its rollups, "ads"); add a source here and its
+#: SumMetrics in warehouse/metrics.py with `source=` its key (docs/warehouse.md, "Metrics from two facts")
+FACT_SOURCES: dict[str, FactSource] = {
+    "orders": FactSource(table="fct_orders_daily", date_column="date_day"),
+    "sessions": FactSource(table="fct_sessions_daily", date_column="date_day"),
+}
+
+
 class QueryError(ValueError):
     """The question cannot be asked this way; the message says why (shown to API users)."""
 
@@ -113,6 +140,23 @@ class MetricsQuery:
             raise QueryError("limit must be between 1 and 10000")
         if not 0 <= self.offset <= 100_000:
             raise QueryError("offset must be between 0 and 100000")
+        if self.sources != {"ads"}:
+            entities = [d for d in self.dimensions if d not in TIME_DIMENSIONS]
+            other = [f for f in self.filters if f != "platform"]
+            if entities or other:
+                names = ", ".join(n for n in self.metrics if m.metric_sources(n) != {"ads"})
+                raise QueryError(
+                    f"{names}: store metrics are answered for the whole workspace by day, week or month "
+                    "(no platform, account, campaign or ad group breakdown); a platform filter narrows the ad spend"
+                )
+
+    @property
+    def sources(self) -> frozenset[str]:
+        """The facts the question reads ({"ads"} for every ad metric; more for store and blended ones)."""
+        found: set[str] = set()
+        for name in self.metrics:
+            found |= m.metric_sources(name)
+        return frozenset(found)
 
     @property
     def time_dimension(self) -> str | None:
@@ -445,9 +489,68 @@ def _label_sql(q: MetricsQuery, group_names: list[str], params: dict[str, Any]) 
 def data_currency() -> str | None:
     """The reporting currency the stored facts are in (may lag a just-changed setting)."""
     with read_connection().cursor() as cursor:
-        cursor.execute("SELECT reporting_currency FROM fct_ad_performance_daily LIMIT 1")
+        cursor.execute(
+            "SELECT coalesce((SELECT reporting_currency FROM fct_ad_performance_daily LIMIT 1),"
+            " (SELECT reporting_currency FROM fct_orders_daily LIMIT 1))"
+        )
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+def _period_sql(
+    q: MetricsQuery, plan: _Plan, d1: date, d2: date, params: dict[str, Any], tag: str, keys_from: str | None = None
+) -> str:
+    """One period's sums: from the ad tables alone, or every source's sums joined by period position."""
+    if q.sources == {"ads"}:
+        return _inner_sql(q, plan, d1, d2, params, tag, keys_from)
+    sums = _sum_columns(q)
+    time = _time_columns(q, plan, "t", d1, tag, params)
+    names = [n for n, _ in time]
+    parts: list[str] = []
+    for source in sorted(q.sources):
+        mine = [s for s in sums if s.source == source]
+        if not mine:
+            continue
+        if source == "ads":
+            ads_q = MetricsQuery(
+                metrics=tuple(s.name for s in mine),
+                dimensions=q.dimensions,
+                date_from=d1,
+                date_to=d2,
+                filters=q.filters,
+            )
+            inner = _inner_sql(ads_q, plan, d1, d2, params, f"{tag}a")
+        else:
+            inner = _fact_sql(q, FACT_SOURCES[source], mine, d1, d2, params, f"{tag}{source[:3]}")
+        # UNION ALL matches columns by position: every part lists all sums in one order
+        select = [*names, *(s.column if s.source == source else f"NULL::bigint AS {s.column}" for s in sums)]
+        parts.append(f"SELECT {', '.join(select)} FROM ({inner}) {source}_part")  # nosec B608 # registry identifiers
+    combined = [*names, *(f"coalesce(sum(u.{s.column}), 0)::bigint AS {s.column}" for s in sums)]
+    group_by = f" GROUP BY {', '.join(names)}" if names else ""
+    return f"SELECT {', '.join(combined)} FROM ({' UNION ALL '.join(parts)}) u{group_by}"  # nosec B608 # registry identifiers
+
+
+def _fact_sql(
+    q: MetricsQuery,
+    source: FactSource,
+    sums: list[m.SumMetric],
+    d1: date,
+    d2: date,
+    params: dict[str, Any],
+    tag: str,
+) -> str:
+    """A non-ad fact's sums over [d1, d2], bucketed like the ad side (same `_pos` numbering)."""
+    bucket = {"day": "{c}", "week": WEEK_START_SQL, "month": MONTH_START_SQL}
+    grain = q.time_dimension
+    plan = _Plan(source.table, source.date_column, bucket[grain] if grain else None)
+    groups = _time_columns(q, plan, "t", d1, tag, params)
+    params[f"{tag}_from"], params[f"{tag}_to"] = d1, d2
+    select = [f"{e} AS {n}" for n, e in groups] + [
+        f"coalesce(sum(t.{source.column_for(s.column)}), 0)::bigint AS {s.column}" for s in sums
+    ]
+    group_by = f" GROUP BY {', '.join(str(i + 1) for i in range(len(groups)))}" if groups else ""
+    where = f"t.{source.date_column} BETWEEN %({tag}_from)s AND %({tag}_to)s"
+    return f"SELECT {', '.join(select)} FROM {source.table} t WHERE {where}{group_by}"  # nosec B608 # registry identifiers, bound values
 
 
 def metrics_query(query: MetricsQuery) -> MetricsResult:
@@ -462,7 +565,7 @@ def metrics_query(query: MetricsQuery) -> MetricsResult:
     group_names = [n for n, _ in _time_columns(q, plan, "t", q.date_from, "x", {})] + [
         n for n, _ in _entity_columns(q, plan, "t")
     ]
-    ctes = [f"cur AS ({_inner_sql(q, plan, q.date_from, q.date_to, params, 'c')})"]
+    ctes = [f"cur AS ({_period_sql(q, plan, q.date_from, q.date_to, params, 'c')})"]
     limited = q.limit is not None or q.offset > 0
     if limited:
         # A totals question (no dimensions, no order) has nothing to order by: it is one row.
@@ -484,7 +587,7 @@ def metrics_query(query: MetricsQuery) -> MetricsResult:
             if limited and "_campaign_key" in group_names and prev_plan.source != "fct_ad_performance_daily"
             else None
         )
-        ctes.append(f"prev AS ({_inner_sql(q, prev_plan, compare[0], compare[1], params, 'p', keys_from)})")
+        ctes.append(f"prev AS ({_period_sql(q, prev_plan, compare[0], compare[1], params, 'p', keys_from)})")
         match = [n for n in group_names if n not in TIME_DIMENSIONS]
         on = " AND ".join(f"p.{n} = r.{n}" for n in match) or "true"
         joins = f" LEFT JOIN prev p ON {on}" + joins
@@ -502,7 +605,10 @@ def metrics_query(query: MetricsQuery) -> MetricsResult:
         cursor.execute(sql, params)
         names = [d[0] for d in cursor.description]
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    return MetricsResult(query=q, rows=rows, source=plan.source, currency=data_currency() or "", compare_range=compare)
+    source = "+".join(
+        [plan.source] * ("ads" in q.sources) + [FACT_SOURCES[k].table for k in sorted(q.sources - {"ads"})]
+    )
+    return MetricsResult(query=q, rows=rows, source=source, currency=data_currency() or "", compare_range=compare)
 
 
 def data_version() -> int:

@@ -381,6 +381,19 @@ TIKTOK_API_URL = env("TIKTOK_API_URL", default="")
 TIKTOK_API_VERSION = env("TIKTOK_API_VERSION", default="v1.3")
 TIKTOK_APP_ID = env("TIKTOK_APP_ID", default="7300000000000000001")
 TIKTOK_APP_SECRET = env("TIKTOK_APP_SECRET", default="emulator-tiktok-secret")
+# Shopify (GraphQL Admin API). SHOPIFY_API_URL is the shop's base URL with `{shop}` standing for
+# the shop's domain: production https://{shop}; empty → the emulator's {BOSCO_EMULATOR_URL}/shopify/{shop}.
+SHOPIFY_API_URL = env("SHOPIFY_API_URL", default="")
+SHOPIFY_API_VERSION = env("SHOPIFY_API_VERSION", default="2025-07")
+SHOPIFY_API_KEY = env("SHOPIFY_API_KEY", default="emulator-shopify-key")
+SHOPIFY_API_SECRET = env("SHOPIFY_API_SECRET", default="emulator-shopify-secret")
+# Orders per GraphQL page (Shopify allows 1 to 250) and per landed page of a bulk file; chunks of at
+# least SHOPIFY_BULK_MIN_DAYS days (the backfill) are read through a bulk operation.
+SHOPIFY_PAGE_SIZE = env.int("SHOPIFY_PAGE_SIZE", default=100)
+SHOPIFY_BULK_PAGE_ORDERS = env.int("SHOPIFY_BULK_PAGE_ORDERS", default=2000)
+SHOPIFY_BULK_MIN_DAYS = env.int("SHOPIFY_BULK_MIN_DAYS", default=7)
+SHOPIFY_BULK_POLL_INTERVAL = env.float("SHOPIFY_BULK_POLL_INTERVAL", default=2.0)
+SHOPIFY_BULK_POLL_TIMEOUT = env.float("SHOPIFY_BULK_POLL_TIMEOUT", default=900.0)
 # Rows per report page (TikTok allows 1 to 1000).
 CONNECTORS_TIKTOK_PAGE_SIZE = env.int("TIKTOK_PAGE_SIZE", default=1000)
 # GA4 reuses the Google OAuth client above. GA4_ADMIN_API_URL=https://analyticsadmin.googleapis.com,
@@ -401,16 +414,20 @@ CONNECTORS_LOOKBACK_DAYS = {
     "tiktok": env.int("TIKTOK_LOOKBACK_DAYS", default=7),
     # GA4 keeps processing a day for about 48 hours; three days re-read covers it with a margin.
     "ga4": env.int("GA4_LOOKBACK_DAYS", default=3),
+    # Shopify is read by `updated_at`: edits and refunds move an order into the days being read, so
+    # the lookback only covers clock skew and orders still being processed.
+    "shopify": env.int("SHOPIFY_LOOKBACK_DAYS", default=3),
 }
 CONNECTORS_BACKFILL_DAYS = env.int("CONNECTORS_BACKFILL_DAYS", default=730)
-# Each platform's reporting history limit: about 37 months for both.
-CONNECTORS_MAX_HISTORY_DAYS = {"google_ads": 1125, "meta": 1125, "tiktok": 1125, "ga4": 1125}
+# Each platform's reporting history limit: about 37 months for the ad platforms and GA4; a store's orders are kept longer.
+CONNECTORS_MAX_HISTORY_DAYS = {"google_ads": 1125, "meta": 1125, "tiktok": 1125, "ga4": 1125, "shopify": 3650}
 CONNECTORS_CHUNK_DAYS = {
     "google_ads": env.int("GOOGLE_ADS_CHUNK_DAYS", default=30),
     "meta": env.int("META_CHUNK_DAYS", default=30),
     # A daily synchronous TikTok report spans at most 30 days.
     "tiktok": min(30, env.int("TIKTOK_CHUNK_DAYS", default=30)),
     "ga4": env.int("GA4_CHUNK_DAYS", default=30),
+    "shopify": env.int("SHOPIFY_CHUNK_DAYS", default=30),
 }
 CONNECTORS_SYNC_INTERVAL_HOURS = env.int("CONNECTORS_SYNC_INTERVAL_HOURS", default=6)
 CONNECTORS_HTTP_TIMEOUT = env.float("CONNECTORS_HTTP_TIMEOUT", default=60.0)

@@ -68,6 +68,7 @@ def client_for(platform: str, *, tokens: Any, stats: Any = None) -> PlatformClie
     from connectors.platforms.ga4 import Ga4Client
     from connectors.platforms.google_ads import GoogleAdsClient
     from connectors.platforms.meta import MetaClient
+    from connectors.platforms.shopify import ShopifyClient
     from connectors.platforms.tiktok import TikTokClient
 
     if platform == "google_ads":
@@ -78,4 +79,6 @@ def client_for(platform: str, *, tokens: Any, stats: Any = None) -> PlatformClie
         return TikTokClient(tokens=tokens, stats=stats)
     if platform == "ga4":
         return Ga4Client(tokens=tokens, stats=stats)
+    if platform == "shopify":
+        return ShopifyClient(tokens=tokens, stats=stats)
     raise ValueError(f"unknown platform {platform!r}")

@@ -395,15 +395,17 @@ class SyncEngine:
 
     def _refresh_account_details(self, stream: StreamSpec, page: Page, account: ConnectionAccount) -> None:
         """Keep the account's name, currency and time zone as the platform reports them now."""
-        if stream.name not in ("google_ads.customer", "meta.ad_account", "tiktok.advertiser", "ga4.property"):
-            return
-        if not page.rows:
+        if (
+            stream.name
+            not in ("google_ads.customer", "meta.ad_account", "tiktok.advertiser", "ga4.property", "shopify.shop")
+            or not page.rows
+        ):
             return
         payload = page.rows[0].payload
         data = payload.get("customer", payload)
         name = data.get("descriptiveName") or data.get("displayName") or data.get("name")
         currency = data.get("currencyCode") or data.get("currency")
-        zone = data.get("timeZone") or data.get("timezone_name") or data.get("timezone")
+        zone = data.get("timeZone") or data.get("timezone_name") or data.get("timezone") or data.get("ianaTimezone")
         changed = {}
         for field, value in (("name", name), ("currency", currency), ("time_zone", zone)):
             if isinstance(value, str) and value and getattr(account, field) != value:

@@ -6,8 +6,9 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from connectors.models import Connection, SyncRun
+from connectors.models import Connection, Platform, SyncRun
 from warehouse.services import pipeline
+from warehouse.services.landing import raw_dates_of_run
 
 
 def hand_off(run: SyncRun, connection: Connection, account_ids: list[str], now: datetime) -> None:
@@ -17,6 +18,13 @@ def hand_off(run: SyncRun, connection: Connection, account_ids: list[str], now: 
     if date_from is None or date_to is None:
         today = timezone.now().date()
         date_from = date_to = today
+    if connection.platform == Platform.SHOPIFY:
+        # Shopify chunks are days of `updated_at`; the warehouse needs the days the changed orders
+        # were placed (an order refunded today may be months old) up to the newest change.
+        placed = raw_dates_of_run(stream="shopify.order", sync_run_id=run.pk)
+        if placed is not None:
+            date_from = min(date_from, placed[0])
+            date_to = max(date_to, placed[1])
     pipeline.enqueue_window_transform(
         connection_id=connection.pk,
         platform=connection.platform,

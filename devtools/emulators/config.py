@@ -19,6 +19,8 @@ TIKTOK = "tiktok"
 # Google Analytics 4: not an ad platform, but it shares the fault book, versions and truth.
 GA4 = "ga4"
 PLATFORMS: tuple[str, ...] = (GOOGLE_ADS, META, TIKTOK, GA4)
+#: not an ad platform: the store (orders) emulator; its data follows the ad platforms' spend
+SHOPIFY = "shopify"
 
 # Currencies whose smallest unit is the whole unit (ISO 4217 exponent 0). Meta reports JPY spend
 # as "1234", never "1234.00"; Google still uses micros for them.
@@ -178,6 +180,22 @@ class EmulatorConfig:
     # Reports with user metrics and a campaign dimension are thresholded: rows with fewer users
     # than this are withheld and `subjectToThresholding` is true (0: never).
     ga4_threshold_users: int = 0
+    # --- Shopify (GraphQL Admin API) -----------------------------------------------------
+    # Every `<shop>.myshopify.com` is served; all shops sell in this currency and time zone.
+    shopify_currency: str = "USD"
+    shopify_time_zone: str = "America/New_York"
+    shopify_api_key: str = "emulator-shopify-key"
+    shopify_api_secret: str = "emulator-shopify-secret"  # noqa: S105 - the emulator's public fake secret
+    # Cost-based throttling: a leaky bucket per shop (points), refilled per second.
+    shopify_bucket_size: int = 2000
+    shopify_restore_rate: int = 100
+    # `node(id:)` polls of a bulk operation before it reports COMPLETED.
+    shopify_bulk_polls_to_complete: int = 2
+    # Platforms' claimed conversion value ÷ real store revenue lies in [low, high] per day.
+    shopify_claim_factor_low: float = 1.2
+    shopify_claim_factor_high: float = 1.6
+    # Store revenue that no ad claims (organic, e-mail), as a share of the ad-driven revenue.
+    shopify_organic_share: float = 0.0
 
     # --- OAuth ------------------------------------------------------------------------------
     google_client_id: str = "bosco-emulator.apps.googleusercontent.com"

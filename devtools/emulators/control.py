@@ -8,7 +8,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from devtools.emulators import ga4_data
+from devtools.emulators import ga4_data, shopify_api
 from devtools.emulators.config import GA4, PLATFORMS
 from devtools.emulators.faults import ENDPOINTS, FAULT_KINDS, FaultSpecError
 from devtools.emulators.http import json_body, json_response
@@ -136,6 +136,9 @@ _OPS: dict[tuple[str, str], Callable[[EmulatorState, Request, Any], Any]] = {
     ("POST", "clock"): _clock_post,
     ("POST", "tokens"): _tokens,
     ("POST", "expire"): _expire,
+    ("POST", "shopify/webhook"): shopify_api.control_webhook,
+    ("POST", "shopify/token"): shopify_api.control_token,
+    ("GET", "shopify/truth"): shopify_api.control_truth,
 }
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from devtools.emulators.config import GA4, GOOGLE_ADS, META, PLATFORMS, TIKTOK
+from devtools.emulators.config import GA4, GOOGLE_ADS, META, PLATFORMS, SHOPIFY, TIKTOK
 
 GOOGLE_ENDPOINTS = (
     "oauth.authorize",
@@ -44,7 +44,16 @@ TIKTOK_ENDPOINTS = (
     "report",
 )
 GA4_ENDPOINTS = ("accountSummaries", "runReport", "batchRunReports")
-ENDPOINTS = {GOOGLE_ADS: GOOGLE_ENDPOINTS, META: META_ENDPOINTS, TIKTOK: TIKTOK_ENDPOINTS, GA4: GA4_ENDPOINTS}
+SHOPIFY_ENDPOINTS = ("oauth.authorize", "oauth.access_token", "graphql", "bulk.file")
+ENDPOINTS = {
+    GOOGLE_ADS: GOOGLE_ENDPOINTS,
+    META: META_ENDPOINTS,
+    TIKTOK: TIKTOK_ENDPOINTS,
+    GA4: GA4_ENDPOINTS,
+    SHOPIFY: SHOPIFY_ENDPOINTS,
+}
+#: platforms faults can target: the ad platforms, GA4 and the store
+FAULT_PLATFORMS = (*PLATFORMS, SHOPIFY)
 
 # kind → default parameters (also the list of accepted parameter names).
 FAULT_KINDS: dict[str, dict[str, Any]] = {
@@ -80,6 +89,11 @@ FAULT_KINDS: dict[str, dict[str, Any]] = {
     "missing_headers": {"field": "metricHeaders"},
     # GA4: the answer says it was sampled (`samplingMetadatas`).
     "sampled": {},
+    # Shopify: the cost bucket is empty (`THROTTLED`, HTTP 200, no data).
+    "throttled": {},
+    # Shopify bulk file: cut after `fraction` of its bytes, or line `line` is not JSON.
+    "bulk_truncated": {"fraction": 0.6},
+    "bulk_malformed": {"line": 2},
 }
 # Kinds every endpoint handles in the shared request prelude.
 COMMON_KINDS = frozenset({"rate_limit", "server_error", "html_502", "slow", "hang", "truncated_json"})
@@ -189,8 +203,8 @@ class FaultBook:
         if kind not in FAULT_KINDS:
             raise FaultSpecError(f"unknown fault kind {kind!r}; expected one of {sorted(FAULT_KINDS)}")
         platform = spec.get("platform")
-        if platform not in PLATFORMS:
-            raise FaultSpecError(f"platform must be one of {list(PLATFORMS)}, got {platform!r}")
+        if platform not in FAULT_PLATFORMS:
+            raise FaultSpecError(f"platform must be one of {list(FAULT_PLATFORMS)}, got {platform!r}")
         endpoint = spec.get("endpoint")
         if endpoint in ("", "*"):
             endpoint = None

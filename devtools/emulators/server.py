@@ -18,6 +18,7 @@ from devtools.emulators import (
     google_oauth,
     meta_graph,
     meta_oauth,
+    shopify_api,
     tiktok_api,
     tiktok_oauth,
 )
@@ -27,6 +28,7 @@ from devtools.emulators.state import EmulatorState
 
 logger = logging.getLogger("devtools.emulators")
 _TIKTOK = r"/tiktok/open_api/v1\.3"
+_SHOP = r"/shopify/(?P<shop>[^/]+)"
 
 
 class EmulatorApp:
@@ -71,6 +73,11 @@ class EmulatorApp:
             route(
                 "POST", r"/ga4/data/v1beta/properties/(?P<property_id>\d+):batchRunReports", ga4_api.batch_run_reports
             ),
+            route("GET", _SHOP + r"/admin/oauth/authorize", shopify_api.authorize),
+            route("GET", _SHOP + r"/admin/oauth/authorize/decision", shopify_api.decision),
+            route("POST", _SHOP + r"/admin/oauth/access_token", shopify_api.access_token),
+            route("POST", _SHOP + r"/admin/api/(?P<version>[0-9]{4}-[0-9]{2})/graphql\.json", shopify_api.graphql),
+            route("GET", r"/shopify/_bulk/(?P<op_number>[0-9]+)\.jsonl", shopify_api.bulk_file),
             # Browsers ask every host for a favicon; the consent pages should not log a 404.
             route("GET", r"/favicon\.ico", lambda state, request: Response(b"", status=204)),
             route("GET,POST,DELETE", r"/_emulator/?(?P<op>.*)", control.control),

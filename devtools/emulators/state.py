@@ -108,6 +108,8 @@ class EmulatorState:
         self.ga4_quota: dict[str, dict[str, int]] = {}
         self._sequence = 0
         self._job_sequence = 0
+        # The Shopify emulator's book (tokens, buckets, bulk operations), made on first use.
+        self.shopify: Any = None
 
     def reset(self, config: EmulatorConfig | Mapping[str, Any] | None = None) -> EmulatorConfig:
         """Forget tokens, faults, stats, jobs, clock offset and restatements.

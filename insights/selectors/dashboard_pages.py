@@ -10,7 +10,7 @@ views keep what is about the request: filters, URLs, fragments.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -25,7 +25,9 @@ from insights.selectors.dashboards import TABLE_METRICS, Cell, Column, Daily, Kp
 from insights.selectors.pages import Page
 from warehouse import metrics as wm
 from warehouse.metrics import metric_label
+from warehouse.queries import MetricsQuery
 from warehouse.selectors import campaigns as campaign_reads
+from warehouse.selectors import store as store_reads
 
 # --------------------------------------------------------------------------- insight overlays
 
@@ -206,6 +208,39 @@ class OverviewPage(Page):
     roas_chart: charts.Figure
     platform_summary: list[dict[str, Any]]
     has_overlays: bool
+    #: the store's numbers first when a store is connected: store revenue, MER, blended CAC, and
+    #: the platforms' own ROAS beside them, labelled as what the platforms report
+    store_kpis: list[Kpi] = field(default_factory=list)
+
+
+#: the overview's lead when a store is connected (blended: the store's orders over all ad spend)
+STORE_KPI_METRICS = ("store_revenue", "mer", "blended_cac", "platform_over_reporting")
+STORE_DAILY_SUMS = ("store_revenue", "spend", "new_customers", "conversion_value")
+
+
+def store_lead(state: DashboardState, slice_: Slice, currency: str, ad_kpis: list[Kpi]) -> list[Kpi]:
+    """Store revenue, MER and blended CAC with their deltas, then the platforms' ROAS (empty without a store).
+
+    Blended metrics cover the whole workspace by day; a platform filter narrows the ad spend only,
+    and an account or campaign filter has no store counterpart, so the lead is left out then.
+    """
+    if slice_.narrowed_below_platform or not store_reads.store_connected():
+        return []
+    total = dash.answer(
+        MetricsQuery(
+            metrics=STORE_KPI_METRICS,
+            date_from=state.date_from,
+            date_to=state.date_to,
+            filters=slice_.filters,
+            compare=state.compare,
+        )
+    )
+    series = dash.daily(state, slice_, by="", sums=STORE_DAILY_SUMS)
+    tiles = dash.kpi_tiles(state, total, series, currency, metrics=STORE_KPI_METRICS)
+    roas = next((k for k in ad_kpis if k.metric == "roas"), None)
+    if roas is not None:
+        tiles.append(replace(roas, label=f"{roas.label} · platform-reported"))
+    return tiles
 
 
 def overview_page(
@@ -217,9 +252,11 @@ def overview_page(
     by_platform = platform_rows(state, slice_)
     compare_name = "Previous year" if state.compare == "previous_year" else "Previous period"
     overlaid = overlays(state, insight_scope(slice_), ("spend", "conversion_value"))
+    kpis = dash.kpi_tiles(state, total, series, currency)
     return OverviewPage(
         slice=slice_,
-        kpis=dash.kpi_tiles(state, total, series, currency),
+        kpis=kpis,
+        store_kpis=store_lead(state, slice_, currency, kpis),
         spend_chart=stacked_chart(state, slice_, series, "spend", currency, settling, overlaid),
         revenue_chart=stacked_chart(state, slice_, series, "conversion_value", currency, settling, overlaid),
         roas_chart=charts.compare_bars_figure(
@@ -252,6 +289,8 @@ class CampaignPage(Page):
     day_columns: list[Column]
     findings: list[Any]
     campaign_settling: tuple[date, date] | None
+    #: the store's orders whose UTM campaign is this campaign's name (None without a store)
+    utm_orders: store_reads.UtmOrders | None = None
 
 
 def campaign_page(
@@ -297,4 +336,9 @@ def campaign_page(
         day_columns=dash.columns(),
         findings=findings,
         campaign_settling=settling,
+        utm_orders=store_reads.orders_by_utm_campaign(
+            campaign_name=info.name, date_from=state.date_from, date_to=state.date_to
+        )
+        if store_reads.store_connected()
+        else None,
     )

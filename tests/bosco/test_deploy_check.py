@@ -32,6 +32,9 @@ PLATFORM_ENV = {
     "TIKTOK_API_URL": "https://business-api.tiktok.example/open_api",
     "GA4_ADMIN_API_URL": "https://analyticsadmin.example",
     "GA4_DATA_API_URL": "https://analyticsdata.example",
+    "SHOPIFY_API_KEY": "placeholder",
+    "SHOPIFY_API_SECRET": "placeholder",
+    "SHOPIFY_API_URL": "https://{shop}",
 }
 
 

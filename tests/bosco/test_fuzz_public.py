@@ -36,6 +36,7 @@ NOT_CRAWLED_PREFIXES = {
 NOT_CRAWLED = {
     "account_logout": "ends the crawl's session; no input but the CSRF token",
     "metrics": "the Prometheus scrape, behind a bearer token: tests/ops/test_metrics.py",
+    "shopify_webhook": "POST only, HMAC-signed by Shopify: forged and unsigned bodies in tests/connectors/test_shopify.py",
     "account_inactive": "shown to deactivated users only",
     "account_reauthenticate": "reached only from a sensitive allauth action",
     "account_request_reauthentication_code": "login-by-code is off",
@@ -64,6 +65,7 @@ SEEDS = [
     "/oauth/callback/?state=x&code=y&error=access_denied",
     "/invitations/not-a-token/",
     "/digests/unsubscribe/not-a-token/",  # sent by e-mail; a bad token answers 400, with its form
+    "/shopify/install/?shop=x.myshopify.com&hmac=0&timestamp=1",
 ]
 SIGNED_IN_SEEDS = [
     *SEEDS,

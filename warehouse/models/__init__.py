@@ -49,6 +49,13 @@ from warehouse.models.staging import (
     StgUploadAdDaily,
     StgUploadOfflineConversion,
 )
+from warehouse.models.store import (
+    OrdersDaily,
+    StgShopifyLineItem,
+    StgShopifyOrder,
+    StgShopifyRefund,
+    StgShopifyShop,
+)
 
 __all__ = [
     "AdAccount",
@@ -66,6 +73,7 @@ __all__ = [
     "ModelNode",
     "ModelRun",
     "MonthCampaign",
+    "OrdersDaily",
     "PendingWindow",
     "Platform",
     "QuarantinedRow",
@@ -82,6 +90,10 @@ __all__ = [
     "StgMetaAdset",
     "StgMetaAdsetDaily",
     "StgMetaCampaign",
+    "StgShopifyLineItem",
+    "StgShopifyOrder",
+    "StgShopifyRefund",
+    "StgShopifyShop",
     "StgTiktokAdgroup",
     "StgTiktokAdgroupDaily",
     "StgTiktokAdvertiser",

@@ -240,17 +240,27 @@ def fx_rates_apply(*, date_from: date, date_to: date) -> dict[str, Any] | None:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT EXISTS (SELECT 1 FROM stg_google_ads__ad_group_daily) OR EXISTS (SELECT 1 FROM stg_meta__adset_daily)"
-            " OR EXISTS (SELECT 1 FROM stg_tiktok__adgroup_daily)"
+            " OR EXISTS (SELECT 1 FROM stg_tiktok__adgroup_daily) OR EXISTS (SELECT 1 FROM stg_shopify__order)"
         )
         if not cursor.fetchone()[0]:
             return None  # nothing transformed yet in this workspace
     horizon = date_to + timedelta(days=int(setting("fx.max_fallback_days")))
-    return run_from(model="fct_ad_performance_daily", date_from=date_from, date_to=horizon)
+    result: dict[str, Any] | None = None
+    for fact in MONEY_FACTS:
+        result = run_from(model=fact, date_from=date_from, date_to=horizon)
+    return result
+
+
+#: the facts that hold money converted into the reporting currency (each reruns on an FX change)
+MONEY_FACTS = ("fct_ad_performance_daily", "fct_orders_daily")
 
 
 def reporting_currency_recompute() -> dict[str, Any]:
     """Convert every fact again into the workspace's (new) reporting currency, then the rollups."""
-    return run_from(model="fct_ad_performance_daily")
+    result: dict[str, Any] = {}
+    for fact in MONEY_FACTS:
+        result = run_from(model=fact)
+    return result
 
 
 def reporting_currency_changed() -> None:

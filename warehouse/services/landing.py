@@ -93,3 +93,14 @@ def raw_records_land(
         )
         inserted, changed = cursor.fetchone()
     return LandingResult(received=received, inserted=int(inserted), updated=int(changed) - int(inserted))
+
+
+def raw_dates_of_run(*, stream: str, sync_run_id: int) -> tuple[date, date] | None:
+    """The first and last `date` of the records a sync run inserted or changed in `stream`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT min(date), max(date) FROM raw_record WHERE stream = %s AND sync_run_id = %s",
+            [stream, sync_run_id],
+        )
+        low, high = cursor.fetchone()
+    return (low, high) if low is not None and high is not None else None

@@ -1,4 +1,4 @@
-"""The ad accounts' time zones PostgreSQL can convert to, shared by the SQL models (transform)
+"""The ad accounts' and shops' time zones PostgreSQL can convert to, shared by the SQL models (transform)
 and the data-lag check (quality), which both compute an account's "today" in the database."""
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ def valid_time_zones() -> list[str]:
         cursor.execute(
             "SELECT time_zone FROM dim_ad_account WHERE time_zone IS NOT NULL"
             " UNION SELECT time_zone FROM stg_ga4__property WHERE time_zone IS NOT NULL"  # GA4 properties' zones
+            " UNION SELECT time_zone FROM stg_shopify__shop WHERE time_zone IS NOT NULL"
         )
         names = [row[0] for row in cursor.fetchall()]
         for name in names:
