@@ -44,12 +44,13 @@ def query_signature(params: Mapping[str, str]) -> str:
 def query_is_signed(params: Mapping[str, str]) -> bool:
     """True when the query's `hmac` is Shopify's signature of the rest of it."""
     given = params.get("hmac") or ""
-    return bool(given) and hmac.compare_digest(query_signature(params), str(given).lower())
+    # Bytes: compare_digest refuses str with non-ASCII characters, and a forged hmac may carry them.
+    return bool(given) and hmac.compare_digest(query_signature(params).encode(), str(given).lower().encode())
 
 
 def webhook_is_signed(body: bytes, signature: str) -> bool:
     digest = hmac.new(settings.SHOPIFY_API_SECRET.encode(), body, hashlib.sha256).digest()
-    return bool(signature) and hmac.compare_digest(base64.b64encode(digest).decode(), signature.strip())
+    return bool(signature) and hmac.compare_digest(base64.b64encode(digest), signature.strip().encode())
 
 
 def exchange_code(*, shop: str, code: str) -> TokenSet:

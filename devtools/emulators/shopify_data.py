@@ -25,11 +25,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from devtools.emulators.config import CURRENCY_SCALE, GOOGLE_ADS, META, PLATFORMS, TIKTOK, currency_decimals
+from devtools.emulators.config import CURRENCY_SCALE, GOOGLE_ADS, META, TIKTOK, currency_decimals
 from devtools.emulators.datagen import ACCOUNT, DayWindow, from_ordinal, selected_ad_groups, to_ordinal
 
 if TYPE_CHECKING:
     from devtools.emulators.state import EmulatorState
+
+#: the platforms whose claimed conversions and campaigns the store's orders follow (not GA4)
+AD_PLATFORMS = (GOOGLE_ADS, META, TIKTOK)
 
 #: products of the demo store: (id, title, sku, USD price)
 PRODUCTS: tuple[tuple[int, str, str, float], ...] = (
@@ -119,7 +122,7 @@ class ShopData:
         """Claimed conversion value per day (ordinal), summed over every ad account, in US dollars."""
         if self._claims is None:
             totals: dict[int, float] = {}
-            for platform in PLATFORMS:
+            for platform in AD_PLATFORMS:  # GA4 is in PLATFORMS too, and claims nothing
                 current = self.state.window(platform)
                 # Settled values (a window far in the future, restatement version 0): a day's orders
                 # never change when the emulator's today moves on or the platforms restate.
@@ -147,7 +150,7 @@ class ShopData:
         """(platform, campaign name) of every demo campaign: what UTM tags name."""
         if self._campaigns is None:
             found: list[tuple[str, str]] = []
-            for platform in PLATFORMS:
+            for platform in AD_PLATFORMS:
                 for spec in self.state.config.accounts(platform):
                     model = self.state.model(platform, spec.account_id)
                     found += [(platform, name) for name in model.campaign_names]

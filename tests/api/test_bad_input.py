@@ -13,7 +13,7 @@ CASES = [
     # (request, status, words the problem's detail must contain)
     ("/api/v1/metrics?date_from=2026-08-01&date_to=2026-08-31", 400, "metrics: This field is required"),
     (f"/api/v1/metrics?metrics=spend,bogus&{DATES}", 400, "'bogus' is not one of"),
-    (f"/api/v1/metrics?metrics=mer&{DATES}", 400, "'mer' is not one of"),
+    (f"/api/v1/metrics?metrics=ltv&{DATES}", 400, "'ltv' is not one of"),
     (f"/api/v1/metrics?metrics=spend,spend&{DATES}", 400, "lists 'spend' twice"),
     (f"{M}&{DATES}&dimensions=country", 400, "'country' is not one of"),
     (f"{M}&{DATES}&dimensions=day", 400, "'day' is not one of"),

@@ -195,18 +195,6 @@ def test_the_health_list_shows_every_workspace_and_filters_what_is_wrong(
     assert "Meta answered 500 three times" in detail and "Meta refused the token" in detail
 
 
-def test_a_registered_digest_reader_fills_the_last_digest_column(acme: Workspace) -> None:
-    from bosco import workspace_facts
-
-    sent = timezone.now() - timedelta(hours=3)
-    workspace_facts.register(workspace_facts.LAST_DIGEST_SENT, lambda: sent)
-    try:
-        with schema_context(acme.schema_name):
-            assert health_refresh().last_digest_at == sent
-    finally:
-        workspace_facts._readers.pop(workspace_facts.LAST_DIGEST_SENT, None)
-
-
 @pytest.mark.django_db(transaction=True)  # the cached entitlements are dropped on commit
 def test_suspending_makes_the_workspace_read_only_stops_syncs_and_is_reversible(
     admin_client: Client, acme: Workspace
