@@ -76,8 +76,11 @@ def _incidents_of(frame: pd.DataFrame, *, campaign: str, report_from: date, curr
         values = anomaly_rules.scorable_values(frame, metric, volumes)
         if len(values) < ANOMALY_MIN_DAYS:
             continue
+        first_day = anomaly_rules.judged_from(values, ANOMALY_MIN_DAYS)
         for row in detect_anomalies(values, metric).itertuples(index=False):
             day = pd.Timestamp(row.timestamp).date()
+            if first_day is None or pd.Timestamp(day) < first_day:
+                continue  # as the nightly scoring: too little history before the day
             if day < report_from or not anomaly_rules.has_volume(
                 metric, value=float(row.value), expected=float(row.expected), volumes=volumes
             ):

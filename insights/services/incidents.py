@@ -50,7 +50,7 @@ _ORDER_SIZE_METRICS = frozenset({"conversion_value", "roas"})
 _CONTINUATION_GROWTH = 1.5
 #: broken tracking is at least "medium" when a count this low, against the usual, has a chance
 #: below this on an ordinary day (Poisson): 1 conversion against 8 is 0.3%, against 5 it is 4%
-_TRACKING_CHANCE = 0.01
+_TRACKING_CHANCE = 0.005
 
 
 @dataclass(frozen=True)
