@@ -50,15 +50,28 @@ def components(metric: str) -> tuple[str, ...]:
 def scorable_values(frame: pd.DataFrame, metric: str, volumes: Mapping[str, float]) -> pd.Series:
     """The daily values of `metric` the detector may judge.
 
-    A sum is returned whole (its gate applies to findings: a fall to zero must stay visible). A
-    ratio keeps only the days on which every component reaches its minimum volume.
+    A sum is returned from its first non-zero day on (its gate applies to findings: a fall to
+    zero must stay visible). A ratio keeps only the days on which every component reaches its
+    minimum volume.
     """
     if metric not in RATIOS:
-        return frame[metric].dropna()
+        return _from_first_amount(frame[metric].dropna())
     enough = np.ones(len(frame), dtype=bool)
     for part in components(metric):
         enough &= frame[part].to_numpy(dtype=float) >= volumes.get(part, 0.0)
-    return frame[metric][enough].dropna()
+    return _from_first_amount(frame[metric][enough].dropna())
+
+
+def _from_first_amount(values: pd.Series) -> pd.Series:
+    """The series from its first non-zero day: leading zeros are a metric not yet measured.
+
+    A new campaign's first days without conversions, or revenue before the tag was installed,
+    are not a usual amount of nothing; scored, they also leave the detector a log-level of next
+    to nothing in its weekly profile for four weeks (a usual of 10⁷ for €90). A fall to zero
+    later on stays in the series and visible.
+    """
+    started = values.ne(0).cummax()
+    return values[started]
 
 
 def judged_from(values: pd.Series, min_days: int) -> pd.Timestamp | None:
