@@ -125,10 +125,10 @@ def incident_severity(
 ) -> str:
     """Severity from the strongest deviation, calibrated so that "high" stays rare.
 
-        "high" needs a corroborated story (a known cause, or two metrics moving together); one metric
-        alone tops at medium. A restart after a pause, a single campaign switching off, and revenue
-        moving on its own (one large order moves it on a small campaign), are at most "low": worth a
-        look, not an alert. Broken tracking is at least "medium" when the conversions left are very
+    "high" needs a corroborated story (a known cause, or two metrics moving together); one metric
+    alone tops at medium. A restart after a pause, a single campaign switching off, and revenue
+    moving on its own (one large order moves it on a small campaign), are at most "low": worth a
+    look, not an alert. Broken tracking is at least "medium" when the conversions left are very
     unlikely on an ordinary day (`conversions_chance`, see `count_chance`).
     """
     found = severity_of(z_max) or "low"
@@ -184,7 +184,7 @@ def _mark_continuations(incidents: list[dict[str, Any]]) -> None:
             continue
         incident["ongoing_since"] = since
         incident["severity"] = "low"
-        incident["summary"] = f"{incident['summary']} Ongoing since {since:%a %-d %b}."
+        incident["summary"] = f"{incident['summary']} Ongoing since {since:%a} {since.day} {since:%b}."
 
 
 def group_findings(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
