@@ -11,7 +11,16 @@ from components, the detector, incidents), and the incidents are compared with t
 * false incidents per 100 series-days: incidents on unlabelled days per 100 campaign-days scored.
 
 All three at each severity threshold (low and above, medium and above, high). Campaign pauses
-inside a campaign's life are unlabelled: the incident the first paused day raises counts as false.
+inside a campaign's life are unlabelled: an incident a paused day raises at medium or above
+counts as false.
+
+Recall is reported twice. Over every labelled day, and over the *observable* ones: days whose
+campaign usually (median of the 28 days before) has at least the product's minimum daily volume
+of the labelled metric (`anomaly_rules.min_volumes()`: spend 20, conversions 5). The emulator
+also injects outages into campaigns with 0.5 conversions a day, and into Meta lead campaigns
+whose purchases are always zero; there a day of zero conversions is an ordinary day (at 2 a
+day, P(0) = 13%), no detector can tell it from the data, and the product deliberately does
+not alert on it. The targets apply to the observable recall.
 """
 
 from __future__ import annotations
@@ -67,8 +76,11 @@ def _incidents_of(frame: pd.DataFrame, *, campaign: str, report_from: date, curr
         values = anomaly_rules.scorable_values(frame, metric, volumes)
         if len(values) < ANOMALY_MIN_DAYS:
             continue
+        first_day = anomaly_rules.judged_from(values, ANOMALY_MIN_DAYS)
         for row in detect_anomalies(values, metric).itertuples(index=False):
             day = pd.Timestamp(row.timestamp).date()
+            if first_day is None or pd.Timestamp(day) < first_day:
+                continue  # as the nightly scoring: too little history before the day
             if day < report_from or not anomaly_rules.has_volume(
                 metric, value=float(row.value), expected=float(row.expected), volumes=volumes
             ):
@@ -128,18 +140,28 @@ def evaluate_incidents(report: Any, *, quick: bool) -> None:
     report_from = until - timedelta(days=days - 1)
     since = report_from - timedelta(days=WARMUP_DAYS)
     labels: dict[tuple[str, date], str] = {}
+    observable: set[tuple[str, date]] = set()
     found: list[dict[str, Any]] = []
     series_days = 0
     for platform in ("google_ads", "meta"):
         for spec in state._config.accounts(platform):  # the emulator's own account list
-            for item in state.anomalies(platform, spec.account_id, since=report_from, until=until):
+            marked = state.anomalies(platform, spec.account_id, since=report_from, until=until)
+            for item in marked:
                 labels[(str(item["campaign_id"]), date.fromisoformat(str(item["date"])))] = str(item["kind"])
             frames = _campaign_frames(state, platform, spec.account_id, since, until)
+            observable |= _observable(marked, frames)
             for campaign, frame in frames.items():
                 series_days += int((frame.index >= pd.Timestamp(report_from)).sum())
                 found += _incidents_of(frame, campaign=campaign, report_from=report_from, currency=spec.currency)
     report.add("incident_series_days", series_days, "campaign-days scored")
     report.add("incident_labelled_days", len(labels), "labelled anomaly days in them")
+    for kind in KINDS:
+        of_kind = [key for key, k in labels.items() if k == kind]
+        report.add(
+            f"incident_{kind}_observable_days",
+            sum(key in observable for key in of_kind),
+            f"  {kind}: labelled days with the usual volume to see it (of {len(of_kind)})",
+        )
     for floor in SEVERITIES:
         _add_figures(
             report,
@@ -147,11 +169,34 @@ def evaluate_incidents(report: Any, *, quick: bool) -> None:
             [i for i in found if SEVERITIES.index(i["severity"]) >= SEVERITIES.index(floor)],
             labels,
             series_days,
+            observable,
         )
 
 
+def _observable(marked: list[dict[str, Any]], frames: dict[str, pd.DataFrame]) -> set[tuple[str, date]]:
+    """Labelled days whose campaign usually has the minimum volume of the labelled metric."""
+    from insights.services import anomaly_rules  # after Django is set up (see evaluate)
+
+    volumes = anomaly_rules.min_volumes()
+    out = set()
+    for item in marked:
+        campaign, day, metric = str(item["campaign_id"]), date.fromisoformat(str(item["date"])), str(item["metric"])
+        frame = frames.get(campaign)
+        if frame is None:
+            continue
+        before = frame[(frame.index < pd.Timestamp(day)) & (frame.index >= pd.Timestamp(day - timedelta(days=28)))]
+        if len(before) and float(before[metric].median()) >= volumes.get(metric, 0.0):
+            out.add((campaign, day))
+    return out
+
+
 def _add_figures(
-    report: Any, floor: str, shown: list[dict[str, Any]], labels: dict[tuple[str, date], str], series_days: int
+    report: Any,
+    floor: str,
+    shown: list[dict[str, Any]],
+    labels: dict[tuple[str, date], str],
+    series_days: int,
+    observable: set[tuple[str, date]],
 ) -> None:
     gate = floor in ("medium", "high")
     false = sum((i["key"], i["date"]) not in labels for i in shown)
@@ -179,8 +224,10 @@ def _add_figures(
         labelled = [key for key, k in labels.items() if k == kind]
         caught = {(i["key"], i["date"]) for i in shown if predicted_kind(i) == kind}
         recall = sum(key in caught for key in labelled) / len(labelled) if labelled else float("nan")
+        seen = [key for key in labelled if key in observable]
+        recall_seen = sum(key in caught for key in seen) / len(seen) if seen else float("nan")
         ok_p = bool(np.isfinite(precision) and precision >= 0.8)
-        ok_r = bool(np.isfinite(recall) and recall >= 0.8)
+        ok_r = bool(np.isfinite(recall_seen) and recall_seen >= 0.8)
         report.add(
             f"incident_{floor}_{kind}_precision",
             precision,
@@ -188,10 +235,11 @@ def _add_figures(
             ">= 0.8" if gate else "",
             ok_p if gate else None,
         )
+        report.add(f"incident_{floor}_{kind}_recall_all", recall, f"  {kind} recall, every labelled day, {floor}+")
         report.add(
             f"incident_{floor}_{kind}_recall",
-            recall,
-            f"  {kind} recall, {floor}+",
+            recall_seen,
+            f"  {kind} recall, observable days, {floor}+",
             ">= 0.8" if gate else "",
             ok_r if gate else None,
         )

@@ -11,7 +11,9 @@ What is measured (details in docs/insights-models.md):
                (windows, probation, scaled sigmoid, profile weights, best threshold,
                normalised against the null and perfect detectors), plus a causality check.
 * incidents  - precision and recall per kind and false incidents per 100 series-days at each
-               severity, on the emulators' labelled anomaly days (bench/incident_eval.py).
+               severity, on the emulators' labelled anomaly days (bench/incident_eval.py);
+               recall over every labelled day (`_recall_all`) and over the observable ones
+               (`_recall`, the one with the goal: campaigns with the minimum daily volume).
 * forecast   - rolling-origin MASE against seasonal naive, and 80/95% interval coverage.
 * budget     - share of the oracle's uplift captured on the TRUE response curves.
 * attribution- Markov removal effects against an independent computation (matrix powers),

@@ -9,6 +9,9 @@ conversion against a usual of none, a ratio over two tiny numbers. So:
   minimum daily volume (`INSIGHTS_ANOMALY_MIN_VOLUME`, defaults below);
 - a ratio (ROAS, CPA, CPC, CTR, CVR) is scored only on the days where both its components reach
   their minimums; the other days are gaps for the detector, not zeros or infinities;
+- a day is judged only once its series has enough history before it (`judged_from`): a new
+  campaign's second week, ramping up from days without conversions, is not compared with a
+  seasonal profile the detector built from five days;
 - texts format numbers through the metric catalogue like every page (`format_metric`), and say
   "far above the usual" instead of a multiple when the usual amount is next to nothing.
 """
@@ -47,15 +50,40 @@ def components(metric: str) -> tuple[str, ...]:
 def scorable_values(frame: pd.DataFrame, metric: str, volumes: Mapping[str, float]) -> pd.Series:
     """The daily values of `metric` the detector may judge.
 
-    A sum is returned whole (its gate applies to findings: a fall to zero must stay visible). A
-    ratio keeps only the days on which every component reaches its minimum volume.
+    A sum is returned from its first non-zero day on (its gate applies to findings: a fall to
+    zero must stay visible). A ratio keeps only the days on which every component reaches its
+    minimum volume.
     """
     if metric not in RATIOS:
-        return frame[metric].dropna()
+        return _from_first_amount(frame[metric].dropna())
     enough = np.ones(len(frame), dtype=bool)
     for part in components(metric):
         enough &= frame[part].to_numpy(dtype=float) >= volumes.get(part, 0.0)
-    return frame[metric][enough].dropna()
+    return _from_first_amount(frame[metric][enough].dropna())
+
+
+def _from_first_amount(values: pd.Series) -> pd.Series:
+    """The series from its first non-zero day: leading zeros are a metric not yet measured.
+
+    A new campaign's first days without conversions, or revenue before the tag was installed,
+    are not a usual amount of nothing; scored, they also leave the detector a log-level of next
+    to nothing in its weekly profile for four weeks (a usual of 10⁷ for €90). A fall to zero
+    later on stays in the series and visible.
+    """
+    started = values.ne(0).cummax()
+    return values[started]
+
+
+def judged_from(values: pd.Series, min_days: int) -> pd.Timestamp | None:
+    """The first day of `values` a finding may be raised on: the first with `min_days` values before it.
+
+    The detector scores from its second week on, with a weekly profile and a spread read from
+    the few days it has; the product waits until the series has the history it asks for. None
+    when no day has that much.
+    """
+    if len(values) <= min_days:
+        return None
+    return pd.Timestamp(values.index[min_days])
 
 
 def has_volume(metric: str, *, value: float, expected: float, volumes: Mapping[str, float]) -> bool:

@@ -6,6 +6,18 @@ findings into incidents, names a probable cause where the pattern says it, and s
 calibrated so that "high" is rare: it needs a large deviation AND a corroborated story (a known
 cause, or two metrics moving together); a lone large deviation of one metric is "medium".
 
+Two more rules keep the list to what a person acts on. An episode raises one incident: a
+campaign paused for five days, or a budget cut that holds, is news on its first day; the days
+after it that tell the same story (same cause, or the same leading metric in the same direction)
+are kept at "low" as its continuation, unless the move grows clearly larger
+(`_CONTINUATION_GROWTH`). And a single campaign switching off entirely is usually someone's
+decision (paused, ended, schedule), the mirror of a restart, so it is "low"; a whole platform
+or workspace stopping is not, and keeps its severity. Broken conversion tracking on the other
+hand is at least "medium" when the count left is very unlikely by chance: the detector's
+log-scale z understates a fall to zero of a small count (eight conversions to one is z ≈ 3.5,
+a 0.3% chance on an ordinary day), and the pattern (conversions gone on a volume-gated day while
+clicks and spend held) says what it means.
+
 People mark an incident "expected" (a planned sale) or "not useful". Both tune that series: a
 later deviation of a marked metric counts only when it is clearly larger than the marked one
 (`tuned_thresholds`), so the same move is not raised again the next time.
@@ -13,9 +25,10 @@ later deviation of a marked metric counts only when it is clearly larger than th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -33,6 +46,11 @@ _NEAR_ZERO = 0.05
 _GONE = 0.25
 #: metrics that move with the size of single orders: on their own they are at most "low"
 _ORDER_SIZE_METRICS = frozenset({"conversion_value", "roas"})
+#: a continuing episode raises a new incident only when its deviation grows by this factor
+_CONTINUATION_GROWTH = 1.5
+#: broken tracking is at least "medium" when a count this low, against the usual, has a chance
+#: below this on an ordinary day (Poisson): 1 conversion against 8 is 0.3%, against 5 it is 4%
+_TRACKING_CHANCE = 0.005
 
 
 @dataclass(frozen=True)
@@ -97,21 +115,76 @@ def probable_cause(findings: Mapping[str, Mapping[str, Any]]) -> Cause | None:
     return None
 
 
-def incident_severity(z_max: float, *, metrics: Sequence[str], cause: Cause | None) -> str:
+def incident_severity(
+    z_max: float,
+    *,
+    metrics: Sequence[str],
+    cause: Cause | None,
+    scope: str = "platform",
+    conversions_chance: float = 1.0,
+) -> str:
     """Severity from the strongest deviation, calibrated so that "high" stays rare.
 
     "high" needs a corroborated story (a known cause, or two metrics moving together); one metric
-    alone tops at medium. A restart after a pause, and revenue moving on its own (one large order
-    moves it on a small campaign), are at most "low": worth a look, not an alert.
+    alone tops at medium. A restart after a pause, a single campaign switching off, and revenue
+    moving on its own (one large order moves it on a small campaign), are at most "low": worth a
+    look, not an alert. Broken tracking is at least "medium" when the conversions left are very
+    unlikely on an ordinary day (`conversions_chance`, see `count_chance`).
     """
     found = severity_of(z_max) or "low"
     if cause is not None and cause.code == "restart":
+        return "low"
+    if cause is not None and cause.code == "delivery_stopped" and scope == "campaign":
         return "low"
     if set(metrics) <= _ORDER_SIZE_METRICS and (cause is None or cause.code == "big_order"):
         return "low"
     if found == "high" and cause is None and len(metrics) < 2:
         return "medium"
+    if found == "low" and cause is not None and cause.code == "tracking" and conversions_chance < _TRACKING_CHANCE:
+        return "medium"
     return found
+
+
+def count_chance(value: float, expected: float) -> float:
+    """P(X <= value) for a Poisson count X with mean `expected`: how ordinary a low count is.
+
+    Fractional counts (data-driven attribution reports 0.6 conversions) round down.
+    """
+    if expected <= 0:
+        return 1.0
+    term = total = math.exp(-expected)
+    for k in range(1, int(max(value, 0.0)) + 1):
+        term *= expected / k
+        total += term
+    return min(total, 1.0)
+
+
+def _story(incident: Mapping[str, Any]) -> str:
+    """What an incident says happened: its cause, else its leading metric and direction."""
+    if incident["cause"]:
+        return str(incident["cause"])
+    lead = incident["metrics"][0]
+    return f"{lead['metric']}:{lead['direction']}"
+
+
+def _mark_continuations(incidents: list[dict[str, Any]]) -> None:
+    """Keep one incident per episode: a day that tells the previous day's story again is "low".
+
+    The detector's level needs a few days to absorb a lasting change (a pause, a budget cut), and
+    until then every day deviates again. The first day is the news; the next ones are recorded as
+    its continuation ("ongoing since"), unless the deviation grew clearly larger.
+    """
+    by_day = {(i["scope"], i["key"], i["date"]): i for i in incidents}
+    for incident in sorted(incidents, key=lambda i: i["date"]):
+        previous = by_day.get((incident["scope"], incident["key"], incident["date"] - timedelta(days=1)))
+        if previous is None or _story(previous) != _story(incident):
+            continue
+        since = previous.get("ongoing_since") or previous["date"]
+        if incident["score"] >= _CONTINUATION_GROWTH * float(previous["score"]):
+            continue
+        incident["ongoing_since"] = since
+        incident["severity"] = "low"
+        incident["summary"] = f"{incident['summary']} Ongoing since {since:%a} {since.day} {since:%b}."
 
 
 def group_findings(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -125,6 +198,8 @@ def group_findings(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         by_metric = {r["metric"]: r for r in found}
         cause = probable_cause(by_metric)
         z_max = float(found[0]["z"])
+        conversions = by_metric.get("conversions")
+        chance = count_chance(conversions["value"], conversions["expected"]) if conversions else 1.0
         incidents.append(
             {
                 "scope": scope,
@@ -132,7 +207,9 @@ def group_findings(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "date": day,
                 "label": found[0]["label"],
                 "platform": found[0]["platform"],
-                "severity": incident_severity(z_max, metrics=list(by_metric), cause=cause),
+                "severity": incident_severity(
+                    z_max, metrics=list(by_metric), cause=cause, scope=scope, conversions_chance=chance
+                ),
                 "score": z_max,
                 "cause": cause.code if cause else "",
                 "summary": cause.text if cause else found[0]["explanation"],
@@ -142,6 +219,9 @@ def group_findings(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 ],
             }
         )
+    _mark_continuations(incidents)
+    for incident in incidents:
+        incident.pop("ongoing_since", None)  # not a column: the summary says it
     return incidents
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from insights.ml.anomaly import detect_anomalies
 from insights.selectors.series import with_ratios
 from insights.services import anomaly_rules
 from insights.services.anomaly_rules import MIN_VOLUME_DEFAULTS, explain, has_volume, scorable_values
@@ -118,3 +119,38 @@ def test_the_minimum_volumes_are_a_setting_per_metric(settings) -> None:
     assert has_volume("conversions", value=1, expected=0.0, volumes=volumes)
     assert not has_volume("spend", value=5.0, expected=3.0, volumes=volumes)
     assert has_volume("spend", value=0.0, expected=400.0, volumes=volumes)  # a fall to zero counts
+
+
+def _new_campaign_revenue(days: int = 60) -> pd.DataFrame:
+    """Revenue of a campaign whose first three days had no orders, with one real fall on day 50."""
+    rng = np.random.default_rng(5)
+    values = np.r_[np.zeros(3), np.full(days - 3, 100.0)] * np.exp(0.2 * rng.standard_normal(days))
+    values[50] = 5.0
+    return pd.DataFrame({"conversion_value": values}, index=pd.date_range("2024-03-04", periods=days))
+
+
+def test_a_series_is_scored_from_its_first_amount_and_judged_after_21_days_of_it() -> None:
+    frame = _new_campaign_revenue()
+    values = scorable_values(frame, "conversion_value", MIN_VOLUME_DEFAULTS)
+
+    assert values.index[0] == pd.Timestamp("2024-03-07")  # the three days without orders are not history
+    assert anomaly_rules.judged_from(values, 21) == pd.Timestamp("2024-03-28")
+    assert anomaly_rules.judged_from(values.iloc[:21], 21) is None
+    # a fall to zero later on stays in the series
+    frame.iloc[40, 0] = 0.0
+    assert scorable_values(frame, "conversion_value", MIN_VOLUME_DEFAULTS).iloc[37] == 0.0
+
+
+def test_leading_zeros_no_longer_raise_findings_in_a_new_campaign_and_a_real_fall_still_does() -> None:
+    frame = _new_campaign_revenue()
+    # scored whole, the leading zeros leave the detector a usual amount of 10^7 in the third week
+    whole = detect_anomalies(frame["conversion_value"], "conversion_value")
+    assert (whole["timestamp"] < pd.Timestamp("2024-04-01")).any()
+
+    values = scorable_values(frame, "conversion_value", MIN_VOLUME_DEFAULTS)
+    first = anomaly_rules.judged_from(values, 21)
+    found = detect_anomalies(values, "conversion_value")
+    judged = found[found["timestamp"] >= first]
+
+    assert list(judged["timestamp"]) == [pd.Timestamp("2024-04-23")]
+    assert judged.iloc[0]["direction"] == "down" and judged.iloc[0]["expected"] < 200

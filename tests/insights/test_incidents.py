@@ -9,7 +9,13 @@ import pytest
 
 from insights.models import Incident, Scope
 from insights.services import score_workspace_nightly
-from insights.services.incidents import group_findings, incident_severity, mark_incident, probable_cause
+from insights.services.incidents import (
+    count_chance,
+    group_findings,
+    incident_severity,
+    mark_incident,
+    probable_cause,
+)
 from tests.insights.conftest import in_schema, inject_spend_spike, yesterday_utc
 
 DAY = date(2024, 5, 7)
@@ -99,6 +105,80 @@ def test_conversions_gone_with_normal_clicks_is_tracking_even_with_one_left() ->
     # revenue alone at zero is an ordinary day without orders on a small campaign
     alone = group_findings([_finding("conversion_value", "down", 7, 0, 90)])[0]
     assert alone["cause"] == "" and alone["severity"] == "low"
+
+
+def _stop(day: date, *, scope: str = "platform", key: str = "meta", z: float = 12.0) -> list[dict]:
+    return [
+        _finding("spend", "down", z, 0, 900, scope=scope, key=key, day=day),
+        _finding("clicks", "down", z - 1, 0, 600, scope=scope, key=key, day=day),
+    ]
+
+
+def test_a_stop_that_lasts_several_days_is_one_incident_the_days_after_are_low() -> None:
+    rows = [row for offset in range(4) for row in _stop(DAY + timedelta(days=offset))]
+
+    incidents = sorted(group_findings(rows), key=lambda r: r["date"])
+
+    assert [i["severity"] for i in incidents] == ["high", "low", "low", "low"]
+    assert all(i["cause"] == "delivery_stopped" for i in incidents)
+    assert "Ongoing since" not in incidents[0]["summary"]
+    assert all(i["summary"].endswith("Ongoing since Tue 7 May.") for i in incidents[1:])  # DAY is a Tuesday
+
+
+def test_a_new_story_or_a_clearly_larger_move_on_the_next_day_is_raised_again() -> None:
+    # the day after a stop, a surge is news of its own
+    surge = [_finding("spend", "up", 9, 2900, 900, day=DAY + timedelta(days=1))]
+    surge.append(_finding("clicks", "up", 7, 1500, 600, day=DAY + timedelta(days=1)))
+    after_stop = sorted(group_findings([*_stop(DAY), *surge]), key=lambda r: r["date"])
+    assert [(i["cause"], i["severity"]) for i in after_stop] == [("delivery_stopped", "high"), ("spend_surge", "high")]
+    # the same story 1.5× stronger the next day is raised again; a gap of a day starts a new episode
+    growing = [*_stop(DAY, z=6.0), *_stop(DAY + timedelta(days=1), z=9.5), *_stop(DAY + timedelta(days=3), z=6.0)]
+    assert [i["severity"] for i in sorted(group_findings(growing), key=lambda r: r["date"])] == [
+        "medium",
+        "high",
+        "medium",
+    ]
+    # another entity the next day is not a continuation
+    other = group_findings([*_stop(DAY), *_stop(DAY + timedelta(days=1), key="google_ads")])
+    assert sorted(i["severity"] for i in other) == ["high", "high"]
+
+
+def test_one_campaign_switching_off_is_low_a_whole_platform_stopping_is_not() -> None:
+    campaign = group_findings(_stop(DAY, scope="campaign", key="google_ads:1:2"))[0]
+    platform = group_findings(_stop(DAY, scope="platform", key="google_ads"))[0]
+
+    assert campaign["cause"] == platform["cause"] == "delivery_stopped"
+    assert campaign["severity"] == "low"
+    assert platform["severity"] == "high"
+    # a campaign's spend merely dropping (not to zero) keeps its severity
+    drop = [
+        _finding("spend", "down", 9, 150, 900, scope="campaign", key="c"),
+        _finding("clicks", "down", 8, 90, 600, scope="campaign", key="c"),
+    ]
+    assert group_findings(drop)[0]["severity"] == "high"
+
+
+def test_conversions_falling_to_an_improbable_count_with_normal_clicks_is_at_least_medium() -> None:
+    # one conversion against a usual of nine: a 0.1% chance on an ordinary day, though the
+    # detector's log-scale z for a small count is only 3.5
+    improbable = group_findings([_finding("conversions", "down", 3.5, 1, 9), _finding("roas", "down", 3.2, 0.2, 2)])
+    assert improbable[0]["cause"] == "tracking" and improbable[0]["severity"] == "medium"
+    # one conversion against a usual of five happens (4%): it stays low
+    ordinary = group_findings([_finding("conversions", "down", 3.4, 1, 5)])
+    assert ordinary[0]["cause"] == "tracking" and ordinary[0]["severity"] == "low"
+    # the same fall with clicks down is less traffic, not broken tracking, and is not promoted
+    with_traffic = group_findings(
+        [_finding("conversions", "down", 3.5, 1, 9), _finding("clicks", "down", 3.2, 200, 600)]
+    )
+    assert with_traffic[0]["cause"] != "tracking" and with_traffic[0]["severity"] == "low"
+
+
+def test_the_chance_of_a_low_count_is_the_poisson_tail() -> None:
+    assert count_chance(0, 5.0) == pytest.approx(0.006738, abs=1e-6)
+    assert count_chance(1, 8.0) == pytest.approx(9 * 0.000335463, rel=1e-4)
+    assert count_chance(1.6, 8.0) == count_chance(1, 8.0)  # fractional conversions round down
+    assert count_chance(3, 0.0) == 1.0
+    assert count_chance(40, 5.0) == pytest.approx(1.0)
 
 
 @pytest.mark.django_db
