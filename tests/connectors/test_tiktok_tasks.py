@@ -113,6 +113,25 @@ def test_a_crash_while_polling_resumes_the_same_task(
     _assert_truth(tasks_always)
 
 
+def test_a_task_still_running_at_the_polling_timeout_frees_the_worker_and_is_polled_again(
+    tenant, tasks_always, connect, new_run, handoffs, settings
+) -> None:
+    settings.CONNECTORS_TIKTOK_POLL_TIMEOUT = 0.0
+
+    status, run, _ = _sync(connect, new_run)
+
+    assert status == SyncRun.Status.QUEUED and run.resume_after is not None
+    assert "TikTok is still preparing a large report" in run.note
+    saved = StreamCursor.objects.get(stream=STREAM).report_run_id
+    assert saved and _requests(tasks_always, CREATE) == 1
+
+    settings.CONNECTORS_TIKTOK_POLL_TIMEOUT = 600.0
+    SyncRun.objects.filter(pk=run.pk).update(resume_after=None)
+    assert run_execute(run_id=run.pk) == "succeeded"
+    assert _requests(tasks_always, CREATE) == _requests(tasks_always, DOWNLOAD), "the saved task was polled again"
+    _assert_truth(tasks_always)
+
+
 def test_a_failed_task_fails_the_run_clearly_and_keeps_what_landed(
     tenant, tasks_always, connect, new_run, handoffs
 ) -> None:
