@@ -8,6 +8,8 @@
   ERROR and recorded on the run for support; the connection itself is left as it is.
 - `ReportNotReady`: an async report was read before it was ready; poll its status again.
 - `TooMuchData`: the platform gave up on a report; the date range is split in two.
+- `ReportJobStarted`: a synchronous report was too large, so the client started an asynchronous
+  job for the chunk (TikTok's 40067 → report task); the engine saves the job id and waits for it.
 - `BadResponse`: a page failed validation; nothing of it lands, the run fails with the reason.
 - `PlatformRejected`: a permanent refusal (permissions, a request Bosco should not have made).
 
@@ -116,12 +118,29 @@ class TooMuchData(ConnectorError):
     code = "too_much_data"
 
 
+class ReportJobStarted(ConnectorError):
+    """A synchronous report was refused as too large, and the client started an asynchronous
+    report job for the same chunk instead: the engine saves `job_id` with the cursor, then waits."""
+
+    code = "report_job_started"
+
+    def __init__(self, message: str, *, job_id: str) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+
+
 class BadResponse(ConnectorError):
     code = "bad_response"
 
 
 class PlatformRejected(ConnectorError):
     code = "platform_error"
+
+
+class ReportFailed(PlatformRejected):
+    """The platform's asynchronous report job ended in failure (TikTok: task status FAILED)."""
+
+    code = "report_failed"
 
 
 class AccessDenied(PlatformRejected):

@@ -199,8 +199,10 @@ class ApiSession:
         form: dict[str, Any] | None = None,
         retry: bool = True,
         classify: Classifier | None = None,
+        parse: Callable[[httpx.Response], Any] | None = None,
     ) -> Any:
-        """Send, classify, retry transient failures; return the parsed JSON body."""
+        """Send, classify, retry transient failures; return the parsed JSON body (or what
+        `parse` makes of the response, for the rare answer that is a file, not JSON)."""
 
         def once() -> Any:
             return self._once(
@@ -212,6 +214,7 @@ class ApiSession:
                 json_body=json_body,
                 form=form,
                 classify=classify,
+                parse=parse,
             )
 
         if not retry:
@@ -229,6 +232,7 @@ class ApiSession:
         json_body: Any,
         form: dict[str, Any] | None,
         classify: Classifier | None,
+        parse: Callable[[httpx.Response], Any] | None = None,
     ) -> Any:
         self.stats.api_calls += 1
         try:
@@ -242,6 +246,8 @@ class ApiSession:
         error = (classify or self.classify)(response)
         if error is not None:
             raise error
+        if parse is not None:
+            return parse(response)
         return parse_json(response, what=what, platform_label=self.platform_label)
 
 

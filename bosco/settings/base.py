@@ -396,6 +396,12 @@ SHOPIFY_BULK_POLL_INTERVAL = env.float("SHOPIFY_BULK_POLL_INTERVAL", default=2.0
 SHOPIFY_BULK_POLL_TIMEOUT = env.float("SHOPIFY_BULK_POLL_TIMEOUT", default=900.0)
 # Rows per report page (TikTok allows 1 to 1000).
 CONNECTORS_TIKTOK_PAGE_SIZE = env.int("TIKTOK_PAGE_SIZE", default=1000)
+# A daily report chunk estimated above this many rows (days x ad groups) is read through an
+# asynchronous report task (create, check, download) instead of the paged synchronous report;
+# a synchronous report answering 40067 ("too much data") falls back to a task as well.
+CONNECTORS_TIKTOK_ASYNC_MIN_ROWS = env.int("TIKTOK_ASYNC_MIN_ROWS", default=20_000)
+CONNECTORS_TIKTOK_POLL_INTERVAL = env.float("CONNECTORS_TIKTOK_POLL_INTERVAL", default=2.0)
+CONNECTORS_TIKTOK_POLL_TIMEOUT = env.float("CONNECTORS_TIKTOK_POLL_TIMEOUT", default=10 * 60)
 # GA4 reuses the Google OAuth client above. GA4_ADMIN_API_URL=https://analyticsadmin.googleapis.com,
 # GA4_DATA_API_URL=https://analyticsdata.googleapis.com (the version is appended).
 GA4_ADMIN_API_URL = env("GA4_ADMIN_API_URL", default="")

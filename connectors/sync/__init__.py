@@ -18,7 +18,9 @@ How a run goes (`run_execute`, called by the `sync_connection` task):
 5. **Faults.** Transient errors are retried in `connectors.http` (bounded, backoff with jitter,
    Retry-After); a report the platform gives up on is split in half; an expired token is
    refreshed once and the same page requested again; a revoked grant marks the connection
-   `needs_reauth`; a long wait frees the worker and re-queues the run (`resume_after`).
+   `needs_reauth`; a long wait frees the worker and re-queues the run (`resume_after`). A
+   synchronous report refused as too large may continue as an asynchronous job
+   (`ReportJobStarted`), whose id is committed with the cursor before the first poll.
 6. **Finish.** The run's status, counters and a message a person can act on are saved with the
    connection's status, and — in the same transaction — the landed date window is handed to the
    warehouse (`warehouse.services.pipeline.enqueue_window_transform`, enqueued on commit).

@@ -27,6 +27,7 @@ from connectors.errors import (
     Deferred,
     OperatorError,
     ReauthRequired,
+    ReportJobStarted,
     SyncCancelled,
     TooMuchData,
 )
@@ -256,25 +257,20 @@ class SyncEngine:
                 stream=stream, account_id=account.external_id, date_from=chunk_from, date_to=chunk_to
             )
             if job_id:
-                # Saved before polling: a resumed run keeps paging the same frozen report.
-                with transaction.atomic():
-                    cursor.report_run_id = job_id
-                    cursor.page_token = ""
-                    cursor.pages_in_chunk = 0
-                    cursor.save(
-                        update_fields=[
-                            "report_run_id",
-                            "page_token",
-                            "pages_in_chunk",
-                            "chunk_from",
-                            "chunk_to",
-                            "updated_at",
-                        ]
-                    )
+                self._save_job(cursor, job_id)
         self.client.wait_chunk(job_id=cursor.report_run_id)
         empty_streak = 0
         while True:
-            page = self._fetch(cursor, stream, account.external_id, chunk_from, chunk_to)
+            try:
+                page = self._fetch(cursor, stream, account.external_id, chunk_from, chunk_to)
+            except ReportJobStarted as started:
+                # The synchronous report was too big; the rest of the chunk comes from the job.
+                if cursor.report_run_id:
+                    raise
+                logger.info("sync run %s: %s continues as report job %s", self.run.pk, cursor, started.job_id)
+                self._save_job(cursor, started.job_id)
+                self.client.wait_chunk(job_id=cursor.report_run_id)
+                continue
             empty_streak = empty_streak + 1 if not page.rows and page.next_token else 0
             if empty_streak > MAX_EMPTY_PAGES:
                 raise _empty_pages_error(self.client.label, stream, account.external_id)
@@ -282,6 +278,16 @@ class SyncEngine:
             if cursor.chunk_from is None:  # the chunk is complete
                 return
             self._between_pages()
+
+    def _save_job(self, cursor: StreamCursor, job_id: str) -> None:
+        """Saved before polling: a resumed run waits for (and pages) the same frozen report."""
+        with transaction.atomic():
+            cursor.report_run_id = job_id
+            cursor.page_token = ""
+            cursor.pages_in_chunk = 0
+            cursor.save(
+                update_fields=["report_run_id", "page_token", "pages_in_chunk", "chunk_from", "chunk_to", "updated_at"]
+            )
 
     def _split(self, cursor: StreamCursor) -> None:
         """The platform gave up on this range: read its newer half first, the rest in later chunks."""

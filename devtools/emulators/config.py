@@ -164,6 +164,13 @@ class EmulatorConfig:
     tiktok_max_report_days: int = 30
     # Synchronous reports that would return more rows fail with code 40067 (use async tasks).
     tiktok_max_rows_per_sync_request: int | None = 100_000
+    # Asynchronous report tasks (report/task/create/): longest span, rows above which the task
+    # ends FAILED, check/ calls until SUCCESS (QUEUING first, then PROCESSING), and how long a
+    # finished task's file can be downloaded (seconds of the emulator clock).
+    tiktok_max_async_report_days: int = 365
+    tiktok_max_rows_per_async_task: int | None = 5_000_000
+    tiktok_async_polls_to_complete: int = 3
+    tiktok_async_task_ttl_seconds: int = 3600
 
     # --- Google Analytics 4 (Admin API + Data API) ---------------------------------------
     # GA4 processes a day for about 48 hours: the last `ga4_processing_days` days grow on later
@@ -224,6 +231,8 @@ class EmulatorConfig:
             raise ValueError("page and batch sizes must be >= 1")
         if self.meta_async_polls_to_complete < 1:
             raise ValueError("meta_async_polls_to_complete must be >= 1")
+        if self.tiktok_async_polls_to_complete < 1:
+            raise ValueError("tiktok_async_polls_to_complete must be >= 1")
         if self.history_months < 1:
             raise ValueError("history_months must be >= 1")
         if not 1 <= self.tiktok_default_page_size <= self.tiktok_max_page_size:
@@ -294,6 +303,7 @@ _OPTIONAL_INT_FIELDS = frozenset(
         "meta_max_rows_per_async_job",
         "meta_min_api_version",
         "tiktok_max_rows_per_sync_request",
+        "tiktok_max_rows_per_async_task",
         "ga4_other_row_after",
     }
 )

@@ -42,6 +42,9 @@ TIKTOK_ENDPOINTS = (
     "campaigns",
     "adgroups",
     "report",
+    "report.task.create",
+    "report.task.check",
+    "report.task.download",
 )
 GA4_ENDPOINTS = ("accountSummaries", "runReport", "batchRunReports")
 SHOPIFY_ENDPOINTS = ("oauth.authorize", "oauth.access_token", "graphql", "bulk.file")
@@ -70,6 +73,8 @@ FAULT_KINDS: dict[str, dict[str, Any]] = {
     "bad_row": {"field": None, "mode": "wrong_type", "row": 0},
     "too_much_data": {},
     "job_failed": {},
+    # TikTok: the report task's file is gone (past its retention) when it is downloaded.
+    "task_expired": {},
     # Google: a google.rpc.Status error with a GoogleAdsFailure detail carrying this error code.
     "ads_error": {"status": 401, "category": "authenticationError", "code": "NOT_ADS_USER"},
     # Meta: the report run's rows are read while the job is (again) running: error 2601 until

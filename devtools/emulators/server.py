@@ -21,6 +21,7 @@ from devtools.emulators import (
     shopify_api,
     tiktok_api,
     tiktok_oauth,
+    tiktok_tasks,
 )
 from devtools.emulators.config import EmulatorConfig
 from devtools.emulators.http import Route, json_response, route
@@ -67,6 +68,9 @@ class EmulatorApp:
             route("GET", _TIKTOK + r"/campaign/get/?", tiktok_api.campaign_get),
             route("GET", _TIKTOK + r"/adgroup/get/?", tiktok_api.adgroup_get),
             route("GET", _TIKTOK + r"/report/integrated/get/?", tiktok_api.report),
+            route("POST", _TIKTOK + r"/report/task/create/?", tiktok_tasks.task_create),
+            route("GET", _TIKTOK + r"/report/task/check/?", tiktok_tasks.task_check),
+            route("GET", _TIKTOK + r"/report/task/download/?", tiktok_tasks.task_download),
             route("GET", r"/ga4/admin/v1beta/accountSummaries", ga4_api.account_summaries),
             route("GET", r"/ga4/admin/v1beta/properties/(?P<property_id>\d+)", ga4_api.get_property),
             route("POST", r"/ga4/data/v1beta/properties/(?P<property_id>\d+):runReport", ga4_api.run_report),

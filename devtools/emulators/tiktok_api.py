@@ -42,7 +42,7 @@ _STATUS = {"ENABLED": "ENABLE", "PAUSED": "DISABLE", "REMOVED": "DISABLE"}
 _SECONDARY = {"ENABLED": "STATUS_ENABLE", "PAUSED": "STATUS_DISABLE", "REMOVED": "STATUS_DELETE"}
 
 
-def _call(
+def call_endpoint(
     state: EmulatorState, request: Request, endpoint: str, kinds: frozenset[str], work: Callable[..., Any]
 ) -> Response:
     """The shared prelude: count, faults, token, advertiser; then `work(spec, params, fired)`."""
@@ -77,7 +77,7 @@ def advertiser_info(state: EmulatorState, request: Request) -> Response:
             raise invalid_param("advertiser_ids: Must be a list of 1 to 100 advertiser ids.")
         return {"list": [_advertiser_row(advertiser(state, str(i))) for i in ids]}
 
-    return _call(state, request, "advertiser.info", _AUTH_KINDS, work)
+    return call_endpoint(state, request, "advertiser.info", _AUTH_KINDS, work)
 
 
 def _advertiser_row(spec: AccountSpec) -> dict[str, Any]:
@@ -115,7 +115,7 @@ def campaign_get(state: EmulatorState, request: Request) -> Response:
         rows = [_campaign_row(model, c) for c in range(model.n_campaigns) if _wanted(model.campaign_ids[c], wanted)]
         return _paged(state, params, rows)
 
-    return _call(state, request, "campaigns", _AUTH_KINDS, work)
+    return call_endpoint(state, request, "campaigns", _AUTH_KINDS, work)
 
 
 def adgroup_get(state: EmulatorState, request: Request) -> Response:
@@ -130,7 +130,7 @@ def adgroup_get(state: EmulatorState, request: Request) -> Response:
         ]
         return _paged(state, params, rows)
 
-    return _call(state, request, "adgroups", _AUTH_KINDS, work)
+    return call_endpoint(state, request, "adgroups", _AUTH_KINDS, work)
 
 
 def _wanted(entity_id: np.int64, wanted: set[int] | None) -> bool:
@@ -185,7 +185,7 @@ def report(state: EmulatorState, request: Request) -> Response:
         ags = np.arange(model.n_ad_groups, dtype=np.int64)
         limit = state.config.tiktok_max_rows_per_sync_request
         too_much = find_fault(fired, "too_much_data")
-        if too_much or (limit is not None and _cells(model, req) > limit):
+        if too_much or (limit is not None and report_cells(model, req) > limit):
             raise TikTokError(
                 TOO_MUCH_DATA, "The data volume is too large. Please narrow the date range or use async reports."
             )
@@ -195,21 +195,21 @@ def report(state: EmulatorState, request: Request) -> Response:
         )
         start, stop = page.bounds(len(frame))
         rows = [] if find_fault(fired, "empty_page") else render_rows(model, req, frame.take(slice(start, stop)))
-        _apply_row_faults(rows, fired)
+        apply_row_faults(rows, fired)
         state.count("rows_served", TIKTOK, len(rows))
         return {"list": rows, "page_info": page.info(len(frame))}
 
-    return _call(state, request, "report", _REPORT_KINDS, work)
+    return call_endpoint(state, request, "report", _REPORT_KINDS, work)
 
 
-def _cells(model: AccountModel, req: ReportRequest) -> int:
+def report_cells(model: AccountModel, req: ReportRequest) -> int:
     """Upper bound of the rows: entities times days (the real API refuses before computing)."""
     days = (req.end - req.start).days + 1
     per_day = {"AUCTION_ADVERTISER": 1, "AUCTION_CAMPAIGN": model.n_campaigns, "AUCTION_ADGROUP": model.n_ad_groups}
     return days * per_day[req.data_level]
 
 
-def _apply_row_faults(rows: list[dict[str, Any]], fired: list[Fault]) -> None:
+def apply_row_faults(rows: list[dict[str, Any]], fired: list[Fault]) -> None:
     """bad_row breaks one metric of one row; duplicate_row repeats a row with halved spend."""
     if not rows:
         return

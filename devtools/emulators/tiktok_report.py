@@ -52,7 +52,9 @@ class ReportRequest:
     end: date
 
     @classmethod
-    def parse(cls, state: EmulatorState, spec: AccountSpec, params: Mapping[str, str]) -> ReportRequest:
+    def parse(
+        cls, state: EmulatorState, spec: AccountSpec, params: Mapping[str, str], max_days: int | None = None
+    ) -> ReportRequest:
         if params.get("report_type") != "BASIC":
             raise invalid_param("report_type: The emulator serves BASIC reports only.")
         if params.get("service_type", "AUCTION") != "AUCTION":
@@ -75,7 +77,7 @@ class ReportRequest:
         start, end = _date(params, "start_date"), _date(params, "end_date")
         if end < start:
             raise invalid_param("end_date: Must be on or after start_date.")
-        limit = state.config.tiktok_max_report_days
+        limit = max_days or state.config.tiktok_max_report_days
         if (end - start).days + 1 > limit:
             raise invalid_param(f"The time span between start_date and end_date cannot exceed {limit} days.")
         return cls(level, tuple(map(str, dimensions)), tuple(map(str, metrics)), start, end)

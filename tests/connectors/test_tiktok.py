@@ -109,10 +109,11 @@ def test_broken_bodies_and_system_errors_are_retried(tenant, emulator, connect, 
     _assert_truth(emulator)
 
 
-def test_too_much_data_splits_the_chunk(tenant, emulator, connect, new_run, handoffs) -> None:
+def test_too_much_data_continues_the_chunk_as_a_report_task(tenant, emulator, connect, new_run, handoffs) -> None:
     emulator.state.add_fault(kind="too_much_data", platform="tiktok", endpoint="report", account=TIKTOK_USD)
 
     status, _run, _ = _sync(connect, new_run)
 
     assert status == "succeeded" and emulator.state.stats()["faults_fired"] == {"too_much_data": 1}
+    assert emulator.state.stats()["requests"]["tiktok.report.task.create"] == 1  # test_tiktok_tasks.py has more
     _assert_truth(emulator)

@@ -200,3 +200,61 @@ def test_row_faults_break_one_row(srv: EmulatorServer, tiktok: httpx.Client) -> 
     srv.state.add_fault(platform="tiktok", endpoint="report", kind="empty_page")
     empty = tiktok.get(REPORT, params=params).json()["data"]
     assert empty["list"] == [] and empty["page_info"]["total_number"] > 0
+
+
+def _create_task(tiktok: httpx.Client, since: str, until: str) -> str:
+    params = tiktok_report_params(since, until, "AUCTION_ADGROUP")
+    params.pop("page_size")
+    body = {k: json.loads(v) if k in ("dimensions", "metrics") else v for k, v in params.items()}
+    created = tiktok.post("/report/task/create/", json=body).json()
+    assert created["code"] == 0 and created["request_id"], created
+    return str(created["data"]["task_id"])
+
+
+def test_report_task_goes_queuing_processing_success_and_downloads_the_sync_rows_as_csv(
+    srv: EmulatorServer, tiktok: httpx.Client
+) -> None:
+    # A year in one task: longer than the 30 days a synchronous report may span.
+    task = _create_task(tiktok, "2025-11-21", "2026-11-20")
+    ids = {"advertiser_id": TIKTOK_USD, "task_id": task}
+    early = tiktok.get("/report/task/download/", params=ids).json()
+    assert early["code"] == 40002 and "not finished" in early["message"]
+    statuses = [tiktok.get("/report/task/check/", params=ids).json()["data"]["status"] for _ in range(4)]
+    assert statuses == ["QUEUING", "PROCESSING", "SUCCESS", "SUCCESS"]
+    resp = tiktok.get("/report/task/download/", params=ids)
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
+    lines = resp.text.splitlines()
+    assert lines[0] == "adgroup_id,stat_time_day,spend,impressions,clicks,conversion,total_complete_payment_rate"
+    # The same rows, as strings, as the synchronous report serves for a part of the span.
+    synced, _ = tiktok_all(tiktok, REPORT, tiktok_report_params("2026-11-01", "2026-11-20", "AUCTION_ADGROUP"))
+    as_csv = {",".join([*r["dimensions"].values(), *r["metrics"].values()]) for r in synced}
+    assert as_csv and as_csv <= set(lines[1:])
+    assert len(lines) - 1 > len(synced) * 10
+
+
+def test_report_task_faults_fail_expire_and_unknown(srv: EmulatorServer, tiktok: httpx.Client) -> None:
+    srv.state.add_fault(kind="job_failed", platform="tiktok", endpoint="report.task.check")
+    failed = _create_task(tiktok, "2026-11-01", "2026-11-20")
+    check = tiktok.get("/report/task/check/", params={"advertiser_id": TIKTOK_USD, "task_id": failed}).json()
+    assert check["data"]["status"] == "FAILED" and check["data"]["message"]
+    task = _create_task(tiktok, "2026-11-01", "2026-11-20")
+    ids = {"advertiser_id": TIKTOK_USD, "task_id": task}
+    for _ in range(3):
+        tiktok.get("/report/task/check/", params=ids)
+    srv.state.advance_clock(srv.state.config.tiktok_async_task_ttl_seconds + 1)
+    expired = tiktok.get("/report/task/download/", params=ids).json()
+    assert expired["code"] == 40002 and "expired" in expired["message"]
+    unknown = tiktok.get("/report/task/check/", params={**ids, "task_id": "123"}).json()
+    assert unknown["code"] == 40002 and "does not exist" in unknown["message"]
+    too_long = tiktok.post(
+        "/report/task/create/",
+        json={
+            "advertiser_id": TIKTOK_USD,
+            "report_type": "BASIC",
+            "data_level": "AUCTION_ADGROUP",
+            "dimensions": ["adgroup_id", "stat_time_day"],
+            "start_date": "2024-01-01",
+            "end_date": "2026-11-20",
+        },
+    ).json()
+    assert too_long["code"] == 40002 and "365 days" in too_long["message"]
