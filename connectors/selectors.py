@@ -149,8 +149,11 @@ def raw_rows_for(*, connection: Connection) -> int:
 
 
 def platform_names() -> list[str]:
-    """The platforms a workspace can connect today, as people know them ("Google Ads", "Meta Ads")."""
-    return [str(label) for _, label in Connection._meta.get_field("platform").choices or ()]
+    """The platforms a workspace can connect natively today, as people know them ("Google Ads",
+    "Meta Ads"); the Airbyte bridge is not a platform but the door for every other source."""
+    return [
+        str(label) for value, label in Connection._meta.get_field("platform").choices or () if value != Platform.AIRBYTE
+    ]
 
 
 @dataclass(frozen=True)
