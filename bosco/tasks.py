@@ -209,9 +209,16 @@ _started: dict[str, float] = {}
 _log_tokens: dict[str, Any] = {}
 
 
+# The schema each eagerly run task's caller was in (keyed by task id): an eager task is a function
+# call inside its caller (the demo's backfill, a test), so it must leave the caller's schema as it was.
+_eager_callers: dict[str, Any] = {}
+
+
 @signals.task_prerun.connect
 def _reset_schema_before_task(task_id: str | None = None, task: Task | None = None, **_: Any) -> None:
     # Whatever the previous task left behind, each task starts in the public schema.
+    if task_id and task is not None and getattr(task.request, "is_eager", False):
+        _eager_callers[task_id] = connection.tenant
     connection.set_schema_to_public()
     if task_id:
         _started[task_id] = time.monotonic()
@@ -223,7 +230,11 @@ def _reset_schema_after_task(
     task_id: str | None = None, task: Task | None = None, state: str | None = None, **_: Any
 ) -> None:
     schema = getattr(connection, "schema_name", "-")
-    connection.set_schema_to_public()
+    caller = _eager_callers.pop(task_id or "", None)
+    if caller is not None:
+        connection.set_tenant(caller)
+    else:
+        connection.set_schema_to_public()
     started = _started.pop(task_id or "", None)
     if task is not None:
         duration = (time.monotonic() - started) if started else -1.0

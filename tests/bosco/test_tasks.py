@@ -164,3 +164,18 @@ def test_enqueue_of_an_unknown_task_name_is_a_clear_error() -> None:
         enqueue("warehouse.tasks.no_such_task", "ws_acme")
     with pytest.raises(UnknownTask, match=r"no task named 'nowhere\.tasks\.anything'"):
         enqueue("nowhere.tasks.anything", "ws_acme", on_commit=True)
+
+
+@pytest.mark.django_db
+def test_an_eagerly_run_task_leaves_its_callers_schema_as_it_was(make_workspace) -> None:
+    """The demo runs the warehouse hand-off eagerly inside a sync: the sync must stay in its
+    workspace afterwards (it used to continue in public and queue a task for 'public')."""
+    from django_tenants.utils import schema_context
+
+    acme, other = make_workspace("acme"), make_workspace("other")
+    with schema_context(acme.schema_name):
+        assert report_schema.apply(args=(other.schema_name,)).get() == other.schema_name
+        assert connection.schema_name == acme.schema_name
+        assert report_schema_public.apply().get() == "public"
+        assert connection.schema_name == acme.schema_name
+    assert connection.schema_name == "public"
