@@ -157,7 +157,7 @@ def test_data_health_rule_follows_the_connection(alert_workspace: Workspace) -> 
 
 
 def test_workspace_evaluation_skips_a_rule_with_an_unknown_metric(alert_workspace: Workspace) -> None:
-    make_rule(name="broken", metric="mer", threshold=1)  # planned metric, not available yet
+    make_rule(name="broken", metric="ltv", threshold=1)  # saved before its metric left the catalogue
     good = make_rule(threshold=spend_of(1) / 2)
     report = services.workspace_evaluate(workspace=alert_workspace)
     assert report.opened == 1

@@ -67,7 +67,8 @@ def test_create_a_rule(owner_client: Any) -> None:
     ("changes", "field", "message"),
     [
         ({"metric": "cpx"}, "metric", "unknown metric"),
-        ({"metric": "mer"}, "metric", "not available yet"),
+        # store and blended metrics exist for the whole workspace only
+        ({"metric": "mer", "scope_kind": "account", "scope_value": "x"}, "scope_kind", "covers the whole store"),
         ({"metric": ""}, "metric", "Choose the metric"),
         ({"threshold": "-5"}, "threshold", "never negative"),
         ({"metric": "ctr", "threshold": "150"}, "threshold", "cannot exceed 100"),
