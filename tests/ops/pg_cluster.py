@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+
+from tests.ops.processes import free_port
 
 
 def _bindir() -> Path:
@@ -36,12 +37,6 @@ def _bindir() -> Path:
     import pgserver  # the bundled binaries, only where the machine has none (slow import)
 
     return Path(pgserver.__file__).parent / "pginstall" / "bin"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def system_user() -> str | None:
@@ -84,8 +79,8 @@ class Cluster:
         self.base = base
         self.bin = _bindir()
         self.user = _system_user()
-        self.primary = Server("primary", _free_port(), base / "primary")
-        self.replica = Server("replica", _free_port(), base / "replica")
+        self.primary = Server("primary", free_port(), base / "primary")
+        self.replica = Server("replica", free_port(), base / "replica")
 
     def run(self, program: str, *args: str) -> None:
         command = [str(self.bin / program), *args]

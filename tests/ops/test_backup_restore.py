@@ -7,16 +7,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import redis
 from django.conf import settings
 
 from tests.ops.pg_cluster import Cluster, primary_with_replica
+from tests.ops.processes import drop_queues, manage
 from tests.ops.test_gunicorn import gunicorn
 
 ROOT = Path(settings.BASE_DIR)
@@ -39,14 +38,6 @@ print("KEY" + json.dumps(key))
 """.replace("SLUG", SLUG)
 
 
-def _manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
-
-
 @pytest.fixture
 def cluster() -> Iterator[Cluster]:
     with primary_with_replica(replica=False) as cluster:
@@ -63,8 +54,8 @@ def test_a_dump_restored_into_a_fresh_database_serves_the_same_workspaces(cluste
     }
     cluster.primary.sql("CREATE DATABASE bosco_live")
     live = {**env, "DATABASE_URL": cluster.primary.url("bosco_live")}
-    _manage(live, "bootstrap")
-    key = json.loads(_manage(live, "shell", "-c", SETUP).split("KEY", 1)[1])
+    manage(live, "bootstrap")
+    key = json.loads(manage(live, "shell", "-c", SETUP).split("KEY", 1)[1])
 
     # The documented backup: a custom-format dump of the whole database (every schema).
     dump = tmp_path / "bosco.dump"
@@ -83,7 +74,7 @@ def test_a_dump_restored_into_a_fresh_database_serves_the_same_workspaces(cluste
     )
     cluster.primary.sql("DROP DATABASE bosco_live")  # the original is gone: everything below is the copy
     restored = {**env, "DATABASE_URL": restored_url}
-    assert "database ready" in _manage(restored, "bootstrap")
+    assert "database ready" in manage(restored, "bootstrap")
 
     headers = {"Host": f"{SLUG}.localhost", "Authorization": f"Bearer {key}"}
     try:
@@ -107,6 +98,4 @@ def test_a_dump_restored_into_a_fresh_database_serves_the_same_workspaces(cluste
             assert created.status_code == 201, created.text  # identity sequences continue past the restored ids
             assert created.json()["id"] > max(rule["id"] for rule in rules.json()["results"])
     finally:
-        broker = redis.Redis.from_url(settings.REDIS_URL)
-        for name in broker.scan_iter(f"{queue}*"):
-            broker.delete(name)
+        drop_queues(queue)

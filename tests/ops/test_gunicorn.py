@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,14 +20,9 @@ from django.conf import settings
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import test_database_url as database_url_of_tests  # not collected as a test
+from tests.ops.processes import free_port
 
 ROOT = Path(settings.BASE_DIR)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Gunicorn:
@@ -41,7 +35,7 @@ class Gunicorn:
 @contextmanager
 def gunicorn(tmp_path: Path, **extra_env: str) -> Iterator[Gunicorn]:
     """gunicorn -c gunicorn.conf.py in a subprocess; SIGTERM on exit, exit code kept."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bosco.settings.test",

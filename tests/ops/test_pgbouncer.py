@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,10 +21,10 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-import redis
 from django.conf import settings
 
 from tests.ops.pg_cluster import Cluster, primary_with_replica, system_user
+from tests.ops.processes import drop_queues, free_port, manage
 from tests.ops.test_gunicorn import gunicorn
 
 ROOT = Path(settings.BASE_DIR)
@@ -55,16 +53,10 @@ print("KEYS" + json.dumps(keys))
 """.replace("SLUGS", repr(SLUGS))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def pgbouncer(cluster: Cluster, *, mode: str, pool_size: int) -> Iterator[int]:
     """PgBouncer on a free port in front of the cluster's primary; yields its port."""
-    port = _free_port()
+    port = free_port()
     config = cluster.base / f"pgbouncer-{mode}.ini"
     config.write_text(
         "[databases]\n"
@@ -135,12 +127,8 @@ def test_session_pooling_keeps_every_request_in_its_own_workspace(cluster, tmp_p
             "BOSCO_CELERY_QUEUE": queue,
             "CACHE_KEY_PREFIX": queue,
         }
-        for args in (["bootstrap"], ["shell", "-c", SETUP]):
-            result = subprocess.run(
-                [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-            )
-            assert result.returncode == 0, result.stderr[-3000:]
-        keys = json.loads(result.stdout.split("KEYS", 1)[1])
+        manage(env, "bootstrap")
+        keys = json.loads(manage(env, "shell", "-c", SETUP).split("KEYS", 1)[1])
 
         def read(slug: str) -> tuple[str, list[str]]:
             response = httpx.get(
@@ -173,9 +161,7 @@ def test_session_pooling_keeps_every_request_in_its_own_workspace(cluster, tmp_p
                     done.set()
                     sampler.join()
         finally:
-            broker = redis.Redis.from_url(settings.REDIS_URL)
-            for name in broker.scan_iter(f"{queue}*"):
-                broker.delete(name)
+            drop_queues(queue)
     assert len(answers) == 200
     assert all(names == [f"{slug} watch"] for slug, names in answers), [
         a for a in answers if a[1] != [f"{a[0]} watch"]

@@ -24,12 +24,12 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-import redis
 from django.conf import settings
 
 from bosco.queues import GROUPS
 from devtools.emulators import EmulatorConfig, start_emulator_server
 from tests.ops.pg_cluster import primary_with_replica
+from tests.ops.processes import drop_queues, manage
 from tests.ops.test_gunicorn import gunicorn
 from tests.ops.test_pgbouncer import PGBOUNCER, pgbouncer
 
@@ -159,17 +159,9 @@ def test_processes_survive_sigterm_and_sigkill_losing_and_doubling_nothing(tmp_p
                     "time_zone": account.time_zone,
                     "backfill_days": BACKFILL_DAYS,
                 }
-            for args in (["bootstrap"], ["shell", "-c", SETUP]):
-                result = subprocess.run(
-                    [sys.executable, "manage.py", *args],
-                    cwd=ROOT,
-                    env={**env, "DATABASE_URL": direct, "SETUP_SPEC": json.dumps(spec)},
-                    capture_output=True,
-                    text=True,
-                    timeout=300,
-                )
-                assert result.returncode == 0, result.stderr[-3000:]
-            keys = json.loads(result.stdout.split("KEYS", 1)[1])
+            setup_env = {**env, "DATABASE_URL": direct, "SETUP_SPEC": json.dumps(spec)}
+            manage(setup_env, "bootstrap")
+            keys = json.loads(manage(setup_env, "shell", "-c", SETUP).split("KEYS", 1)[1])
 
             def sql(statement: str) -> list[tuple]:
                 with psycopg.connect(direct, autocommit=True) as conn:
@@ -289,6 +281,4 @@ def test_processes_survive_sigterm_and_sigkill_losing_and_doubling_nothing(tmp_p
         for process in processes:
             process.stop()
         emulator.shutdown()
-        broker = redis.Redis.from_url(settings.REDIS_URL)
-        for name in broker.scan_iter(f"{queue}*"):
-            broker.delete(name)
+        drop_queues(queue)

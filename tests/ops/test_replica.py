@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import redis
 from django.conf import settings
 
 from tests.ops.pg_cluster import Cluster, primary_with_replica
+from tests.ops.processes import drop_queues, manage
 from tests.ops.test_gunicorn import gunicorn
 
 ROOT = Path(settings.BASE_DIR)
@@ -41,14 +39,6 @@ print("KEYS" + json.dumps(keys))
 """
 
 
-def _manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
-
-
 @pytest.fixture(scope="module")
 def replicated() -> Iterator[tuple[Cluster, dict[str, str], list[str]]]:
     with primary_with_replica() as cluster:
@@ -62,14 +52,12 @@ def replicated() -> Iterator[tuple[Cluster, dict[str, str], list[str]]]:
             "BOSCO_CELERY_QUEUE": queue,
             "CACHE_KEY_PREFIX": queue,
         }
-        _manage(env, "bootstrap")
-        keys = json.loads(_manage(env, "shell", "-c", SETUP).split("KEYS", 1)[1])
+        manage(env, "bootstrap")
+        keys = json.loads(manage(env, "shell", "-c", SETUP).split("KEYS", 1)[1])
         try:
             yield cluster, env, keys
         finally:
-            broker = redis.Redis.from_url(settings.REDIS_URL)
-            for name in broker.scan_iter(f"{queue}*"):
-                broker.delete(name)
+            drop_queues(queue)
 
 
 def _rules(server_url: str, key: str, **kwargs: object) -> list[str]:
