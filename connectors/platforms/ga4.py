@@ -14,12 +14,18 @@ payload is `{"dimensions": {name: value}, "metrics": {name: value}, "report": {.
 `dataLossFromOtherRow`, `subjectToThresholding` — flags the warehouse keeps per row and the
 Channels page shows. Rows whose dimensions are `(other)` are landed like any other, flagged.
 
-Reports are `runReport` calls with one date range (a chunk), paged with `offset` / `limit`; the
-next offset is the saved cursor and `rowCount` ends the chunk. `returnPropertyQuota` is always
-set: when the hour's (or day's) property tokens run low, the next request is not sent and the
-run pauses until the quota resets (`Deferred`, like Meta's throttle); a 429 RESOURCE_EXHAUSTED
-does the same. A sampled report (`samplingMetadatas`), missing headers or headers other than
-the ones asked for reject the whole page: nothing of it lands.
+Reports have one date range (a chunk) and are paged with `offset` / `limit`. The chunk's first
+page is a `runReport` call; its `rowCount` tells how many pages remain, and those are asked for
+up to five at a time in one `batchRunReports` call (one RunReportRequest per offset; the answer's
+`reports` come back in the requests' order, each with its own metadata and quota). The saved
+cursor is `<next offset>:<rowCount>` (a bare offset, from before the count is known, still
+resumes); a batch is one page for the engine, so it lands, or not, in one transaction.
+`returnPropertyQuota` is always set: a batch asks for no more reports than the last known
+tokens pay for, and when the hour's (or day's) property tokens run low the next request is not
+sent and the run pauses until the quota resets (`Deferred`, like Meta's throttle); a 429
+RESOURCE_EXHAUSTED (GA4 refuses a whole batch so) does the same. One sampled report
+(`samplingMetadatas`), missing or unexpected headers, or a malformed row in any report of a
+batch rejects the whole batch: nothing of it lands.
 """
 
 from __future__ import annotations
@@ -61,6 +67,8 @@ COUNT_METRICS = ("sessions", "engagedSessions", "totalUsers", "newUsers", "keyEv
 MONEY_METRICS = ("purchaseRevenue",)
 METRICS = COUNT_METRICS + MONEY_METRICS
 OTHER = "(other)"
+#: the Data API's limit of requests in one batchRunReports call
+BATCH_LIMIT = 5
 # Quota resets: hourly at the top of the hour, daily at midnight Pacific Time (Google's day).
 _GOOGLE_DAY = ZoneInfo("America/Los_Angeles")
 
@@ -217,6 +225,7 @@ class Ga4Client(AuthenticatedApi):
         self.page_size = int(settings.CONNECTORS_GA4_PAGE_SIZE)
         self.reserve = int(settings.CONNECTORS_GA4_QUOTA_RESERVE_REQUESTS)
         self._paused: Deferred | None = None
+        self._last_quota: tuple[int, int] | None = None  # (tokens remaining, tokens one report cost)
 
     # ---------------------------------------------------------------- accounts
     def list_accounts(self) -> list[AccountInfo]:
@@ -285,45 +294,65 @@ class Ga4Client(AuthenticatedApi):
                 rows=[RawRow(record_key=account_id, account_id=account_id, date=None, payload=prop)], next_token=None
             )
         assert date_from is not None and date_to is not None
-        offset = page_token or "0"
-        if not offset.isdigit():
-            raise v.envelope_error(where, LABEL, f"the saved offset {offset!r} is not a row number")
-        request = {
+        offset, known_total = _parse_token(page_token, where)
+        offsets = self._plan_offsets(offset, known_total)
+        requests = [self._report_request(date_from, date_to, at) for at in offsets]
+        if len(requests) == 1:
+            path, body = f"{self.data}/properties/{account_id}:runReport", requests[0]
+        else:
+            path, body = f"{self.data}/properties/{account_id}:batchRunReports", {"requests": requests}
+        answer = self.authed_call("POST", path, what=where, json_body=body)
+        reports = [answer] if len(requests) == 1 else _batch_reports(answer, len(requests), where)
+        days = v.day_lookup(date_from, date_to)
+        rows: list[RawRow] = []
+        after, total = offset, 0
+        for index, (at, report) in enumerate(zip(offsets, reports, strict=True)):
+            part = where if len(reports) == 1 else f"{where}, report {index + 1} of {len(reports)} (offset {at})"
+            items, flags, total = _checked_report(report, part)
+            rows.extend(v.rows_of(items, parse_traffic(account_id, days, flags), where=part, platform_label=LABEL))
+            if items == [] and at < total:
+                raise v.envelope_error(part, LABEL, f"an empty page at offset {at} of {total} rows")
+            after = at + len(items)
+        if len(reports) > 1 and len({r.record_key for r in rows}) != len(rows):
+            # The batch lands as one page: a row two of its reports both hold would be kept once.
+            raise v.envelope_error(where, LABEL, "two reports of the batch hold the same row (the rows moved)")
+        for report in reports:
+            self._watch_quota(report.get("propertyQuota"), where)
+        return Page(rows=rows, next_token=f"{after}:{total}" if after < total else None)
+
+    def _report_request(self, date_from: date, date_to: date, offset: int) -> dict[str, Any]:
+        return {
             "dateRanges": [{"startDate": date_from.isoformat(), "endDate": date_to.isoformat()}],
             "dimensions": [{"name": d} for d in DIMENSIONS],
             "metrics": [{"name": m} for m in METRICS],
             "orderBys": [{"dimension": {"dimensionName": d}} for d in DIMENSIONS],
             "limit": str(self.page_size),
-            "offset": offset,
+            "offset": str(offset),
             "keepEmptyRows": False,
             "returnPropertyQuota": True,
         }
-        report = self.authed_call(
-            "POST", f"{self.data}/properties/{account_id}:runReport", what=where, json_body=request
-        )
-        if not isinstance(report, dict):
-            raise v.envelope_error(where, LABEL, f"the report should be an object, got {v.describe(report)}")
-        _headers(report, "dimensionHeaders", DIMENSIONS, where)
-        _headers(report, "metricHeaders", METRICS, where)
-        flags = report_flags(report, where)
-        items = report.get("rows", [])
-        if not isinstance(items, list):
-            raise v.envelope_error(where, LABEL, f"rows should be a list, got {v.describe(items)}")
-        parse = parse_traffic(account_id, v.day_lookup(date_from, date_to), flags)
-        rows = v.rows_of(items, parse, where=where, platform_label=LABEL)
-        self._watch_quota(report.get("propertyQuota"), where)
-        total = report.get("rowCount", 0)
-        if type(total) is not int or total < 0:
-            raise v.envelope_error(where, LABEL, f"rowCount should be a whole number, got {v.describe(total)}")
-        after = int(offset) + len(items)
-        if items == [] and after < total:
-            raise v.envelope_error(where, LABEL, f"an empty page at offset {offset} of {total} rows")
-        return Page(rows=rows, next_token=str(after) if after < total else None)
+
+    def _plan_offsets(self, offset: int, total: int | None) -> list[int]:
+        """The pages one request asks for: one while the chunk's row count is unknown (`runReport`),
+        then up to five at once (`batchRunReports`), never more than the known quota affords."""
+        if total is None:
+            return [offset]
+        pages = max(1, -(-(total - offset) // self.page_size))
+        count = min(BATCH_LIMIT, pages, self._affordable_reports())
+        return [offset + i * self.page_size for i in range(count)]
+
+    def _affordable_reports(self) -> int:
+        """Reports the last known property quota pays for while keeping the reserve `_watch_quota` keeps."""
+        if self._last_quota is None:
+            return BATCH_LIMIT
+        remaining, cost = self._last_quota
+        return max(1, remaining // max(1, cost) - self.reserve + 1)
 
     def _watch_quota(self, quota: Any, where: str) -> None:
         """Pause before the next request when the hour's or the day's tokens are nearly gone."""
         if not isinstance(quota, dict):
             return
+        lowest: tuple[int, int] | None = None
         for key, daily in (("tokensPerDay", True), ("tokensPerHour", False)):
             item = quota.get(key)
             if not isinstance(item, dict):
@@ -331,9 +360,46 @@ class Ga4Client(AuthenticatedApi):
             consumed, remaining = item.get("consumed", 0), item.get("remaining")
             if type(remaining) is not int or type(consumed) is not int:
                 continue
+            if lowest is None or remaining < lowest[0]:
+                lowest = (remaining, max(1, consumed))
+                self._last_quota = lowest
             if remaining < max(1, consumed) * self.reserve:
                 self._paused = _quota_pause(daily, f"{where}: {key} has {remaining} tokens left")
                 return
+
+
+def _parse_token(token: str, where: str) -> tuple[int, int | None]:
+    """The saved cursor: `<offset>` (the chunk's row count not yet known) or `<offset>:<rowCount>`."""
+    offset, _, total = (token or "0").partition(":")
+    if not offset.isdigit() or (total and not total.isdigit()):
+        raise v.envelope_error(where, LABEL, f"the saved offset {token!r} is not a row number")
+    return int(offset), int(total) if total else None
+
+
+def _batch_reports(answer: Any, expected: int, where: str) -> list[dict[str, Any]]:
+    """A BatchRunReportsResponse's `reports`, one per request and in the requests' order."""
+    reports = answer.get("reports") if isinstance(answer, dict) else None
+    if not isinstance(reports, list):
+        raise v.envelope_error(where, LABEL, f"the batch answer has no reports list, got {v.describe(answer)}")
+    if len(reports) != expected:
+        raise v.envelope_error(where, LABEL, f"the batch answered {len(reports)} reports for {expected} requests")
+    return reports
+
+
+def _checked_report(report: Any, where: str) -> tuple[list[Any], dict[str, Any], int]:
+    """One report's rows, flags and rowCount, after the checks that reject the whole answer."""
+    if not isinstance(report, dict):
+        raise v.envelope_error(where, LABEL, f"the report should be an object, got {v.describe(report)}")
+    _headers(report, "dimensionHeaders", DIMENSIONS, where)
+    _headers(report, "metricHeaders", METRICS, where)
+    flags = report_flags(report, where)
+    items = report.get("rows", [])
+    if not isinstance(items, list):
+        raise v.envelope_error(where, LABEL, f"rows should be a list, got {v.describe(items)}")
+    total = report.get("rowCount", 0)
+    if type(total) is not int or total < 0:
+        raise v.envelope_error(where, LABEL, f"rowCount should be a whole number, got {v.describe(total)}")
+    return items, flags, total
 
 
 def _where(stream: StreamSpec, account_id: str, date_from: date | None, date_to: date | None) -> str:

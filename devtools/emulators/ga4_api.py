@@ -62,6 +62,8 @@ _KINDS = COMMON_KINDS | {
     "bad_row",
     "duplicate_row",
 }
+# Kinds that spoil one report: in a batch each report takes its own, by its page (offset ÷ limit + 1).
+_REPORT_KINDS = frozenset({"quota_exhausted", "missing_headers", "sampled", "bad_row", "duplicate_row"})
 
 
 class ApiError(Exception):
@@ -91,14 +93,19 @@ def _permission_denied() -> ApiError:
 
 
 def _call(
-    state: EmulatorState, request: Request, endpoint: str, property_id: str | None, work: Callable[[list[Fault]], Any]
+    state: EmulatorState,
+    request: Request,
+    endpoint: str,
+    property_id: str | None,
+    work: Callable[[list[Fault]], Any],
+    kinds: frozenset[str] = _KINDS,
 ) -> Response:
     """Shared prelude: count, faults, the Google token and its scope; then `work(fired)`."""
     state.count_request(GA4, endpoint)
     fired: list[Fault] = []
     try:
-        page = _page_of(request) if endpoint == "runReport" else None
-        fired = state.take_faults(GA4, endpoint, property_id, page, _KINDS)
+        page = _page_of(_json_or_none(request), endpoint)
+        fired = state.take_faults(GA4, endpoint, property_id, page, kinds)
         apply_delays(state, fired)
         if find_fault(fired, "html_502"):
             raise Html502
@@ -122,12 +129,23 @@ def _call(
     return truncate(json_response(body), find_fault(fired, "truncated_json"))
 
 
-def _page_of(request: Request) -> int | None:
+def _json_or_none(request: Request) -> Any:
     try:
-        body = read_json(request)
+        return read_json(request)
+    except ValueError:
+        return None
+
+
+def _page_of(body: Any, endpoint: str = "runReport") -> int | None:
+    """The page a report asks for; a batch's faults are scoped by its first report's page."""
+    try:
+        if endpoint == "batchRunReports":
+            body = body["requests"][0]
+        elif endpoint != "runReport":
+            return None
         limit = int(body.get("limit") or 10_000)
         return int(body.get("offset") or 0) // max(1, limit) + 1
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError):
         return None
 
 
@@ -238,10 +256,13 @@ def batch_run_reports(state: EmulatorState, request: Request, property_id: str) 
             named = item.get("property")
             if named and named != f"properties/{property_id}":
                 raise _invalid("The property in each request must be empty or match the batch's property.")
-            reports.append(_report(state, prop, item, fired))
+            # GA4 answers a batch whole or not at all: a report that fails (quota, a bad
+            # request) fails the batch with that report's error; flawed data stays in its report.
+            own = state.take_faults(GA4, "batchRunReports", property_id, _page_of(item), _REPORT_KINDS)
+            reports.append(_report(state, prop, item, own))
         return {"reports": reports, "kind": "analyticsData#batchRunReports"}
 
-    return _call(state, request, "batchRunReports", property_id, work)
+    return _call(state, request, "batchRunReports", property_id, work, _KINDS - _REPORT_KINDS)
 
 
 def _day(value: Any, today: date) -> date:

@@ -27,6 +27,8 @@ PROPERTY = "412345678"  # USD, America/New_York
 STREAM = "ga4.traffic_daily"
 SINCE = TODAY - timedelta(days=59)
 REPORT = {"platform": "ga4", "endpoint": "runReport", "account": PROPERTY}
+# Page 2 onwards of a chunk arrives in a batchRunReports call: faults there target either endpoint.
+LATER = {"platform": "ga4", "account": PROPERTY}
 
 
 def landed(since: date = SINCE, until: date = TODAY) -> dict[tuple[str, str], dict[str, Any]]:
@@ -86,6 +88,59 @@ def test_backfill_lands_what_ga4_reports_with_the_property_currency(
     channels = Counter(r.payload["dimensions"]["sessionDefaultChannelGroup"] for r in _records())
     assert {"Paid Search", "Paid Social", "Organic Search", "Direct"} <= set(channels)
     assert handoffs and handoffs[-1]["platform"] == "ga4" and handoffs[-1]["account_ids"] == [PROPERTY]
+
+
+def test_later_pages_of_a_chunk_come_in_batches_of_at_most_five(tenant, emulator, connect, new_run, handoffs) -> None:
+    from django.test import override_settings
+
+    with override_settings(CONNECTORS_GA4_PAGE_SIZE=25):  # ~15 rows a day: a 20-day chunk is ~12 pages
+        status, run, _ = _sync(connect, new_run)
+
+    assert status == "succeeded" and landed() == truth(emulator)
+    requests = emulator.state.stats()["requests"]
+    chunks = requests["ga4.runReport"]
+    assert chunks == 3, "60 days in 20-day chunks: one runReport per chunk learns its row count"
+    assert requests["ga4.batchRunReports"] >= chunks * 2, "the other ~11 pages of a chunk need 3 batches"
+    assert run.pages == 1 + chunks + requests["ga4.batchRunReports"], "the property record is a page too"
+    rows = len(truth(emulator))
+    assert requests["ga4.runReport"] + requests["ga4.batchRunReports"] < -(-rows // 25) / 2, "fewer calls than pages"
+
+
+def test_one_bad_report_in_the_middle_of_a_batch_lands_none_of_the_batch(
+    tenant, emulator, connect, new_run, handoffs
+) -> None:
+    from django.test import override_settings
+
+    from warehouse.models import RawRecord
+
+    emulator.state.add_fault(kind="sampled", page=4, endpoint="batchRunReports", **LATER)
+    with override_settings(CONNECTORS_GA4_PAGE_SIZE=25):
+        status, run, _ = _sync(connect, new_run)
+
+        assert status == SyncRun.Status.FAILED and run.error_code == "bad_response"
+        assert "report 3 of 5 (offset 75)" in run.error_message and "sampled" in run.error_message
+        first_chunk = RawRecord.objects.filter(stream=STREAM).order_by("date").first()
+        assert first_chunk is not None and RawRecord.objects.filter(stream=STREAM).count() == 25, (
+            "the chunk's first page landed, none of the batch's five pages did"
+        )
+        assert _count() == run.rows
+
+        status, _, _ = _sync(connect, new_run, Connection.objects.get())
+    assert status == "succeeded" and landed() == truth(emulator)
+
+
+def test_a_batch_asks_for_no_more_reports_than_the_quota_pays_for(tenant, emulator, connect, new_run, handoffs) -> None:
+    from django.test import override_settings
+
+    # Each report costs ~11 tokens; after the first 11 of 150, 139 remain: with five reports held in
+    # reserve, a batch may ask for 139 // 11 - 5 + 1 = 8 → at most five, then fewer as tokens shrink.
+    emulator.state.update_config(ga4_tokens_per_hour=150)
+    with override_settings(CONNECTORS_GA4_PAGE_SIZE=25):
+        status, run, _ = _sync(connect, new_run)
+
+    assert status == SyncRun.Status.QUEUED and run.resume_after is not None and "quota" in run.note.lower()
+    assert emulator.state.stats()["statuses"].get("429", 0) == 0, "Bosco paused before GA4 refused a batch"
+    assert 0 < _count() == run.rows
 
 
 def _records() -> list[Any]:
@@ -168,7 +223,7 @@ def test_permission_denied_fails_visibly(tenant, emulator, connect, new_run, han
     ],
 )
 def test_a_bad_report_page_lands_nothing(tenant, emulator, connect, new_run, handoffs, fault, expected) -> None:
-    emulator.state.add_fault(page=2, **REPORT, **fault)
+    emulator.state.add_fault(page=2, **LATER, **fault)
 
     status, run, _ = _sync(connect, new_run)
 
@@ -182,7 +237,7 @@ def test_a_bad_report_page_lands_nothing(tenant, emulator, connect, new_run, han
 
 @pytest.mark.parametrize("kind", ["server_error", "html_502", "truncated_json", "rate_limit"])
 def test_transient_failures_are_retried(tenant, emulator, connect, new_run, handoffs, kind) -> None:
-    emulator.state.add_fault(kind=kind, page=2, count=2, **REPORT)
+    emulator.state.add_fault(kind=kind, page=2, count=2, **LATER)
 
     status, run, _ = _sync(connect, new_run)
 
