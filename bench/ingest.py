@@ -16,10 +16,10 @@ emulator served. Repetitions are interleaved; the figures are medians, ratios of
 Then the file upload path (bench/ingest_files.py, in a process of its own): a generated CSV of
 1,000,000 rows (--quick: 100,000; --file-rows N), (f) a plain COPY of it against (g) Bosco's
 upload path, g/f, and the upload path's peak RSS.
-(d) is Shopify's backfill path: a bulk operation's JSONL file (the emulator's, orders and their
+(h) is Shopify's backfill path: a bulk operation's JSONL file (the emulator's, orders and their
 line items as `__parentId` lines) parsed, checked whole and landed by Bosco's Shopify client code
-(`orders_from_jsonl`, `parse_order`, `raw_records_land`), against (d0) a plain COPY of the same
-parsed orders into a table of the raw table's shape; d/d0 is the ratio the Shopify issue asks for
+(`orders_from_jsonl`, `parse_order`, `raw_records_land`), against (h0) a plain COPY of the same
+parsed orders into a table of the raw table's shape; h/h0 is the ratio the Shopify issue asks for
 (target ≥ 0.5). `--shopify-only` runs just that part.
 
     python bench/ingest.py            # about 100k rows, 5 repetitions
@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=None, help="days of history to sync")
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--file-rows", type=int, default=None, help="rows of the generated CSV (file upload path)")
-    parser.add_argument("--shopify-only", action="store_true", help="only (d): the Shopify bulk JSONL path")
+    parser.add_argument("--shopify-only", action="store_true", help="only (h): the Shopify bulk JSONL path")
     parser.add_argument("--shop-days", type=int, default=None, help="days of store orders in the bulk file")
     args = parser.parse_args()
     campaigns = args.campaigns or (36 if args.quick else 100)
@@ -185,7 +185,7 @@ SHOP = "bench-store.myshopify.com"
 
 
 def _shopify_bulk(days: int, repeat: int) -> dict[str, Any]:
-    """(d) a Shopify bulk file → Bosco's parse, whole-file check and landing; (d0) COPY of the parsed orders."""
+    """(h) a Shopify bulk file → Bosco's parse, whole-file check and landing; (h0) COPY of the parsed orders."""
     from zoneinfo import ZoneInfo
 
     from django.db import connection, transaction
@@ -237,8 +237,8 @@ def _shopify_bulk(days: int, repeat: int) -> dict[str, Any]:
             land_only_s.append(time.perf_counter() - started)
     finally:
         _truncate("bench_raw_copy", "raw_record")
-    d0 = orders / statistics.median(copy_s)
-    d = orders / statistics.median(bosco_s)
+    h0 = orders / statistics.median(copy_s)
+    h = orders / statistics.median(bosco_s)
     land_only = orders / statistics.median(land_only_s)
     assert len(parsed) == orders
     return {
@@ -246,11 +246,11 @@ def _shopify_bulk(days: int, repeat: int) -> dict[str, Any]:
         "shopify_orders": orders,
         "shopify_jsonl_lines": lines,
         "shopify_jsonl_mb": round(len(data) / 1e6, 2),
-        "shopify_copy_rows_per_s": round(d0),
-        "shopify_bulk_rows_per_s": round(d),
+        "shopify_copy_rows_per_s": round(h0),
+        "shopify_bulk_rows_per_s": round(h),
         "shopify_land_only_rows_per_s": round(land_only),
-        "shopify_ratio_d_d0": round(d / d0, 3),
-        "shopify_ratio_land_only_d0": round(land_only / d0, 3),
+        "shopify_ratio_h_h0": round(h / h0, 3),
+        "shopify_ratio_land_only_h0": round(land_only / h0, 3),
     }
 
 
@@ -273,15 +273,15 @@ def _print_shopify(shop: dict[str, Any]) -> None:
         f"{shop['shopify_jsonl_mb']} MB, {shop['shopify_days']} days)"
     )
     print(
-        f"(d0) COPY of the parsed orders into a table of the raw table's shape: {shop['shopify_copy_rows_per_s']:>9,} rows/s"
+        f"(h0) COPY of the parsed orders into a table of the raw table's shape: {shop['shopify_copy_rows_per_s']:>9,} rows/s"
     )
     print(
-        f"(d) bulk JSONL → parse, check the whole file, land (Bosco):         {shop['shopify_bulk_rows_per_s']:>9,} rows/s"
-        f"   d/d0 = {shop['shopify_ratio_d_d0']:.2f}"
+        f"(h) bulk JSONL → parse, check the whole file, land (Bosco):         {shop['shopify_bulk_rows_per_s']:>9,} rows/s"
+        f"   h/h0 = {shop['shopify_ratio_h_h0']:.2f}"
     )
     print(
         f"    landing alone of the checked orders:                             {shop['shopify_land_only_rows_per_s']:>9,} rows/s"
-        f"   /d0 = {shop['shopify_ratio_land_only_d0']:.2f}"
+        f"   /h0 = {shop['shopify_ratio_land_only_h0']:.2f}"
     )
 
 

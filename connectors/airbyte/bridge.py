@@ -156,7 +156,8 @@ class AirbyteSync:
         cursor_field = (self.configured[stream].get("cursor_field") or [None])[0]
         if not (isinstance(old, dict) and isinstance(new, dict) and cursor_field):
             return
-        before, after = old.get(cursor_field), new.get(cursor_field)
+        before: Any = old.get(cursor_field)
+        after: Any = new.get(cursor_field)
         if _comparable(before, after) and after < before:
             raise BridgeError(
                 f"The source's checkpoint for {stream} went backwards ({cursor_field} {after} after {before}). "

@@ -31,7 +31,9 @@ def _cell(value: Any) -> str:
 
 def stream_csv(*, connection: Connection, source: AirbyteSource, stream: str) -> Iterator[bytes]:
     schema = source.stream_schema(stream) or {}
-    columns = list(((schema.get("json_schema") or {}).get("properties") or {}).keys())
+    json_schema = schema.get("json_schema")
+    properties = json_schema.get("properties") if isinstance(json_schema, dict) else None
+    columns = list(properties) if isinstance(properties, dict) else []
     records = (
         RawRecord.objects.filter(stream=raw_stream_name(connection.pk, stream))
         .order_by("record_key")

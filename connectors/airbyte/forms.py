@@ -95,10 +95,10 @@ def _scalar_field(
             except re.error:
                 pass
         if schema.get("airbyte_secret"):
-            widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
-            return forms.CharField(widget=widget, validators=validators, strip=False, **common), "secret"
+            secret = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
+            return forms.CharField(widget=secret, validators=validators, strip=False, **common), "secret"
         multiline = bool(schema.get("multiline"))
-        widget = forms.Textarea(attrs={"rows": 3}) if multiline else forms.TextInput()
+        widget: forms.Widget = forms.Textarea(attrs={"rows": 3}) if multiline else forms.TextInput()
         return forms.CharField(widget=widget, initial=default, validators=validators, **common), "string"
     if types == {"integer"}:
         return forms.IntegerField(
@@ -114,7 +114,8 @@ def _scalar_field(
     if types == {"boolean"}:
         return forms.BooleanField(label=label, help_text=help_text, required=False, initial=bool(default)), "boolean"
     if types == {"array"}:
-        items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
+        raw_items = schema.get("items")
+        items: dict[str, Any] = raw_items if isinstance(raw_items, dict) else {}
         if _types(items) == {"string"} and isinstance(items.get("enum"), list):
             choices = [(str(v), str(v)) for v in items["enum"]]
             return forms.MultipleChoiceField(

@@ -484,9 +484,9 @@ class ShopifyClient(AuthenticatedApi):
         orders = data.get("orders")
         if not isinstance(orders, dict) or not isinstance(orders.get("edges"), list):
             raise v.envelope_error(where, LABEL, f"data.orders.edges should be a list, got {v.describe(orders)}")
-        info = orders.get("pageInfo")
-        if not isinstance(info, dict) or not isinstance(info.get("hasNextPage"), bool):
-            raise v.envelope_error(where, LABEL, f"pageInfo should say hasNextPage, got {v.describe(info)}")
+        page_info = orders.get("pageInfo")
+        if not isinstance(page_info, dict) or not isinstance(page_info.get("hasNextPage"), bool):
+            raise v.envelope_error(where, LABEL, f"pageInfo should say hasNextPage, got {v.describe(page_info)}")
         nodes: list[Any] = []
         for edge in orders["edges"]:
             node = edge.get("node") if isinstance(edge, dict) else None
@@ -501,7 +501,7 @@ class ShopifyClient(AuthenticatedApi):
         rows = v.rows_of(
             nodes, parse_order(shop, self.shop_zone(shop), date_from, date_to), where=where, platform_label=LABEL
         )
-        next_token = info.get("endCursor") if info["hasNextPage"] else None
-        if info["hasNextPage"] and not isinstance(next_token, str):
+        next_token = page_info.get("endCursor") if page_info["hasNextPage"] else None
+        if page_info["hasNextPage"] and not isinstance(next_token, str):
             raise v.envelope_error(where, LABEL, "pageInfo says there is a next page but gives no endCursor")
         return Page(rows=rows, next_token=next_token)
