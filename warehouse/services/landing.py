@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -40,7 +41,18 @@ class LandingResult:
 _STAGE = "raw_record_landing"
 # Compact, no circular-reference bookkeeping, non-ASCII as is: jsonb stores the same value as
 # with json.dumps' defaults, for less work per row (the hot loop of every sync).
-_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+_encode_json_stdlib = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
+
+
+def _encode_json(payload: Any) -> str:
+    """The payload as JSON text for COPY: orjson (about ten times json's speed) for the values
+    JSON has; what it refuses (a Decimal, an integer beyond 64 bits, a lone surrogate) takes
+    json's path, so every payload json could store is stored as before."""
+    try:
+        return orjson.dumps(payload, option=_ORJSON_OPTIONS).decode()
+    except TypeError:
+        return _encode_json_stdlib(payload)
 
 
 def raw_records_land(
