@@ -17,6 +17,11 @@ The body is a SELECT (merge / upsert) followed by optional `-- step: <name>` sta
 whose name starts with `after_` run after the merge, the others before it. A script model is
 only steps. Parameters are psycopg named parameters (`%(date_from)s`), so a literal percent
 sign is written `%%`.
+
+A body line `-- include: <fragment>` is replaced by warehouse/sql/fragments/<fragment>.sql
+before anything else: SQL several models must compute identically (the reporting-currency
+conversion, `fx_rates` and `fx_columns`) is written once. A model's sha256 covers the
+fragments it includes, so changing a fragment is a change to every model that uses it.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from pathlib import Path
 from bosco.platforms import UPLOAD_PREFIX
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+FRAGMENT_DIR = SQL_DIR / "fragments"
 LAYERS = ("staging", "dimensions", "facts", "rollups")
 MATERIALIZATIONS = ("merge", "upsert", "script")
 
@@ -40,6 +46,7 @@ SOURCES: dict[str, str] = {
     "dim_platform": "seeds",
 }
 
+_INCLUDE = re.compile(r"^--\s*include:\s*(?P<name>[a-z_]+)\s*$")
 _HEADER = re.compile(r"^--\s*(?P<key>[a-z_]+):\s?(?P<value>.*)$")
 _TEST = re.compile(
     r"^(?P<kind>[a-z_]+)\((?P<args>[^)]*)\)\s*(?:\"(?P<message>[^\"]*)\")?\s*(?:\[(?P<severity>warn|error)\])?$"
@@ -110,6 +117,25 @@ def parse_test(text: str) -> TestSpec:
     return TestSpec(kind=match["kind"], args=parsed, severity=match["severity"] or "error", message=match["message"])
 
 
+def fragment(name: str) -> str:
+    """A shared SQL fragment's text (its comment lines included; they are SQL comments)."""
+    path = FRAGMENT_DIR / f"{name}.sql"
+    if not path.is_file():
+        raise ModelDefinitionError(f"unknown SQL fragment {name!r} (no {path})")
+    text = path.read_text().rstrip("\n")
+    if any(_INCLUDE.match(line) or re.match(r"^--\s*step:", line) for line in text.splitlines()):
+        raise ModelDefinitionError(f"{path}: a fragment holds neither includes nor steps")
+    return text
+
+
+def _expand(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        match = _INCLUDE.match(line)
+        out.extend(fragment(match["name"]).splitlines() if match else [line])
+    return out
+
+
 def parse_model(path: Path) -> SqlModel:
     text = path.read_text()
     header: dict[str, list[str]] = {}
@@ -123,6 +149,7 @@ def parse_model(path: Path) -> SqlModel:
                 continue
             in_header = False
         body_lines.append(line)
+    body_lines = _expand(body_lines)
     name = (header.get("name") or [path.stem])[0]
     if name != path.stem:
         raise ModelDefinitionError(f"{path}: model name {name!r} must match the file name")
@@ -175,14 +202,15 @@ def parse_model(path: Path) -> SqlModel:
         select_sql=select_sql,
         steps=tuple(steps),
         path=path,
-        sha256=hashlib.sha256(text.encode()).hexdigest(),
+        sha256=hashlib.sha256("\n".join((text, *body_lines)).encode()).hexdigest(),
     )
 
 
 @cache
 def models() -> dict[str, SqlModel]:
     """Every model, in dependency order (inputs before the models that read them)."""
-    found = {m.name: m for m in (parse_model(p) for p in sorted(SQL_DIR.glob("*/*.sql")))}
+    files = sorted(p for p in SQL_DIR.glob("*/*.sql") if p.parent.name in LAYERS)  # not fragments/
+    found = {m.name: m for m in (parse_model(p) for p in files)}
     for model in found.values():
         unknown = [i for i in model.inputs if i not in found and i not in SOURCES]
         if unknown:

@@ -60,37 +60,8 @@ WITH orders AS (
       FROM days d
       LEFT JOIN stg_shopify__shop s ON s.account_id = d.account_id
       LEFT JOIN dim_platform p ON p.code = 'shopify'
-), pairs AS MATERIALIZED (
-    SELECT DISTINCT currency, date_day FROM enriched WHERE currency ~ '^[A-Z]{3}$'
-), rates AS MATERIALIZED (
-    -- the ad fact's conversion: ECB units per euro, amount × rate(R) / rate(C), the euro being 1
-    SELECT pr.currency, pr.date_day,
-           CASE WHEN pr.currency = %(reporting_currency)s THEN 1::numeric
-                ELSE round(dst.rate / src.rate, 14) END AS fx_rate,
-           CASE WHEN pr.currency = %(reporting_currency)s THEN pr.date_day
-                ELSE least(src.date, dst.date) END AS fx_rate_date,
-           CASE WHEN pr.currency = %(reporting_currency)s THEN 'none'
-                ELSE coalesce(CASE WHEN src.source IS NULL OR src.source = dst.source THEN dst.source
-                                   WHEN dst.source IS NULL THEN src.source
-                                   ELSE left(src.source || '+' || dst.source, 16) END, 'none') END AS fx_source
-      FROM pairs pr
-      LEFT JOIN LATERAL (
-            SELECT 1::numeric AS rate, pr.date_day AS date, NULL::text AS source WHERE pr.currency = 'EUR'
-            UNION ALL
-            (SELECT f.rate, f.date, f.source FROM wh_fx_rate f
-              WHERE pr.currency <> 'EUR' AND f.currency = pr.currency
-                AND f.date <= pr.date_day AND f.date >= pr.date_day - %(fx_max_fallback_days)s::int
-              ORDER BY f.date DESC LIMIT 1)
-      ) src ON true
-      LEFT JOIN LATERAL (
-            SELECT 1::numeric AS rate, pr.date_day AS date, NULL::text AS source WHERE %(reporting_currency)s = 'EUR'
-            UNION ALL
-            (SELECT f.rate, f.date, f.source FROM wh_fx_rate f
-              WHERE %(reporting_currency)s <> 'EUR' AND f.currency = %(reporting_currency)s
-                AND f.date <= pr.date_day AND f.date >= pr.date_day - %(fx_max_fallback_days)s::int
-              ORDER BY f.date DESC LIMIT 1)
-      ) dst ON true
-)
+),
+-- include: fx_rates
 SELECT e.account_id, e.date_day,
        e.orders, e.new_customers, e.returning_customers, e.items,
        e.gross_sales_micros, e.discounts_micros, e.refunds_micros, e.refunds_by_order_date_micros,
@@ -103,10 +74,7 @@ SELECT e.account_id, e.date_day,
        round(e.refunds_by_order_date_micros * r.fx_rate)::bigint AS refunds_by_order_date_reporting_micros,
        round(e.net_revenue_micros * r.fx_rate)::bigint AS net_revenue_reporting_micros,
        round(e.new_customer_revenue_micros * r.fx_rate)::bigint AS new_customer_revenue_reporting_micros,
-       r.fx_rate,
-       r.fx_rate_date,
-       r.fx_rate_date < e.date_day AS fx_fallback,
-       coalesce(r.fx_source, 'none') AS fx_source,
+-- include: fx_columns
        CASE WHEN e.time_zone IS NULL OR e.restatement_days IS NULL THEN true
             ELSE e.date_day > (%(now)s::timestamptz AT TIME ZONE e.time_zone)::date - e.restatement_days END AS is_settling,
        %(run_id)s::bigint AS run_id,

@@ -28,46 +28,14 @@ WITH daily AS (
            CASE WHEN d.any_zone = ANY(%(valid_time_zones)s) THEN d.any_zone END AS time_zone,
            (SELECT restatement_days FROM dim_platform WHERE code = 'ga4') AS restatement_days
       FROM daily d
-), pairs AS MATERIALIZED (
-    SELECT DISTINCT currency, date_day FROM enriched WHERE currency ~ '^[A-Z]{3}$'
-), rates AS MATERIALIZED (
-    -- ECB rates are units per euro: amount in C → amount × rate(R) / rate(C), the euro being 1.
-    SELECT pr.currency, pr.date_day,
-           CASE WHEN pr.currency = %(reporting_currency)s THEN 1::numeric
-                ELSE round(dst.rate / src.rate, 14) END AS fx_rate,
-           CASE WHEN pr.currency = %(reporting_currency)s THEN pr.date_day
-                ELSE least(src.date, dst.date) END AS fx_rate_date,
-           CASE WHEN pr.currency = %(reporting_currency)s THEN 'none'
-                ELSE coalesce(CASE WHEN src.source IS NULL OR src.source = dst.source THEN dst.source
-                                   WHEN dst.source IS NULL THEN src.source
-                                   ELSE left(src.source || '+' || dst.source, 16) END, 'none') END AS fx_source
-      FROM pairs pr
-      LEFT JOIN LATERAL (
-            SELECT 1::numeric AS rate, pr.date_day AS date, NULL::text AS source WHERE pr.currency = 'EUR'
-            UNION ALL
-            (SELECT f.rate, f.date, f.source FROM wh_fx_rate f
-              WHERE pr.currency <> 'EUR' AND f.currency = pr.currency
-                AND f.date <= pr.date_day AND f.date >= pr.date_day - %(fx_max_fallback_days)s::int
-              ORDER BY f.date DESC LIMIT 1)
-      ) src ON true
-      LEFT JOIN LATERAL (
-            SELECT 1::numeric AS rate, pr.date_day AS date, NULL::text AS source WHERE %(reporting_currency)s = 'EUR'
-            UNION ALL
-            (SELECT f.rate, f.date, f.source FROM wh_fx_rate f
-              WHERE %(reporting_currency)s <> 'EUR' AND f.currency = %(reporting_currency)s
-                AND f.date <= pr.date_day AND f.date >= pr.date_day - %(fx_max_fallback_days)s::int
-              ORDER BY f.date DESC LIMIT 1)
-      ) dst ON true
-)
+),
+-- include: fx_rates
 SELECT e.property_id, e.date_day, e.traffic_key, e.channel_group, e.source, e.medium, e.campaign,
        e.sessions, e.engaged_sessions, e.total_users, e.new_users, e.key_events, e.purchase_revenue_micros,
        e.currency, e.time_zone,
        %(reporting_currency)s::text AS reporting_currency,
        round(e.purchase_revenue_micros * r.fx_rate)::bigint AS purchase_revenue_reporting_micros,
-       r.fx_rate,
-       r.fx_rate_date,
-       r.fx_rate_date < e.date_day AS fx_fallback,
-       coalesce(r.fx_source, 'none') AS fx_source,
+-- include: fx_columns
        e.is_other, e.has_other_row, e.is_thresholded,
        CASE WHEN e.time_zone IS NULL OR e.restatement_days IS NULL THEN true
             ELSE e.date_day > (%(now)s::timestamptz AT TIME ZONE e.time_zone)::date - e.restatement_days END AS is_settling,
