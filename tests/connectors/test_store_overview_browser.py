@@ -4,7 +4,11 @@ ad platforms' tiles, with the numbers the warehouse holds.
 
 The data is built the way the Store page's browser test builds it: Google Ads synced from the
 emulator and transformed by the real worker, the Shopify store connected through the install flow in
-the browser and backfilled by the worker. Every page load waits for the DOM and then for named
+the browser and backfilled by the worker — through a bulk operation, as every backfill is. (The
+earlier in-process version of this test "hung": it read 70 days of orders by calling `fetch_page`
+without `start_chunk`, i.e. through the paged GraphQL path, 250 orders a page at 752 cost points
+against the emulator's 2,000-point bucket refilling at 100 points/s; the client honours that
+throttle, so ~100 pages waited ~7.5 s each — a quarter of an hour that looked like a hang.) Every page load waits for the DOM and then for named
 elements, never for "network idle": a page that keeps an htmx request open (a poll, a fragment that
 loads itself again) would otherwise hold the test until the suite's own limit, and every wait has a
 timeout so a stuck worker fails the test with a message instead of hanging it.
