@@ -69,7 +69,7 @@ def test_connect_a_shopify_store_in_a_browser_and_see_its_store_page(
     assert orders > 0
     web.screenshot("data-sources-shopify")
 
-    web.goto("/store/?preset=custom&from=2026-10-22&to=2026-11-20", tenant)
+    web.goto("/store/?period=custom&from=2026-10-22&to=2026-11-20", tenant)  # the emulator's last 30 days
     expect(page.get_by_role("heading", name="Top products")).to_be_visible()
     expect(page.locator("#top-products tbody tr")).not_to_have_count(0)
     expect(page.locator('#kpis [data-metric="orders"] .kpi-value')).not_to_have_text("—")
