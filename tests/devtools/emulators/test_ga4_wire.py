@@ -187,3 +187,21 @@ def test_ga4_faults(
     srv.state.add_fault(platform="ga4", endpoint="runReport", **fault)
     assert check(run(http, ga4, report()).json())
     assert srv.state.stats()["faults_fired"] == {fault["kind"]: 1}
+
+
+def test_a_batch_spoils_one_report_by_its_page_and_fails_whole_on_a_reports_quota(
+    srv: EmulatorServer, http: httpx.Client, ga4: dict[str, str]
+) -> None:
+    pages = [report(limit=20, offset=20 * i, returnPropertyQuota=True) for i in range(3)]
+    srv.state.add_fault(platform="ga4", endpoint="batchRunReports", page=2, kind="sampled")
+    body = http.post(f"{DATA}/{US}:batchRunReports", headers=ga4, json={"requests": pages}).json()
+    flags = ["samplingMetadatas" in r["metadata"] for r in body["reports"]]
+    assert flags == [False, True, False], "only the report of page 2 is sampled"
+    assert [r["rows"][0] for r in body["reports"]] != [body["reports"][0]["rows"][0]] * 3, "three pages"
+    left = [r["propertyQuota"]["tokensPerHour"]["remaining"] for r in body["reports"]]
+    assert left == sorted(left, reverse=True) and len(set(left)) == 3, "each report is charged"
+
+    srv.state.add_fault(platform="ga4", endpoint="batchRunReports", page=3, kind="quota_exhausted")
+    refused = http.post(f"{DATA}/{US}:batchRunReports", headers=ga4, json={"requests": pages})
+    assert refused.status_code == 429 and "reports" not in refused.json()
+    assert refused.json()["error"]["status"] == "RESOURCE_EXHAUSTED"
