@@ -48,6 +48,13 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(minute=25),
         "options": {"expires": 1800},
     },
+    # Journeys: the same hourly fan-out, for workspaces whose local time is 03:xx: conversion
+    # paths from the tracked first-party events and store orders, attributed with every model.
+    "insights.journeys-nightly": {
+        "task": "insights.tasks.attribute_journeys_due",
+        "schedule": crontab(minute=35),
+        "options": {"expires": 1800},
+    },
     # --- end Insights
     # --- Billing: owners hear 7 and 1 days before their trial ends (idempotent per workspace and
     # milestone); webhook events whose handling crashed past all retries are queued again.
