@@ -114,7 +114,7 @@ def test_beat_fan_out_builds_journeys_in_each_workspace_on_a_worker(celery_worke
     def run_all() -> dict[str, dict]:
         ids = attribute_journeys_due.delay(all_workspaces=True).get(timeout=60)
         reports = [AsyncResult(i).get(timeout=240) for i in ids]
-        return {r.get("import_id") and "tracked" or r["status"]: r for r in reports}
+        return {("tracked" if r.get("import_id") else r["status"]): r for r in reports}
 
     first = run_all()
     assert first["tracked"]["status"] == "built" and first["tracked"]["conversions"] == 4
