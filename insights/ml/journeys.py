@@ -251,6 +251,8 @@ def classify(event: EventRow, campaigns: Mapping[str, CampaignRef]) -> Touch | N
 
 
 def _campaign_marker(event: EventRow) -> tuple[str, str, str] | None:
+    if not (event.utm_source or event.utm_campaign or event.click_id):
+        return None
     marker = (_clean(event.utm_source).lower(), _clean(event.utm_campaign).lower(), _clean(event.click_id))
     return marker if any(marker) else None
 
@@ -267,8 +269,8 @@ def sessionise(events: Sequence[EventRow], campaigns: Mapping[str, CampaignRef])
         event_marker = _campaign_marker(event)
         new_session = (
             last_at is None
-            or event.occurred_at - last_at > SESSION_TIMEOUT
             or (event_marker is not None and event_marker != marker)
+            or event.occurred_at - last_at > SESSION_TIMEOUT
         )
         if new_session:
             touch = classify(event, campaigns)
@@ -335,9 +337,11 @@ def stitch(events: Iterable[EventRow], orders: Iterable[StoreOrder] = ()) -> Uni
     people = UnionFind()
     for event in events:
         visitor = "visitor:" + event.visitor
-        people.find(visitor)
-        for key in _identity_keys(event):
-            people.union(visitor, key)
+        if visitor not in people.parent:
+            people.find(visitor)
+        if event.customer_id or event.email_sha256 or event.order_id or event.checkout_token or event.cart_token:
+            for key in _identity_keys(event):
+                people.union(visitor, key)
     for order in orders:
         if order.customer_id:
             people.union(
