@@ -52,6 +52,9 @@ SHARED_APPS = [
     "digests",
     # The support console (docs/support.md): public-schema audit, health summaries, exports.
     "support",
+    # First-party tracking: its settings and key directory are public, its events per workspace
+    # (tracking.routers keeps each table on its side; docs/tracking.md).
+    "tracking",
 ]
 TENANT_APPS = [
     "connectors",
@@ -59,6 +62,7 @@ TENANT_APPS = [
     "insights",
     "alerts",
     "uploads",
+    "tracking",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -78,7 +82,11 @@ SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 TENANT_LIMIT_SET_CALLS = True
 # The replica router first (reads of workspace data in page and API views, bosco/replica.py); it
 # answers nothing about migrations for the primary, so django-tenants' router decides those.
-DATABASE_ROUTERS = ["bosco.replica.ReplicaRouter", "django_tenants.routers.TenantSyncRouter"]
+DATABASE_ROUTERS = [
+    "bosco.replica.ReplicaRouter",
+    "tracking.routers.TrackingSchemaRouter",
+    "django_tenants.routers.TenantSyncRouter",
+]
 
 ROOT_URLCONF = "bosco.urls_tenants"
 PUBLIC_SCHEMA_URLCONF = "bosco.urls_public"
