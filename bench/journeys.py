@@ -33,7 +33,8 @@ COLUMNS = (
     " utm_medium, utm_campaign, utm_content, utm_term, click_id_type, click_id, ip_truncated, browser, os, device,"
     " properties"
 )
-N = "\\N"
+N = ""  # identity and click columns are '' when absent
+NULL = "\\N"
 
 
 def log(message: str) -> None:
@@ -103,8 +104,8 @@ def generate(target: int, *, seed: int = 3) -> tuple[io.StringIO, int]:
                             N,
                             N,
                             N,
-                            N,
-                            N,
+                            NULL,
+                            "",
                             "https://shop.example/p" + (f"?utm_source={src}" if first and src else ""),
                             "/p",
                             f"https://{ref}/" if first and ref else "https://shop.example/",

@@ -49,11 +49,11 @@ def land_hand_journeys(first_day: date) -> None:
                 kind=e.kind,
                 anonymous_id=e.visitor,
                 session_hint="",
-                customer_id=e.customer_id or None,
-                email_sha256=e.email_sha256 or None,
-                order_id=e.order_id or None,
+                customer_id=e.customer_id,
+                email_sha256=e.email_sha256,
+                order_id=e.order_id,
                 revenue=Decimal(str(e.revenue)) if e.kind == "order" else None,
-                currency="EUR" if e.kind == "order" else None,
+                currency="EUR" if e.kind == "order" else "",
                 url=f"https://{e.host}/",
                 path="/",
                 referrer=f"https://{e.referrer_host}/" if e.referrer_host else "",
@@ -61,8 +61,8 @@ def land_hand_journeys(first_day: date) -> None:
                 utm_source=e.utm_source,
                 utm_medium=e.utm_medium,
                 utm_campaign=utm_campaign,
-                click_id_type=e.click_id_type or None,
-                click_id=e.click_id or None,
+                click_id_type=e.click_id_type,
+                click_id=e.click_id,
             )
         )
     Event.objects.bulk_create(rows)

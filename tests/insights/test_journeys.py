@@ -19,6 +19,8 @@ from tests.insights.conftest import in_schema, land_history, yesterday_utc
 from tests.insights.journey_data import hand_period, land_hand_journeys
 from warehouse.models import AdPerformanceDaily
 
+pytestmark = pytest.mark.django_db
+
 # Shapley credit of the hand journeys (worked out in tests/insights/ml/test_journeys.py)
 HAND_SHAPLEY = {"Meta Ads": 4 / 3, "Google Ads": 5 / 6, "Email": 11 / 6}
 HAND_SHAPLEY_VALUE = {"Meta Ads": 100 / 3 + 50, "Google Ads": 100 / 3 + 40, "Email": 100 / 3 + 80}
@@ -102,6 +104,7 @@ def test_the_api_serves_journeys_with_their_paths_and_claims(make_workspace, wor
 
 @pytest.mark.celery_worker
 @pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
 def test_beat_fan_out_builds_journeys_in_each_workspace_on_a_worker(celery_worker, make_workspace) -> None:
     as_of = yesterday_utc()
     tracked = make_workspace("jr-w-a", reporting_currency="EUR", time_zone="UTC")
