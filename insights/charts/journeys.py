@@ -36,6 +36,8 @@ def distribution_figure(
     layout.update(bargap=0.3)
     layout["xaxis"].update(type="category", title={"text": axis_title, "font": {"size": 12}})
     layout["yaxis"].update(title={"text": "Conversions", "font": {"size": 12}}, tickformat=",d")
+    if max(counts, default=0) <= 6:  # whole conversions: no 0.5 ticks rounded into repeated labels
+        layout["yaxis"]["dtick"] = 1
     return {"data": data, "layout": layout}
 
 
