@@ -235,7 +235,7 @@ def _event_row(raw: Any, *, common: dict[str, Any], received_at: dt.datetime, of
         if not revenue.is_finite() or abs(revenue) >= Decimal("1e14"):
             raise ValueError("revenue out of range")
         row["revenue"] = str(revenue.quantize(Decimal("0.0001")))
-        currency = _text(data.pop("currency", ""), 3).upper()
+        currency = _text(data.pop("currency", ""), 10).strip().upper()
         if not _CURRENCY.match(currency):
             raise ValueError("currency must be an ISO 4217 code")
         row["currency"] = currency

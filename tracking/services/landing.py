@@ -69,10 +69,12 @@ def _copy_rows(rows: list[list[Any]]) -> int:
     """Stage the rows with COPY and insert the new ones; how many were inserted."""
     columns = ", ".join(COLUMNS)
     with connection.cursor() as cursor:
+        # IF NOT EXISTS + TRUNCATE: a caller's outer transaction may land several batches in one.
         cursor.execute(
-            f"CREATE TEMP TABLE tracking_event_staging ON COMMIT DROP AS "
+            f"CREATE TEMP TABLE IF NOT EXISTS tracking_event_staging ON COMMIT DROP AS "
             f"SELECT {columns} FROM tracking_event WITH NO DATA"
         )
+        cursor.execute("TRUNCATE tracking_event_staging")
         raw = cursor.cursor  # psycopg 3's cursor, for COPY
         with raw.copy(f"COPY tracking_event_staging ({columns}) FROM STDIN") as copy:
             for row in rows:

@@ -35,6 +35,13 @@ def normalise_origin(value: str) -> str:
     return f"{parts.scheme}://{parts.hostname.lower()}{port}"
 
 
+def _forget_now_and_after_commit(public_key: str) -> None:
+    """Drop the endpoint's cached view of a key now, and again once the change is visible to all
+    (a beacon between the two may have cached the state before the commit)."""
+    buffer.forget_key_config(public_key)
+    transaction.on_commit(lambda: buffer.forget_key_config(public_key))
+
+
 @transaction.atomic
 def tracking_settings_ensure(*, workspace: Workspace) -> TrackingSettings:
     settings, _ = TrackingSettings.objects.get_or_create(workspace=workspace, defaults={"public_key": _new_key()})
@@ -66,8 +73,7 @@ def tracking_settings_update(
     settings.enabled = enabled
     settings.updated_at = timezone.now()
     settings.save()
-    key = settings.public_key
-    transaction.on_commit(lambda: buffer.forget_key_config(key))
+    _forget_now_and_after_commit(settings.public_key)
     return settings
 
 
@@ -81,7 +87,7 @@ def tracking_key_rotate(*, workspace: Workspace) -> TrackingSettings:
     settings.key_rotated_at = timezone.now()
     settings.updated_at = settings.key_rotated_at
     settings.save()
-    transaction.on_commit(lambda: buffer.forget_key_config(old_key))
+    _forget_now_and_after_commit(old_key)
     return settings
 
 
