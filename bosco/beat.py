@@ -85,6 +85,20 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": 600},
     },
     # --- end Digests
+    # --- Tracking: a backstop for landing buffered beacons (each accepted beacon also queues a
+    # landing within seconds), which also reclaims entries a killed worker held; and the nightly
+    # retention of events.
+    "tracking.land-pending": {
+        "task": "tracking.tasks.land_all_pending",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 50},
+    },
+    "tracking.retention": {
+        "task": "tracking.tasks.apply_retention_all",
+        "schedule": crontab(minute=35, hour=3),
+        "options": {"expires": 3 * 3600},
+    },
+    # --- end Tracking
     # --- Support: each workspace's health summary for the console (also refreshed after every
     # warehouse run), and exports past their retention removed.
     "support.refresh-health": {

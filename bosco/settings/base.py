@@ -493,6 +493,14 @@ AIRBYTE_CPU_LIMIT_SECONDS = env.int("AIRBYTE_CPU_LIMIT_SECONDS", default=3 * 360
 AIRBYTE_MAX_BUFFERED_RECORDS = env.int("AIRBYTE_MAX_BUFFERED_RECORDS", default=200_000)
 # --- end Connectors ------------------------------------------------------------------------------
 
+# --- Tracking (issue 19, docs/tracking.md): the collect endpoint's flood limits (beacons a minute
+# per client address, IPv4 /24 or IPv6 /48, and per workspace key) and how long a buffered beacon a
+# worker took but never acknowledged waits before another worker lands it.
+TRACKING_RATE_PER_IP_MINUTE = env.int("TRACKING_RATE_PER_IP_MINUTE", default=600)
+TRACKING_RATE_PER_KEY_MINUTE = env.int("TRACKING_RATE_PER_KEY_MINUTE", default=60_000)
+TRACKING_RECLAIM_IDLE_SECONDS = env.float("TRACKING_RECLAIM_IDLE_SECONDS", default=120.0)
+# --- end Tracking
+
 # --- Insights (issue 7): plotly.js is served from the installed `plotly` package as
 # vendor/plotly/plotly.min.js (bosco/staticfiles.py), so the browser draws every figure with the
 # plotly version that built it, and no chart asset comes from a CDN.
