@@ -17,11 +17,13 @@ from the order and the step (uuid5), so sending the demo again is deduplicated b
 
 from __future__ import annotations
 
+import json
 import random
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 DEMO_ORIGIN_HOST = "bosco-demo.myshopify.com"
@@ -130,11 +132,13 @@ def simulate_visits(
     *, orders: Sequence[DemoOrder], campaigns: dict[str, list[str]], seed: int = 7, now: datetime
 ) -> list[dict[str, Any]]:
     """Journeys of the tracked orders and of browsing non-buyers, oldest first, none after `now`."""
-    rng = random.Random(f"demo-journeys:{seed}")
     names, weights = zip(*CHANNELS, strict=True)
     events: list[dict[str, Any]] = []
-    tracked = [o for o in orders if rng.random() < TRACKED_ORDER_SHARE]
+    # one generator per order (and per browsing visitor below): the same order always gets the same
+    # journey and event ids, whichever window of orders a run looks at
+    tracked = [o for o in orders if random.Random(f"{seed}:tracked:{o.order_id}").random() < TRACKED_ORDER_SHARE]
     for order in tracked:
+        rng = random.Random(f"{seed}:order:{order.order_id}")
         key = f"order:{order.order_id}"
         visitor = _event_id(key, "visitor")[:18]
         sessions = rng.choices((1, 2, 3, 4, 5), (0.36, 0.30, 0.18, 0.10, 0.06))[0]
@@ -175,13 +179,17 @@ def simulate_visits(
                 "url": f"https://{DEMO_ORIGIN_HOST}/checkouts/thank-you",
             }
         )
-    if orders:
-        first = min(o.created_at for o in orders)
-        period = max(timedelta(hours=1), now - first)
-        for n in range(int(len(tracked) * NON_BUYERS_PER_ORDER)):
-            key = f"browser:{n}"
+    per_day: dict[str, int] = {}
+    for order in tracked:
+        day = order.created_at.date().isoformat()
+        per_day[day] = per_day.get(day, 0) + 1
+    for day, count in sorted(per_day.items()):
+        day_start = datetime.fromisoformat(day).replace(tzinfo=now.tzinfo)
+        for n in range(int(count * NON_BUYERS_PER_ORDER)):
+            rng = random.Random(f"{seed}:browser:{day}:{n}")
+            key = f"browser:{day}:{n}"
             visitor = _event_id(key, "visitor")[:18]
-            start = first + period * rng.random()
+            start = day_start + timedelta(seconds=rng.randrange(86_400))
             for _ in range(rng.choices((1, 2, 3), (0.6, 0.28, 0.12))[0]):
                 if start >= now:
                     break
@@ -203,4 +211,172 @@ def batches(events: Iterable[dict[str, Any]], size: int) -> Iterable[list[dict[s
         yield batch
 
 
-Sender = Callable[[list[dict[str, Any]]], int]
+def beacon_body(events: Sequence[dict[str, Any]], *, sent_at: datetime) -> bytes:
+    """The snippet's beacon for these events (the collect endpoint's JSON shape)."""
+    out = []
+    for e in events:
+        data = {k: e[k] for k in ("customer_id", "order_id", "revenue", "currency") if e.get(k) not in (None, "")}
+        item: dict[str, Any] = {
+            "id": e["event_id"],
+            "type": e["kind"],
+            "t": int(e["occurred_at"].timestamp() * 1000),
+            "url": e.get("url", ""),
+            "ref": e.get("referrer", ""),
+            "aid": e["anonymous_id"],
+            "sid": e["anonymous_id"][:8],
+        }
+        if data:
+            item["data"] = data
+        out.append(item)
+    return json.dumps({"sent_at": int(sent_at.timestamp() * 1000), "events": out}).encode()
+
+
+BROWSER_UA = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+)
+
+
+def send_visits(
+    events: Sequence[dict[str, Any]],
+    *,
+    collect_url: str,
+    origin: str,
+    host: str = "",
+    batch_size: int = 40,
+    timeout: float = 30.0,
+    out: Callable[[str], Any] = print,
+) -> int:
+    """POST the events to the collect endpoint as browsers would; returns the events accepted.
+
+    A 429 (the endpoint's per-address limit) waits for the next minute's window, as a real
+    visitor's next beacon would come later; any other refusal stops with its message.
+    """
+    import httpx
+
+    accepted = 0
+    headers = {"Origin": origin, "User-Agent": BROWSER_UA, "Content-Type": "text/plain;charset=UTF-8"}
+    if host:
+        headers["Host"] = host
+    with httpx.Client(timeout=timeout) as client:
+        for batch in batches(events, batch_size):
+            while True:
+                response = client.post(
+                    collect_url, content=beacon_body(batch, sent_at=datetime.now(tz=UTC)), headers=headers
+                )
+                if response.status_code != 429:
+                    break
+                out("demo: collect endpoint rate limit reached; waiting for the next minute")
+                time.sleep(61 - datetime.now(tz=UTC).second)
+            if response.status_code != 204:
+                raise RuntimeError(f"collect refused a demo beacon: {response.status_code} {response.text[:200]}")
+            accepted += len(batch)
+    return accepted
+
+
+# --------------------------------------------------------------------------- the demo workspace
+
+#: the collect endpoint refuses event times more than two days old; the rest of the history is
+#: landed the way the endpoint would have landed it when it happened (same parser, same COPY)
+HTTP_WINDOW = timedelta(hours=40)
+DEMO_DAYS = 28
+HISTORY_IP = "203.0.113.7"
+
+
+def _demo_orders(since: datetime) -> list[DemoOrder]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT order_id, coalesce(customer_id, ''), created_at, (gross_micros - discounts_micros) / 1e6,
+                      coalesce(currency, 'USD'), coalesce(utm_source, ''), coalesce(utm_campaign, ''),
+                      coalesce(customer_order_index, 1) > 1
+                 FROM stg_shopify__order
+                WHERE created_at >= %s AND NOT is_test AND NOT is_cancelled
+                  AND coalesce(source_name, 'web') = 'web'
+                ORDER BY created_at""",
+            [since],
+        )
+        return [
+            DemoOrder(str(a), str(b), c, float(d), e, f, g, bool(h)) for a, b, c, d, e, f, g, h in cursor.fetchall()
+        ]
+
+
+def _demo_campaigns() -> dict[str, list[str]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT platform, name FROM dim_campaign WHERE name IS NOT NULL ORDER BY platform, name")
+        out: dict[str, list[str]] = {}
+        for platform, name in cursor.fetchall():
+            out.setdefault(platform, []).append(name)
+        return out
+
+
+def _land_history(events: Sequence[dict[str, Any]]) -> int:
+    """Older visits through the endpoint's parser and the landing's COPY, received when they happened."""
+    from django.db import transaction
+
+    from tracking.collect.parsing import encode_rows, parse_beacon
+    from tracking.services.landing import _copy_rows
+
+    inserted = 0
+    with transaction.atomic():
+        for batch in batches(events, 40):
+            received = batch[-1]["occurred_at"] + timedelta(seconds=20)
+            beacon = parse_beacon(
+                beacon_body(batch, sent_at=received), received_at=received, client_ip=HISTORY_IP, user_agent=BROWSER_UA
+            )
+            inserted += _copy_rows(json.loads(encode_rows(beacon.rows)))
+    return inserted
+
+
+def ensure_demo_journeys(
+    *, workspace: Any, collect_base: str, host: str, days: int = DEMO_DAYS, out: Callable[[str], Any] = print
+) -> dict[str, Any]:
+    """Send the demo store's visits of the last `days` days and attribute them.
+
+    `collect_base` is where the server listens (http://127.0.0.1:8000) and `host` the public host
+    the collect path lives on (the request's Host header). Idempotent: event ids are stable, so a
+    second run lands nothing twice.
+    """
+    from django.utils import timezone
+    from django_tenants.utils import schema_context
+
+    from insights.services.journeys import journeys_attribute
+    from tracking.services.landing import land_pending
+    from tracking.services.settings import tracking_settings_update
+
+    origin = f"https://{DEMO_ORIGIN_HOST}"
+    tracking = tracking_settings_update(
+        workspace=workspace,
+        allowed_origins=[origin],
+        consent_mode=False,
+        retention_months=13,
+        lookback_days=30,
+        enabled=True,
+    )
+    now = timezone.now()
+    with schema_context(workspace.schema_name):
+        orders = _demo_orders(now - timedelta(days=days))
+        campaigns = _demo_campaigns()
+    if not orders:
+        out("demo: the demo store has no orders yet; no visits sent")
+        return {"events": 0}
+    events = simulate_visits(orders=orders, campaigns=campaigns, now=now)
+    recent = [e for e in events if e["occurred_at"] >= now - HTTP_WINDOW]
+    older = [e for e in events if e["occurred_at"] < now - HTTP_WINDOW]
+    with schema_context(workspace.schema_name):
+        history = _land_history(older)
+    out(f"demo: {history:,} new events of the visits before the last {HTTP_WINDOW.total_seconds() / 3600:.0f} h landed")
+    sent = send_visits(
+        recent, collect_url=f"{collect_base}/collect/v1/{tracking.public_key}", origin=origin, host=host, out=out
+    )
+    out(f"demo: {sent:,} events of the last {HTTP_WINDOW.total_seconds() / 3600:.0f} h sent to the collect endpoint")
+    with schema_context(workspace.schema_name):
+        landed = land_pending(schema=workspace.schema_name, time_budget=120.0)
+        report = journeys_attribute()
+    out(
+        f"demo: journeys attributed ({report.status}): {report.journeys:,} journeys, "
+        f"{report.conversions:,} conversions from {report.events:,} events"
+    )
+    return {"events": len(events), "history": history, "sent": sent, "landed": landed.inserted, **report.as_dict()}
