@@ -118,6 +118,7 @@ class EventRow(NamedTuple):
     checkout_token: str = ""
     cart_token: str = ""
     revenue: float = 0.0  # order events, in the workspace's reporting currency
+    currency: str = ""  # the revenue's currency as reported (the service converts it)
 
 
 class StoreOrder(NamedTuple):

@@ -71,35 +71,15 @@ def _lookback_days(schema_name: str) -> int:
 def journey_events(*, since: datetime, until: datetime, reporting_currency: str) -> list[jr.EventRow]:
     """The workspace's events as journey rows, order revenue in the reporting currency (an order
     in a currency without a rate that day keeps no value rather than a wrong one)."""
-    rows = list(journey_event_rows(since=since, until=until))
-    pairs = {(r.currency, r.occurred_at.date()) for r in rows if r.kind == "order" and r.currency}
+    make = jr.EventRow._make
+    events = [make(row) for row in journey_event_rows(since=since, until=until)]
+    orders = [i for i, e in enumerate(events) if e.kind == "order"]
+    pairs = {(events[i].currency, events[i].occurred_at.date()) for i in orders if events[i].currency}
     rates = rates_to_reporting(pairs=pairs, reporting_currency=reporting_currency) if pairs else {}
-    events = []
-    for r in rows:
-        revenue = 0.0
-        if r.kind == "order" and r.revenue:
-            rate = rates.get((r.currency, r.occurred_at.date()), 1.0 if not r.currency else 0.0)
-            revenue = r.revenue * rate
-        events.append(
-            jr.EventRow(
-                occurred_at=r.occurred_at,
-                kind=r.kind,
-                visitor=r.visitor,
-                host=r.host,
-                referrer_host=r.referrer_host,
-                utm_source=r.utm_source,
-                utm_medium=r.utm_medium,
-                utm_campaign=r.utm_campaign,
-                click_id_type=r.click_id_type,
-                click_id=r.click_id,
-                customer_id=r.customer_id,
-                email_sha256=r.email_sha256,
-                order_id=r.order_id,
-                checkout_token=r.checkout_token,
-                cart_token=r.cart_token,
-                revenue=revenue,
-            )
-        )
+    for i in orders:
+        event = events[i]
+        rate = rates.get((event.currency, event.occurred_at.date()), 0.0) if event.currency else 1.0
+        events[i] = event._replace(revenue=float(event.revenue or 0) * rate, currency=reporting_currency)
     return events
 
 

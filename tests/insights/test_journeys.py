@@ -136,3 +136,10 @@ def test_beat_schedules_the_journeys_fan_out() -> None:
     entry = BEAT_SCHEDULE["insights.journeys-nightly"]
     assert entry["task"] == attribute_journeys_due.name == "insights.tasks.attribute_journeys_due"
     assert entry["options"]["expires"] <= 3600
+
+
+def test_the_tracking_reader_returns_the_columns_the_build_expects() -> None:
+    from insights.ml.journeys import EventRow
+    from tracking.selectors.journey_events import JOURNEY_COLUMNS
+
+    assert JOURNEY_COLUMNS == EventRow._fields

@@ -1,4 +1,4 @@
-"""The events the nightly journey build reads: one light tuple per event, streamed.
+"""The events the nightly journey build reads: one plain tuple per event, streamed.
 
 Raw SQL on a server-side cursor instead of model instances: the build reads every event of the
 lookback window (a million rows in a busy workspace), and building a model object per row would
@@ -9,31 +9,33 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import Any
 
 from django.db import connection, transaction
 
-
-class JourneyEvent(NamedTuple):
-    occurred_at: dt.datetime
-    kind: str
-    #: the anonymous id; "hint:<session_hint>" for an event counted without a cookie (consent
-    #: mode), "event:<event_id>" when not even a hint came
-    visitor: str
-    host: str  # the page's host, from its URL
-    referrer_host: str
-    utm_source: str
-    utm_medium: str
-    utm_campaign: str
-    click_id_type: str
-    click_id: str
-    customer_id: str
-    email_sha256: str
-    order_id: str
-    checkout_token: str
-    cart_token: str
-    revenue: float
-    currency: str
+#: the columns of each row, in order (the same names and order as `insights.ml.journeys.EventRow`,
+#: which the build makes of each row without renaming anything)
+JOURNEY_COLUMNS = (
+    "occurred_at",
+    "kind",
+    # the anonymous id; "hint:<session_hint>" for an event counted without a cookie (consent mode),
+    # "event:<event_id>" when not even a hint came
+    "visitor",
+    "host",  # the page's host, from its URL
+    "referrer_host",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "click_id_type",
+    "click_id",
+    "customer_id",
+    "email_sha256",
+    "order_id",
+    "checkout_token",
+    "cart_token",
+    "revenue",
+    "currency",
+)
 
 
 _SQL = """
@@ -49,11 +51,11 @@ _SQL = """
 """
 
 
-def journey_event_rows(*, since: dt.datetime, until: dt.datetime, batch: int = 20_000) -> Iterator[JourneyEvent]:
-    """Events with since <= occurred_at < until, in no particular order (the build sorts per visitor)."""
+def journey_event_rows(*, since: dt.datetime, until: dt.datetime, batch: int = 20_000) -> Iterator[tuple[Any, ...]]:
+    """Events with since <= occurred_at < until as tuples of `JOURNEY_COLUMNS`, in no particular
+    order (the build sorts per visitor)."""
     with transaction.atomic(), connection.chunked_cursor() as cursor:
         cursor.itersize = batch  # type: ignore[attr-defined]
         cursor.execute(_SQL, {"since": since, "until": until})
         while rows := cursor.fetchmany(batch):
-            for row in rows:
-                yield JourneyEvent._make(row)
+            yield from rows
