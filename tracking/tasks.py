@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from bosco.db import connection
 from bosco.tasks import enqueue, public_task, tenant_task
 from tracking.collect import buffer
 from tracking.services import landing, privacy
 
 
 @tenant_task()
-def land_events(schema_name: str) -> dict[str, int]:
-    result = landing.land_pending(schema=schema_name)
-    if landing.buffered_entries(schema=schema_name) and result.entries:
+def land_events() -> dict[str, int]:
+    schema = connection.schema_name
+    result = landing.land_pending(schema=schema)
+    if result.entries and landing.buffered_entries(schema=schema):
         # More arrived than one run's time budget lands: continue in a fresh task.
-        enqueue("tracking.tasks.land_events", schema_name)
+        enqueue("tracking.tasks.land_events", schema)
     return {"entries": result.entries, "rows": result.rows, "inserted": result.inserted}
 
 
@@ -26,8 +28,8 @@ def land_all_pending() -> int:
 
 
 @tenant_task()
-def apply_retention(schema_name: str) -> int:
-    return privacy.events_expire(schema=schema_name)
+def apply_retention() -> int:
+    return privacy.events_expire(schema=connection.schema_name)
 
 
 @public_task()

@@ -71,7 +71,7 @@ def test_ipv6_is_truncated_to_48_bits(client: Client, tracked_workspace: Tracked
 
 
 def test_preflight_answers_allowed_origins_only(client: Client, tracked_workspace: Tracked) -> None:
-    workspace, tracking = tracked_workspace()
+    _workspace, tracking = tracked_workspace()
     url = f"/collect/v1/{tracking.public_key}"
     ok = client.options(url, HTTP_HOST="localhost", HTTP_ORIGIN=SHOP, HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
     assert ok.status_code == 204
