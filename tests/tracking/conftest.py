@@ -39,7 +39,7 @@ def fresh_ip() -> str:
 
 def _forget_buffer(schema: str) -> None:
     client = buffer.client()
-    client.delete(buffer.stream_key(schema), buffer.counts_key(schema), f"{buffer.PREFIX}landing:{schema}")
+    client.delete(buffer.stream_key(schema), buffer.counts_key(schema), buffer.landing_flag_key(schema))
     client.srem(buffer.PENDING_SET, schema)
 
 

@@ -33,6 +33,11 @@ def stream_key(schema: str) -> str:
     return f"{PREFIX}stream:{schema}"
 
 
+def landing_flag_key(schema: str) -> str:
+    """Set (for 2 s) by the beacon that queued a landing; later beacons see it and queue none."""
+    return f"{PREFIX}landing:{schema}"
+
+
 def counts_key(schema: str) -> str:
     return f"{PREFIX}counts:{schema}"
 
@@ -102,7 +107,7 @@ def append(
             stream_key(schema),
             counts_key(schema),
             PENDING_SET,
-            f"{PREFIX}landing:{schema}",
+            landing_flag_key(schema),
         ],
         args=[
             settings.TRACKING_RATE_PER_IP_MINUTE,

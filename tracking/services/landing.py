@@ -115,6 +115,9 @@ def land_batch(*, schema: str, consumer: str | None = None, count: int = BATCH_E
 
 def land_pending(*, schema: str, time_budget: float = 20.0) -> LandingResult:
     """Land batches until the stream is drained or the time budget is spent."""
+    # Cleared before reading: a beacon appended after this point queues a landing of its own, and
+    # one appended before it is read below. (Left set, beacons in its 2 s would wait for the backstop.)
+    buffer.client().delete(buffer.landing_flag_key(schema))
     total = LandingResult()
     consumer = consumer_name()
     started = time.monotonic()

@@ -100,7 +100,10 @@
     page: function () { push("page_view", "", null, true); },
     track: function (name, props) { push("event", name, copy(props)); },
     identify: function (traits) { withEmailHash(copy(traits), function (data) { push("identify", "", data); }); },
-    order: function (order) { withEmailHash(copy(order), function (data) { push("order", "", data); flush(false); }); },
+    order: function (order) {
+      if (!order || !order.order_id) return; // an order without its id could never be matched
+      withEmailHash(copy(order), function (data) { push("order", "", data); flush(false); });
+    },
     consent: function (granted) {
       consent = !needsConsent || !!granted;
       if (consent) ensureVisitor();
