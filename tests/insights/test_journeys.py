@@ -142,4 +142,4 @@ def test_the_tracking_reader_returns_the_columns_the_build_expects() -> None:
     from insights.ml.journeys import EventRow
     from tracking.selectors.journey_events import JOURNEY_COLUMNS
 
-    assert JOURNEY_COLUMNS == EventRow._fields
+    assert EventRow._fields == JOURNEY_COLUMNS
