@@ -48,6 +48,13 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": crontab(minute=25),
         "options": {"expires": 1800},
     },
+    # Journeys: the same hourly fan-out, for workspaces whose local time is 03:xx: conversion
+    # paths from the tracked first-party events and store orders, attributed with every model.
+    "insights.journeys-nightly": {
+        "task": "insights.tasks.attribute_journeys_due",
+        "schedule": crontab(minute=35),
+        "options": {"expires": 1800},
+    },
     # --- end Insights
     # --- Billing: owners hear 7 and 1 days before their trial ends (idempotent per workspace and
     # milestone); webhook events whose handling crashed past all retries are queued again.
@@ -78,6 +85,20 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": 600},
     },
     # --- end Digests
+    # --- Tracking: a backstop for landing buffered beacons (each accepted beacon also queues a
+    # landing within seconds), which also reclaims entries a killed worker held; and the nightly
+    # retention of events.
+    "tracking.land-pending": {
+        "task": "tracking.tasks.land_all_pending",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 50},
+    },
+    "tracking.retention": {
+        "task": "tracking.tasks.apply_retention_all",
+        "schedule": crontab(minute=35, hour=3),
+        "options": {"expires": 3 * 3600},
+    },
+    # --- end Tracking
     # --- Support: each workspace's health summary for the console (also refreshed after every
     # warehouse run), and exports past their retention removed.
     "support.refresh-health": {

@@ -61,6 +61,9 @@ WAREHOUSE_RUN = Histogram(
 WEBHOOK_FAILURES = Counter(
     "bosco_webhook_failures", "Webhook deliveries refused or whose handling failed.", ["source", "stage"]
 )
+COLLECT_BEACONS = Counter(
+    "bosco_collect_beacons", "Tracking beacons accepted or rejected (by reason).", ["outcome", "reason"]
+)
 EMAIL_FAILURES = Counter("bosco_email_failures", "E-mails the mail backend could not deliver.", ["backend"])
 
 # kombu's Redis transport keeps a prioritised message under "<queue>\x06\x16<priority>".

@@ -18,6 +18,8 @@ urlpatterns = [
     path("shopify/webhooks/", connectors_public.shopify_webhook, name="shopify_webhook"),
     # Shopify's app URL: a signed link from the Shopify admin, explained and sent to Data sources.
     path("shopify/install/", connectors_public.shopify_install, name="shopify_install"),
+    # First-party tracking: the snippet's beacons and the versioned snippet itself (docs/tracking.md).
+    path("", include("tracking.urls_public")),
     # Stripe's webhook endpoint (signed; the only CSRF-exempt view).
     path("billing/", include("billing.urls_public")),
     # Digest unsubscribe links (signed; the one-click POST carries no CSRF token, RFC 8058).

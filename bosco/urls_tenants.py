@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("accounts.urls_workspace")),
     path("settings/digests/", include("digests.urls")),
     path("settings/billing/", include("billing.urls_workspace")),
+    path("settings/tracking/", include("tracking.urls")),
     path("", include("insights.urls")),
     path("data-sources/", include("connectors.urls")),
     path("alerts/", include("alerts.urls")),

@@ -176,8 +176,15 @@ class ForecastPoint(models.Model):
 
 
 class AttributionImport(models.Model):
-    """An uploaded CSV of conversion paths, kept verbatim so it can be re-attributed later."""
+    """A set of attributed conversion paths: an uploaded CSV (kept verbatim so it can be
+    re-attributed later) or the nightly build from first-party journeys (`source` "journeys",
+    its paths in the same CSV form, with the build's summary in `details`)."""
 
+    class Source(models.TextChoices):
+        CSV = "csv", "CSV import"
+        JOURNEYS = "journeys", "First-party journeys"
+
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.CSV)
     name = models.CharField(max_length=200)
     filename = models.CharField(max_length=255)
     content = models.TextField()
@@ -191,6 +198,11 @@ class AttributionImport(models.Model):
     conversion_value = models.FloatField()
     null_paths = models.FloatField()
     has_touch_times = models.BooleanField(default=False)
+    #: journeys only: conversions placed in [period_start, period_end] (workspace days)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    #: journeys only: top paths, time- and touches-to-convert, platform claims, build counts
+    details = models.JSONField(default=dict, blank=True)
 
     class Meta:
         db_table = "ins_attribution_import"

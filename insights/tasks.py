@@ -1,10 +1,15 @@
-"""Celery entry points of the insights: the nightly scoring fan-out and the per-workspace run.
+"""Celery entry points of the insights: the nightly scoring and journey fan-outs and their
+per-workspace runs.
 
 Beat runs `score_due_workspaces` every hour (bosco/beat.py); it enqueues `score_workspace` for
 each active workspace whose local time is in the scoring hour (04:xx by default), so every
 workspace is scored once a night in its own night, after its platforms have reported the day.
 The per-workspace task runs inside the workspace's schema (`tenant_task`) and is idempotent, so
 a redelivery or a manual "Run now" next to the nightly run changes nothing twice.
+
+`attribute_journeys_due` does the same an hour earlier (03:xx) for the first-party journeys:
+`attribute_journeys` builds the conversion paths of the last 90 days from the tracked events and
+the store's orders and attributes them (an unchanged build stores nothing new).
 """
 
 from __future__ import annotations
@@ -21,10 +26,13 @@ from billing.entitlements import for_workspace
 from bosco.db import connection
 from bosco.tasks import public_task, tenant_task
 from insights.services import score_workspace_nightly
+from insights.services.journeys import journeys_attribute
 
 logger = logging.getLogger(__name__)
 
 SCORING_LOCAL_HOUR = 4
+#: journeys are attributed an hour before scoring, once the day's last beacons have landed
+JOURNEYS_LOCAL_HOUR = 3
 
 
 @tenant_task()
@@ -58,4 +66,27 @@ def score_due_workspaces(all_workspaces: bool = False, as_of: str | None = None)
     for schema_name, time_zone in active_workspaces().values_list("schema_name", "time_zone"):
         if all_workspaces or _local_hour(time_zone, now) == hour:
             ids.append(score_workspace.delay(schema_name, as_of=as_of).id)
+    return ids
+
+
+@tenant_task()
+def attribute_journeys(as_of: str | None = None) -> dict[str, Any]:
+    """Build this workspace's conversion paths from its tracked journeys and attribute them."""
+    plan = for_workspace(connection.schema_name)
+    if plan.read_only:
+        logger.info("journeys skipped in %s: %s", connection.schema_name, plan.read_only_reason)
+        return {"skipped": plan.read_only_reason}
+    day = date.fromisoformat(as_of) if as_of else None
+    return journeys_attribute(as_of=day).as_dict()
+
+
+@public_task()
+def attribute_journeys_due(all_workspaces: bool = False, as_of: str | None = None) -> list[str]:
+    """Beat fan-out: enqueue the journey build for workspaces in their journeys hour (or all)."""
+    hour = getattr(settings, "INSIGHTS_JOURNEYS_LOCAL_HOUR", JOURNEYS_LOCAL_HOUR)
+    now = datetime.now(tz=ZoneInfo("UTC"))
+    ids = []
+    for schema_name, time_zone in active_workspaces().values_list("schema_name", "time_zone"):
+        if all_workspaces or _local_hour(time_zone, now) == hour:
+            ids.append(attribute_journeys.delay(schema_name, as_of=as_of).id)
     return ids

@@ -136,6 +136,12 @@ def command_run(services: Services) -> int:
         "celery worker", [PY, "-m", "celery", "-A", "bosco", "worker", "-l", "INFO", "--concurrency", "2", "-Q", queues]
     )
     start("celery beat", [PY, "-m", "celery", "-A", "bosco", "beat", "-l", "INFO"])
+    # One-shot, not watched: the demo store's visitors through the real collect endpoint once the
+    # server answers, then the journeys attributed (docs/journeys.md, "Demo").
+    print("devenv: starting demo visits: manage.py demo_journeys", flush=True)
+    one_shots = [
+        subprocess.Popen([PY, "manage.py", "demo_journeys", "--port", port], env=env, cwd=ROOT, start_new_session=True)
+    ]
     print(f"\nBosco is running: http://localhost:{port}/  (Ctrl-C stops everything)\n", flush=True)
 
     stopping = False
@@ -154,7 +160,7 @@ def command_run(services: Services) -> int:
                     stopping = True
             time.sleep(0.5)
     finally:
-        for proc in processes:
+        for proc in [*processes, *one_shots]:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + 15

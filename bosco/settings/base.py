@@ -52,6 +52,9 @@ SHARED_APPS = [
     "digests",
     # The support console (docs/support.md): public-schema audit, health summaries, exports.
     "support",
+    # First-party tracking: its settings and key directory are public, its events per workspace
+    # (tracking.routers keeps each table on its side; docs/tracking.md).
+    "tracking",
 ]
 TENANT_APPS = [
     "connectors",
@@ -59,6 +62,7 @@ TENANT_APPS = [
     "insights",
     "alerts",
     "uploads",
+    "tracking",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -78,7 +82,11 @@ SHOW_PUBLIC_IF_NO_TENANT_FOUND = False
 TENANT_LIMIT_SET_CALLS = True
 # The replica router first (reads of workspace data in page and API views, bosco/replica.py); it
 # answers nothing about migrations for the primary, so django-tenants' router decides those.
-DATABASE_ROUTERS = ["bosco.replica.ReplicaRouter", "django_tenants.routers.TenantSyncRouter"]
+DATABASE_ROUTERS = [
+    "bosco.replica.ReplicaRouter",
+    "tracking.routers.TrackingSchemaRouter",
+    "django_tenants.routers.TenantSyncRouter",
+]
 
 ROOT_URLCONF = "bosco.urls_tenants"
 PUBLIC_SCHEMA_URLCONF = "bosco.urls_public"
@@ -484,6 +492,14 @@ AIRBYTE_CPU_LIMIT_SECONDS = env.int("AIRBYTE_CPU_LIMIT_SECONDS", default=3 * 360
 # Records held between two STATE messages before the run fails (a source that never checkpoints).
 AIRBYTE_MAX_BUFFERED_RECORDS = env.int("AIRBYTE_MAX_BUFFERED_RECORDS", default=200_000)
 # --- end Connectors ------------------------------------------------------------------------------
+
+# --- Tracking (issue 19, docs/tracking.md): the collect endpoint's flood limits (beacons a minute
+# per client address, IPv4 /24 or IPv6 /48, and per workspace key) and how long a buffered beacon a
+# worker took but never acknowledged waits before another worker lands it.
+TRACKING_RATE_PER_IP_MINUTE = env.int("TRACKING_RATE_PER_IP_MINUTE", default=600)
+TRACKING_RATE_PER_KEY_MINUTE = env.int("TRACKING_RATE_PER_KEY_MINUTE", default=60_000)
+TRACKING_RECLAIM_IDLE_SECONDS = env.float("TRACKING_RECLAIM_IDLE_SECONDS", default=120.0)
+# --- end Tracking
 
 # --- Insights (issue 7): plotly.js is served from the installed `plotly` package as
 # vendor/plotly/plotly.min.js (bosco/staticfiles.py), so the browser draws every figure with the

@@ -58,8 +58,12 @@ class ForecastParams(serializers.Serializer):
     key = CommaListField(required=False)
 
 
+ATTRIBUTION_SOURCES = ("csv", "journeys")
+
+
 class AttributionParams(serializers.Serializer):
     model = CommaListField(choices=ATTRIBUTION_MODELS, required=False)
+    source = serializers.ChoiceField(choices=ATTRIBUTION_SOURCES, required=False)
     # "import" is a Python keyword: the field is declared under its query name below.
 
     def get_fields(self) -> dict[str, serializers.Field]:
@@ -232,8 +236,42 @@ class AttributionModelOut(serializers.Serializer):
     channels = AttributedChannelOut(many=True)
 
 
+class JourneyPathOut(serializers.Serializer):
+    path = serializers.CharField(help_text='Channels in order, " > " between.')
+    conversions = serializers.IntegerField()
+    value = FiniteFloatField(help_text="Their revenue, reporting currency.")
+    nulls = serializers.IntegerField(help_text="Journeys on the same path that did not convert.")
+
+
+class JourneyBucketOut(serializers.Serializer):
+    bucket = serializers.CharField()
+    conversions = serializers.IntegerField()
+
+
+class PlatformClaimOut(serializers.Serializer):
+    channel = serializers.CharField()
+    platform = serializers.CharField()
+    conversions = FiniteFloatField(help_text="Conversions the platform reported for the same days.")
+    conversion_value = FiniteFloatField(help_text="Conversion value it reported, reporting currency.")
+
+
+class JourneysOut(serializers.Serializer):
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    lookback_days = serializers.IntegerField()
+    orders = serializers.IntegerField()
+    unmatched_orders = serializers.IntegerField(help_text="Orders of the period that reached no tracked visit.")
+    top_paths = JourneyPathOut(many=True)
+    time_to_convert = JourneyBucketOut(many=True, help_text="Converting journeys by time from first touch.")
+    touches_to_convert = JourneyBucketOut(many=True)
+    platform_claims = PlatformClaimOut(many=True)
+
+
 class AttributionOut(serializers.Serializer):
     id = serializers.IntegerField()
+    source = serializers.ChoiceField(
+        choices=ATTRIBUTION_SOURCES, help_text="csv: an uploaded paths file; journeys: the nightly first-party build."
+    )
     name = serializers.CharField()
     filename = serializers.CharField()
     uploaded_at = serializers.DateTimeField()
@@ -243,6 +281,27 @@ class AttributionOut(serializers.Serializer):
     conversion_value = FiniteFloatField()
     model_version = ModelVersionOut()
     models = AttributionModelOut(many=True)
+    journeys = JourneysOut(allow_null=True, help_text="Only for source journeys.")
+
+
+def _journeys_as_dict(record: Any) -> dict[str, Any] | None:
+    if record.source != "journeys":
+        return None
+    details = record.details or {}
+    return {
+        "period_start": record.period_start,
+        "period_end": record.period_end,
+        "lookback_days": details.get("lookback_days", 0),
+        "orders": details.get("orders", 0),
+        "unmatched_orders": details.get("unmatched_orders", 0),
+        "top_paths": details.get("top_paths", []),
+        "time_to_convert": [{"bucket": b, "conversions": n} for b, n in details.get("time_to_convert", [])],
+        "touches_to_convert": [{"bucket": b, "conversions": n} for b, n in details.get("touches_to_convert", [])],
+        "platform_claims": [
+            {"channel": channel, **{k: claim[k] for k in ("platform", "conversions", "conversion_value")}}
+            for channel, claim in sorted(details.get("platform_claims", {}).items())
+        ],
+    }
 
 
 def attribution_as_dict(answer: Any) -> dict[str, Any]:
@@ -267,6 +326,7 @@ def attribution_as_dict(answer: Any) -> dict[str, Any]:
         )
     return {
         "id": record.pk,
+        "source": record.source,
         "name": record.name,
         "filename": record.filename,
         "uploaded_at": record.uploaded_at,
@@ -276,6 +336,7 @@ def attribution_as_dict(answer: Any) -> dict[str, Any]:
         "conversion_value": record.conversion_value,
         "model_version": record.version,
         "models": models,
+        "journeys": _journeys_as_dict(record),
     }
 
 

@@ -111,7 +111,9 @@ class AttributionView(_PagedView):
         operation_id="insights_attribution_list",
         summary="Attribution",
         description=(
-            "Imported conversion paths, newest first, each attributed by every model: first touch, last touch,"
+            "Conversion paths, newest first — uploaded CSV imports and the nightly builds from first-party"
+            " journeys (source `journeys`, with top paths, time and touches to convert, and what each ad platform"
+            " claimed for the same days) — each attributed by every model: first touch, last touch,"
             " linear, position based, time decay (when the paths carry touch times), Markov chains of order 1–3"
             " and Shapley values. Per model,"
             " each channel's conversions, conversion value and share."
@@ -119,13 +121,16 @@ class AttributionView(_PagedView):
         parameters=[
             list_parameter("model", "Only these models.", enum=s.ATTRIBUTION_MODELS),
             list_parameter("import", "Only these imports (their ids).", pattern=s.IMPORT_ID_PATTERN),
+            OpenApiParameter(
+                "source", str, enum=list(s.ATTRIBUTION_SOURCES), description="Only CSV imports or only journeys."
+            ),
         ],
         responses=s.AttributionOut(many=True),
     )
     def get(self, request: Request) -> Response:
         params = query_params_validate(request, s.AttributionParams, extra=PAGINATION_PARAMS)
         ids = [int(i) for i in params.get("import") or []]
-        page = self.page_of(reads.attribution_imports_filtered(ids=ids))
+        page = self.page_of(reads.attribution_imports_filtered(ids=ids, source=params.get("source")))
         answers = reads.attribution_answers(page, models=params.get("model"))
         rows = [s.attribution_as_dict(a) for a in answers]
         return self.paginator.get_paginated_response(s.AttributionOut(rows, many=True).data)

@@ -67,10 +67,14 @@ class AttributionAnswer:
     models: dict[str, list[AttributionResult]]
 
 
-def attribution_imports_filtered(*, ids: Sequence[int] | None = None) -> QuerySet[AttributionImport]:
+def attribution_imports_filtered(
+    *, ids: Sequence[int] | None = None, source: str | None = None
+) -> QuerySet[AttributionImport]:
     qs = results.attribution_imports()
     if ids:
         qs = qs.filter(pk__in=list(ids))
+    if source:
+        qs = qs.filter(source=source)
     return qs
 
 

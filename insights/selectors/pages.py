@@ -25,6 +25,7 @@ from insights.ml.anomaly import score_series
 from insights.ml.planning import PERIODS
 from insights.models import AnomalyFinding, AttributionImport, ModelVersion, Scope
 from insights.selectors import results
+from insights.selectors.journeys_page import JourneysPanel, journeys_panel
 from insights.selectors.series import Entity, entity_series, platform_series
 from insights.services.scoring import ANOMALY_WARMUP_DAYS, FORECAST_METRICS
 from warehouse.metrics import format_metric, metric_label, metric_unit
@@ -357,6 +358,8 @@ class AttributionPage(Page):
     models: list[tuple[str, str, str]]
     table: list[dict[str, Any]]
     chart: charts.Figure | None
+    #: a build from first-party journeys: its paths, distributions and the platforms' claims
+    journeys: JourneysPanel | None
 
 
 def attribution_page(
@@ -367,8 +370,10 @@ def attribution_page(
     table: list[dict[str, Any]] = []
     table_models: list[str] = []
     chart = None
+    journeys = None
     if selected is not None:
         rows = results.attribution_results(attribution_import=selected)
+        journeys = journeys_panel(selected=selected, rows=rows, currency=workspace.currency)
         present = {r.model for r in rows}
         table_models = [m for m in TABLE_MODEL_ORDER if m in present]
         total = selected.conversion_value if measure == "conversion_value" else selected.conversions
@@ -393,6 +398,7 @@ def attribution_page(
         models=[(m, charts.MODEL_LABELS[m], charts.MODEL_SHORT_LABELS[m]) for m in table_models],
         table=table,
         chart=chart,
+        journeys=journeys,
     )
 
 

@@ -235,6 +235,11 @@ def attribution_imports() -> QuerySet[AttributionImport]:
     return AttributionImport.objects.select_related("version").defer("content").order_by("-uploaded_at", "-pk")
 
 
+def attribution_journeys_latest() -> AttributionImport | None:
+    """The newest nightly build from first-party journeys (the attribution page's default)."""
+    return attribution_imports().filter(source=AttributionImport.Source.JOURNEYS).first()
+
+
 def attribution_import_get(*, pk: int) -> AttributionImport:
     return get_object_or_404(AttributionImport.objects.select_related("version").defer("content"), pk=pk)
 

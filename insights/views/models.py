@@ -162,7 +162,8 @@ def _attribution_context(
 
 @require_GET
 def attribution(request: HttpRequest) -> HttpResponse:
-    selected = selectors.attribution_imports().first()
+    # First-party journeys lead when the workspace has them; otherwise the newest CSV import.
+    selected = selectors.attribution_journeys_latest() or selectors.attribution_imports().first()
     return render(request, "insights/attribution.html", _attribution_context(request, selected))
 
 

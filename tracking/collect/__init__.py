@@ -1,0 +1,1 @@
+"""The collect path: beacon validation (`parsing`, pure), the Redis buffer and counters (`buffer`)."""

@@ -1,0 +1,1 @@
+"""Writes of tracking: settings and keys (`settings`), landing (`landing`), privacy (`privacy`)."""
