@@ -90,7 +90,7 @@ def baseline_features(
             seasonal[0]["trend x year cos 1"] = growth * np.cos(angle)
     weekdays: dict[str, np.ndarray] = {}
     if step < 1.5:
-        dow = index.dayofweek.to_numpy()
+        dow = index.day_of_week.to_numpy()
         for d, name in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")):
             if d:
                 weekdays[f"weekday {name}"] = (dow == d).astype(float)
