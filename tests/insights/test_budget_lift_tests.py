@@ -153,3 +153,21 @@ def test_a_lift_test_entered_on_the_planner_page_calibrates_the_curves(web, data
         assert _latest_fit().params["lift_tests"] == [test.pk]
     page.locator("#lift-tests").scroll_into_view_if_needed()
     web.screenshot("insights-budget-lift-tests")
+
+
+def _row(channel: str, spend: float, current: float, marginal: float):
+    from insights.ml.planning import ChannelPlan
+
+    return ChannelPlan(channel, channel, spend, 0.0, 0.0, 0.0, marginal, current, 0.0, current, 0.0, 1e9)
+
+
+def test_the_page_says_when_the_plan_keeps_the_current_split_on_purpose() -> None:
+    from insights.ml.planning import PlanResult
+    from insights.selectors.planner import _held_back
+
+    def plan(rows):
+        return PlanResult(rows, 200.0, 0.0, (0.0, 0.0), 0.0, (0.0, 0.0), 0.0, (0.0, 0.0), 200.0)
+
+    assert _held_back(plan([_row("a", 100, 100, 1.25), _row("b", 100, 100, 0.23)]))  # differ, kept
+    assert not _held_back(plan([_row("a", 100, 100, 1.0), _row("b", 100, 100, 0.98)]))  # already optimal
+    assert not _held_back(plan([_row("a", 150, 100, 0.6), _row("b", 50, 100, 0.6)]))  # it moved
