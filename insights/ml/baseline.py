@@ -10,12 +10,14 @@ control columns into a baseline and fit the media effects on top; so does this o
 ``baseline_features(dates)`` turns the history's dates into regressors, all centred (so the
 intercept stays the average level) and scaled to unit range:
 
-* ``trend`` - linear in time; with 2+ years also a hinge per further year (a piecewise-linear
-  trend: growth may slow or speed up, but not wiggle within a year where media would
-  otherwise be credited with the wiggle).
+* ``trend`` - linear in time. A piecewise trend (a hinge per year) was tried and left out:
+  in the recovery test (bench/budget_recovery.py) its slow bend competed with the smooth
+  adstock of high-carry-over channels and took their effect (worst share at 1x 0.25 with
+  hinges and yearly order 3, 0.67 without, same seeds).
 * ``year sin k`` / ``year cos k`` - Fourier terms of the year (period 365.25 days), order 2
-  with 1 to 2 years of history and 3 from 2 years on; none with less than a year (a year's
-  shape cannot be told from a trend then). Weekly and daily data alike.
+  (higher orders soaked up media the same way); none with less than a year (a year's shape
+  cannot be told from a trend then). From 2 years on also ``trend x year sin/cos 1``. Weekly
+  and daily data alike.
 * ``weekday d`` - day-of-week dummies (Monday the reference), daily data only.
 * ``holiday: ...`` / ``event: ...`` - one indicator per named set of days (country holidays
   from ``insights.ml.calendar``, workspace events such as sales). In weekly data a period's
@@ -36,6 +38,7 @@ import pandas as pd
 from insights.ml.calendar import Event, calendar_days
 
 YEAR_DAYS = 365.25
+YEAR_ORDER = 2
 _MIN_ROWS_PER_COLUMN = 4  # never spend more than a quarter of the rows on baseline terms
 
 
@@ -57,7 +60,7 @@ def baseline_features(
     """Baseline regressors for the periods in ``index`` (see module doc), in the index's order.
 
     ``media_columns`` (channels plus controls) is reserved from the row budget: with few rows
-    the least useful terms (hinges, then higher Fourier orders, then weekdays) are left out so
+    the least useful terms (the 2nd Fourier order, then events, then weekdays) are left out so
     the fit keeps enough degrees of freedom for the media curves.
     """
     index = pd.DatetimeIndex(index)
@@ -68,15 +71,10 @@ def baseline_features(
     days = (index - index.min()).total_seconds().to_numpy() / 86_400.0
     span = float(days.max()) + step
     columns: dict[str, np.ndarray] = {"trend": days / max(span, 1.0)}
-    hinges: dict[str, np.ndarray] = {}
     years = span / YEAR_DAYS
-    if years >= 2.0:
-        for k in range(1, int(years)):
-            at = k * YEAR_DAYS
-            hinges[f"trend after year {k}"] = np.maximum(days - at, 0.0) / max(span, 1.0)
     seasonal: list[dict[str, np.ndarray]] = []
     if years >= 1.0:
-        order = 3 if years >= 2.0 else 2
+        order = YEAR_ORDER
         angle = 2 * np.pi * days / YEAR_DAYS
         # the 1st order first: when rows are short, higher orders are dropped before it
         for k in range(1, order + 1):
@@ -98,7 +96,7 @@ def baseline_features(
 
     budget = max(n // _MIN_ROWS_PER_COLUMN - media_columns - 1, 1)
     chosen = dict(columns)
-    for group in [*seasonal[:1], weekdays, special, *seasonal[1:], hinges]:
+    for group in [*seasonal[:1], weekdays, special, *seasonal[1:]]:
         if group and len(chosen) + len(group) <= budget:
             chosen.update(group)
     frame = pd.DataFrame(chosen, index=index)
