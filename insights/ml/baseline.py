@@ -12,8 +12,8 @@ intercept stays the average level) and scaled to unit range:
 
 * ``trend`` - linear in time. A piecewise trend (a hinge per year) was tried and left out:
   in the recovery test (bench/budget_recovery.py) its slow bend competed with the smooth
-  adstock of high-carry-over channels and took their effect (worst share at 1x 0.25 with
-  hinges and yearly order 3, 0.67 without, same seeds).
+  adstock of high-carry-over channels and took their effect (weekly seeds' worst share at 1x:
+  0.25 with hinges and yearly order 3, 0.57 without; same 4 seeds, full run).
 * ``year sin k`` / ``year cos k`` - Fourier terms of the year (period 365.25 days), order 2
   (higher orders soaked up media the same way); none with less than a year (a year's shape
   cannot be told from a trend then). From 2 years on also ``trend x year sin/cos 1``. Weekly
