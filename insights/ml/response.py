@@ -421,7 +421,8 @@ def fit_response_model(
     # the priors weigh as much as the residuals' own noise says: sigma from the fit without them
     free = problem.free_basis.shape[1] + 4 * len(channels)
     sigma = float(np.sqrt(2.0 * cost / max(len(history) - free, 1)))
-    if priors and sigma > 0:
+    # only with dates: a decay prior needs to know how long a period is (a day or a week)
+    if priors and sigma > 0 and isinstance(history.index, pd.DatetimeIndex):
         problem = replace(problem, prior_weight=sigma)
         params, _ = _solve_nonlinear(problem, [params, starts[0]])
     if not tests:
