@@ -158,7 +158,7 @@ def test_a_lift_test_entered_on_the_planner_page_calibrates_the_curves(web, data
 def _row(channel: str, spend: float, current: float, marginal: float):
     from insights.ml.planning import ChannelPlan
 
-    return ChannelPlan(channel, channel, spend, 0.0, 0.0, 0.0, marginal, current, 0.0, current, 0.0, 1e9)
+    return ChannelPlan(channel, channel, spend, 0.0, 0.0, 0.0, marginal, current, 0.0, current, 0.0, 1000.0)
 
 
 def test_the_page_says_when_the_plan_keeps_the_current_split_on_purpose() -> None:
