@@ -16,6 +16,9 @@ What is measured (details in docs/insights-models.md):
                (`_recall`, the one with the goal: campaigns with the minimum daily volume).
 * forecast   - rolling-origin MASE against seasonal naive, and 80/95% interval coverage.
 * budget     - share of the oracle's uplift captured on the TRUE response curves.
+* budget recovery - the same share on data simulated from KNOWN curves with trend, yearly
+               seasonality, events and noise, at 0.5x, 1x and 2x the historical budget
+               (bench/budget_recovery.py; weekly ~3 years and daily 2 years, several seeds).
 * attribution- Markov removal effects against an independent computation (matrix powers),
                Shapley and Markov hand checks, heuristic totals.
 """
@@ -45,6 +48,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from bench.budget_recovery import evaluate_budget_recovery  # noqa: E402
 from bench.incident_eval import evaluate_incidents  # noqa: E402
 from insights.ml import attribution as attr  # noqa: E402 - needs the repo on sys.path first
 from insights.ml.budget import default_bounds, optimize_allocation, plan_budget  # noqa: E402
@@ -748,6 +752,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluate_incidents(report, quick=args.quick)
     evaluate_forecast(data, report, args.quick)
     evaluate_budget(data, report, args.quick)
+    evaluate_budget_recovery(report, args.quick)
     evaluate_attribution(report)
     report.add("wall_seconds", round(time.perf_counter() - started, 1), "total wall time (s)")
     report.figures["mode"] = "quick" if args.quick else "full"

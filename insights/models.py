@@ -280,3 +280,40 @@ class WorkspaceEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.start}–{self.end})"
+
+
+class BudgetLiftTest(models.Model):
+    """An experiment's result on one platform (a holdout or geo test), entered by the team.
+
+    Spend data alone often cannot tell apart channels whose spend moves together; a lift test
+    pins one channel's curve: while it ran, spend per day moved from `spend_before` to
+    `spend_after` and the outcome (`target`: revenue or conversions) per day rose by `lift`
+    with standard error `lift_sd`. The nightly budget fit calibrates the curves with every
+    test of its target (`insights.ml.response.LiftTest`).
+    """
+
+    channel = models.CharField(max_length=64)  # platform key, as in the planner's channels
+    target = models.CharField(max_length=32)  # conversion_value or conversions
+    start = models.DateField()
+    end = models.DateField()
+    spend_before = models.FloatField()
+    spend_after = models.FloatField()
+    lift = models.FloatField()
+    lift_sd = models.FloatField()
+    note = models.CharField(max_length=200, blank=True, default="")
+    created_by_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "ins_budget_lift_test"
+        ordering = ("-end", "-pk")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end__gte=models.F("start")), name="ins_lift_end_after_start"),
+            models.CheckConstraint(condition=models.Q(lift_sd__gt=0), name="ins_lift_sd_positive"),
+            models.CheckConstraint(
+                condition=models.Q(spend_before__gte=0, spend_after__gte=0), name="ins_lift_spend_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} lift test ({self.start}–{self.end})"

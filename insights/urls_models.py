@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from insights.views import incidents
+from insights.views import incidents, lift_tests
 from insights.views import models as views
 
 app_name = "insights"
@@ -22,5 +22,7 @@ urlpatterns = [
     path("budget/", views.budget, name="budget"),
     path("budget/scenarios/", views.budget_save, name="budget_save"),
     path("budget/scenarios/<int:pk>/delete/", views.budget_scenario_delete, name="budget_scenario_delete"),
+    path("budget/lift-tests/", lift_tests.lift_test_add, name="lift_test_add"),
+    path("budget/lift-tests/<int:pk>/delete/", lift_tests.lift_test_delete, name="lift_test_delete"),
     path("models/", views.registry, name="registry"),
 ]

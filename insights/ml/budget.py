@@ -25,13 +25,15 @@ on the same curves for comparison.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from insights.ml.baseline import baseline_features
+from insights.ml.calendar import Event
 from insights.ml.errors import InputError
 from insights.ml.response import (
     LiftTest,
@@ -71,11 +73,28 @@ class BudgetPlan:
     current_total_band: tuple[float, float]
     uplift: float  # expected_total - current_total, averaged over fit and refits
     uplift_band: tuple[float, float]  # 80% band of the uplift: better identified than levels
+    warnings: tuple[str, ...] = ()  # what the caller must know (budget beyond history, ...)
 
 
-def default_bounds(model: ResponseModel) -> dict[str, tuple[float, float]]:
-    """0 to the largest spend per period each channel has had."""
-    return {c: (0.0, model.max_spend[c]) for c in model.channels}
+def default_bounds(model: ResponseModel, budget: float | None = None) -> dict[str, tuple[float, float]]:
+    """0 to the largest spend per period each channel has had.
+
+    For a ``budget`` above the historical one the maximums grow by the same ratio, so the
+    historical split scaled to that budget always fits: a bigger budget is planned (with a
+    warning that the curves are extrapolated there), never refused.
+    """
+    ratio = 1.0
+    if budget is not None and np.isfinite(budget):
+        total = sum(model.historical_spend.values())
+        ratio = max(1.0, budget / total) if total > 0 else 1.0
+    return {c: (0.0, model.max_spend[c] * ratio) for c in model.channels}
+
+
+def historical_split(model: ResponseModel, budget: float) -> dict[str, float]:
+    """The historical shares of spend applied to ``budget`` (the "keep doing what we do" plan)."""
+    total = sum(model.historical_spend.values())
+    count = len(model.channels)
+    return {c: budget * (model.historical_spend[c] / total if total > 0 else 1.0 / count) for c in model.channels}
 
 
 def _check_bounds(
@@ -105,17 +124,28 @@ def optimize_allocation(
     ensemble: Sequence[ResponseModel] = (),
     starts: int = 6,
     seed: int = 0,
+    reference: Mapping[str, float] | None = None,
 ) -> dict[str, float]:
     """Spend per period per channel that maximises the expected outcome (see module doc).
 
     With ``ensemble`` (bootstrap refits), the objective is the outcome averaged over
     ``model`` and the ensemble: the best decision when the curves are uncertain, rather
-    than the best decision for one estimate of them.
+    than the best decision for one estimate of them. With a ``reference`` split (the
+    historical one) the result is pulled back toward it as far as the refits disagree
+    about the gain (see :func:`hedge_toward`).
     """
     channels = model.channels
-    chosen = {**default_bounds(model), **(bounds or {})}
+    defaults = default_bounds(model, budget)
+    chosen = {**defaults, **(bounds or {})}
+    for c, (low, high) in list(chosen.items()):
+        if c in defaults and np.isnan(high):  # nan: "the default maximum"
+            chosen[c] = (low, max(defaults[c][1], low))
     missing = [c for c in channels if c not in (bounds or {})]
-    hint = "; by default a channel can get at most its largest past spend per period" if missing else ""
+    hint = (
+        "; by default a channel can get at most its largest past spend per period, scaled up with the budget"
+        if missing
+        else ""
+    )
     lower, upper = _check_bounds(channels, budget, chosen, hint)
     members = [model, *ensemble]
     curves = [[member.curves[c] for c in channels] for member in members]
@@ -154,7 +184,50 @@ def optimize_allocation(
         value = negative_outcome(x)
         if value < best_value - 1e-12:
             best_x, best_value = x, value
+    if reference is not None:
+        start = _project(np.array([float(reference[c]) for c in channels]), lower, upper, budget)
+        best_x = hedge_toward(best_x, start, lambda x: member_totals(members, channels, x))
     return {c: float(v) for c, v in zip(channels, best_x, strict=True)}
+
+
+def member_totals(members: Sequence[ResponseModel], channels: Sequence[str], x: np.ndarray) -> np.ndarray:
+    """Total outcome per period of spend ``x`` under every member's curves (one value per
+    member; a member whose curves hold arrays of parameters counts as that many members)."""
+    out = []
+    for member in members:
+        total: np.ndarray | float = 0.0
+        for c, v in zip(channels, x, strict=True):
+            curve = member.curves[c]
+            each = getattr(curve, "member_outcomes", None)
+            total = total + (each(float(v)) if each is not None else curve.steady_outcome(float(v)))
+        out.append(np.atleast_1d(np.asarray(total, dtype=float)))
+    return np.concatenate(out)
+
+
+HEDGE_QUANTILE = 20  # percentile of the refits' gains the hedge protects
+
+
+def hedge_toward(best: np.ndarray, reference: np.ndarray, totals: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """The point on the line from ``reference`` (the historical split) to ``best`` whose gain
+    over the reference is largest in the pessimistic case - the 20th percentile over the fit
+    and its refits - and never negative on average.
+
+    Where the refits agree, that is ``best`` itself; where they disagree (curves the data
+    pins down poorly) the plan moves only part of the way, and not at all when a move is
+    as likely to lose as to win. A plan that does no worse than the current split on the
+    fitted curves is the floor, whatever the fit.
+    """
+    base = totals(reference)
+    if base.size < 3 or np.allclose(best, reference):
+        return best
+    chosen, chosen_score = reference, 0.0
+    for t in np.linspace(0.1, 1.0, 10):
+        x = reference + t * (best - reference)
+        gains = totals(x) - base
+        score = float(np.percentile(gains, HEDGE_QUANTILE))
+        if gains.mean() >= 0 and score > chosen_score + 1e-12 * max(1.0, float(np.abs(base).mean())):
+            chosen, chosen_score = x, score
+    return chosen
 
 
 def _project(x: np.ndarray, lower: np.ndarray, upper: np.ndarray, budget: float) -> np.ndarray:
@@ -190,23 +263,37 @@ def plan_budget(
     bootstrap: int = 30,
     seed: int = 0,
     lift_tests: Sequence[LiftTest] = (),
+    country: str | None = None,
+    events: Sequence[Event] = (),
+    seasonality: bool = True,
 ) -> BudgetPlan:
     """Product API: fit curves on ``history`` and split ``budget`` (per period) across channels.
 
     ``history`` holds one row per period in time order with the ``target`` (revenue or
-    conversions), one spend column per channel and optional numeric ``controls``. Returns a
-    :class:`BudgetPlan` whose ``table`` has one row per channel plus ``total``:
-    ``channel, spend, expected_outcome, expected_outcome_low, expected_outcome_high,
-    marginal_roas, current_spend, current_outcome``. Outcomes are the media-driven outcome
-    per period at steady state (the baseline from intercept and controls is excluded; it
-    does not depend on the split), averaged over the fit and its ``bootstrap`` refits;
-    ``*_low``/``*_high`` is the 80% bootstrap band and ``marginal_roas`` the average extra
-    outcome per extra unit of spend at the allocation. ``bounds`` maps channel -> (min, max)
-    spend per period (default: 0 to the largest spend the channel has had). ``lift_tests``
-    calibrate the curves with experiment results (``insights.ml.response``); each bootstrap
-    refit redraws every test's lift from its standard error, so the band carries the
-    experiments' uncertainty too.
+    conversions), one spend column per channel and optional numeric ``controls``. With a
+    DatetimeIndex (and ``seasonality``) the fit has a baseline of trend, yearly and weekly
+    seasonality, ``country`` holidays and ``events`` (``insights.ml.baseline``); without
+    dates the baseline is the intercept and controls only. Returns a :class:`BudgetPlan`
+    whose ``table`` has one row per channel plus ``total``: ``channel, spend,
+    expected_outcome, expected_outcome_low, expected_outcome_high, marginal_roas,
+    current_spend, current_outcome``. Outcomes are the media-driven outcome per period at
+    steady state (the baseline does not depend on the split), averaged over the fit and its
+    ``bootstrap`` refits; ``*_low``/``*_high`` is the 80% bootstrap band, widened where the
+    plan spends beyond the history. ``current_*`` is the historical split scaled to
+    ``budget``. ``bounds`` maps channel -> (min, max) spend per period (default: 0 to the
+    largest spend the channel has had, scaled up with a budget above the historical one).
+    ``lift_tests`` calibrate the curves with experiment results (``insights.ml.response``);
+    each bootstrap refit redraws every test's lift from its standard error. Warnings (budget
+    beyond history, channels whose spend never varied) are in ``warnings`` and
+    ``table.attrs["warnings"]``.
     """
+    if not np.isfinite(budget) or budget <= 0:
+        raise InputError(f"the budget must be a number greater than zero, got {budget:g}")
+    terms = None
+    if seasonality and isinstance(history.index, pd.DatetimeIndex):
+        terms = baseline_features(
+            history.index, country=country, events=events, media_columns=3 * len(channels) + len(controls)
+        )
     model = fit_response_model(
         history,
         target=target,
@@ -216,7 +303,14 @@ def plan_budget(
         restarts=restarts,
         seed=seed,
         lift_tests=lift_tests,
+        baseline=terms,
     )
+    historical_total = sum(model.historical_spend.values())
+    if budget > MAX_BUDGET_RATIO * historical_total:
+        raise InputError(
+            f"the budget {budget:g} is more than {MAX_BUDGET_RATIO:g} times the historical budget"
+            f" ({historical_total:g} per period): the history says nothing about spending that much"
+        )
     rng = np.random.default_rng(seed + 1)
     start = model_parameters(model)
     refits = []
@@ -233,10 +327,14 @@ def plan_budget(
                 saturation,
                 redrawn,
                 model.lift_weight,
+                terms,
+                model.prior_weight,
             )
         )
-    allocation = optimize_allocation(model, budget, bounds=bounds, ensemble=refits, seed=seed)
-    current = dict(model.historical_spend)
+    current = historical_split(model, budget)
+    chosen, warnings = _bounds_with_warnings(history, model, budget, bounds, current)
+    allocation = optimize_allocation(model, budget, bounds=chosen, ensemble=refits, seed=seed, reference=current)
+    warnings += extrapolation_warnings(model, allocation)
     members = [model, *refits]
 
     def outcomes(spend: Mapping[str, float]) -> np.ndarray:
@@ -244,7 +342,9 @@ def plan_budget(
         return np.array([[m.channel_outcomes(spend)[c] for c in channels] for m in members])
 
     planned, at_current = outcomes(allocation), outcomes(current)
-    spread, spread_current = (planned[1:], at_current[1:]) if refits else (planned, at_current)
+    widen = extrapolation_factor(model, allocation)
+    planned_spread = widened_band(planned, widen)
+    spread, spread_current = (planned_spread[1:], at_current[1:]) if refits else (planned_spread, at_current)
     rows = []
     for j, c in enumerate(channels):
         rows.append(
@@ -274,7 +374,8 @@ def plan_budget(
             "current_outcome": current_total,
         }
     )
-    gains = spread.sum(axis=1) - spread_current.sum(axis=1)
+    gains = widened_band(planned - at_current, widen)
+    gains = (gains[1:] if refits else gains).sum(axis=1)
     table = pd.DataFrame(rows, columns=PLAN_COLUMNS)
     table.attrs.update(
         model_version=MODEL_VERSION,
@@ -282,6 +383,7 @@ def plan_budget(
         periods=len(history),
         uplift=expected_total - current_total,
         uplift_band=(float(np.percentile(gains, 10)), float(np.percentile(gains, 90))),
+        warnings=list(warnings),
     )
     return BudgetPlan(
         table=table,
@@ -295,4 +397,65 @@ def plan_budget(
         current_total_band=(float(np.percentile(current_totals, 10)), float(np.percentile(current_totals, 90))),
         uplift=expected_total - current_total,
         uplift_band=table.attrs["uplift_band"],
+        warnings=tuple(warnings),
     )
+
+
+MAX_BUDGET_RATIO = 1000.0  # beyond this multiple of the historical budget a plan is fiction
+_CONSTANT_SPEND = 0.01  # coefficient of variation below which a channel's spend "never changed"
+
+
+def _bounds_with_warnings(
+    history: pd.DataFrame,
+    model: ResponseModel,
+    budget: float,
+    bounds: Mapping[str, tuple[float, float]] | None,
+    current: Mapping[str, float],
+) -> tuple[dict[str, tuple[float, float]], list[str]]:
+    """The bounds to plan with, plus what the caller must know about them.
+
+    A channel whose spend never varied has no curve the data can show (its adstock is a
+    constant, indistinguishable from the intercept); unless the caller bounded it, it keeps
+    its historical share of the budget rather than being moved on a guess.
+    """
+    chosen = dict(bounds or {})
+    warnings = []
+    for c in model.channels:
+        spend = history[c].to_numpy(dtype=float)
+        if c not in chosen and spend.std() <= _CONSTANT_SPEND * max(spend.mean(), 1e-12):
+            chosen[c] = (current[c], current[c])
+            warnings.append(
+                f"channel {c}'s spend never changed in the history, so its response cannot be measured;"
+                " it keeps its historical share of the budget"
+            )
+    seen = sum(model.max_spend.values())
+    if budget > seen:
+        warnings.append(
+            f"the budget {budget:g} is above the largest total spend seen ({seen:g} per period): the curves"
+            " are extrapolated there, so the expected outcome is a rough guide and its band is wider"
+        )
+    return chosen, warnings
+
+
+def extrapolation_factor(model: ResponseModel, allocation: Mapping[str, float]) -> float:
+    """How far beyond its largest past spend the plan pushes any channel (1 = within history)."""
+    ratios = [allocation[c] / model.max_spend[c] for c in model.channels if model.max_spend[c] > 0]
+    return max([1.0, *ratios])
+
+
+def extrapolation_warnings(model: ResponseModel, allocation: Mapping[str, float]) -> list[str]:
+    return [
+        f"channel {c} gets {allocation[c]:g} per period, above its largest past spend ({model.max_spend[c]:g}):"
+        " its curve is extrapolated there"
+        for c in model.channels
+        if allocation[c] > model.max_spend[c] * (1 + 1e-6)
+    ]
+
+
+def widened_band(values: np.ndarray, factor: float) -> np.ndarray:
+    """Members' values spread ``factor`` times further from their mean (rows are members):
+    beyond the history the curves are extrapolated, and the band says so."""
+    if factor <= 1.0 or values.shape[0] < 2:
+        return values
+    mean = values.mean(axis=0, keepdims=True)
+    return mean + (values - mean) * factor

@@ -8,6 +8,8 @@ This interface is how the models are evaluated, so it is kept stable::
     attribution --input PATHS.csv --output OUT.csv             (paths -> channel,model,conversions,conversion_value)
     budget      --input HIST.csv --date-column C --target T --channels a,b [--controls k] --budget B --output OUT.csv
                 [--lift-tests TESTS.csv]                       (experiments: channel,spend_before,spend_after,lift,lift_sd)
+                [--bounds BOUNDS.csv] [--min CH=V] [--max CH=V] (spend per period: channel,min,max; flags repeat)
+                [--country US] [--events EVENTS.csv]           (holidays and events in the baseline)
 
 Any problem with the input ends the process with exit status 2 and one line on stderr that
 says what is wrong; no traceback is ever shown to the caller.
@@ -212,8 +214,8 @@ def run_budget(args: argparse.Namespace) -> None:
     if not channels:
         raise InputError("--channels needs at least one channel")
     controls = _names(args.controls, "controls")
-    if args.budget < 0 or not np.isfinite(args.budget):
-        raise InputError(f"--budget must be a non-negative number, got {args.budget:g}")
+    if args.budget <= 0 or not np.isfinite(args.budget):
+        raise InputError(f"--budget must be a number greater than zero, got {args.budget:g}")
     table = read_table(args.input, [args.date_column, args.target])
     unknown = [c for c in channels + controls if c not in table.columns]
     if unknown:
@@ -226,6 +228,12 @@ def run_budget(args: argparse.Namespace) -> None:
     history.index = dates
     history = history.sort_index()
     lift_tests = read_lift_tests(args.lift_tests, channels) if args.lift_tests else []
+    bounds = read_bounds(args, channels)
+    events = []
+    if args.events:
+        from insights.ml.calendar import read_events
+
+        events = read_events(read_table(args.events, ["name", "start"]), args.events)
     plan = plan_budget(
         history,
         target=args.target,
@@ -235,8 +243,70 @@ def run_budget(args: argparse.Namespace) -> None:
         bootstrap=args.bootstrap,
         seed=args.seed,
         lift_tests=lift_tests,
+        bounds=bounds,
+        country=args.country,
+        events=events,
     )
+    for warning in plan.warnings:
+        args.warn(f"warning: {warning}")
     _write(plan.table, args.output)
+
+
+BOUNDS_COLUMNS = ["channel", "min", "max"]
+
+
+def read_bounds(args: argparse.Namespace, channels: Sequence[str]) -> dict[str, tuple[float, float]]:
+    """Per-channel (min, max) spend per period from ``--bounds FILE`` and ``--min/--max CH=V``.
+
+    A flag overrides the file for its side; a side nobody set stays at its default (0 for the
+    minimum, the largest past spend, scaled with the budget, for the maximum) - the model fills
+    those in, so only complete pairs are returned here, with ``nan`` for "default"."""
+    lows: dict[str, float] = {}
+    highs: dict[str, float] = {}
+    if args.bounds:
+        table = read_table(args.bounds, ["channel"])
+        if "min" not in table.columns and "max" not in table.columns:
+            raise InputError(f"{args.bounds}: needs a min or a max column (channel,min,max)")
+        names = table["channel"].astype(str).str.strip()
+        seen: set[str] = set()
+        for row, channel in enumerate(names, start=1):
+            if channel not in channels:
+                raise InputError(f"{args.bounds}: data row {row} names channel {channel!r}, which is not in --channels")
+            if channel in seen:
+                raise InputError(f"{args.bounds}: channel {channel} has two rows")
+            seen.add(channel)
+            for side, into in (("min", lows), ("max", highs)):
+                if side in table.columns and str(table[side].iloc[row - 1]).strip():
+                    into[channel] = _bound_value(
+                        str(table[side].iloc[row - 1]), f"{args.bounds}: data row {row} {side}"
+                    )
+    for side, flags, into in (("min", args.min or [], lows), ("max", args.max or [], highs)):
+        for flag in flags:
+            channel, sep, raw = flag.partition("=")
+            channel = channel.strip()
+            if not sep or not channel:
+                raise InputError(f"--{side} needs CHANNEL=VALUE, got {flag!r}")
+            if channel not in channels:
+                raise InputError(f"--{side} names channel {channel!r}, which is not in --channels")
+            into[channel] = _bound_value(raw, f"--{side} {channel}")
+    out = {}
+    for channel in channels:
+        if channel in lows or channel in highs:
+            low, high = lows.get(channel, 0.0), highs.get(channel, np.nan)
+            if np.isfinite(high) and high < low:
+                raise InputError(f"channel {channel}: max {high:g} is below min {low:g}")
+            out[channel] = (low, high)
+    return out
+
+
+def _bound_value(raw: str, where: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError as exc:
+        raise InputError(f"{where} is not a number: {raw.strip()!r}") from exc
+    if not np.isfinite(value) or value < 0:
+        raise InputError(f"{where} must be zero or more, got {raw.strip()!r}")
+    return value
 
 
 LIFT_TEST_COLUMNS = ["channel", "spend_before", "spend_after", "lift", "lift_sd"]
@@ -296,6 +366,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--lift-tests",
         help="CSV of experiment results to calibrate the curves: channel,spend_before,spend_after,lift,lift_sd",
     )
+    budget.add_argument("--bounds", help="CSV of spend bounds per period: channel,min,max (an empty cell = default)")
+    budget.add_argument("--min", action="append", metavar="CH=V", help="a channel's minimum spend per period")
+    budget.add_argument("--max", action="append", metavar="CH=V", help="a channel's maximum spend per period")
+    budget.add_argument("--country", help="public holidays of this country in the baseline, e.g. US, DE")
+    budget.add_argument("--events", help="CSV of workspace events in the baseline: name,start[,end]")
     budget.set_defaults(run=run_budget)
     return parser
 

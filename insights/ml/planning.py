@@ -20,7 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from insights.ml.budget import optimize_allocation
+from insights.ml.budget import (
+    extrapolation_factor,
+    extrapolation_warnings,
+    historical_split,
+    optimize_allocation,
+    widened_band,
+)
 from insights.ml.errors import InputError
 from insights.ml.response import ChannelCurve, ResponseModel
 
@@ -108,6 +114,7 @@ def _model_to_dict(model: ResponseModel) -> dict[str, Any]:
         "max_spend": dict(model.max_spend),
         "r_squared": model.r_squared,
         "sse": model.sse,
+        "baseline_terms": dict(model.baseline_terms),
     }
 
 
@@ -135,6 +142,7 @@ def _model_from_dict(data: Mapping[str, Any]) -> ResponseModel:
         residuals=np.empty(0),
         r_squared=float(data["r_squared"]),
         sse=float(data["sse"]),
+        baseline_terms={k: float(v) for k, v in data.get("baseline_terms", {}).items()},
     )
 
 
@@ -210,6 +218,8 @@ class PlanResult:
     total_outcome: float = 0.0
     total_outcome_band: tuple[float, float] = (0.0, 0.0)
     current_total_outcome: float = 0.0
+    #: what the reader must know (spend beyond the history: curves extrapolated, band widened)
+    warnings: tuple[str, ...] = ()
 
     def scaled(self, factor: float) -> PlanResult:
         """Money and outcome per period of `factor` days (marginal ROAS does not change)."""
@@ -250,6 +260,7 @@ class PlanResult:
             total_outcome=s(self.total_outcome),
             total_outcome_band=(s(self.total_outcome_band[0]), s(self.total_outcome_band[1])),
             current_total_outcome=s(self.current_total_outcome),
+            warnings=self.warnings,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -264,6 +275,7 @@ class PlanResult:
             "total_outcome": self.total_outcome,
             "total_outcome_band": list(self.total_outcome_band),
             "current_total_outcome": self.current_total_outcome,
+            "warnings": list(self.warnings),
             "channels": [
                 {
                     "channel": c.channel,
@@ -282,9 +294,14 @@ class PlanResult:
         }
 
 
-def default_bounds(curves: FittedCurves) -> dict[str, tuple[float, float]]:
-    """0 to the largest daily spend each channel has had (the optimizer's own default)."""
-    return {c: (0.0, curves.model.max_spend[c]) for c in curves.channels}
+def default_bounds(curves: FittedCurves, budget: float | None = None) -> dict[str, tuple[float, float]]:
+    """0 to the largest daily spend each channel has had, scaled up with a daily `budget` above
+    the historical one (the optimizer's own default, `insights.ml.budget.default_bounds`)."""
+    ratio = 1.0
+    total = historical_budget(curves)
+    if budget is not None and np.isfinite(budget) and total > 0:
+        ratio = max(1.0, budget / total)
+    return {c: (0.0, curves.model.max_spend[c] * ratio) for c in curves.channels}
 
 
 def historical_budget(curves: FittedCurves) -> float:
@@ -313,19 +330,24 @@ def allocate(
     Raises InputError with a one-line reason when the bounds cannot hold the budget.
     """
     channels = curves.channels
-    chosen = {**default_bounds(curves), **(bounds or {})}
+    chosen = {**default_bounds(curves, budget), **(bounds or {})}
     model, ensemble = curves.model, curves.ensemble
-    # One averaged model instead of model + refits: the same objective, vectorised.
-    allocation = optimize_allocation(ensemble, budget, bounds=chosen, seed=seed)
     history = dict(model.historical_spend)
     total_history = sum(history.values())
-    shares = {c: (history[c] / total_history if total_history > 0 else 1.0 / len(channels)) for c in channels}
-    current = {c: budget * shares[c] for c in channels}
+    current = historical_split(model, budget)
+    # One averaged model instead of model + refits: the same objective, vectorised; pulled back
+    # toward the current split as far as the refits disagree about the gain.
+    allocation = optimize_allocation(ensemble, budget, bounds=chosen, seed=seed, reference=current)
     planned, at_current = _outcomes(ensemble, channels, allocation), _outcomes(ensemble, channels, current)
-    spread, spread_current = (planned[1:], at_current[1:]) if curves.refits else (planned, at_current)
+    widen = extrapolation_factor(model, allocation)
+    warnings = list(extrapolation_warnings(model, allocation))
+    if budget > sum(model.max_spend.values()) * (1 + 1e-9):
+        warnings.insert(0, "the budget is above the largest total spend seen: the curves are extrapolated there")
+    planned_spread = widened_band(planned, widen)
+    spread, spread_current = (planned_spread[1:], at_current[1:]) if curves.refits else (planned_spread, at_current)
     rows = []
     deltas = planned - at_current
-    spread_deltas = deltas[1:] if curves.refits else deltas
+    spread_deltas = widened_band(deltas, widen)[1:] if curves.refits else deltas
     for j, c in enumerate(channels):
         curve = ensemble.curves[c]
         assert isinstance(curve, EnsembleCurve)
@@ -356,7 +378,8 @@ def allocate(
     # sum is what the data pins down, so that is the number to compare with real totals.
     baselines = np.array([m.baseline() for m in curves.members])
     with_base = planned.sum(axis=1) + baselines
-    spread_with_base = with_base[1:] if curves.refits else with_base
+    widened_with_base = planned_spread.sum(axis=1) + baselines
+    spread_with_base = widened_with_base[1:] if curves.refits else widened_with_base
     return PlanResult(
         channels=rows,
         budget=float(sum(allocation.values())),
@@ -371,6 +394,7 @@ def allocate(
         total_outcome=float(with_base.mean()),
         total_outcome_band=(float(np.percentile(spread_with_base, 10)), float(np.percentile(spread_with_base, 90))),
         current_total_outcome=float((at_current.sum(axis=1) + baselines).mean()),
+        warnings=tuple(warnings),
     )
 
 

@@ -40,10 +40,16 @@ import pandas as pd
 from scipy.optimize import least_squares, nnls
 from scipy.signal import lfilter
 
+from insights.ml.baseline import period_days
 from insights.ml.errors import InputError
 
 SATURATIONS = ("hill", "logistic")
-_THETA_MAX = 0.9
+_THETA_MAX = 0.9  # per week: a half-life of at most ~6.6 weeks (per day: 0.9 ** (1/7))
+# Weak priors on the curve shapes (see module doc), as (centre, standard deviation): the weekly
+# decay, log of K relative to the mean adstock, and the Hill shape.
+_PRIOR_DECAY = (0.4, 0.3)
+_PRIOR_LOG_K = (0.0, 0.7)
+_PRIOR_SHAPE = (1.0, 0.35)
 _K_REL = (0.1, 10.0)
 _SHAPE = (0.3, 1.0)
 
@@ -110,6 +116,10 @@ class ResponseModel:
     sse: float
     lift_tests: tuple[LiftTest, ...] = ()
     lift_weight: float = 0.0  # sigma of the first fit, in target units (see module doc)
+    #: coefficients of the baseline terms (trend, seasonality, holidays; ``insights.ml.baseline``),
+    #: per unit of the centred, scaled term: they average to zero over the history
+    baseline_terms: dict[str, float] = field(default_factory=dict)
+    prior_weight: float = 0.0  # the priors' sigma (scaled units): the refits reuse it
 
     @property
     def channels(self) -> list[str]:
@@ -137,7 +147,7 @@ class _Problem:
     control_std: np.ndarray
     target_scale: float
     saturation: str
-    free_basis: np.ndarray  # orthonormal basis of [1, controls]: the unconstrained columns
+    free_basis: np.ndarray  # orthonormal basis of [1, controls, baseline]: the unconstrained columns
     target_off_free: np.ndarray  # target with its projection on free_basis removed
     # lift tests (see module doc), one entry per test: channel index, scaled spend before and
     # after, weighted scaled lift, and weight sigma / lift_sd (empty: no tests)
@@ -145,6 +155,13 @@ class _Problem:
     lift_spend: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     lift_target: np.ndarray = field(default_factory=lambda: np.zeros(0))
     lift_weight: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    baseline: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (n, b) baseline terms
+    period_days: float = 7.0  # length of a period; unknown (no dates) counts as a week
+    prior_weight: float = 0.0  # sigma of the residuals, scaled: weighs the priors (0 = none)
+
+    @property
+    def theta_max(self) -> float:
+        return float(_THETA_MAX ** (self.period_days / 7.0))
 
 
 def geometric_adstock(spend: np.ndarray, decay: float) -> np.ndarray:
@@ -204,16 +221,31 @@ def _lift_rows(problem: _Problem, params: np.ndarray) -> np.ndarray:
     return rows
 
 
+def _prior_rows(problem: _Problem, params: np.ndarray) -> np.ndarray:
+    """Gaussian log-priors as residual rows, ``sigma * (p - centre) / sd`` (see module doc)."""
+    if problem.prior_weight <= 0:
+        return np.zeros(0)
+    weekly_decay = np.power(np.clip(params[0::3], 0.0, None), 7.0 / problem.period_days)
+    return problem.prior_weight * np.concatenate(
+        [
+            (weekly_decay - _PRIOR_DECAY[0]) / _PRIOR_DECAY[1],
+            (params[1::3] - _PRIOR_LOG_K[0]) / _PRIOR_LOG_K[1],
+            (params[2::3] - _PRIOR_SHAPE[0]) / _PRIOR_SHAPE[1],
+        ]
+    )
+
+
 def _residuals(params: np.ndarray, problem: _Problem) -> np.ndarray:
-    return _linear_solve(problem, _channel_features(problem, params), params)[1]
+    fit = _linear_solve(problem, _channel_features(problem, params), params)[1]
+    return np.r_[fit, _prior_rows(problem, params)]
 
 
 def _jacobian(params: np.ndarray, problem: _Problem) -> np.ndarray:
     """Forward-difference Jacobian that recomputes only the channel whose parameter moved
     (the numeric default would rebuild every channel for each of the 3C parameters)."""
     features = _channel_features(problem, params)
-    base = _linear_solve(problem, features, params)[1]
-    _, upper = _bounds(problem.spend.shape[1])
+    base = np.r_[_linear_solve(problem, features, params)[1], _prior_rows(problem, params)]
+    _, upper = _bounds(problem.spend.shape[1], problem.theta_max)
     jac = np.empty((base.size, params.size))
     for j in range(params.size):
         step = np.sqrt(np.finfo(float).eps) * max(1.0, abs(params[j]))
@@ -224,18 +256,19 @@ def _jacobian(params: np.ndarray, problem: _Problem) -> np.ndarray:
         c = j // 3
         perturbed = features.copy()
         perturbed[:, c] = _channel_column(problem, moved, c)
-        jac[:, j] = (_linear_solve(problem, perturbed, moved)[1] - base) / step
+        moved_rows = np.r_[_linear_solve(problem, perturbed, moved)[1], _prior_rows(problem, moved)]
+        jac[:, j] = (moved_rows - base) / step
     return jac
 
 
-def _bounds(channels: int) -> tuple[np.ndarray, np.ndarray]:
+def _bounds(channels: int, theta_max: float = _THETA_MAX) -> tuple[np.ndarray, np.ndarray]:
     lower = np.tile([0.0, np.log(_K_REL[0]), _SHAPE[0]], channels)
-    upper = np.tile([_THETA_MAX, np.log(_K_REL[1]), _SHAPE[1]], channels)
+    upper = np.tile([theta_max, np.log(_K_REL[1]), _SHAPE[1]], channels)
     return lower, upper
 
 
 def _solve_nonlinear(problem: _Problem, starts: Sequence[np.ndarray]) -> tuple[np.ndarray, float]:
-    lower, upper = _bounds(problem.spend.shape[1])
+    lower, upper = _bounds(problem.spend.shape[1], problem.theta_max)
     best_params, best_cost = starts[0], np.inf
     for start in starts:
         x0 = np.clip(start, lower + 1e-6, upper - 1e-6)
@@ -247,8 +280,8 @@ def _solve_nonlinear(problem: _Problem, starts: Sequence[np.ndarray]) -> tuple[n
     return best_params, best_cost
 
 
-def _starts(channels: int, restarts: int, rng: np.random.Generator) -> list[np.ndarray]:
-    lower, upper = _bounds(channels)
+def _starts(channels: int, restarts: int, rng: np.random.Generator, theta_max: float = _THETA_MAX) -> list[np.ndarray]:
+    lower, upper = _bounds(channels, theta_max)
     default = np.tile([0.3, 0.0, 1.0], channels)
     starts = [default]
     for _ in range(max(restarts - 1, 0)):
@@ -257,7 +290,12 @@ def _starts(channels: int, restarts: int, rng: np.random.Generator) -> list[np.n
 
 
 def _prepare(
-    history: pd.DataFrame, target: str, channels: Sequence[str], controls: Sequence[str], saturation: str
+    history: pd.DataFrame,
+    target: str,
+    channels: Sequence[str],
+    controls: Sequence[str],
+    saturation: str,
+    baseline: pd.DataFrame | None = None,
 ) -> _Problem:
     spend = history[list(channels)].to_numpy(dtype=float)
     scale = spend.mean(axis=0)
@@ -268,7 +306,8 @@ def _prepare(
     y = history[target].to_numpy(dtype=float)
     y_scale = float(np.std(y)) or 1.0
     controls_scaled = (control_values - control_mean) / control_std
-    free = np.column_stack([np.ones(len(y)), controls_scaled])
+    terms = baseline.to_numpy(dtype=float) if baseline is not None else np.zeros((len(y), 0))
+    free = np.column_stack([np.ones(len(y)), controls_scaled, terms])
     left, singular, _ = np.linalg.svd(free, full_matrices=False)
     basis = left[:, singular > singular[0] * 1e-10]  # a constant or duplicated control adds nothing
     scaled_target = y / y_scale
@@ -283,6 +322,8 @@ def _prepare(
         saturation,
         basis,
         scaled_target - basis @ (basis.T @ scaled_target),
+        baseline=terms,
+        period_days=period_days(history.index) if isinstance(history.index, pd.DatetimeIndex) else 7.0,
     )
 
 
@@ -295,16 +336,20 @@ def _to_model(
     controls: Sequence[str],
     lift_tests: tuple[LiftTest, ...] = (),
     lift_weight: float = 0.0,
+    baseline: pd.DataFrame | None = None,
 ) -> ResponseModel:
     features = _channel_features(problem, params)
     beta, residuals = _linear_solve(problem, features, params)
     residuals = residuals[: features.shape[0]]  # the daily residuals, without the lift-test rows
-    free = np.column_stack([np.ones(features.shape[0]), problem.controls])
+    free = np.column_stack([np.ones(features.shape[0]), problem.controls, problem.baseline])
     free_coefs, *_ = np.linalg.lstsq(free, problem.target - features @ beta, rcond=None)
     coefficients = np.r_[free_coefs, beta]
     y_scale = problem.target_scale
     k_controls = len(controls)
+    k_free = free.shape[1]
     control_coefs = coefficients[1 : 1 + k_controls] * y_scale / problem.control_std
+    term_names = list(baseline.columns) if baseline is not None else []
+    term_coefs = coefficients[1 + k_controls : k_free] * y_scale
     intercept = coefficients[0] * y_scale - float(np.sum(control_coefs * problem.control_mean))
     curves = {}
     for c, name in enumerate(channels):
@@ -315,7 +360,7 @@ def _to_model(
             float(theta),
             float(k),
             float(shape),
-            float(coefficients[1 + k_controls + c] * y_scale),
+            float(coefficients[k_free + c] * y_scale),
             problem.saturation,
         )
     y = history[target].to_numpy(dtype=float)
@@ -336,6 +381,8 @@ def _to_model(
         sse=sse,
         lift_tests=lift_tests,
         lift_weight=lift_weight,
+        baseline_terms={str(k): float(v) for k, v in zip(term_names, term_coefs, strict=True)},
+        prior_weight=problem.prior_weight,
     )
 
 
@@ -349,30 +396,43 @@ def fit_response_model(
     restarts: int = 8,
     seed: int = 0,
     lift_tests: Sequence[LiftTest] = (),
+    baseline: pd.DataFrame | None = None,
+    priors: bool = True,
 ) -> ResponseModel:
     """Fit adstock + saturation curves for ``channels`` and a linear effect for ``controls``.
 
     ``history`` has one row per period (day or week) in time order. ``saturation`` is
     "hill" (default; flexible S- or C-shape) or "logistic". ``lift_tests`` calibrate the
-    curves with experiment results (see module doc). Raises InputError when the data
+    curves with experiment results (see module doc). ``baseline`` holds one row per period of
+    baseline terms (``insights.ml.baseline.baseline_features``: trend, seasonality, holidays),
+    fitted with free coefficients alongside the controls. Raises InputError when the data
     cannot support a fit.
     """
     if saturation not in SATURATIONS:
         raise InputError(f"saturation must be one of {', '.join(SATURATIONS)}")
     _validate_history(history, target, channels, controls)
+    if baseline is not None and len(baseline) != len(history):
+        raise InputError("the baseline terms need one row per period of the history")
     tests = _validate_lift_tests(lift_tests, channels)
-    problem = _prepare(history, target, channels, controls, saturation)
+    problem = _prepare(history, target, channels, controls, saturation, baseline)
     rng = np.random.default_rng(seed)
-    starts = _starts(len(channels), restarts, rng)
-    params, _ = _solve_nonlinear(problem, starts)
+    starts = _starts(len(channels), restarts, rng, problem.theta_max)
+    params, cost = _solve_nonlinear(problem, starts)
+    # the priors weigh as much as the residuals' own noise says: sigma from the fit without them
+    free = problem.free_basis.shape[1] + 4 * len(channels)
+    sigma = float(np.sqrt(2.0 * cost / max(len(history) - free, 1)))
+    # only with dates: a decay prior needs to know how long a period is (a day or a week)
+    if priors and sigma > 0 and isinstance(history.index, pd.DatetimeIndex):
+        problem = replace(problem, prior_weight=sigma)
+        params, _ = _solve_nonlinear(problem, [params, starts[0]])
     if not tests:
-        return _to_model(problem, params, history, target, channels, controls)
-    first = _to_model(problem, params, history, target, channels, controls)
-    dof = max(len(history) - 1 - len(controls) - 4 * len(channels), 1)
+        return _to_model(problem, params, history, target, channels, controls, baseline=baseline)
+    first = _to_model(problem, params, history, target, channels, controls, baseline=baseline)
+    dof = max(len(history) - 1 - len(controls) - problem.baseline.shape[1] - 4 * len(channels), 1)
     sigma = float(np.sqrt(first.sse / dof)) or 1e-12
     problem = _with_lift_tests(problem, channels, tests, sigma)
     params, _ = _solve_nonlinear(problem, [params, *starts])
-    return _to_model(problem, params, history, target, channels, controls, tests, sigma)
+    return _to_model(problem, params, history, target, channels, controls, tests, sigma, baseline)
 
 
 def refit_on(
@@ -384,16 +444,19 @@ def refit_on(
     saturation: str,
     lift_tests: Sequence[LiftTest] = (),
     lift_weight: float = 0.0,
+    baseline: pd.DataFrame | None = None,
+    prior_weight: float = 0.0,
 ) -> ResponseModel:
     """Refit from known non-linear parameters (used by the bootstrap: one start, warm).
 
-    ``lift_tests`` are weighted with the first fit's ``lift_weight`` (its sigma)."""
-    problem = _prepare(history, target, channels, controls, saturation)
+    ``lift_tests`` are weighted with the first fit's ``lift_weight`` (its sigma), the priors
+    with its ``prior_weight``."""
+    problem = replace(_prepare(history, target, channels, controls, saturation, baseline), prior_weight=prior_weight)
     tests = tuple(lift_tests)
     if tests:
         problem = _with_lift_tests(problem, channels, tests, lift_weight)
     params, _ = _solve_nonlinear(problem, [model_params])
-    return _to_model(problem, params, history, target, channels, controls, tests, lift_weight)
+    return _to_model(problem, params, history, target, channels, controls, tests, lift_weight, baseline)
 
 
 def _with_lift_tests(problem: _Problem, channels: Sequence[str], tests: Sequence[LiftTest], sigma: float) -> _Problem:

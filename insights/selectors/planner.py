@@ -86,6 +86,9 @@ class PlannerPage(Page):
     current_cpa: float | None = None
     #: the query string of this plan ("" when the bounds cannot hold the budget)
     query: str = ""
+    #: the curves' marginal returns differ, yet the plan keeps the current split: the refits
+    #: disagree about the gain of any move (the hedge toward the current split)
+    held_back: bool = False
 
 
 def _scaled_curves(view: PlannerView, plan: PlanResult) -> list[dict[str, Any]]:
@@ -110,6 +113,13 @@ def _scaled_curves(view: PlannerView, plan: PlanResult) -> list[dict[str, Any]]:
         }
         for p in points
     ]
+
+
+def _held_back(plan: PlanResult) -> bool:
+    moved = sum(abs(c.change) for c in plan.channels)
+    free = [c.marginal_roas for c in plan.channels if not (c.at_lower or c.at_upper)]
+    spread = (max(free) - min(free)) / max(abs(max(free)), 1e-12) if len(free) > 1 else 0.0
+    return moved <= 1e-3 * max(plan.budget, 1e-12) and spread > 0.1
 
 
 def planner_page(*, view: PlannerView, currency: str) -> PlannerPage:
@@ -157,5 +167,6 @@ def planner_page(*, view: PlannerView, currency: str) -> PlannerPage:
             plan_cpa=plan.budget / plan.total_outcome if plan.total_outcome > 0 else None,
             current_cpa=plan.budget / plan.current_total_outcome if plan.current_total_outcome > 0 else None,
             query=planner_query(view.inputs, view),
+            held_back=_held_back(plan),
         )
     return PlannerPage(**page)

@@ -28,6 +28,8 @@ from insights.ml.planning import (
     historical_budget,
 )
 from insights.models import BudgetScenario, ModelVersion, Scope
+from insights.selectors.events import forecast_events, holiday_country
+from insights.selectors.lift_tests import lift_tests_for_fit
 from insights.selectors.series import Entity, channel_history, last_complete_day, top_campaigns
 from insights.services import versioning
 from insights.services.common import InsightsError, current_workspace, jsonable, model_version_record, setting
@@ -109,9 +111,19 @@ def budget_curves_fit(
     frame = history[channels].copy()
     frame["__outcome"] = history[target].to_numpy(dtype=float)
     budget = float(frame[channels].mean().sum())
+    # lift tests are per platform; a campaign-level fit has no channel they could calibrate
+    lift_tests, lift_ids = lift_tests_for_fit(target=target, channels=channels) if scope == Scope.PLATFORM else ([], [])
+    frame.index = pd.DatetimeIndex(history.index)  # dates: the baseline's weekdays, season and events
     try:
         plan = plan_budget(
-            frame.reset_index(drop=True), target="__outcome", channels=channels, budget=budget, bootstrap=refits
+            frame,
+            target="__outcome",
+            channels=channels,
+            budget=budget,
+            bootstrap=refits,
+            lift_tests=lift_tests,
+            country=holiday_country(),
+            events=forecast_events(),
         )
     except InputError as exc:
         raise InsightsError(f"Response curves could not be fitted: {exc}") from exc
@@ -119,9 +131,11 @@ def budget_curves_fit(
         "scope": scope,
         "target": target,
         "bootstrap": refits,
+        "lift_tests": lift_ids,
         **curves_to_params(plan.model, plan.refits, labels),
     }
-    data_hash = versioning.data_hash(tuple(round(float(v), 4) for v in row) for row in frame.itertuples(index=False))
+    rows = [tuple(round(float(v), 4) for v in row) for row in frame.itertuples(index=False)]
+    data_hash = versioning.data_hash([*rows, tuple(float(i) for i in lift_ids)])
     return model_version_record(
         kind=ModelVersion.Kind.BUDGET,
         name=f"{'Campaigns' if scope == Scope.CAMPAIGN else 'Platforms'} · {metric_label(target)}",
@@ -136,6 +150,8 @@ def budget_curves_fit(
             "uplift_at_current_budget": plan.uplift,
             "uplift_band": list(plan.uplift_band),
             "current_outcome": plan.current_total,
+            "lift_tests": len(lift_ids),
+            "warnings": list(plan.warnings),
         },
         data_hash=data_hash,
     )
@@ -146,7 +162,12 @@ def budget_curves_get_or_fit(*, scope: str, target: str | None) -> ModelVersion:
     workspace = current_workspace()
     as_of = last_complete_day(workspace.time_zone)
     latest = selectors.budget_curves_latest(scope=scope, target=target)
-    if latest is not None and latest.training_end is not None and latest.training_end >= as_of:
+    if (
+        latest is not None
+        and latest.training_end is not None
+        and latest.training_end >= as_of
+        and _lift_tests_unchanged(latest, scope=scope)
+    ):
         return latest
     try:
         return budget_curves_fit(scope=scope, target=target, as_of=as_of)
@@ -154,6 +175,17 @@ def budget_curves_get_or_fit(*, scope: str, target: str | None) -> ModelVersion:
         if latest is not None:
             return latest  # yesterday's curves beat no plan at all
         raise
+
+
+def _lift_tests_unchanged(version: ModelVersion, *, scope: str) -> bool:
+    """True when the workspace's lift tests are the ones `version` was fitted with: a test
+    entered (or deleted) today refits the curves on the next plan instead of tomorrow night."""
+    if scope != Scope.PLATFORM:
+        return True
+    target = str(version.params.get("target", ""))
+    channels = list(version.params.get("channels", []))
+    _, ids = lift_tests_for_fit(target=target, channels=channels)
+    return sorted(version.params.get("lift_tests", [])) == ids
 
 
 @dataclass(frozen=True)
@@ -174,6 +206,8 @@ class PlannerView:
     budget: float  # per period
     bounds: dict[str, tuple[float, float]]  # per period, every channel
     error: str | None = None
+    #: what the reader must know about this plan (spend beyond the history), in page words
+    warnings: tuple[str, ...] = ()
 
     @property
     def target(self) -> str:
@@ -196,7 +230,9 @@ def plan_budget_for_workspace(inputs: PlannerInput, *, money: Any = None) -> Pla
     version = budget_curves_get_or_fit(scope=inputs.scope, target=inputs.target)
     curves = curves_from_params(version.params)
     factor = PERIODS[inputs.period]
-    defaults = default_bounds(curves)
+    budget = float(inputs.budget) if inputs.budget is not None else historical_budget(curves) * factor
+    # a budget above the historical one scales the default maximums with it: planned, with a warning
+    defaults = default_bounds(curves, budget / factor)
     bounds: dict[str, tuple[float, float]] = {}
     for channel in curves.channels:
         low, high = inputs.bounds.get(channel, (None, None))
@@ -204,7 +240,6 @@ def plan_budget_for_workspace(inputs: PlannerInput, *, money: Any = None) -> Pla
             defaults[channel][0] * factor if low is None else float(low),
             defaults[channel][1] * factor if high is None else float(high),
         )
-    budget = float(inputs.budget) if inputs.budget is not None else historical_budget(curves) * factor
     fmt = money or (lambda v: f"{v:,.0f}")
     error = check_bounds(budget, bounds, money=fmt, labels=curves.labels)
     plan = None
@@ -214,9 +249,35 @@ def plan_budget_for_workspace(inputs: PlannerInput, *, money: Any = None) -> Pla
             plan = allocate(curves, budget / factor, bounds=per_day).scaled(factor)
         except InputError as exc:
             error = str(exc)
+    warnings = _extrapolation_notes(curves, plan, factor, fmt) if plan is not None else ()
     return PlannerView(
-        version=version, curves=curves, plan=plan, inputs=inputs, budget=budget, bounds=bounds, error=error
+        version=version,
+        curves=curves,
+        plan=plan,
+        inputs=inputs,
+        budget=budget,
+        bounds=bounds,
+        error=error,
+        warnings=warnings,
     )
+
+
+def _extrapolation_notes(curves: FittedCurves, plan: PlanResult, factor: float, money: Any) -> tuple[str, ...]:
+    """Where the plan spends beyond what the history has seen, said in the page's money and period."""
+    notes = []
+    seen = sum(curves.model.max_spend.values()) * factor
+    if plan.budget > seen * (1 + 1e-9):
+        notes.append(
+            f"This budget is above the most the channels have ever spent together ({money(seen)}): "
+            "the curves are extrapolated there, so read the expected outcome as a rough guide; its band is wider."
+        )
+    for row in plan.channels:
+        most = curves.model.max_spend[row.channel] * factor
+        if row.spend > most * (1 + 1e-6):
+            notes.append(
+                f"{row.label} gets {money(row.spend)}, above the most it has spent ({money(most)}): its curve is a guess there."
+            )
+    return tuple(notes)
 
 
 @transaction.atomic

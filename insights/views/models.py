@@ -24,6 +24,7 @@ from insights import selectors, services
 from insights.ml.planning import PERIODS
 from insights.models import Scope
 from insights.selectors import pages, planner
+from insights.selectors.lift_tests import lift_test_rows
 from insights.selectors.pages import InsightsWorkspace
 from insights.selectors.series import last_complete_day
 from insights.services.paths_csv import REQUIRED, SAMPLE_CSV
@@ -252,6 +253,8 @@ def _planner_context(request: HttpRequest, inputs: services.PlannerInput) -> dic
         context["unavailable"] = str(exc)
         return context
     context.update(planner.planner_page(view=view, currency=ws.currency).context())
+    if inputs.scope == Scope.PLATFORM:
+        context["lift_tests"] = lift_test_rows(target=view.target, labels=view.curves.labels)
     return context
 
 

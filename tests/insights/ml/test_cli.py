@@ -338,7 +338,7 @@ BAD_INPUTS = {
             "--output",
             str(d / "o.csv"),
         ],
-        "--budget must be a non-negative number",
+        "--budget must be a number greater than zero",
     ),
     "too little history for a budget": (
         lambda d: [
