@@ -85,6 +85,16 @@ class Worker:
             self.peak_main_mb = max(self.peak_main_mb, main)
             self.peak_child_mb = max(self.peak_child_mb, child)
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) its pool processes have used so far."""
+        import psutil
+
+        total = 0.0
+        for child in psutil.Process(self.proc.pid).children(recursive=True):
+            times = child.cpu_times()
+            total += times.user + times.system
+        return total
+
     def task_seconds(self, task: str) -> list[float]:
         """Run times of `task` from the worker's own "succeeded in Xs" lines."""
         pattern = re.compile(rf"Task {re.escape(task)}\[[^\]]+\] succeeded in ([0-9.]+)s")
@@ -291,13 +301,15 @@ def scoring_run(schemas: list[str], *, base: str, as_of: date) -> dict[str, Any]
     worker = Worker(base, ["scoring"], 1, {})
     try:
         worker.wait_ready()
-        reports = []
+        reports, cpu = [], []
         for schema in schemas:
+            before = worker.cpu_seconds()
             result = app.send_task(
                 "insights.tasks.score_workspace", args=[schema], kwargs={"as_of": as_of.isoformat()},
                 queue=f"{base}.scoring",
             )  # fmt: skip
             reports.append(result.get(timeout=1800))
+            cpu.append(worker.cpu_seconds() - before)
         time.sleep(1.0)  # the worker logs the task's time just after it reports its result
         seconds = worker.task_seconds("insights.tasks.score_workspace")
     finally:
@@ -305,6 +317,7 @@ def scoring_run(schemas: list[str], *, base: str, as_of: date) -> dict[str, Any]
     return {
         "reports": reports,
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "rss_idle_process_mb": round(worker.idle_child_mb, 1),
         "rss_peak_process_mb": round(worker.peak_child_mb, 1),
         "rss_peak_main_mb": round(worker.peak_main_mb, 1),

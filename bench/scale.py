@@ -154,14 +154,16 @@ def _scoring_part(owner: object, count: int, days: int, demo_size: bool, base: s
     rows = [fact_rows(schema) for schema in schemas]
     print(f"{count} scoring workspaces, {rows} fact rows, made in {time.perf_counter() - started:.0f} s")
     run = scoring_run(schemas, base=base, as_of=end)
-    seconds = run["seconds"]
+    seconds, cpu = run["seconds"], run["cpu_seconds"]
     per_workspace = sum(seconds) / len(seconds)
+    cpu_per_workspace = sum(cpu) / len(cpu)
     series = [report.get("series", 0) for report in run["reports"]]
     hours = {size: round(per_workspace * size / 3600, 2) for size in (1000, 10_000, 100_000)}
     print(
         f"scoring: {', '.join(f'{s:.1f}' for s in seconds)} s per workspace ({series} series); "
         f"{per_workspace:.1f} s × 1,000 / 3,600 = {hours[1000]} worker-hours a night for 1,000 workspaces "
-        f"({hours[10_000]} for 10,000, {hours[100_000]} for 100,000); scoring process RSS "
+        f"({hours[10_000]} for 10,000, {hours[100_000]} for 100,000); CPU {cpu_per_workspace:.1f} s per workspace "
+        f"(wall time ÷ CPU time {per_workspace / cpu_per_workspace:.1f}: the machine's load); scoring process RSS "
         f"{run['rss_idle_process_mb']} MB idle, {run['rss_peak_process_mb']} MB peak"
     )
     return {
@@ -172,6 +174,8 @@ def _scoring_part(owner: object, count: int, days: int, demo_size: bool, base: s
         "scoring_series_per_workspace": round(sum(series) / len(series), 1),
         "scoring_seconds": [round(s, 2) for s in seconds],
         "scoring_s_per_workspace": round(per_workspace, 2),
+        "scoring_cpu_s_per_workspace": round(cpu_per_workspace, 2),
+        "scoring_cpu_hours_1000": round(cpu_per_workspace * 1000 / 3600, 2),
         "scoring_worker_hours_1000": hours[1000],
         "scoring_worker_hours_10000": hours[10_000],
         "scoring_worker_hours_100000": hours[100_000],
