@@ -107,7 +107,10 @@ def _migration_part(n: int, k: int, sample: int, schemas: list[str]) -> dict[str
 def _fanout_part(schemas: list[str], workers: int, base: str) -> dict[str, object]:
     from devtools.emulators import EmulatorConfig, start_emulator_server
 
-    emulator = start_emulator_server(host="127.0.0.1", port=0, config=EmulatorConfig(seed=5, campaigns_per_account=3))
+    # Every workspace reads the same emulated Meta ad account; a real one has its own, with its own
+    # hourly usage budget. So the budget is the real one (600 calls) per workspace, not one shared.
+    config = EmulatorConfig(seed=5, campaigns_per_account=3, meta_calls_per_hour=600 * len(schemas))
+    emulator = start_emulator_server(host="127.0.0.1", port=0, config=config)
     try:
         started = time.perf_counter()
         made = fanout_setup(schemas, emulator, history_days=3)
