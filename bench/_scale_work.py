@@ -126,7 +126,13 @@ def fanout_setup(schemas: list[str], emulator: Any, history_days: int) -> int:
     made = 0
     for schema in schemas:
         with schema_context(schema):
-            if Connection.objects.exists():
+            if Connection.objects.exists():  # kept from an earlier run: tokens of this emulator
+                for connection in Connection.objects.all():
+                    tokens = emulator.state.issue_tokens(connection.platform)
+                    connection.access_token = tokens["access_token"]
+                    connection.refresh_token = tokens.get("refresh_token") or ""
+                    connection.status = Connection.Status.ACTIVE
+                    connection.save()
                 continue
             for platform in PLATFORMS:
                 tokens = emulator.state.issue_tokens(platform)
