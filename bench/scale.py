@@ -1,4 +1,5 @@
-"""Scale: many workspaces on one machine — creation, deploy-time migration, worker memory.
+"""Scale: many workspaces on one machine — creation, deploy-time migration, the beat's sync
+fan-out, nightly scoring, worker memory.
 
 1. Create N workspaces through the product's service (template copy, domain, membership).
 2. `manage.py bootstrap` with all N up to date (what every deploy without new migrations costs),
@@ -6,11 +7,23 @@
    schemas and scaled to N).
 3. A real migration pending in K workspaces (the newest migration of a tenant app reversed in
    each), then `bootstrap` migrating those K in parallel processes, beside one process.
-4. Memory of one Celery worker process after it has loaded Bosco (RSS, idle), and of one that
-   has run the per-workspace scheduling fan-out over all N workspaces.
+4. The beat's sync fan-out: every workspace gets 2 connections (Google Ads and Meta, one ad
+   account each) against the platform emulators, which the bench starts; one beat tick
+   (`connectors.tasks.schedule_syncs`) is sent and W sync worker processes run everything it
+   queues. The sync work is deliberately small (3 days of history, 3 campaigns): this measures
+   scheduling fairness, not ingestion (bench/ingest.py does that). Per workspace: the wait from
+   the tick until its syncs have all started (and until its first started); median / p90 / p99 /
+   max and p99 ÷ median (the target: ≤ 2). Twice: with the fair order the product uses
+   (CONNECTORS_SCHEDULE_FAIR, the default) and with the old FIFO order, on the same workspaces.
+5. Nightly scoring: S workspaces with demo-size data (2 platforms × 3 accounts × 8 campaigns × 6
+   ad groups, D days: ~115,000 fact rows at 400 days) scored one after another by one scoring
+   worker process; seconds per workspace → worker-hours for 1,000 / 10,000 / 100,000 workspaces
+   (a linear extrapolation: scoring is per workspace, independent of the others), and the
+   process's RSS idle and at its peak.
 
-    python bench/scale.py            # N = 1000, K = 40
-    python bench/scale.py --quick    # N = 30, K = 4
+    python bench/scale.py            # N = 1000, K = 40, W = 4, S = 3, D = 400
+    python bench/scale.py --quick    # N = 8, K = 2, W = 2, S = 1 (a small workspace), D = 60
+    python bench/scale.py --parts fanout --workspaces 200   # one part, other sizes
 """
 
 from __future__ import annotations
@@ -19,11 +32,11 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
+from datetime import date, timedelta
 
 from _common import ROOT, drop_database, emit, machine, setup_django
+from _scale_work import fact_rows, fanout_reset, fanout_setup, fanout_tick, scoring_run, scoring_setup
 
 
 def _bootstrap(processes: int) -> float:
@@ -35,91 +48,20 @@ def _bootstrap(processes: int) -> float:
     return time.perf_counter() - started
 
 
-def _rss_mb(pid: int) -> float:
-    import psutil
-
-    return (
-        sum(p.memory_info().rss for p in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]) / 2**20
-    )
-
-
-def _worker_memory(queue: str) -> tuple[float, float]:
-    """RSS (MB) of a solo Celery worker once ready, and after it ran the fan-out over every workspace."""
-    env = {**os.environ, "BOSCO_CELERY_QUEUE": queue}
-    handle, name = tempfile.mkstemp(prefix="bench-scale-worker-", suffix=".log")
-    log = Path(name)
-    with os.fdopen(handle, "w") as out:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "bosco", "worker", "-P", "solo", "-Q", ",".join(_queues(queue))],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 120
-        while "ready." not in log.read_text() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        idle = _rss_mb(worker.pid)
-        from bosco.celery import app
-
-        # The scheduling fan-out: one task that queues one per workspace, all run by this worker.
-        app.send_task("connectors.tasks.schedule_syncs", queue=f"{queue}.syncs").get(timeout=600)
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline and _queue_depth(queue) > 0:
-            time.sleep(0.5)
-        return idle, _rss_mb(worker.pid)
-    finally:
-        worker.terminate()
-        worker.wait(timeout=60)
-        log.unlink(missing_ok=True)
-
-
-def _queues(base: str) -> list[str]:
-    from bosco.queues import GROUPS
-
-    return [base, *(f"{base}.{group}" for group in GROUPS)]
-
-
-def _queue_depth(base: str) -> int:
+def _drop_queues(base: str) -> None:
+    """The bench's own queues (the warehouse hand-offs of the syncs wait there; nobody runs them)."""
     import redis
     from django.conf import settings
 
     client = redis.Redis.from_url(settings.REDIS_URL)
-    return sum(client.llen(name) for name in _queues(base))
+    for name in client.scan_iter(f"{base}*"):
+        client.delete(name)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--workspaces", type=int, default=None)
-    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
-    args = parser.parse_args()
-    n = args.workspaces or (30 if args.quick else 1000)
-    k = min(n, 4 if args.quick else 40)
-    sample = min(n, 10 if args.quick else 100)
-    dbname = setup_django("scale")
-
-    from django.conf import settings
+def _migration_part(n: int, k: int, sample: int, schemas: list[str]) -> dict[str, object]:
     from django.core.management import call_command
     from django.db import connection
     from django.db.migrations.loader import MigrationLoader
-
-    from accounts.models import User, Workspace
-    from accounts.services import workspace_create
-
-    owner = User.objects.filter(email="bench@bosco.local").first() or User.objects.create_user("bench@bosco.local", "x")
-    existing = set(Workspace.objects.values_list("slug", flat=True))
-    started = time.perf_counter()
-    created = 0
-    for i in range(n):
-        slug = f"scale-{i:05d}"
-        if slug not in existing:
-            workspace_create(owner=owner, name=f"Scale {i}", slug=slug)
-            created += 1
-    create_s = time.perf_counter() - started
-    print(f"created {created} workspaces in {create_s:.1f} s ({create_s / max(created, 1) * 1000:.0f} ms each)")
-    schemas = sorted(Workspace.objects.filter(slug__startswith="scale-").values_list("schema_name", flat=True))[:n]
 
     bootstrap_noop = _bootstrap(processes=4)
     print(f"bootstrap, {n} workspaces up to date: {bootstrap_noop:.1f} s")
@@ -151,28 +93,157 @@ def main() -> None:
             connection.set_schema_to_public()
             timings[processes] = _bootstrap(processes)
             print(f"bootstrap migrating {k} workspaces behind, {processes} process(es): {timings[processes]:.1f} s")
-
-    queue = f"benchscale{os.getpid()}"
-    idle_mb, busy_mb = _worker_memory(queue)
-    print(f"celery worker RSS: {idle_mb:.0f} MB idle, {busy_mb:.0f} MB after the fan-out over {n} workspaces")
-
-    result = {
-        "bench": "scale",
-        "machine": machine(),
-        "workspaces": n,
-        "create_per_workspace_ms": round(create_s / max(created, 1) * 1000, 1) if created else None,
+    return {
         "bootstrap_all_up_to_date_s": round(bootstrap_noop, 2),
         "migrate_schemas_sequential_estimate_s": round(sequential_estimate, 1),
         "bootstrap_speedup_vs_sequential": round(sequential_estimate / bootstrap_noop, 1),
-        "target_bootstrap_1000_s": 120,
         "behind_workspaces": k if step else 0,
         "bootstrap_behind_1_process_s": round(timings[1], 2) if step else None,
         "bootstrap_behind_4_processes_s": round(timings[4], 2) if step else None,
         "parallel_speedup": round(timings[1] / timings[4], 2) if step else None,
-        "worker_rss_idle_mb": round(idle_mb, 1),
-        "worker_rss_after_fanout_mb": round(busy_mb, 1),
+    }
+
+
+def _fanout_part(schemas: list[str], workers: int, base: str) -> dict[str, object]:
+    from devtools.emulators import EmulatorConfig, start_emulator_server
+
+    # Every workspace reads the same emulated Meta ad account; a real one has its own, with its own
+    # hourly usage budget. So the budget is the real one (600 calls) per workspace, not one shared.
+    config = EmulatorConfig(seed=5, campaigns_per_account=3, meta_calls_per_hour=600 * len(schemas))
+    emulator = start_emulator_server(host="127.0.0.1", port=0, config=config)
+    try:
+        started = time.perf_counter()
+        made = fanout_setup(schemas, emulator, history_days=3)
+        print(f"{made} connections made in {time.perf_counter() - started:.0f} s")
+        ticks = {}
+        for fair in (False, True):  # the old FIFO order first, then the product's fair order
+            fanout_reset(schemas)
+            tick = fanout_tick(
+                schemas, base=base, workers=workers, fair=fair, emulator_url=emulator.base_url,
+                timeout=max(600.0, 10.0 * len(schemas)),
+            )  # fmt: skip
+            name = "fair" if fair else "fifo"
+            ticks[name] = tick
+            every, first = tick["workspace_wait_all_started"], tick["workspace_wait_first_started"]
+            print(
+                f"fan-out ({name}): {tick['succeeded']}/{tick['syncs']} syncs in {tick['drain_s']} s with {workers}"
+                f" workers (a sync: {tick['sync_median_s']} s median); per workspace, all its syncs started:"
+                f" median {every['median_s']} s, p90 {every['p90_s']}, p99 {every['p99_s']}, max {every['max_s']}"
+                f" (p99/median {every['p99_over_median']}); first sync started: median {first['median_s']} s,"
+                f" p99 {first['p99_s']} (p99/median {first['p99_over_median']})"
+            )
+    finally:
+        emulator.shutdown()
+    fair = ticks["fair"]
+    return {
+        "fanout_workspaces": len(schemas),
+        "fanout_connections_per_workspace": 2,
+        "fanout_sync_history_days": 3,
+        "fanout_workers": workers,
+        "fanout": ticks,
+        "fanout_p99_over_median": fair["workspace_wait_all_started"]["p99_over_median"],
+        "fanout_fifo_p99_over_median": ticks["fifo"]["workspace_wait_all_started"]["p99_over_median"],
+        "fanout_target_p99_over_median": 2.0,
+        "sync_worker_rss_idle_mb": fair["worker_rss_idle_process_mb"],
+        "sync_worker_rss_process_mb": fair["worker_rss_process_mb"],
+        "sync_worker_rss_main_mb": fair["worker_rss_main_mb"],
+    }
+
+
+def _scoring_part(owner: object, count: int, days: int, demo_size: bool, base: str) -> dict[str, object]:
+    end = date.today() - timedelta(days=1)
+    started = time.perf_counter()
+    schemas = scoring_setup(owner, count, days=days, end=end, demo_size=demo_size)
+    rows = [fact_rows(schema) for schema in schemas]
+    print(f"{count} scoring workspaces, {rows} fact rows, made in {time.perf_counter() - started:.0f} s")
+    run = scoring_run(schemas, base=base, as_of=end)
+    seconds, cpu = run["seconds"], run["cpu_seconds"]
+    per_workspace = sum(seconds) / len(seconds)
+    cpu_per_workspace = sum(cpu) / len(cpu)
+    series = [report.get("series", 0) for report in run["reports"]]
+    hours = {size: round(per_workspace * size / 3600, 2) for size in (1000, 10_000, 100_000)}
+    print(
+        f"scoring: {', '.join(f'{s:.1f}' for s in seconds)} s per workspace ({series} series); "
+        f"{per_workspace:.1f} s × 1,000 / 3,600 = {hours[1000]} worker-hours a night for 1,000 workspaces "
+        f"({hours[10_000]} for 10,000, {hours[100_000]} for 100,000); CPU {cpu_per_workspace:.1f} s per workspace "
+        f"(wall time ÷ CPU time {per_workspace / cpu_per_workspace:.1f}: the machine's load); scoring process RSS "
+        f"{run['rss_idle_process_mb']} MB idle, {run['rss_peak_process_mb']} MB peak"
+    )
+    return {
+        "scoring_sample_workspaces": count,
+        "scoring_demo_size": demo_size,
+        "scoring_history_days": days,
+        "scoring_fact_rows_per_workspace": round(sum(rows) / len(rows)),
+        "scoring_series_per_workspace": round(sum(series) / len(series), 1),
+        "scoring_seconds": [round(s, 2) for s in seconds],
+        "scoring_s_per_workspace": round(per_workspace, 2),
+        "scoring_cpu_s_per_workspace": round(cpu_per_workspace, 2),
+        "scoring_cpu_hours_1000": round(cpu_per_workspace * 1000 / 3600, 2),
+        "scoring_worker_hours_1000": hours[1000],
+        "scoring_worker_hours_10000": hours[10_000],
+        "scoring_worker_hours_100000": hours[100_000],
+        "scoring_worker_rss_idle_mb": run["rss_idle_process_mb"],
+        "scoring_worker_rss_peak_mb": run["rss_peak_process_mb"],
+        "scoring_worker_main_rss_mb": run["rss_peak_main_mb"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--workspaces", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=None, help="sync worker processes in the fan-out")
+    parser.add_argument("--parts", default="migrate,fanout,scoring", help="which parts to run (comma-separated)")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    n = args.workspaces or (8 if args.quick else 1000)
+    k = min(n, 2 if args.quick else 40)
+    sample = min(n, 2 if args.quick else 100)
+    workers = args.workers or (2 if args.quick else 4)
+    # --quick scores one small workspace (2 accounts × 2 campaigns, 60 days): a check that the
+    # part works, not a figure to extrapolate from.
+    scoring_count, scoring_days, scoring_demo_size = (1, 60, False) if args.quick else (3, 400, True)
+    dbname = setup_django("scale")
+
+    from django.conf import settings
+
+    from accounts.models import User, Workspace
+    from accounts.services import workspace_create
+
+    owner = User.objects.filter(email="bench@bosco.local").first() or User.objects.create_user("bench@bosco.local", "x")
+    existing = set(Workspace.objects.values_list("slug", flat=True))
+    started = time.perf_counter()
+    created = 0
+    for i in range(n):
+        slug = f"scale-{i:05d}"
+        if slug not in existing:
+            workspace_create(owner=owner, name=f"Scale {i}", slug=slug)
+            created += 1
+    create_s = time.perf_counter() - started
+    print(f"created {created} workspaces in {create_s:.1f} s ({create_s / max(created, 1) * 1000:.0f} ms each)")
+    schemas = sorted(Workspace.objects.filter(slug__startswith="scale-").values_list("schema_name", flat=True))[:n]
+
+    result: dict[str, object] = {
+        "bench": "scale",
+        "machine": machine(),
+        "load_1min": round(os.getloadavg()[0], 1),
+        "workspaces": n,
+        "create_per_workspace_ms": round(create_s / max(created, 1) * 1000, 1) if created else None,
+        "target_bootstrap_1000_s": 120,
         "template_schema": settings.TENANT_BASE_SCHEMA,
     }
+    base = f"benchscale{os.getpid()}"
+    try:
+        if "migrate" in parts:
+            result.update(_migration_part(n, k, sample, schemas))
+        if "scoring" in parts:
+            result.update(_scoring_part(owner, scoring_count, scoring_days, scoring_demo_size, base))
+        if "fanout" in parts:
+            result.update(_fanout_part(schemas, workers, base))
+    finally:
+        _drop_queues(base)
+    result["load_1min_end"] = round(os.getloadavg()[0], 1)
     if not args.keep:
         drop_database(dbname)
     emit(result)

@@ -183,17 +183,24 @@ def registered_task(name: str) -> BoscoTask:
         raise UnknownTask(f"no task named {name!r}") from exc
 
 
-def enqueue(name: str, *args: Any, on_commit: bool = False, countdown: float = 0.0, **kwargs: Any) -> None:
+def enqueue(
+    name: str, *args: Any, on_commit: bool = False, countdown: float = 0.0, priority: int = 0, **kwargs: Any
+) -> None:
     """Queue the task declared as `name` with these arguments; a tenant task takes the schema first.
 
     `on_commit=True` sends it only once the current transaction commits, and not at all if it rolls
     back (`delay_on_commit`); outside a transaction it is sent at once. `countdown` delays the run.
+    `priority` > 0 puts it behind everything of priority 0 in its queue (kombu's Redis transport
+    keeps lists per priority step, 0 3 6 9, and a worker takes from the lowest first).
     The task is looked up at call time, so tasks may import services but services never import
     tasks: `enqueue("warehouse.tasks.transform_window", schema, ..., on_commit=True)`.
     """
     task = registered_task(name)
-    if countdown > 0:
-        send = functools.partial(task.apply_async, args, kwargs, countdown=countdown)
+    if countdown > 0 or priority:
+        options: dict[str, Any] = {"countdown": countdown} if countdown > 0 else {}
+        if priority:
+            options["priority"] = priority
+        send = functools.partial(task.apply_async, args, kwargs, **options)
         if on_commit:
             transaction.on_commit(send)
         else:

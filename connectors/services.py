@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Min, Q
+from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 
 from accounts.selectors import workspace_for_schema
@@ -468,8 +468,13 @@ def connection_settings_update(
 
 # ---------------------------------------------------------------------------------------------
 # Runs
-def sync_request(*, connection: Connection, kind: str, requested_by_id: int | None = None) -> tuple[SyncRun, bool]:
-    """Queue a sync unless one is already queued or running (then that one is returned)."""
+def sync_request(
+    *, connection: Connection, kind: str, requested_by_id: int | None = None, turn: int = 0
+) -> tuple[SyncRun, bool]:
+    """Queue a sync unless one is already queued or running (then that one is returned).
+
+    `turn`: the sync's place in its workspace's scheduling round (`runs.TURN_PRIORITIES`).
+    """
     _entitlement_check("sync")
     with transaction.atomic():
         connection = Connection.objects.select_for_update().get(pk=connection.pk)
@@ -488,7 +493,7 @@ def sync_request(*, connection: Connection, kind: str, requested_by_id: int | No
         if active is not None:
             return active, False
         run = SyncRun.objects.create(connection=connection, kind=kind, requested_by_id=requested_by_id)
-        enqueue_run(run)
+        enqueue_run(run, turn=turn)
         return run, True
 
 
@@ -626,9 +631,12 @@ def syncs_schedule_due(*, now: datetime | None = None) -> dict[str, int]:
         .exclude(last_sync_at__gt=moment - timedelta(hours=plan.min_sync_interval_hours))
         .distinct()
     )
-    for connection in due:
+    # Each due connection gets its turn in the round (the least recently synced first), so the
+    # broker serves every workspace's first due sync before any workspace's second.
+    fair = settings.CONNECTORS_SCHEDULE_FAIR
+    for connection in due.order_by(F("last_sync_at").asc(nulls_first=True), "pk"):
         try:
-            _, created = sync_request(connection=connection, kind=SyncRun.Kind.SCHEDULED)
+            _, created = sync_request(connection=connection, kind=SyncRun.Kind.SCHEDULED, turn=started if fair else 0)
         except ConnectorError as exc:
             logger.info("connection %s not scheduled: %s", connection.pk, exc.message)
             continue

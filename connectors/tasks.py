@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from django.conf import settings
 from django_tenants.utils import schema_context
 
 from accounts.selectors import active_workspaces
@@ -12,6 +14,10 @@ from connectors.airbyte import services as airbyte
 from connectors.services import syncs_schedule_due
 from connectors.shopify_webhooks import shop_connection_ids, webhook_apply
 from connectors.sync import run_execute
+from connectors.sync.runs import fan_out_order
+
+#: the beat entry's period (bosco/beat.py: every 15 minutes); the fan-out's rotation advances by one per tick
+TICK_SECONDS = 15 * 60
 
 
 @tenant_task()
@@ -28,8 +34,10 @@ def schedule_workspace_syncs() -> dict[str, int]:
 
 @public_task()
 def schedule_syncs() -> int:
-    """Beat fan-out: one scheduling task per active workspace."""
-    schemas = list(active_workspaces().values_list("schema_name", flat=True))
+    """Beat fan-out: one scheduling task per active workspace, starting at a different one each tick."""
+    schemas = list(active_workspaces().order_by("schema_name").values_list("schema_name", flat=True))
+    if settings.CONNECTORS_SCHEDULE_FAIR:
+        schemas = fan_out_order(schemas, tick=int(time.time() // TICK_SECONDS))
     for schema in schemas:
         schedule_workspace_syncs.delay(schema)
     return len(schemas)

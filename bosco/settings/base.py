@@ -459,6 +459,10 @@ CONNECTORS_THROTTLE_PAUSE_MAX = env.float("CONNECTORS_THROTTLE_PAUSE_MAX", defau
 CONNECTORS_TASK_BUDGET_SECONDS = env.float("CONNECTORS_TASK_BUDGET_SECONDS", default=15 * 60)
 CONNECTORS_MAX_TASK_ATTEMPTS = env.int("CONNECTORS_MAX_TASK_ATTEMPTS", default=8)
 CONNECTORS_STALE_RUN_SECONDS = env.int("CONNECTORS_STALE_RUN_SECONDS", default=10 * 60)
+# Fair scheduling of the beat's syncs (connectors.tasks.schedule_syncs): the fan-out starts at a
+# different workspace every tick, and a workspace's second, third ... due connection waits behind
+# every workspace's first (broker priorities). Off only to measure the difference (bench/scale.py).
+CONNECTORS_SCHEDULE_FAIR = env.bool("CONNECTORS_SCHEDULE_FAIR", default=True)
 CONNECTORS_META_PAGE_LIMIT = env.int("CONNECTORS_META_PAGE_LIMIT", default=500)
 CONNECTORS_META_POLL_INTERVAL = env.float("CONNECTORS_META_POLL_INTERVAL", default=2.0)
 CONNECTORS_META_POLL_TIMEOUT = env.float("CONNECTORS_META_POLL_TIMEOUT", default=10 * 60)

@@ -3,7 +3,8 @@
 - `connection_lock`: a session-level PostgreSQL advisory lock per connection (workspace schema
   hashed, connection id); a second task for the same connection returns at once, and a killed
   worker's lock dies with its database session.
-- `enqueue_run`: queue the `sync_connection` task by name, only if the transaction commits.
+- `enqueue_run`: queue the `sync_connection` task by name, only if the transaction commits, with
+  the broker priority of its turn in the workspace's round; `fan_out_order`: the beat's rotation.
 - `close_run`, `mark_connection`, `follow_up_backfill`: the endings every path of a run shares.
 """
 
@@ -78,10 +79,34 @@ def mark_connection(connection: Connection, status: str, message: str) -> None:
         connection.save(update_fields=["status", "status_message", "updated_at"])
 
 
-def enqueue_run(run: SyncRun, *, countdown: float = 0.0) -> None:
-    """Queue a task for `run` once the current transaction commits (nothing if it rolls back)."""
+#: Broker priority of a scheduled sync by its turn in the workspace's round (0: its first due
+#: connection). kombu's Redis transport serves 0, then 3, 6, 9: every workspace's first scheduled
+#: sync of a beat tick starts before any workspace's second, so a workspace with many connections
+#: does not make the workspaces queued after it wait for all of them (bench/scale.py measures it).
+TURN_PRIORITIES = (0, 3, 6, 9)
+
+
+def fan_out_order(schemas: list[str], *, tick: int) -> list[str]:
+    """The workspaces of one beat tick, rotated so a different one goes first every tick.
+
+    A fixed order would put the same workspaces at the back of the queue every tick. The start
+    moves by the golden-ratio share of the list each tick (a low-discrepancy sequence), so over a
+    few ticks every workspace gets the front, the middle and the back about equally often.
+    """
+    if not schemas:
+        return []
+    start = int((tick * 0.6180339887498949) % 1.0 * len(schemas))
+    return schemas[start:] + schemas[:start]
+
+
+def enqueue_run(run: SyncRun, *, countdown: float = 0.0, turn: int = 0) -> None:
+    """Queue a task for `run` once the current transaction commits (nothing if it rolls back).
+
+    `turn` is the run's place among the syncs its workspace starts in one scheduling round.
+    """
     schema = db.schema_name  # type: ignore[attr-defined]  # django-tenants adds it
-    enqueue(SYNC_TASK, schema, run.pk, on_commit=True, countdown=countdown)
+    priority = TURN_PRIORITIES[min(turn, len(TURN_PRIORITIES) - 1)]
+    enqueue(SYNC_TASK, schema, run.pk, on_commit=True, countdown=countdown, priority=priority)
 
 
 def follow_up_backfill(connection: Connection) -> None:
