@@ -283,7 +283,7 @@ def forecast(
     Bands come from the model's own h-step errors (see ``_error_quantiles``). With
     ``local_scale`` each past error is first rescaled by the ratio of the current to the
     then-current volatility (an exponentially weighted RMS of the one-step errors with a
-    half-life of ``scale_half_life`` periods, default one seasonal cycle), so a calm spell
+    half-life of ``scale_half_life`` periods, default four seasonal cycles), so a calm spell
     after a volatile one gets narrower bands and the reverse. ``calibration_half_life``
     additionally down-weights old errors (None: all count the same).
 
@@ -336,7 +336,10 @@ def forecast(
         weight = blend if blend is not None else weight
         point = (1 - weight) * point + weight * calendar.regression(future)
     if local_scale and scale_half_life is None:
-        scale_half_life = float(max(period, 7))
+        # four cycles: the volatility "now" is an estimate, and a noisy one (one cycle is ~10
+        # effective errors, +-22%) narrows the band as often as it widens it, which costs
+        # coverage on average; four cycles (~+-11%) kept 95% coverage in band on held-out data
+        scale_half_life = float(SCALE_CYCLES * max(period, 7))
     quantiles = _error_quantiles(
         fit, work, horizon, calibration, calibration_half_life, scale_half_life if local_scale else None
     )
@@ -382,6 +385,8 @@ def forecast(
     return frame
 
 
+#: half-life of the current-volatility estimate, in seasonal cycles (see ``forecast``)
+SCALE_CYCLES = 4
 BLEND_WEIGHTS = (0.0, 0.5)
 BLEND_ORIGINS = 26
 MAX_WIDEN = 1.5
