@@ -77,6 +77,9 @@ class Workspace(TenantMixin):
     time_zone = models.CharField(max_length=64, default="UTC")
     #: how pages write numbers and amounts: a key of bosco.formatting.NUMBER_FORMATS
     number_format = models.CharField(max_length=10, default="en-US")
+    #: whose public holidays the forecasts know ("US", "DE", "US-CA"); empty: the
+    #: INSIGHTS_HOLIDAY_COUNTRY setting, or none
+    holiday_country = models.CharField(max_length=10, blank=True, default="")
     plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.TRIAL)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(default=timezone.now)

@@ -248,6 +248,28 @@ def _reporting_currency_changed(workspace: Workspace) -> None:
     signals.reporting_currency_changed.send(sender=Workspace, workspace=workspace)
 
 
+_HOLIDAY_COUNTRY = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,4})?$")
+
+
+@transaction.atomic
+def workspace_holiday_country_set(*, workspace: Workspace, actor_membership: Membership, country: str) -> Workspace:
+    """Set whose public holidays the workspace's forecasts know ("" for none).
+
+    Only the shape of the code is checked here; whether the holiday tables know it is the
+    caller's (insights') business, since accounts has no calendar.
+    """
+    if not actor_membership.can(Permission.EDIT_INSIGHTS):
+        raise AccountsError("Only owners, admins and analysts can change the holiday country.")
+    country = (country or "").strip().upper()
+    if country and not _HOLIDAY_COUNTRY.match(country):
+        raise AccountsError(f"“{country}” is not a country code such as US, DE or US-CA.", field="holiday_country")
+    workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    if workspace.holiday_country != country:
+        workspace.holiday_country = country
+        workspace.save(update_fields=["holiday_country"])
+    return workspace
+
+
 @transaction.atomic
 def workspace_status_set(*, workspace: Workspace, status: str) -> Workspace:
     """Suspend or reactivate a workspace (support). Suspended: beat fan-outs skip it and billing's

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from insights.views import incidents, lift_tests
+from insights.views import events, incidents, lift_tests
 from insights.views import models as views
 
 app_name = "insights"
@@ -14,6 +14,11 @@ urlpatterns = [
     path("anomalies/incidents/<int:pk>/feedback/", incidents.incident_feedback, name="incident_feedback"),
     path("anomalies/<int:pk>/", views.anomaly_detail, name="anomaly"),
     path("forecasts/", views.forecasts, name="forecasts"),
+    path("forecasts/events/", events.events, name="events"),
+    path("forecasts/events/add/", events.event_add, name="event_add"),
+    path("forecasts/events/country/", events.holiday_country, name="holiday_country"),
+    path("forecasts/events/<int:pk>/edit/", events.event_edit, name="event_edit"),
+    path("forecasts/events/<int:pk>/delete/", events.event_delete, name="event_delete"),
     path("attribution/", views.attribution, name="attribution"),
     path("attribution/import/", views.attribution_upload, name="attribution_upload"),
     path("attribution/sample.csv", views.attribution_sample, name="attribution_sample"),

@@ -146,9 +146,35 @@ def run_anomalies(args: argparse.Namespace) -> None:
             "every row is scored, repeated periods as their average"
         )
     scored = score_series(pd.Series(values.to_numpy(), index=keys))
+    for warning in _anomaly_input_warnings(keys, values, scored):
+        args.warn(f"warning: {warning}")
     scores = scored["alert_score"].reindex(keys).to_numpy()
     out = pd.DataFrame({"timestamp": table["timestamp"], "value": table["value"], "anomaly_score": scores})
     _write(out, args.output)
+
+
+def _anomaly_input_warnings(keys: pd.DatetimeIndex, values: pd.Series, scored: pd.DataFrame) -> list[str]:
+    """What the caller should know about a series that was still scored (never an error)."""
+    from insights.ml.timeseries import infer_sampling, regular_grid
+
+    out = []
+    if not keys.is_monotonic_increasing:
+        out.append("timestamps are not in order: rows are scored in time order and written in input order")
+    series = pd.Series(values.to_numpy(dtype=float), index=keys).sort_index()
+    grid, _ = regular_grid(series, infer_sampling(pd.DatetimeIndex(series.index)))
+    missing = int(grid.isna().sum())
+    if missing:
+        out.append(f"{missing} missing period(s) between the timestamps are skipped (not read as zero)")
+    numbers = values.to_numpy(dtype=float)
+    if np.all(numbers == numbers[0]):
+        which = "all zero" if numbers[0] == 0 else "constant"
+        out.append(f"the series is {which}: nothing in it can be anomalous, every score is 0")
+    warm_up = int(scored["expected"].isna().sum())
+    if warm_up == len(scored):
+        out.append(f"all {warm_up} rows fall in the warm-up (too little history to judge): every score is 0")
+    elif warm_up > len(scored) // 4:  # a short warm-up at the start is normal and not worth a line
+        out.append(f"the first {warm_up} row(s) are the warm-up (too little history to judge): scored 0")
+    return out
 
 
 def run_forecast(args: argparse.Namespace) -> None:

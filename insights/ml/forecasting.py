@@ -283,7 +283,8 @@ def forecast(
     Bands come from the model's own h-step errors (see ``_error_quantiles``). With
     ``local_scale`` each past error is first rescaled by the ratio of the current to the
     then-current volatility (an exponentially weighted RMS of the one-step errors with a
-    half-life of ``scale_half_life`` periods, default one seasonal cycle), so a calm spell
+    half-life of ``scale_half_life`` periods, default four weeks for daily data and one
+    seasonal cycle otherwise), so a calm spell
     after a volatile one gets narrower bands and the reverse. ``calibration_half_life``
     additionally down-weights old errors (None: all count the same).
 
@@ -336,7 +337,12 @@ def forecast(
         weight = blend if blend is not None else weight
         point = (1 - weight) * point + weight * calendar.regression(future)
     if local_scale and scale_half_life is None:
-        scale_half_life = float(max(period, 7))
+        # daily data: four weeks. The volatility "now" is an estimate, and a noisy one (one
+        # week is ~10 effective errors, +-22%) narrows the band as often as it widens it, which
+        # costs coverage on average; four weeks (~+-11%) brought 95% coverage into its band on
+        # the reference series. Other samplings keep one cycle (validated on monthly retail).
+        cycles = DAILY_SCALE_CYCLES if sampling.calendar == "daily" else 1
+        scale_half_life = float(cycles * max(period, 7))
     quantiles = _error_quantiles(
         fit, work, horizon, calibration, calibration_half_life, scale_half_life if local_scale else None
     )
@@ -382,6 +388,8 @@ def forecast(
     return frame
 
 
+#: half-life of a daily series' current-volatility estimate, in weeks (see ``forecast``)
+DAILY_SCALE_CYCLES = 4
 BLEND_WEIGHTS = (0.0, 0.5)
 BLEND_ORIGINS = 26
 MAX_WIDEN = 1.5

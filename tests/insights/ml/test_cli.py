@@ -74,6 +74,45 @@ def test_anomalies_scores_every_row_of_a_feed_with_repeated_timestamps_and_warns
     assert out["anomaly_score"].idxmax() == 35 * 24 + 12 + 2  # the spike, two rows later
 
 
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("unordered", "timestamps are not in order"),
+        ("gaps", "missing period(s) between the timestamps are skipped"),
+        ("constant", "the series is constant: nothing in it can be anomalous"),
+        ("all_zero", "the series is all zero: nothing in it can be anomalous"),
+        ("few", "all 3 rows fall in the warm-up"),
+    ],
+)
+def test_anomalies_scores_awkward_series_with_a_warning_never_a_nan(tmp_path: Path, case: str, expected: str) -> None:
+    days = pd.date_range("2024-01-01", periods=60, freq="D")
+    values = np.random.default_rng(3).normal(100, 5, days.size).round(1)
+    frame = pd.DataFrame({"timestamp": days.strftime("%Y-%m-%d"), "value": values})
+    if case == "unordered":
+        frame = frame.iloc[::-1]
+    elif case == "gaps":
+        frame = frame[np.arange(len(frame)) % 5 != 0]
+    elif case == "constant":
+        frame["value"] = 7.0
+    elif case == "all_zero":
+        frame["value"] = 0.0
+    elif case == "few":
+        frame = frame.head(3)
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    frame.to_csv(source, index=False)
+    lines: list[str] = []
+
+    returncode = main(["anomalies", "--input", str(source), "--output", str(target)], stderr=lines.append)
+
+    assert returncode == 0, lines
+    assert any(line.startswith("warning: ") and expected in line for line in lines), lines
+    out = pd.read_csv(target)
+    assert list(out["timestamp"]) == list(frame["timestamp"])  # every row, in input order
+    assert out["anomaly_score"].notna().all() and out["anomaly_score"].between(0, 1).all()
+    if case in ("constant", "all_zero", "few"):
+        assert (out["anomaly_score"] == 0).all()
+
+
 def test_forecast_round_trip_gives_the_next_h_days_with_a_band(tmp_path: Path) -> None:
     series = trend_weekly(days=120)
     source = tmp_path / "in.csv"
