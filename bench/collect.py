@@ -29,7 +29,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from _common import ROOT, emit, machine, setup_django
 
@@ -217,7 +217,7 @@ def main() -> None:
     client = buffer.client()
     stream = buffer.stream_key(schema)
     target_rows = 20_000 if args.quick else 100_000
-    buffered = sum(len(json.loads(f[b"rows"])) for _id, f in client.xrange(stream))
+    buffered = sum(len(json.loads(f[b"rows"])) for _id, f in cast("list[Any]", client.xrange(stream)))
     from django.utils import timezone
 
     from tracking.collect.parsing import encode_rows, parse_beacon
@@ -226,7 +226,7 @@ def main() -> None:
         parsed = parse_beacon(beacon_body(), received_at=timezone.now(), client_ip="198.51.100.23", user_agent=UA)
         client.xadd(stream, {"rows": encode_rows(parsed.rows)})
         buffered += len(parsed.rows)
-    entries = client.xrange(stream)
+    entries = cast("list[Any]", client.xrange(stream))
     rows = [row for _id, fields in entries for row in json.loads(fields[b"rows"])]
     with schema_context(schema):
         started = time.perf_counter()
