@@ -37,6 +37,8 @@ NOT_CRAWLED = {
     "account_logout": "ends the crawl's session; no input but the CSRF token",
     "metrics": "the Prometheus scrape, behind a bearer token: tests/ops/test_metrics.py",
     "shopify_webhook": "POST only, HMAC-signed by Shopify: forged and unsigned bodies in tests/connectors/test_shopify.py",
+    "tracking_collect": "the snippet's beacons, from other sites' pages: bad bodies, origins and keys in tests/tracking/test_collect.py",
+    "tracking_snippet": "the snippet file, linked from customers' pages: tests/tracking/test_snippet_file.py",
     "account_inactive": "shown to deactivated users only",
     "account_reauthenticate": "reached only from a sensitive allauth action",
     "account_request_reauthentication_code": "login-by-code is off",

@@ -100,7 +100,7 @@ def post_beacon(
     user_agent: str = CHROME,
     host: str = "localhost",
 ) -> Any:
-    headers: dict[str, str] = {"HTTP_USER_AGENT": user_agent, "REMOTE_ADDR": ip, "HTTP_HOST": host}
+    headers: dict[str, Any] = {"HTTP_USER_AGENT": user_agent, "REMOTE_ADDR": ip, "HTTP_HOST": host}
     if origin:
         headers["HTTP_ORIGIN"] = origin
     return client.generic("POST", f"/collect/v1/{public_key}", body, content_type="text/plain", **headers)

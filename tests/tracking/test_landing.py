@@ -129,7 +129,7 @@ def test_worker_killed_mid_batch_loses_and_doubles_nothing(
                 "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'INSERT INTO tracking_event %%' "
                 "AND state <> 'idle'"
             ).fetchone()
-            return bool(row) and row[0] == 0
+            return row is not None and row[0] == 0
 
         _wait("the killed worker's transaction to end", insert_gone)
         assert _stored(schema) == (0, 0)

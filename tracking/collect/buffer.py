@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import redis
 from django.conf import settings
@@ -130,7 +130,7 @@ def count(schema: str, field: str, amount: int = 1) -> None:
 
 
 def counts(schema: str) -> dict[str, int | str]:
-    raw = client().hgetall(counts_key(schema))
+    raw = cast("dict[bytes, bytes]", client().hgetall(counts_key(schema)))
     out: dict[str, int | str] = {}
     for name, value in raw.items():
         key = name.decode()
@@ -139,4 +139,5 @@ def counts(schema: str) -> dict[str, int | str]:
 
 
 def pending_schemas() -> list[str]:
-    return sorted(member.decode() for member in client().smembers(PENDING_SET))
+    members = cast("set[bytes]", client().smembers(PENDING_SET))
+    return sorted(member.decode() for member in members)

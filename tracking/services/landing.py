@@ -15,7 +15,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis
 from django.conf import settings
@@ -56,10 +56,17 @@ def consumer_name() -> str:
 def _claim(client: redis.Redis, stream: str, consumer: str, *, count: int) -> list[tuple[bytes, dict[bytes, bytes]]]:
     """Entries a dead (or stuck) consumer took and never acknowledged, then new ones."""
     idle_ms = int(settings.TRACKING_RECLAIM_IDLE_SECONDS * 1000)
-    claimed = client.xautoclaim(stream, buffer.GROUP, consumer, min_idle_time=idle_ms, start_id="0-0", count=count)
-    entries = [entry for entry in claimed[1] if entry[1]]
+    # redis-py types every reply as a union; these are XAUTOCLAIM's and XREADGROUP's shapes.
+    claimed = cast(
+        "list[Any]",
+        client.xautoclaim(stream, buffer.GROUP, consumer, min_idle_time=idle_ms, start_id="0-0", count=count),
+    )
+    entries: list[tuple[bytes, dict[bytes, bytes]]] = [entry for entry in claimed[1] if entry[1]]
     if len(entries) < count:
-        fresh = client.xreadgroup(buffer.GROUP, consumer, {stream: ">"}, count=count - len(entries))
+        fresh = cast(
+            "list[Any] | None",
+            client.xreadgroup(buffer.GROUP, consumer, {stream: ">"}, count=count - len(entries)),
+        )
         for _stream, items in fresh or []:
             entries.extend(items)
     return entries
