@@ -91,8 +91,8 @@ def test_worker_killed_mid_batch_loses_and_doubles_nothing(
     previous_queue = app.conf.task_default_queue
     app.conf.task_default_queue = queue  # the endpoint queues its landing task for this test's worker
     workers: list[Worker] = []
-    # Hold the events table so the worker's INSERT waits mid-batch: it has read the entries and
-    # staged them with COPY, and is killed before it can commit.
+    # Hold the events table so the worker's COPY into it waits mid-batch: it has read the entries
+    # and is killed before it can commit.
     holder = psycopg.connect(database_url_of_tests())
     # pg_stat_activity is a snapshot per transaction: watch from a connection of its own
     watcher = psycopg.connect(database_url_of_tests(), autocommit=True)
@@ -109,7 +109,7 @@ def test_worker_killed_mid_batch_loses_and_doubles_nothing(
         def blocked_insert() -> bool:
             row = watcher.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND query LIKE 'INSERT INTO tracking_event %%'"
+                "AND query LIKE 'COPY tracking_event %%'"
             ).fetchone()
             return bool(row and row[0])
 
@@ -122,11 +122,11 @@ def test_worker_killed_mid_batch_loses_and_doubles_nothing(
         pending = buffer.client().xpending(stream, buffer.GROUP)
         assert pending["pending"] == 12  # every entry taken by the worker, none acknowledged
         workers[0].kill()
-        holder.rollback()  # the lock goes; the dead worker's INSERT finishes but can never commit
+        holder.rollback()  # the lock goes; the dead worker's COPY finishes but can never commit
 
         def insert_gone() -> bool:
             row = watcher.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'INSERT INTO tracking_event %%' "
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY tracking_event %%' "
                 "AND state <> 'idle'"
             ).fetchone()
             return row is not None and row[0] == 0
