@@ -121,7 +121,7 @@ class ResponseModel:
     baseline_terms: dict[str, float] = field(default_factory=dict)
     prior_weight: float = 0.0  # the priors' sigma (scaled units): the refits reuse it
     #: the least steady spend per period the history measured the curve at: the spend whose
-    #: steady adstock equals the 10th percentile of the adstock seen (under the fitted decay).
+    #: steady adstock equals the 5th percentile of the adstock seen (under the fitted decay).
     #: Below it the curve is extrapolated toward zero, as above ``max_spend`` (empty: no floor)
     min_spend: dict[str, float] = field(default_factory=dict)
 
@@ -180,7 +180,7 @@ def geometric_adstock(spend: np.ndarray, decay: float) -> np.ndarray:
 
 
 #: percentile of the adstock seen below which a channel's curve counts as unmeasured
-FLOOR_PERCENTILE = 10.0
+FLOOR_PERCENTILE = 5.0
 
 
 def measured_floor(spend: np.ndarray, decay: float) -> float:
