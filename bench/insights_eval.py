@@ -371,7 +371,7 @@ def _judge_plan(
     )
     elapsed = time.perf_counter() - started
     bounds = default_bounds(plan.model)
-    lower = np.array([bounds[c][0] for c in channels])
+    lower = np.zeros(len(channels))  # the oracle may cut a channel to 0, below the planner's default floor
     upper = np.array([bounds[c][1] for c in channels])
     chosen = np.array([plan.allocation[c] for c in channels])
     point = optimize_allocation(plan.model, budget, bounds=bounds)

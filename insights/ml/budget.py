@@ -77,17 +77,42 @@ class BudgetPlan:
 
 
 def default_bounds(model: ResponseModel, budget: float | None = None) -> dict[str, tuple[float, float]]:
-    """0 to the largest spend per period each channel has had.
+    """The range of spend per period each channel's curve was measured over: from the least
+    steady spend the history showed (``model.min_spend``) to the largest spend it had.
 
     For a ``budget`` above the historical one the maximums grow by the same ratio, so the
     historical split scaled to that budget always fits: a bigger budget is planned (with a
-    warning that the curves are extrapolated there), never refused.
+    warning that the curves are extrapolated there), never refused. For a budget below it the
+    minimums shrink by the same ratio, and never exceed the channel's historical share of the
+    budget, so the split always fits too. The minimum keeps the plan off the unmeasured foot
+    of a curve: cutting a channel far below anything the history showed rests on a curve
+    extrapolated toward zero, and in the recovery test that is where a biased fit lost money.
     """
     ratio = 1.0
-    if budget is not None and np.isfinite(budget):
-        total = sum(model.historical_spend.values())
-        ratio = max(1.0, budget / total) if total > 0 else 1.0
-    return {c: (0.0, model.max_spend[c] * ratio) for c in model.channels}
+    total = sum(model.historical_spend.values())
+    if budget is not None and np.isfinite(budget) and total > 0:
+        ratio = budget / total
+    share = historical_split(model, budget if budget is not None and np.isfinite(budget) else total)
+    return {
+        c: (
+            max(0.0, min(model.min_spend.get(c, 0.0) * min(1.0, ratio), share[c])),
+            model.max_spend[c] * max(1.0, ratio),
+        )
+        for c in model.channels
+    }
+
+
+def with_defaults(
+    model: ResponseModel, budget: float, bounds: Mapping[str, tuple[float, float]] | None
+) -> dict[str, tuple[float, float]]:
+    """``bounds`` completed with the defaults for the channels it leaves out. The default
+    minimums give way (to 0) when they and the given minimums together exceed the budget: a
+    floor that only guards against extrapolation never makes a budget impossible."""
+    defaults = default_bounds(model, budget)
+    chosen = {**defaults, **(bounds or {})}
+    if sum(low for low, _ in chosen.values()) > budget:
+        chosen = {**{c: (0.0, high) for c, (_, high) in defaults.items()}, **(bounds or {})}
+    return chosen
 
 
 def historical_split(model: ResponseModel, budget: float) -> dict[str, float]:
@@ -136,13 +161,14 @@ def optimize_allocation(
     """
     channels = model.channels
     defaults = default_bounds(model, budget)
-    chosen = {**defaults, **(bounds or {})}
+    chosen = with_defaults(model, budget, bounds)
     for c, (low, high) in list(chosen.items()):
         if c in defaults and np.isnan(high):  # nan: "the default maximum"
             chosen[c] = (low, max(defaults[c][1], low))
     missing = [c for c in channels if c not in (bounds or {})]
     hint = (
-        "; by default a channel can get at most its largest past spend per period, scaled up with the budget"
+        "; by default a channel gets at least the least spend its history measured and at most its largest past"
+        " spend per period, both scaled with the budget"
         if missing
         else ""
     )

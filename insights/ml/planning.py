@@ -21,11 +21,15 @@ from typing import Any
 import numpy as np
 
 from insights.ml.budget import (
+    default_bounds as budget_default_bounds,
+)
+from insights.ml.budget import (
     extrapolation_factor,
     extrapolation_warnings,
     historical_split,
     optimize_allocation,
     widened_band,
+    with_defaults,
 )
 from insights.ml.errors import InputError
 from insights.ml.response import ChannelCurve, ResponseModel
@@ -112,6 +116,7 @@ def _model_to_dict(model: ResponseModel) -> dict[str, Any]:
         "control_means": dict(model.control_means),
         "historical_spend": dict(model.historical_spend),
         "max_spend": dict(model.max_spend),
+        "min_spend": dict(model.min_spend),
         "r_squared": model.r_squared,
         "sse": model.sse,
         "baseline_terms": dict(model.baseline_terms),
@@ -137,6 +142,8 @@ def _model_from_dict(data: Mapping[str, Any]) -> ResponseModel:
         control_means={k: float(v) for k, v in data.get("control_means", {}).items()},
         historical_spend={k: float(v) for k, v in data["historical_spend"].items()},
         max_spend={k: float(v) for k, v in data["max_spend"].items()},
+        # fits stored before the floor existed plan from 0, as they did
+        min_spend={k: float(v) for k, v in data.get("min_spend", {}).items()},
         # The per-period fit and residuals are not needed to allocate and are not stored.
         fitted=np.empty(0),
         residuals=np.empty(0),
@@ -295,13 +302,9 @@ class PlanResult:
 
 
 def default_bounds(curves: FittedCurves, budget: float | None = None) -> dict[str, tuple[float, float]]:
-    """0 to the largest daily spend each channel has had, scaled up with a daily `budget` above
+    """The range each channel's curve was measured over, scaled with a daily `budget` away from
     the historical one (the optimizer's own default, `insights.ml.budget.default_bounds`)."""
-    ratio = 1.0
-    total = historical_budget(curves)
-    if budget is not None and np.isfinite(budget) and total > 0:
-        ratio = max(1.0, budget / total)
-    return {c: (0.0, curves.model.max_spend[c] * ratio) for c in curves.channels}
+    return budget_default_bounds(curves.model, budget)
 
 
 def historical_budget(curves: FittedCurves) -> float:
@@ -330,7 +333,7 @@ def allocate(
     Raises InputError with a one-line reason when the bounds cannot hold the budget.
     """
     channels = curves.channels
-    chosen = {**default_bounds(curves, budget), **(bounds or {})}
+    chosen = with_defaults(curves.model, budget, bounds)
     model, ensemble = curves.model, curves.ensemble
     history = dict(model.historical_spend)
     total_history = sum(history.values())

@@ -120,6 +120,10 @@ class ResponseModel:
     #: per unit of the centred, scaled term: they average to zero over the history
     baseline_terms: dict[str, float] = field(default_factory=dict)
     prior_weight: float = 0.0  # the priors' sigma (scaled units): the refits reuse it
+    #: the least steady spend per period the history measured the curve at: the spend whose
+    #: steady adstock equals the 5th percentile of the adstock seen (under the fitted decay).
+    #: Below it the curve is extrapolated toward zero, as above ``max_spend`` (empty: no floor)
+    min_spend: dict[str, float] = field(default_factory=dict)
 
     @property
     def channels(self) -> list[str]:
@@ -173,6 +177,18 @@ def geometric_adstock(spend: np.ndarray, decay: float) -> np.ndarray:
     start = decay * x[0] / (1.0 - decay) if decay < 1 else 0.0
     out, _ = lfilter([1.0], [1.0, -decay], x, zi=[start])
     return out
+
+
+#: percentile of the adstock seen below which a channel's curve counts as unmeasured
+FLOOR_PERCENTILE = 5.0
+
+
+def measured_floor(spend: np.ndarray, decay: float) -> float:
+    """The steady spend per period whose adstock ``x / (1 - decay)`` equals the
+    ``FLOOR_PERCENTILE``-th percentile of the adstock the history had (see ``min_spend``)."""
+    if spend.size == 0 or decay >= 1:
+        return 0.0
+    return float(np.percentile(geometric_adstock(spend, decay), FLOOR_PERCENTILE) * (1.0 - decay))
 
 
 def _channel_column(problem: _Problem, params: np.ndarray, c: int) -> np.ndarray:
@@ -383,6 +399,7 @@ def _to_model(
         lift_weight=lift_weight,
         baseline_terms={str(k): float(v) for k, v in zip(term_names, term_coefs, strict=True)},
         prior_weight=problem.prior_weight,
+        min_spend={name: measured_floor(spend[name].to_numpy(dtype=float), curves[name].decay) for name in channels},
     )
 
 

@@ -240,6 +240,10 @@ def plan_budget_for_workspace(inputs: PlannerInput, *, money: Any = None) -> Pla
             defaults[channel][0] * factor if low is None else float(low),
             defaults[channel][1] * factor if high is None else float(high),
         )
+    if sum(low for low, _ in bounds.values()) > budget:  # default floors give way (budget.with_defaults)
+        bounds = {
+            c: (0.0 if inputs.bounds.get(c, (None, None))[0] is None else lo, hi) for c, (lo, hi) in bounds.items()
+        }
     fmt = money or (lambda v: f"{v:,.0f}")
     error = check_bounds(budget, bounds, money=fmt, labels=curves.labels)
     plan = None
