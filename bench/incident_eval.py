@@ -77,12 +77,17 @@ def _incidents_of(frame: pd.DataFrame, *, campaign: str, report_from: date, curr
         if len(values) < ANOMALY_MIN_DAYS:
             continue
         first_day = anomaly_rules.judged_from(values, ANOMALY_MIN_DAYS)
+        usual = anomaly_rules.usual_levels(values)  # the volume gate reads the median day too
         for row in detect_anomalies(values, metric).itertuples(index=False):
             day = pd.Timestamp(row.timestamp).date()
             if first_day is None or pd.Timestamp(day) < first_day:
                 continue  # as the nightly scoring: too little history before the day
             if day < report_from or not anomaly_rules.has_volume(
-                metric, value=float(row.value), expected=float(row.expected), volumes=volumes
+                metric,
+                value=float(row.value),
+                expected=float(row.expected),
+                volumes=volumes,
+                usual=float(usual.get(pd.Timestamp(day), np.nan)),
             ):
                 continue
             rows.append(
@@ -116,8 +121,14 @@ def _settings_only() -> None:
 
 def predicted_kind(incident: dict[str, Any]) -> str:
     """The labelled kind an incident's pattern stands for ("other" when none)."""
+    from insights.services.incidents import GONE  # after Django is set up (see evaluate)
+
     moved = {m["metric"]: m["direction"] for m in incident["metrics"]}
-    if incident["cause"] == "tracking" or (moved.get("conversions") == "down" and "spend" not in moved):
+    conversions = next((m for m in incident["metrics"] if m["metric"] == "conversions"), None)
+    # "conversions gone", as the product reads it (incidents.GONE): a dip to 40% of the usual
+    # with spend unchanged is an ordinary slow day, not a claim that tracking broke
+    gone = conversions is not None and conversions["value"] <= GONE * max(conversions["expected"], 0.0)
+    if incident["cause"] == "tracking" or (moved.get("conversions") == "down" and gone and "spend" not in moved):
         return "tracking_outage"
     if moved.get("spend") == "up":
         return "spike"

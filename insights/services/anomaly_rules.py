@@ -92,11 +92,29 @@ def judged_from(values: pd.Series, min_days: int) -> pd.Timestamp | None:
     return pd.Timestamp(values.index[min_days])
 
 
-def has_volume(metric: str, *, value: float, expected: float, volumes: Mapping[str, float]) -> bool:
-    """A sum's finding counts when the day or its usual amount reaches the minimum volume."""
+#: days before a day whose median is the series' usual daily amount (`usual_levels`)
+USUAL_DAYS = 28
+
+
+def usual_levels(values: pd.Series, days: int = USUAL_DAYS) -> pd.Series:
+    """Each day's usual amount: the median of the `days` days before it (NaN without any).
+
+    The minimum volumes are daily amounts as a person reads them. The detector's expected value
+    is a level on the log scale, below the arithmetic one for small counts: a campaign with five
+    conversions on a typical day is expected at about 4.5, and its conversions falling to zero
+    would be gated away while its median says it has the volume.
+    """
+    return values.astype(float).rolling(days, min_periods=1).median().shift(1)
+
+
+def has_volume(
+    metric: str, *, value: float, expected: float, volumes: Mapping[str, float], usual: float | None = None
+) -> bool:
+    """A sum's finding counts when the day, its expected or its usual amount reaches the minimum volume."""
     if metric in RATIOS:
         return True  # gated on its components before scoring
-    return max(value, expected) >= volumes.get(metric, 0.0)
+    level = max(value, expected, usual if usual is not None and np.isfinite(usual) else 0.0)
+    return level >= volumes.get(metric, 0.0)
 
 
 def severity_ceiling(metric: str, *, expected: float, volumes: Mapping[str, float]) -> Severity:

@@ -44,7 +44,7 @@ FEEDBACK_MARGIN = 1.25
 _NEAR_ZERO = 0.05
 #: conversions "gone" below this share of the usual: counts are whole numbers, so an
 #: outage that records 5% of the conversions still shows one on a day that usually has eight
-_GONE = 0.25
+GONE = 0.25
 #: metrics that move with the size of single orders: on their own they are at most "low"
 _ORDER_SIZE_METRICS = frozenset({"conversion_value", "roas"})
 #: a continuing episode raises a new incident only when its deviation grows by this factor
@@ -90,7 +90,7 @@ def _results_gone(findings: Mapping[str, Mapping[str, Any]]) -> bool:
     Revenue falling alone is not enough: on a campaign with one or two orders a day a day without
     any is ordinary, and its revenue finding passes the money gate all the same.
     """
-    return _moved(findings, "conversions", "down") and _near_zero(findings.get("conversions"), _GONE)
+    return _moved(findings, "conversions", "down") and _near_zero(findings.get("conversions"), GONE)
 
 
 def probable_cause(findings: Mapping[str, Mapping[str, Any]]) -> Cause | None:

@@ -165,12 +165,17 @@ def _anomaly_rows(
                 continue
             scored.add((metric, entity.scope, entity.key))
             first_day = anomaly_rules.judged_from(values, ANOMALY_MIN_DAYS)
+            usual = anomaly_rules.usual_levels(values)  # the volume gate reads the median day too
             for row in found.itertuples(index=False):
                 day = pd.Timestamp(row.timestamp).date()
                 if first_day is None or pd.Timestamp(day) < first_day:
                     continue  # too little history before the day to judge it
                 if day < report_from or not anomaly_rules.has_volume(
-                    metric, value=float(row.value), expected=float(row.expected), volumes=volumes
+                    metric,
+                    value=float(row.value),
+                    expected=float(row.expected),
+                    volumes=volumes,
+                    usual=float(usual.get(pd.Timestamp(day), np.nan)),
                 ):
                     continue
                 finding = {

@@ -179,3 +179,18 @@ def test_capped_z_reads_as_the_ceiling_and_leaves_smaller_deviations_alone() -> 
     assert severity_of(anomaly_rules.capped_z(40.0, "medium")) == "medium"
     assert anomaly_rules.capped_z(40.0, "high") == 40.0
     assert anomaly_rules.capped_z(3.2, "medium") == 3.2
+
+
+def test_the_volume_gate_also_reads_the_usual_day_the_median_of_the_28_before() -> None:
+    # a campaign with 4-6 conversions a day: the detector's log-scale level sits below 5
+    days = pd.date_range("2024-04-01", periods=40, freq="D")
+    counts = pd.Series(np.tile([5.0, 4.0, 6.0, 5.0, 5.0, 4.0, 6.0, 5.0], 5), index=days)
+    counts.iloc[-1] = 0.0  # tracking broke
+    usual = anomaly_rules.usual_levels(counts)
+
+    assert np.isnan(usual.iloc[0]) and usual.iloc[-1] == 5.0  # the day itself is not its own usual
+    assert not has_volume("conversions", value=0.0, expected=4.5, volumes=MIN_VOLUME_DEFAULTS)
+    assert has_volume("conversions", value=0.0, expected=4.5, volumes=MIN_VOLUME_DEFAULTS, usual=usual.iloc[-1])
+    # a campaign with 2 a day stays below the gate: a day without any is ordinary there
+    assert not has_volume("conversions", value=0.0, expected=1.8, volumes=MIN_VOLUME_DEFAULTS, usual=2.0)
+    assert not has_volume("conversions", value=0.0, expected=1.8, volumes=MIN_VOLUME_DEFAULTS, usual=float("nan"))
