@@ -77,12 +77,17 @@ def _incidents_of(frame: pd.DataFrame, *, campaign: str, report_from: date, curr
         if len(values) < ANOMALY_MIN_DAYS:
             continue
         first_day = anomaly_rules.judged_from(values, ANOMALY_MIN_DAYS)
+        usual = anomaly_rules.usual_levels(values)  # the volume gate reads the median day too
         for row in detect_anomalies(values, metric).itertuples(index=False):
             day = pd.Timestamp(row.timestamp).date()
             if first_day is None or pd.Timestamp(day) < first_day:
                 continue  # as the nightly scoring: too little history before the day
             if day < report_from or not anomaly_rules.has_volume(
-                metric, value=float(row.value), expected=float(row.expected), volumes=volumes
+                metric,
+                value=float(row.value),
+                expected=float(row.expected),
+                volumes=volumes,
+                usual=float(usual.get(pd.Timestamp(day), np.nan)),
             ):
                 continue
             rows.append(
@@ -116,8 +121,14 @@ def _settings_only() -> None:
 
 def predicted_kind(incident: dict[str, Any]) -> str:
     """The labelled kind an incident's pattern stands for ("other" when none)."""
+    from insights.services.incidents import GONE  # after Django is set up (see evaluate)
+
     moved = {m["metric"]: m["direction"] for m in incident["metrics"]}
-    if incident["cause"] == "tracking" or (moved.get("conversions") == "down" and "spend" not in moved):
+    conversions = next((m for m in incident["metrics"] if m["metric"] == "conversions"), None)
+    # "conversions gone", as the product reads it (incidents.GONE): a dip to 40% of the usual
+    # with spend unchanged is an ordinary slow day, not a claim that tracking broke
+    gone = conversions is not None and conversions["value"] <= GONE * max(conversions["expected"], 0.0)
+    if incident["cause"] == "tracking" or (moved.get("conversions") == "down" and gone and "spend" not in moved):
         return "tracking_outage"
     if moved.get("spend") == "up":
         return "spike"
@@ -126,15 +137,19 @@ def predicted_kind(incident: dict[str, Any]) -> str:
     return "other"
 
 
-def evaluate_incidents(report: Any, *, quick: bool) -> None:
-    """Score every emulated campaign over the last 120 (quick) or 365 days and add the figures."""
-    print("Incidents - emulator campaigns with labelled anomaly days", flush=True)
+def evaluate_incidents(report: Any, *, quick: bool, seed: int = 1, prefix: str = "incident") -> None:
+    """Score every emulated campaign over the last 120 (quick) or 365 days and add the figures.
+
+    `seed` is the emulator's data seed (other seeds are other campaigns, levels and labelled
+    days); `prefix` names the figures, so several seeds can share one report.
+    """
+    print(f"Incidents - emulator campaigns with labelled anomaly days (seed {seed})", flush=True)
     _settings_only()
     from devtools.emulators.config import EmulatorConfig
     from devtools.emulators.state import EmulatorState
 
     today = date(2026, 6, 30)
-    state = EmulatorState(EmulatorConfig(today=today, anchor_date=today))
+    state = EmulatorState(EmulatorConfig(seed=seed, today=today, anchor_date=today))
     days = 120 if quick else 365
     until = today - timedelta(days=1)  # today is partial
     report_from = until - timedelta(days=days - 1)
@@ -153,12 +168,12 @@ def evaluate_incidents(report: Any, *, quick: bool) -> None:
             for campaign, frame in frames.items():
                 series_days += int((frame.index >= pd.Timestamp(report_from)).sum())
                 found += _incidents_of(frame, campaign=campaign, report_from=report_from, currency=spec.currency)
-    report.add("incident_series_days", series_days, "campaign-days scored")
-    report.add("incident_labelled_days", len(labels), "labelled anomaly days in them")
+    report.add(f"{prefix}_series_days", series_days, "campaign-days scored")
+    report.add(f"{prefix}_labelled_days", len(labels), "labelled anomaly days in them")
     for kind in KINDS:
         of_kind = [key for key, k in labels.items() if k == kind]
         report.add(
-            f"incident_{kind}_observable_days",
+            f"{prefix}_{kind}_observable_days",
             sum(key in observable for key in of_kind),
             f"  {kind}: labelled days with the usual volume to see it (of {len(of_kind)})",
         )
@@ -170,6 +185,7 @@ def evaluate_incidents(report: Any, *, quick: bool) -> None:
             labels,
             series_days,
             observable,
+            prefix,
         )
 
 
@@ -197,15 +213,16 @@ def _add_figures(
     labels: dict[tuple[str, date], str],
     series_days: int,
     observable: set[tuple[str, date]],
+    prefix: str = "incident",
 ) -> None:
     gate = floor in ("medium", "high")
     false = sum((i["key"], i["date"]) not in labels for i in shown)
     per_100 = 100.0 * false / max(series_days, 1)
     overall = (len(shown) - false) / len(shown) if shown else float("nan")
-    report.add(f"incident_{floor}_count", len(shown), f"incidents at {floor} and above")
-    report.add(f"incident_{floor}_precision", overall, f"  precision (on any labelled day), {floor}+")
+    report.add(f"{prefix}_{floor}_count", len(shown), f"incidents at {floor} and above")
+    report.add(f"{prefix}_{floor}_precision", overall, f"  precision (on any labelled day), {floor}+")
     report.add(
-        f"incident_{floor}_false_per_100",
+        f"{prefix}_{floor}_false_per_100",
         per_100,
         f"  false incidents per 100 series-days, {floor}+",
         "<= 1" if gate else "",
@@ -213,7 +230,7 @@ def _add_figures(
     )
     causes = Counter(i["cause"] or "none" for i in shown if (i["key"], i["date"]) not in labels)
     report.add(
-        f"incident_{floor}_false_by_cause",
+        f"{prefix}_{floor}_false_by_cause",
         ", ".join(f"{c} {n}" for c, n in causes.most_common()),
         f"  false incidents by probable cause, {floor}+",
     )
@@ -229,17 +246,52 @@ def _add_figures(
         ok_p = bool(np.isfinite(precision) and precision >= 0.8)
         ok_r = bool(np.isfinite(recall_seen) and recall_seen >= 0.8)
         report.add(
-            f"incident_{floor}_{kind}_precision",
+            f"{prefix}_{floor}_{kind}_precision",
             precision,
             f"  {kind} precision, {floor}+",
             ">= 0.8" if gate else "",
             ok_p if gate else None,
         )
-        report.add(f"incident_{floor}_{kind}_recall_all", recall, f"  {kind} recall, every labelled day, {floor}+")
+        report.add(f"{prefix}_{floor}_{kind}_recall_all", recall, f"  {kind} recall, every labelled day, {floor}+")
         report.add(
-            f"incident_{floor}_{kind}_recall",
+            f"{prefix}_{floor}_{kind}_recall",
             recall_seen,
             f"  {kind} recall, observable days, {floor}+",
             ">= 0.8" if gate else "",
             ok_r if gate else None,
         )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Incident figures alone, for one or more emulator seeds (the full benchmark runs seed 1)."""
+    import argparse
+    import json
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    if str(repo) not in sys.path:
+        sys.path.insert(0, str(repo))
+    from bench.insights_eval import Report
+
+    parser = argparse.ArgumentParser(description="Incident precision/recall on the emulators' labelled anomaly days")
+    parser.add_argument("--quick", action="store_true", help="the last 120 days instead of 365")
+    parser.add_argument("--seeds", default="1", help="comma-separated emulator seeds (default 1)")
+    args = parser.parse_args(argv)
+    try:
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError:
+        print(f"error: --seeds takes whole numbers separated by commas, got {args.seeds!r}", file=sys.stderr)
+        return 2
+    report = Report()
+    for seed in seeds:
+        evaluate_incidents(report, quick=args.quick, seed=seed, prefix=f"seed{seed}")
+    report.figures["mode"] = "quick" if args.quick else "full"
+    report.figures["missed"] = report.failures
+    print(f"{len(report.failures)} goal(s) missed: {', '.join(report.failures) or 'none'}")
+    print(json.dumps(report.figures, separators=(",", ":")))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -12,6 +12,9 @@ conversion against a usual of none, a ratio over two tiny numbers. So:
 - a day is judged only once its series has enough history before it (`judged_from`): a new
   campaign's second week, ramping up from days without conversions, is not compared with a
   seasonal profile the detector built from five days;
+- a finding whose usual amount is below the metric's minimum volume is capped in severity
+  (`severity_ceiling`): revenue of €56 against a usual €0.29 passes the gate on the day's value,
+  but a jump from next to nothing is worth a look, not an alert;
 - texts format numbers through the metric catalogue like every page (`format_metric`), and say
   "far above the usual" instead of a multiple when the usual amount is next to nothing.
 """
@@ -24,6 +27,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from insights.ml.anomaly import SEVERITY_Z, Severity
 from insights.services.common import setting
 from warehouse.metrics import RATIOS, SUMS, format_metric, metric_label, metric_unit
 
@@ -31,6 +35,8 @@ from warehouse.metrics import RATIOS, SUMS, format_metric, metric_label, metric_
 MIN_VOLUME_DEFAULTS: dict[str, float] = {name: metric.alert_min_volume for name, metric in SUMS.items()}
 #: a multiple above this reads as "far above the usual": 1120× says nothing a person can use
 _LARGEST_MULTIPLE = 20.0
+#: a usual amount below this share of the minimum volume is "next to nothing": at most "low"
+_NEXT_TO_NOTHING = 0.1
 #: a ratio or percent value beyond this is not quoted (a ROAS of 10¹⁸ came from €0.000001 of spend)
 _LARGEST_RATIO = 1000.0
 
@@ -86,11 +92,56 @@ def judged_from(values: pd.Series, min_days: int) -> pd.Timestamp | None:
     return pd.Timestamp(values.index[min_days])
 
 
-def has_volume(metric: str, *, value: float, expected: float, volumes: Mapping[str, float]) -> bool:
-    """A sum's finding counts when the day or its usual amount reaches the minimum volume."""
+#: days before a day whose median is the series' usual daily amount (`usual_levels`)
+USUAL_DAYS = 28
+
+
+def usual_levels(values: pd.Series, days: int = USUAL_DAYS) -> pd.Series:
+    """Each day's usual amount: the median of the `days` days before it (NaN without any).
+
+    The minimum volumes are daily amounts as a person reads them. The detector's expected value
+    is a level on the log scale, below the arithmetic one for small counts: a campaign with five
+    conversions on a typical day is expected at about 4.5, and its conversions falling to zero
+    would be gated away while its median says it has the volume.
+    """
+    return values.astype(float).rolling(days, min_periods=1).median().shift(1)
+
+
+def has_volume(
+    metric: str, *, value: float, expected: float, volumes: Mapping[str, float], usual: float | None = None
+) -> bool:
+    """A sum's finding counts when the day, its expected or its usual amount reaches the minimum volume."""
     if metric in RATIOS:
         return True  # gated on its components before scoring
-    return max(value, expected) >= volumes.get(metric, 0.0)
+    level = max(value, expected, usual if usual is not None and np.isfinite(usual) else 0.0)
+    return level >= volumes.get(metric, 0.0)
+
+
+def severity_ceiling(metric: str, *, expected: float, volumes: Mapping[str, float]) -> Severity:
+    """The highest severity a finding may have, from how its usual amount compares with the gate.
+
+    A sum whose usual amount is below its minimum daily volume passed the gate on the day's own
+    value only: a move from next to nothing (below a tenth of the minimum) is at most "low", one
+    from a usual below the minimum at most "medium". Ratios are gated on their components before
+    scoring, so their usual amount always has the volume and they are not capped.
+    """
+    floor = volumes.get(metric, 0.0)
+    if metric in RATIOS or floor <= 0 or not np.isfinite(expected) or expected >= floor:
+        return "high"
+    return "low" if expected < _NEXT_TO_NOTHING * floor else "medium"
+
+
+def capped_severity(severity: Severity, ceiling: Severity) -> Severity:
+    """`severity`, lowered to `ceiling` when above it."""
+    levels = list(SEVERITY_Z)
+    return levels[min(levels.index(severity), levels.index(ceiling))]
+
+
+def capped_z(z: float, ceiling: Severity) -> float:
+    """A deviation clipped to the top of `ceiling`'s band: what severity may be read from it."""
+    levels = list(SEVERITY_Z)
+    above = levels.index(ceiling) + 1
+    return z if above >= len(levels) else min(z, float(np.nextafter(SEVERITY_Z[levels[above]], 0.0)))
 
 
 def _reads_as_zero(text: str) -> bool:

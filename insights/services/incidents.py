@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from insights.ml.anomaly import SEVERITY_Z, severity_of
 from insights.models import Incident, ModelVersion
+from insights.services import anomaly_rules
 
 #: a marked move must be exceeded by this factor to be raised again for that series
 FEEDBACK_MARGIN = 1.25
@@ -43,7 +44,7 @@ FEEDBACK_MARGIN = 1.25
 _NEAR_ZERO = 0.05
 #: conversions "gone" below this share of the usual: counts are whole numbers, so an
 #: outage that records 5% of the conversions still shows one on a day that usually has eight
-_GONE = 0.25
+GONE = 0.25
 #: metrics that move with the size of single orders: on their own they are at most "low"
 _ORDER_SIZE_METRICS = frozenset({"conversion_value", "roas"})
 #: a continuing episode raises a new incident only when its deviation grows by this factor
@@ -89,7 +90,7 @@ def _results_gone(findings: Mapping[str, Mapping[str, Any]]) -> bool:
     Revenue falling alone is not enough: on a campaign with one or two orders a day a day without
     any is ordinary, and its revenue finding passes the money gate all the same.
     """
-    return _moved(findings, "conversions", "down") and _near_zero(findings.get("conversions"), _GONE)
+    return _moved(findings, "conversions", "down") and _near_zero(findings.get("conversions"), GONE)
 
 
 def probable_cause(findings: Mapping[str, Mapping[str, Any]]) -> Cause | None:
@@ -193,11 +194,21 @@ def group_findings(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         by_day.setdefault((row["scope"], row["key"], row["date"]), []).append(row)
     incidents = []
+    volumes = anomaly_rules.min_volumes()
     for (scope, key, day), found in by_day.items():
         found = sorted(found, key=lambda r: -r["z"])
         by_metric = {r["metric"]: r for r in found}
         cause = probable_cause(by_metric)
         z_max = float(found[0]["z"])
+        # severity is read from each finding's deviation clipped to its ceiling: a jump from a
+        # usual amount below the metric's minimum volume does not make the incident "high"
+        z_judged = max(
+            anomaly_rules.capped_z(
+                float(r["z"]),
+                anomaly_rules.severity_ceiling(r["metric"], expected=float(r["expected"]), volumes=volumes),
+            )
+            for r in found
+        )
         conversions = by_metric.get("conversions")
         chance = count_chance(conversions["value"], conversions["expected"]) if conversions else 1.0
         incidents.append(
@@ -208,7 +219,7 @@ def group_findings(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 "label": found[0]["label"],
                 "platform": found[0]["platform"],
                 "severity": incident_severity(
-                    z_max, metrics=list(by_metric), cause=cause, scope=scope, conversions_chance=chance
+                    z_judged, metrics=list(by_metric), cause=cause, scope=scope, conversions_chance=chance
                 ),
                 "score": z_max,
                 "cause": cause.code if cause else "",

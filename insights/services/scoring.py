@@ -27,7 +27,7 @@ from django.utils import timezone
 from bosco.formatting import currency_symbol
 from bosco.platforms import platform_label
 from insights.ml.anomaly import MODEL_VERSION as ANOMALY_ALGORITHM
-from insights.ml.anomaly import detect_anomalies
+from insights.ml.anomaly import SEVERITY_Z, detect_anomalies
 from insights.ml.calendar import Event
 from insights.ml.errors import InputError
 from insights.ml.forecasting import MODEL_VERSION as FORECAST_ALGORITHM
@@ -165,12 +165,17 @@ def _anomaly_rows(
                 continue
             scored.add((metric, entity.scope, entity.key))
             first_day = anomaly_rules.judged_from(values, ANOMALY_MIN_DAYS)
+            usual = anomaly_rules.usual_levels(values)  # the volume gate reads the median day too
             for row in found.itertuples(index=False):
                 day = pd.Timestamp(row.timestamp).date()
                 if first_day is None or pd.Timestamp(day) < first_day:
                     continue  # too little history before the day to judge it
                 if day < report_from or not anomaly_rules.has_volume(
-                    metric, value=float(row.value), expected=float(row.expected), volumes=volumes
+                    metric,
+                    value=float(row.value),
+                    expected=float(row.expected),
+                    volumes=volumes,
+                    usual=float(usual.get(pd.Timestamp(day), np.nan)),
                 ):
                     continue
                 finding = {
@@ -186,7 +191,10 @@ def _anomaly_rows(
                     "upper": float(row.upper),
                     "score": float(row.score),
                     "z": float(row.z),
-                    "severity": str(row.severity),
+                    "severity": anomaly_rules.capped_severity(
+                        row.severity,
+                        anomaly_rules.severity_ceiling(metric, expected=float(row.expected), volumes=volumes),
+                    ),
                     "direction": str(row.direction),
                     "explanation": anomaly_rules.explain(
                         metric,
@@ -371,7 +379,9 @@ def _score(
     incident_rows = incidents.group_findings(finding_rows)
     outliers: dict[tuple[str, str, str], dict[date, float]] = {}
     for row in finding_rows:
-        if row["severity"] in ("medium", "high"):
+        # the detector's own level, not the display cap: a runaway day from next to nothing
+        # would still return in the weekly profile of every forecast after it
+        if row["z"] >= SEVERITY_Z["medium"]:
             outliers.setdefault((row["metric"], row["scope"], row["key"]), {})[row["date"]] = row["expected"]
     forecasts = _forecast_series(
         [*platforms, *per_campaign[:forecast_limit]],

@@ -1,6 +1,7 @@
 """The Anomalies page: incidents with filters and pages, and people's feedback on one incident.
 
-Filters live in the address (shareable, and the htmx fragment pushes them). A date range given
+Filters live in the address (shareable, and the htmx fragment pushes them). The page opens on
+medium severity and above; `severity=any` lists the low ones too. A date range given
 as `from`/`to` wins over the preset period; bad values fall back to the defaults rather than
 failing the page, and a range given backwards is read forwards.
 """
@@ -29,6 +30,11 @@ from insights.views.models import _can_edit, _context, _forbidden, _workspace
 from warehouse.metrics import metric_label
 
 ANOMALY_PERIODS = {"7": 7, "30": 30, "90": 90}
+#: the page opens on what is worth reading: most incidents are low (a move of 3 to 5 robust
+#: standard deviations), and a list led by them buries the few that matter
+DEFAULT_SEVERITY = "medium"
+#: the address's value for "every severity" (an empty or unknown value means the default)
+ANY_SEVERITY = "any"
 #: the longest range the page lists (the nightly scoring re-checks 90 days; older incidents stay)
 MAX_RANGE_DAYS = 366
 
@@ -59,6 +65,13 @@ def _date(raw: str | None) -> date | None:
         return None
 
 
+def _severity(raw: str | None) -> str:
+    """The severity floor the address asks for: "any", a known level, else the default."""
+    if raw == ANY_SEVERITY or raw in selectors.SEVERITY_ORDER:
+        return str(raw)
+    return DEFAULT_SEVERITY
+
+
 def _query(request: HttpRequest) -> AnomalyQuery:
     get = request.GET
     period = get.get("period", "30")
@@ -67,7 +80,7 @@ def _query(request: HttpRequest) -> AnomalyQuery:
         period=period if period in ANOMALY_PERIODS else "30",
         date_from=start.isoformat() if start else "",
         date_to=end.isoformat() if end else "",
-        severity=get.get("severity", "") if get.get("severity") in selectors.SEVERITY_ORDER else "",
+        severity=_severity(get.get("severity")),
         metric=get.get("metric", "") if get.get("metric") in services.ANOMALY_METRICS else "",
         scope=get.get("scope", "") if get.get("scope") in Scope.values else "",
         platform=get.get("platform", "").strip()[:32],
@@ -87,7 +100,7 @@ def _filters(query: AnomalyQuery, as_of: date) -> incident_pages.IncidentFilters
     return incident_pages.IncidentFilters(
         date_from=start,
         date_to=end,
-        severity=query.severity,
+        severity="" if query.severity == ANY_SEVERITY else query.severity,
         platform=query.platform,
         metric=query.metric,
         scope=query.scope,
@@ -112,7 +125,8 @@ def anomalies(request: HttpRequest) -> HttpResponse:
         **page.context(),
         filters=query,
         periods=[("7", "Last 7 days"), ("30", "Last 30 days"), ("90", "Last 90 days")],
-        severities=[("", "Any severity"), ("medium", "Medium and high"), ("high", "High only")],
+        severities=[(ANY_SEVERITY, "Any severity"), ("medium", "Medium and high"), ("high", "High only")],
+        any_severity_query=query.query(severity=ANY_SEVERITY),
         metric_choices=[(m, metric_label(m)) for m in services.ANOMALY_METRICS],
         scope_choices=incident_pages.scope_choices(),
         feedback_choices=[(v, label) for v, label in Incident.Feedback.choices if v],

@@ -154,3 +154,43 @@ def test_leading_zeros_no_longer_raise_findings_in_a_new_campaign_and_a_real_fal
 
     assert list(judged["timestamp"]) == [pd.Timestamp("2024-04-23")]
     assert judged.iloc[0]["direction"] == "down" and judged.iloc[0]["expected"] < 200
+
+
+@pytest.mark.parametrize(
+    ("metric", "expected", "ceiling"),
+    [
+        ("conversion_value", 0.29, "low"),  # next to nothing: below a tenth of the €50 minimum
+        ("conversion_value", 30.0, "medium"),  # below the minimum, not next to nothing
+        ("conversion_value", 50.0, "high"),  # the usual amount has the volume: not capped
+        ("spend", 1.5, "low"),
+        ("roas", 0.01, "high"),  # ratios are gated on their components before scoring
+    ],
+)
+def test_a_move_from_a_usual_below_the_minimum_volume_is_capped_in_severity(metric, expected, ceiling) -> None:
+    assert anomaly_rules.severity_ceiling(metric, expected=expected, volumes=MIN_VOLUME_DEFAULTS) == ceiling
+    assert anomaly_rules.capped_severity("high", ceiling) == ceiling
+    assert anomaly_rules.capped_severity("low", ceiling) == "low"
+
+
+def test_capped_z_reads_as_the_ceiling_and_leaves_smaller_deviations_alone() -> None:
+    from insights.ml.anomaly import severity_of
+
+    assert severity_of(anomaly_rules.capped_z(40.0, "low")) == "low"
+    assert severity_of(anomaly_rules.capped_z(40.0, "medium")) == "medium"
+    assert anomaly_rules.capped_z(40.0, "high") == 40.0
+    assert anomaly_rules.capped_z(3.2, "medium") == 3.2
+
+
+def test_the_volume_gate_also_reads_the_usual_day_the_median_of_the_28_before() -> None:
+    # a campaign with 4-6 conversions a day: the detector's log-scale level sits below 5
+    days = pd.date_range("2024-04-01", periods=40, freq="D")
+    counts = pd.Series(np.tile([5.0, 4.0, 6.0, 5.0, 5.0, 4.0, 6.0, 5.0], 5), index=days)
+    counts.iloc[-1] = 0.0  # tracking broke
+    usual = anomaly_rules.usual_levels(counts)
+
+    assert np.isnan(usual.iloc[0]) and usual.iloc[-1] == 5.0  # the day itself is not its own usual
+    assert not has_volume("conversions", value=0.0, expected=4.5, volumes=MIN_VOLUME_DEFAULTS)
+    assert has_volume("conversions", value=0.0, expected=4.5, volumes=MIN_VOLUME_DEFAULTS, usual=usual.iloc[-1])
+    # a campaign with 2 a day stays below the gate: a day without any is ordinary there
+    assert not has_volume("conversions", value=0.0, expected=1.8, volumes=MIN_VOLUME_DEFAULTS, usual=2.0)
+    assert not has_volume("conversions", value=0.0, expected=1.8, volumes=MIN_VOLUME_DEFAULTS, usual=float("nan"))

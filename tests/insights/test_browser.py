@@ -48,9 +48,17 @@ def test_insight_pages_in_the_browser(web, data_workspace, tmp_path) -> None:
     web.goto("/insights/anomalies/", workspace)
     page.wait_for_selector("#incident-list li.incident")
     web.screenshot("anomalies")
+    # it opens on medium and above: the low ones are a choice away
+    assert page.locator("#f-severity").input_value() == "medium"
+    assert page.locator('#incident-list li.incident[data-severity="low"]').count() == 0
+    shown = page.locator("#incident-list li.incident").count()
+    with page.expect_response(_htmx_response("/insights/anomalies/")):
+        page.select_option("#f-severity", "any")
+    page.wait_for_url(re.compile(r".*severity=any.*"))  # the filter is in the address, shareable
+    assert page.locator("#incident-list li.incident").count() >= shown
     with page.expect_response(_htmx_response("/insights/anomalies/")):
         page.select_option("#f-severity", "medium")
-    page.wait_for_url(re.compile(r".*severity=medium.*"))  # the filter is in the address, shareable
+    page.wait_for_url(re.compile(r".*severity=medium.*"))
     assert page.locator('#incident-list li.incident[data-severity="low"]').count() == 0
     with page.expect_response(_htmx_response("/insights/anomalies/")):
         page.select_option("#f-scope", "platform")

@@ -98,6 +98,26 @@ def test_revenue_moving_alone_and_a_restart_after_a_pause_are_only_low() -> None
     assert incident["cause"] == "restart" and incident["severity"] == "low"
 
 
+def test_a_jump_from_a_usual_below_the_minimum_volume_is_not_high() -> None:
+    # the demo's Overview: "Revenue was €56.10, far above the usual (usually up to €0.29)" was High
+    nothing = [
+        _finding("conversion_value", "up", 25, 56.10, 0.1),
+        _finding("conversions", "up", 12, 6, 0.05),
+    ]
+    incident = group_findings(nothing)[0]
+    assert incident["severity"] == "low" and incident["score"] == 25  # the score keeps the deviation
+    # a usual below the minimum but not next to nothing: at most medium, even with a story
+    small = [_finding("spend", "up", 14, 200, 12), _finding("clicks", "up", 10, 300, 10)]
+    assert group_findings(small)[0]["cause"] == "spend_surge"
+    assert group_findings(small)[0]["severity"] == "medium"
+    # the same move on a campaign with the volume stays high
+    usual = [_finding("spend", "up", 14, 4000, 900), _finding("clicks", "up", 10, 3000, 600)]
+    assert group_findings(usual)[0]["severity"] == "high"
+    # a capped metric does not hide an uncapped one moving on the same day
+    mixed = [_finding("conversion_value", "up", 25, 56.10, 0.1), _finding("clicks", "up", 9, 3000, 600)]
+    assert group_findings(mixed)[0]["severity"] == "high"
+
+
 def test_conversions_gone_with_normal_clicks_is_tracking_even_with_one_left() -> None:
     # an outage recording 5% of conversions still shows one on a day that usually has eight
     findings = [_finding("conversions", "down", 6, 1, 8), _finding("conversion_value", "down", 7, 40, 600)]

@@ -118,19 +118,37 @@ def test_anomalies_are_paginated_and_bad_filters_fall_back_to_defaults(owner_cli
         )
         for n in range(45)
     )
-    pages = [owner_client.get(f"/insights/anomalies/?q=Paged+campaign&page={n}").content.decode() for n in (1, 2, 3)]
+    # the page opens on medium and above: these 45 low incidents are not listed, and it says so
+    default = owner_client.get("/insights/anomalies/?q=Paged+campaign").content.decode()
+    assert _shown(default, "data-severity") == [] and 'id="severity-hint"' in default
+    assert '<option value="medium" selected>Medium and high</option>' in default
+    assert 'href="?period=30&amp;severity=any&amp;q=Paged+campaign" id="show-any-severity"' in default
+    pages = [
+        owner_client.get(f"/insights/anomalies/?severity=any&q=Paged+campaign&page={n}").content.decode()
+        for n in (1, 2, 3)
+    ]
     assert [len(_shown(p, "data-severity")) for p in pages] == [20, 20, 5]
     assert "1–20 of 45" in pages[0] and "page 3 of 3" in pages[2] and 'rel="next"' not in pages[2]
-    assert 'rel="next" href="?period=30&amp;q=Paged+campaign&amp;page=2"' in pages[0]
+    assert 'rel="next" href="?period=30&amp;severity=any&amp;q=Paged+campaign&amp;page=2"' in pages[0]
+    assert '<option value="any" selected>Any severity</option>' in pages[0] and 'id="severity-hint"' not in pages[0]
     # strongest first inside a day
     assert "Paged campaign 44" in pages[0] and "Paged campaign 0<" not in pages[0]
     # a page number that is not one, or past the end, shows the first or the last page; a date that
     # is not one is ignored
     assert (
-        len(_shown(owner_client.get("/insights/anomalies/?q=Paged&page=abc").content.decode(), "data-severity")) == 20
+        len(
+            _shown(
+                owner_client.get("/insights/anomalies/?severity=any&q=Paged&page=abc").content.decode(),
+                "data-severity",
+            )
+        )
+        == 20
     )
-    last = owner_client.get("/insights/anomalies/?q=Paged&page=999&from=2024-13-45&severity=nope&metric=bogus")
+    last = owner_client.get("/insights/anomalies/?severity=any&q=Paged&page=999&from=2024-13-45&metric=bogus")
     assert last.status_code == 200 and len(_shown(last.content.decode(), "data-severity")) == 5
+    # a severity that is not one falls back to the default (medium and above), not to "any"
+    unknown = owner_client.get("/insights/anomalies/?q=Paged&severity=nope").content.decode()
+    assert _shown(unknown, "data-severity") == [] and '<option value="medium" selected>' in unknown
 
 
 def test_editors_mark_an_incident_and_viewers_cannot(owner_client, viewer_client) -> None:
@@ -146,7 +164,9 @@ def test_editors_mark_an_incident_and_viewers_cannot(owner_client, viewer_client
     assert response.status_code == 302 and response["Location"] == "/insights/anomalies/?severity=medium"
     incident.refresh_from_db()
     assert incident.feedback == "not_useful" and incident.feedback_at is not None
-    page = owner_client.get(f"/insights/anomalies/?from={incident.date}&to={incident.date}").content.decode()
+    page = owner_client.get(
+        f"/insights/anomalies/?severity=any&from={incident.date}&to={incident.date}"
+    ).content.decode()
     assert 'data-feedback="not_useful"' in page
     # a redirect target elsewhere is not followed
     assert (

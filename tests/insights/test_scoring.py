@@ -154,3 +154,38 @@ def test_a_runaway_day_does_not_come_back_in_the_forecast(in_scored) -> None:
     # The forecast stays near the usual level instead of repeating the spike every week.
     assert max(p.yhat for p in band.points) < spike.value / 3
     assert max(p.yhat for p in band.points) < spike.upper * 1.5
+
+
+def test_a_finding_from_a_usual_of_next_to_nothing_is_stored_low_but_still_cleans_the_forecast(in_scored) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from insights.selectors.series import Entity, EntitySeries, with_ratios
+    from insights.services.scoring import _anomaly_rows
+
+    # a campaign with the demo's pattern: revenue of about €0.10 a day, then one day of €56.10
+    as_of = yesterday_utc()
+    days = pd.date_range(end=pd.Timestamp(as_of), periods=90, freq="D")
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "spend": rng.normal(300, 15, len(days)),
+            "impressions": rng.normal(30000, 900, len(days)),
+            "clicks": rng.normal(600, 20, len(days)),
+            "conversions": np.zeros(len(days)),
+            "conversion_value": rng.uniform(0.05, 0.15, len(days)),
+        },
+        index=days,
+    )
+    frame.loc[days[-3], "conversion_value"] = 56.10
+    series = EntitySeries(Entity(scope=Scope.CAMPAIGN, key="tiny", label="Tiny", platform="meta"), with_ratios(frame))
+
+    rows, _, _ = _anomaly_rows(
+        [series], report_from=as_of - timedelta(days=13), as_of=as_of, currency="EUR", skipped={}
+    )
+
+    revenue = [r for r in rows if r["metric"] == "conversion_value" and r["date"] == days[-3].date()]
+    assert len(revenue) == 1
+    assert revenue[0]["z"] >= 8  # the detector's deviation is large …
+    assert revenue[0]["severity"] == "low"  # … but a jump from next to nothing is not "high"
+    assert "far above the usual" in revenue[0]["explanation"]
