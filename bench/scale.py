@@ -113,7 +113,7 @@ def _migration_part(
         "migrate_schemas_sequential_estimate_s": round(sequential_estimate, 1),
         "bootstrap_speedup_vs_sequential": round(sequential_estimate / bootstrap_noop, 1) if bootstrap_noop else None,
         "behind_workspaces": k if step else 0,
-        **{f"bootstrap_behind_{p}_processes_s": round(timings[p], 2) for p in timings},
+        **{f"bootstrap_behind_{p}_process{'es' if p > 1 else ''}_s": round(timings[p], 2) for p in timings},
         "parallel_speedup": round(timings[1] / timings[4], 2) if {1, 4} <= set(timings) else None,
     }
 
