@@ -85,6 +85,10 @@ class Worker:
             self.peak_main_mb = max(self.peak_main_mb, main)
             self.peak_child_mb = max(self.peak_child_mb, child)
 
+    def reset_peaks(self) -> None:
+        """Start the peak RSS over (a worker shared by two parts: each part reports its own peak)."""
+        self.peak_main_mb = self.peak_child_mb = 0.0
+
     def cpu_seconds(self) -> float:
         """CPU time (user + system) its pool processes have used so far."""
         import psutil
@@ -186,27 +190,40 @@ def fanout_reset(schemas: list[str]) -> None:
             )
 
 
+def sync_env(*, fair: bool, emulator_url: str) -> dict[str, str]:
+    """The environment of a worker that runs the fan-out's syncs against the emulators."""
+    return {
+        "CONNECTORS_SCHEDULE_FAIR": "true" if fair else "false",
+        "BOSCO_EMULATOR_URL": emulator_url,
+        # The emulated Meta report is ready at once; poll it without the production pause.
+        "CONNECTORS_META_POLL_INTERVAL": "0.05",
+    }
+
+
 def fanout_tick(
-    schemas: list[str], *, base: str, workers: int, fair: bool, emulator_url: str, timeout: float
+    schemas: list[str],
+    *,
+    base: str,
+    workers: int,
+    fair: bool,
+    emulator_url: str,
+    timeout: float,
+    shared: Worker | None = None,
 ) -> dict[str, Any]:
-    """One beat tick over every workspace with `workers` sync processes; the per-workspace waits."""
+    """One beat tick over every workspace with `workers` sync processes; the per-workspace waits.
+
+    `shared`: an already started worker (its environment made by `sync_env` with this `fair`) that
+    listens on `<base>.syncs` among others; it is left running. Otherwise a worker of its own."""
     from django.utils import timezone
 
     from bosco.celery import app
 
-    worker = Worker(
-        base,
-        ["syncs"],
-        workers,
-        {
-            "CONNECTORS_SCHEDULE_FAIR": "true" if fair else "false",
-            "BOSCO_EMULATOR_URL": emulator_url,
-            # The emulated Meta report is ready at once; poll it without the production pause.
-            "CONNECTORS_META_POLL_INTERVAL": "0.05",
-        },
-    )
+    worker = shared or Worker(base, ["syncs"], workers, sync_env(fair=fair, emulator_url=emulator_url))
     try:
-        worker.wait_ready()
+        if shared:
+            worker.reset_peaks()
+        else:
+            worker.wait_ready()
         tick = timezone.now()
         started = time.perf_counter()
         app.send_task("connectors.tasks.schedule_syncs", queue=f"{base}.syncs")
@@ -227,7 +244,8 @@ def fanout_tick(
             time.sleep(3 if len(schemas) > 100 else 1)
         drain_s = time.perf_counter() - started
     finally:
-        worker.stop()
+        if not shared:
+            worker.stop()
     per_workspace: dict[str, list[datetime]] = {}
     for schema, _, _, _, began, _ in rows:
         per_workspace.setdefault(schema, []).append(began)
@@ -300,13 +318,17 @@ def fact_rows(schema: str) -> int:
         return int(cursor.fetchone()[0])
 
 
-def scoring_run(schemas: list[str], *, base: str, as_of: date) -> dict[str, Any]:
-    """Score each workspace once, one after another, on one scoring worker process."""
+def scoring_run(schemas: list[str], *, base: str, as_of: date, shared: Worker | None = None) -> dict[str, Any]:
+    """Score each workspace once, one after another, on one scoring worker process (or on `shared`,
+    an already started worker that listens on `<base>.scoring` among others; it is left running)."""
     from bosco.celery import app
 
-    worker = Worker(base, ["scoring"], 1, {})
+    worker = shared or Worker(base, ["scoring"], 1, {})
     try:
-        worker.wait_ready()
+        if shared:
+            worker.reset_peaks()
+        else:
+            worker.wait_ready()
         reports, cpu = [], []
         for schema in schemas:
             before = worker.cpu_seconds()
@@ -319,7 +341,8 @@ def scoring_run(schemas: list[str], *, base: str, as_of: date) -> dict[str, Any]
         time.sleep(1.0)  # the worker logs the task's time just after it reports its result
         seconds = worker.task_seconds("insights.tasks.score_workspace")
     finally:
-        worker.stop()
+        if not shared:
+            worker.stop()
     return {
         "reports": reports,
         "seconds": seconds,

@@ -58,6 +58,8 @@ def test_accepted_beacons_are_landed_by_the_worker(
 
 
 class Worker:
+    """A `celery worker` process of its own; its tasks and the ones it queues go to `<queue>...`."""
+
     def __init__(self, queue: str, log: Path) -> None:
         env = {
             **os.environ,
@@ -88,6 +90,10 @@ def test_worker_killed_mid_batch_loses_and_doubles_nothing(
     schema = workspace.schema_name
     stream = buffer.stream_key(schema)
     queue = f"bosco-trk-kill-{os.getpid()}"
+    # The live worker that later claims the dead one's entries listens on a queue of its own, so it
+    # can start up alongside the first (a worker start-up is most of this test's time) and take
+    # nothing before it is asked to.
+    rescue_queue = f"{queue}-rescue"
     previous_queue = app.conf.task_default_queue
     app.conf.task_default_queue = queue  # the endpoint queues its landing task for this test's worker
     workers: list[Worker] = []
@@ -104,6 +110,7 @@ def test_worker_killed_mid_batch_loses_and_doubles_nothing(
             assert post_beacon(client, tracking.public_key, body, ip=fresh_ip()).status_code == 204
 
         workers.append(Worker(queue, tmp_path / "worker-1.log"))
+        workers.append(Worker(rescue_queue, tmp_path / "worker-2.log"))
         app.send_task("tracking.tasks.land_events", args=[schema], queue=queue)
 
         def blocked_insert() -> bool:
@@ -136,9 +143,8 @@ def test_worker_killed_mid_batch_loses_and_doubles_nothing(
         assert buffer.client().xlen(stream) == 12
 
         # A live worker claims the dead one's entries (idle past TRACKING_RECLAIM_IDLE_SECONDS).
-        workers.append(Worker(queue, tmp_path / "worker-2.log"))
         time.sleep(1.5)
-        app.send_task("tracking.tasks.land_events", args=[schema], queue=queue)
+        app.send_task("tracking.tasks.land_events", args=[schema], queue=rescue_queue)
         _wait(
             "the entries to be landed", lambda: _stored(schema) == (60, 60), timeout=120, state=lambda: _stored(schema)
         )
@@ -150,4 +156,4 @@ def test_worker_killed_mid_batch_loses_and_doubles_nothing(
         for worker in workers:
             worker.kill()
         app.conf.task_default_queue = previous_queue
-        drop_queues(queue)
+        drop_queues(queue)  # and the rescue queue, whose name starts with it
