@@ -33,7 +33,7 @@ class ErasureIn(serializers.Serializer):
         return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if not any(str(attrs.get(name, "")).strip() for name in self.fields):
+        if not any(str(attrs.get(name, "")).strip() for name in ("customer_id", "email", "email_sha256")):
             raise serializers.ValidationError(
                 {"non_field_errors": "give a customer_id, an email or an email_sha256 to say whose events to erase"}
             )
