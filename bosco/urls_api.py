@@ -34,6 +34,7 @@ urlpatterns = [
     ),
     path("", include("insights.api.urls")),
     path("", include("alerts.api.urls")),
+    path("", include("tracking.api.urls")),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="api-schema"),
     path(
         "docs/",

@@ -8,6 +8,7 @@ permissions and throttling come from the base classes in `bosco.api.viewsets`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -31,7 +32,19 @@ _SCOPE = OpenApiParameter(
 
 
 class _PagedView(WorkspaceAPIView):
-    """A collection answered a page at a time, like every other collection of the API."""
+    """A collection answered a page at a time, like every other collection of the API, and
+    cached per workspace until new results are stored or new data lands (`reads.cached_answer`)."""
+
+    endpoint = ""
+
+    def cached(self, params: dict[str, Any], answer: Callable[[], Response]) -> Response:
+        question = {
+            **params,
+            "_page": self.request.query_params.get("page"),
+            "_page_size": self.request.query_params.get("page_size"),
+            "_base": self.request.build_absolute_uri(self.request.path),  # the page links' host
+        }
+        return Response(reads.cached_answer(self.endpoint, question, lambda: answer().data))
 
     def page_of(self, rows: Any) -> list[Any]:
         page = self.paginator.paginate_queryset(rows, self.request, view=self)
@@ -46,13 +59,16 @@ class _PagedView(WorkspaceAPIView):
 
 
 class AnomaliesView(_PagedView):
+    endpoint = "anomalies"
+
     @extend_schema(
         operation_id="insights_anomalies_list",
         summary="Anomalies",
         description=(
             "Unusual days the nightly scoring found, newest first, each with the value, the expected range,"
             " its severity and the model version that scored it. Without dates, every stored finding"
-            " (the last 90 days are rescored each night)."
+            " (the last 90 days are rescored each night). Answers are cached per workspace until new results"
+            " are stored."
         ),
         parameters=[
             OpenApiParameter("date_from", OpenApiTypes.DATE, description="First day, inclusive."),
@@ -68,6 +84,9 @@ class AnomaliesView(_PagedView):
     )
     def get(self, request: Request) -> Response:
         params = query_params_validate(request, s.AnomalyParams, extra=PAGINATION_PARAMS)
+        return self.cached(params, lambda: self._answer(params))
+
+    def _answer(self, params: dict[str, Any]) -> Response:
         findings = reads.anomalies_filtered(
             date_from=params.get("date_from"),
             date_to=params.get("date_to"),
@@ -83,12 +102,15 @@ class AnomaliesView(_PagedView):
 
 
 class ForecastsView(_PagedView):
+    endpoint = "forecasts"
+
     @extend_schema(
         operation_id="insights_forecasts_list",
         summary="Forecasts",
         description=(
             "The stored forecast of each series (per metric and scope: the workspace, each platform, each"
             " active campaign) for the next days, with 80% and 95% bands and the model version that made it."
+            " Answers are cached per workspace until the next scoring run stores new forecasts."
         ),
         parameters=[
             list_parameter("metric", "Only these metrics.", enum=FORECAST_METRICS),
@@ -99,6 +121,9 @@ class ForecastsView(_PagedView):
     )
     def get(self, request: Request) -> Response:
         params = query_params_validate(request, s.ForecastParams, extra=PAGINATION_PARAMS)
+        return self.cached(params, lambda: self._answer(params))
+
+    def _answer(self, params: dict[str, Any]) -> Response:
         series = reads.forecast_series(
             metrics=params.get("metric") or FORECAST_METRICS, scope=params.get("scope"), keys=params.get("key")
         )
@@ -107,6 +132,8 @@ class ForecastsView(_PagedView):
 
 
 class AttributionView(_PagedView):
+    endpoint = "attribution"
+
     @extend_schema(
         operation_id="insights_attribution_list",
         summary="Attribution",
@@ -116,7 +143,8 @@ class AttributionView(_PagedView):
             " claimed for the same days) — each attributed by every model: first touch, last touch,"
             " linear, position based, time decay (when the paths carry touch times), Markov chains of order 1–3"
             " and Shapley values. Per model,"
-            " each channel's conversions, conversion value and share."
+            " each channel's conversions, conversion value and share. Answers are cached per workspace until"
+            " paths are imported, deleted or built."
         ),
         parameters=[
             list_parameter("model", "Only these models.", enum=s.ATTRIBUTION_MODELS),
@@ -129,6 +157,9 @@ class AttributionView(_PagedView):
     )
     def get(self, request: Request) -> Response:
         params = query_params_validate(request, s.AttributionParams, extra=PAGINATION_PARAMS)
+        return self.cached(params, lambda: self._answer(params))
+
+    def _answer(self, params: dict[str, Any]) -> Response:
         ids = [int(i) for i in params.get("import") or []]
         page = self.page_of(reads.attribution_imports_filtered(ids=ids, source=params.get("source")))
         answers = reads.attribution_answers(page, models=params.get("model"))

@@ -6,15 +6,41 @@ nothing else, so pointing anomalies at another record later changes this module 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, TypeVar
 
+from django.core.cache import cache
 from django.db.models import QuerySet
 
 from insights.models import AnomalyFinding, AttributionImport, AttributionResult, Scope
+from insights.results_version import results_version
 from insights.selectors import results
 from insights.selectors.results import ForecastSeries
+from warehouse.queries import data_version
+
+T = TypeVar("T")
+ANSWER_TIMEOUT = 300  # seconds, like the metrics API's answers
+
+
+def cached_answer(endpoint: str, question: Mapping[str, Any], compute: Callable[[], T]) -> T:
+    """An endpoint's answer through the workspace's cache (the key function adds the schema).
+
+    Keyed by the endpoint, the question (validated parameters, page, host) and two versions: the
+    stored insight results' (`results_changed`) and the warehouse's (a finished run), so new
+    results or new data are answered fresh. An error raised by `compute` is not cached.
+    """
+    digest = hashlib.sha256(json.dumps(question, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    key = f"insights:api:{endpoint}:{digest}:v{results_version()}.{data_version()}"
+    hit = cache.get(key)
+    if hit is not None:
+        return hit  # type: ignore[no-any-return]
+    answer = compute()
+    cache.set(key, answer, ANSWER_TIMEOUT)
+    return answer
 
 
 def anomalies_filtered(

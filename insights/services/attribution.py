@@ -10,6 +10,7 @@ from insights.ml.attribution import MODEL_VERSION as ATTRIBUTION_ALGORITHM
 from insights.ml.attribution import attribute
 from insights.ml.errors import InputError
 from insights.models import AttributionImport, AttributionResult, ModelVersion
+from insights.results_version import results_changed
 from insights.services import versioning
 from insights.services.common import InsightsError, model_version_record
 from insights.services.paths_csv import PathsCsvError, read_paths_csv
@@ -97,9 +98,11 @@ def import_attribution_csv(
             for row in results.itertuples(index=False)
         ]
     )
+    results_changed()
     return record, True
 
 
 @transaction.atomic
 def attribution_import_delete(*, pk: int) -> None:
     AttributionImport.objects.filter(pk=pk).delete()
+    results_changed()

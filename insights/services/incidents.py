@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from insights.ml.anomaly import SEVERITY_Z, severity_of
 from insights.models import Incident, ModelVersion
+from insights.results_version import results_changed
 from insights.services import anomaly_rules
 
 #: a marked move must be exceeded by this factor to be raised again for that series
@@ -278,6 +279,7 @@ def write_incidents(
     ]
     marked = {(s, k, d) for _, s, k, d, feedback in existing if feedback}
     with transaction.atomic():
+        results_changed()
         if stale:
             Incident.objects.filter(pk__in=stale).delete()
         objects = [
@@ -314,4 +316,5 @@ def mark_incident(incident: Incident, *, feedback: str, user_id: int | None) -> 
     incident.feedback_by_id = user_id if feedback else None
     incident.updated_at = timezone.now()
     incident.save(update_fields=["feedback", "feedback_at", "feedback_by_id", "updated_at"])
+    results_changed()
     return incident

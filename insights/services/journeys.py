@@ -28,6 +28,7 @@ from insights.ml.attribution import MODEL_VERSION as ATTRIBUTION_ALGORITHM
 from insights.ml.attribution import attribute
 from insights.ml.errors import InputError
 from insights.models import AttributionImport, AttributionResult, ModelVersion
+from insights.results_version import results_changed
 from insights.services.attribution import HALF_LIFE_DAYS
 from insights.services.common import InsightsError, current_workspace, model_version_record
 from tracking.selectors.journey_events import journey_event_rows
@@ -238,4 +239,5 @@ def _store(
     old_ids = list(stale.values_list("pk", flat=True)[KEEP_JOURNEY_BUILDS:])
     if old_ids:
         AttributionImport.objects.filter(pk__in=old_ids).delete()
+    results_changed()
     return record, True

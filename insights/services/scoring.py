@@ -33,6 +33,7 @@ from insights.ml.errors import InputError
 from insights.ml.forecasting import MODEL_VERSION as FORECAST_ALGORITHM
 from insights.ml.forecasting import forecast
 from insights.models import AnomalyFinding, ForecastPoint, ModelVersion, Scope
+from insights.results_version import results_changed
 from insights.selectors.events import forecast_events, holiday_country
 from insights.selectors.series import (
     Entity,
@@ -394,6 +395,7 @@ def _score(
     history_days_seen = len(platforms[0].frame)
 
     with transaction.atomic():
+        results_changed()  # the API's cached answers go stale when this commits
         anomaly_version = model_version_record(
             kind=ModelVersion.Kind.ANOMALY,
             name="Nightly scoring",

@@ -12,6 +12,7 @@ from django.test import override_settings
 from accounts.models import User
 from insights.services import score_workspace_nightly
 from insights.services.paths_csv import SAMPLE_CSV
+from tests.conftest import SCREENSHOT_DIR
 from tests.insights.conftest import in_schema, yesterday_utc
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -167,6 +168,27 @@ def test_budget_planner_reallocates_live_as_bounds_change(web, data_workspace) -
     page.wait_for_load_state("networkidle")
     assert page.is_visible("#scenarios >> text=Half on Meta")
     assert page.input_value('#planner-form input[name="hi.meta"]') == str(cap)  # the saved inputs come back
+
+    # A monthly plan on a 1280 px screen: the table fits its card, no amount wraps after its sign,
+    # and the limits note says what the monthly maximums are.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    web.goto("/insights/budget/?period=month", workspace)
+    page.wait_for_selector("#plan-table", timeout=60_000)
+    layout = page.evaluate(
+        """() => {
+        const table = document.querySelector('#plan-table'), wrap = table.closest('.table-wrap');
+        const lines = td => { const r = document.createRange(); r.selectNodeContents(td.firstChild || td);
+          return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; };
+        return {table: table.getBoundingClientRect().right, card: table.closest('.card').getBoundingClientRect().right,
+                scroll: wrap.scrollWidth - wrap.clientWidth, page: document.documentElement.scrollWidth - innerWidth,
+                changeLines: [...document.querySelectorAll('#plan-table tbody td:nth-child(4)')].map(lines)};
+    }"""
+    )
+    assert layout["table"] <= layout["card"] + 0.5 and layout["scroll"] <= 0 and layout["page"] <= 0, layout
+    assert layout["changeLines"] and set(layout["changeLines"]) == {1}, layout
+    note = page.inner_text("#limits-note")
+    assert "per month" in note and "every day of the month" in note and "in a day" not in note
+    page.screenshot(path=str(SCREENSHOT_DIR / "insights-budget-month-1280.png"), full_page=True)
 
 
 def test_insights_before_any_data_in_the_browser(web, make_workspace) -> None:
