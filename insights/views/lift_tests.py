@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from bosco.formatting import format_money
 from insights.services.budget import budget_curves_get_or_fit
 from insights.services.common import InsightsError
-from insights.services.lift_tests import budget_lift_test_add, budget_lift_test_delete
+from insights.services.lift_tests import LIFT_TARGETS, budget_lift_test_add, budget_lift_test_delete
 from insights.views.models import _can_edit, _float, _forbidden, _workspace
 
 
@@ -36,6 +36,9 @@ def lift_test_add(request: HttpRequest) -> HttpResponse:
     if not _can_edit(request):
         return _forbidden("record lift tests")
     target = request.POST.get("target", "")
+    if target and target not in LIFT_TARGETS:
+        messages.error(request, "The lift test was not recorded: a lift test measures revenue or conversions.")
+        return _back("conversion_value")
     try:
         version = budget_curves_get_or_fit(scope="platform", target=target or None)
         target = str(version.params.get("target", target))
@@ -70,4 +73,5 @@ def lift_test_delete(request: HttpRequest, pk: int) -> HttpResponse:
         return _forbidden("delete lift tests")
     budget_lift_test_delete(pk=pk)
     messages.success(request, "Lift test deleted; the curves refit without it.")
-    return _back(request.POST.get("target", "conversion_value"))
+    target = request.POST.get("target", "")
+    return _back(target if target in LIFT_TARGETS else "conversion_value")

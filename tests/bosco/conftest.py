@@ -7,7 +7,7 @@ the NUL and fuzz tests need facts, campaigns and anomaly findings, not an empty 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -54,12 +54,15 @@ def hardening_workspace(django_db_setup: None, django_db_blocker: Any) -> Iterat
 
 
 def _add_things_to_act_on(workspace: Workspace, owner: Any) -> None:
-    """A connection, a key, an invitation, a second member and an attribution import, so every
-    form of the product (pause, revoke, change role, delete, ...) has something to work on."""
+    """A connection, a key, an invitation, a second member, an attribution import, two workspace
+    events and a lift test, so every form of the product (pause, revoke, change role, edit, delete,
+    ...) has something to work on."""
     from accounts import services
     from accounts.models import Membership, User
     from connectors.models import Connection, ConnectionAccount
     from insights.services import PlannerInput, budget_scenario_save, import_attribution_csv, plan_budget_for_workspace
+    from insights.services.events import workspace_event_add
+    from insights.services.lift_tests import budget_lift_test_add
 
     membership = Membership.objects.get(workspace=workspace, user=owner)
     viewer = User.objects.create_user("viewer@hardening.example", "correct-horse-battery-9")
@@ -82,6 +85,21 @@ def _add_things_to_act_on(workspace: Workspace, owner: Any) -> None:
         view = plan_budget_for_workspace(PlannerInput(), money=str)
         budget_scenario_save(view=view, name="Baseline", user_id=owner.pk)
         import_attribution_csv(data=SAMPLE_CSV.encode(), filename="paths.csv")
+        today = date.today()
+        workspace_event_add(name="Summer sale", start=today - timedelta(days=30), end=today - timedelta(days=28))
+        # a second one: while the first is open for editing (a crawl seed), this one shows its delete form
+        workspace_event_add(name="Launch", start=today - timedelta(days=10))
+        budget_lift_test_add(
+            channel="google_ads",
+            target="conversion_value",
+            start=today - timedelta(days=60),
+            end=today - timedelta(days=46),
+            spend_before=100.0,
+            spend_after=150.0,
+            lift=40.0,
+            lift_sd=10.0,
+            channels=["google_ads"],
+        )
 
 
 @pytest.fixture

@@ -95,6 +95,7 @@ SEEDS = [
     "/accounts/email/",
     "/accounts/password/change/",
     "/settings/digests/preview/",  # the Digests tab's preview fragment (htmx hx-get, no href)
+    "/insights/forecasts/events/?edit=1",  # the fixture's one event, opened for editing (its form)
 ]
 SKIP_LINKS = ("/api/", "/accounts/logout/", "/static/", "/data-sources/airbyte/add/")
 
