@@ -236,10 +236,14 @@ def plan_budget_for_workspace(inputs: PlannerInput, *, money: Any = None) -> Pla
     bounds: dict[str, tuple[float, float]] = {}
     for channel in curves.channels:
         low, high = inputs.bounds.get(channel, (None, None))
-        bounds[channel] = (
-            defaults[channel][0] * factor if low is None else float(low),
-            defaults[channel][1] * factor if high is None else float(high),
-        )
+        floor = defaults[channel][0] * factor
+        lo = floor if low is None else float(low)
+        hi = defaults[channel][1] * factor if high is None else float(high)
+        # The page sends the default floor back as the channel's minimum (rounded for display): a
+        # maximum set below it caps the channel, and the floor gives way rather than refuse the plan.
+        if lo > hi and (low is None or abs(lo - floor) <= 1.0):
+            lo = hi
+        bounds[channel] = (lo, hi)
     if sum(low for low, _ in bounds.values()) > budget:  # default floors give way (budget.with_defaults)
         bounds = {
             c: (0.0 if inputs.bounds.get(c, (None, None))[0] is None else lo, hi) for c, (lo, hi) in bounds.items()
