@@ -133,8 +133,7 @@ def test_worker_killed_mid_batch_loses_and_doubles_nothing(
 
         def insert_gone() -> bool:
             row = watcher.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY tracking_event %%' "
-                "AND state <> 'idle'"
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY tracking_event %%' AND state <> 'idle'"
             ).fetchone()
             return row is not None and row[0] == 0
 
