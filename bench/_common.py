@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import socket
 import statistics
 import sys
 import time
@@ -87,3 +88,10 @@ def machine() -> dict[str, Any]:
 def emit(result: dict[str, Any]) -> None:
     """The last line of every benchmark: one JSON object with all its figures."""
     print(json.dumps(result, sort_keys=True, default=str))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a server the benchmark starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -35,7 +35,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,7 +47,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, emit, machine, setup_django
+from _common import ROOT, emit, free_port, machine, setup_django
 
 END = date(2026, 11, 20)
 PLATFORMS = ("google_ads", "meta", "tiktok", "microsoft_ads", "linkedin_ads")
@@ -224,12 +223,6 @@ def post_worker_init(worker):
 
         settings.TENANT_LIMIT_SET_CALLS = True
 '''
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 PLATFORM_SECRETS = (

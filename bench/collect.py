@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -35,7 +34,7 @@ import urllib.request
 import uuid
 from typing import Any, cast
 
-from _common import ROOT, emit, machine, setup_django
+from _common import ROOT, emit, free_port, machine, setup_django
 from journeys import path_building
 
 EVENTS_PER_BEACON = 5
@@ -48,12 +47,6 @@ GOALS = {"collect_ratio": 0.7, "landing_ratio": 0.5}
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_gunicorn(port: int, workers: int) -> subprocess.Popen[bytes]:

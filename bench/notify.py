@@ -34,7 +34,7 @@ import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
-from _common import drop_database, emit, machine, setup_django
+from _common import drop_database, emit, free_port, machine, setup_django
 
 QUEUE = f"bench-notify-{os.getpid()}"
 
@@ -128,7 +128,7 @@ def main() -> None:
             received.append(len(envelope.original_content))
             return "250 OK"
 
-    port = _free_port()
+    port = free_port()
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)
     controller.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -210,14 +210,6 @@ def _rules(rule_model) -> None:  # type: ignore[no-untyped-def]
                                   scope_value="meta" if i % 2 else "", recipients=["ops@notify.bench"])  # fmt: skip
         rule_model.objects.create(name=f"{metric} anomaly", kind="anomaly", metric=metric, min_severity="medium",
                                   window_days=7, recipients=["ops@notify.bench"])  # fmt: skip
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _purge_queue() -> None:
