@@ -23,7 +23,7 @@ from bosco.platforms import TOTAL_COLOR, platform_color
 from insights import charts
 from insights.ml.anomaly import score_series
 from insights.ml.planning import PERIODS
-from insights.models import AnomalyFinding, AttributionImport, ModelVersion, Scope
+from insights.models import AnomalyFinding, AttributionImport, Incident, ModelVersion, Scope
 from insights.selectors import results
 from insights.selectors.journeys_page import JourneysPanel, journeys_panel
 from insights.selectors.series import Entity, entity_series, platform_series
@@ -83,7 +83,10 @@ class OverviewPage(Page):
     scoring: ModelVersion | None
     counts: dict[str, int]
     week_total: int
-    recent: list[AnomalyFinding]
+    #: medium and high incidents of the last 14 days, newest first, with their metric lines
+    recent: list[Incident]
+    #: low incidents of those days, counted when none is medium or high ("3 low ones not shown")
+    recent_low: int
     kpis: list[dict[str, Any]]
     revenue_chart: charts.Figure | None
     chart_days: int
@@ -140,9 +143,10 @@ def _attribution_top(latest_import: AttributionImport | None) -> list[dict[str, 
 def overview_page(*, workspace: InsightsWorkspace) -> OverviewPage:
     """What changed, what comes next, where budget should go: one screen of the latest results."""
     as_of = workspace.as_of
-    counts = results.anomaly_counts(date_from=as_of - timedelta(days=6), date_to=as_of)
-    # The strongest findings of the last two weeks, newest first.
-    strongest = results.anomalies_for(date_from=as_of - timedelta(days=13), date_to=as_of).order_by("-score")[:6]
+    counts = results.incident_counts(date_from=as_of - timedelta(days=6), date_to=as_of)
+    # The most severe incidents (medium and above) of the last two weeks, newest first: the
+    # Anomalies page's list in short, not the single-metric findings behind it.
+    recent = results.incidents_top(date_from=as_of - timedelta(days=13), date_to=as_of, min_severity="medium")
     kpis = []
     revenue_chart = None
     series = platform_series(as_of=as_of, days=90)
@@ -168,7 +172,8 @@ def overview_page(*, workspace: InsightsWorkspace) -> OverviewPage:
         scoring=results.scoring_latest(),
         counts=counts,
         week_total=sum(counts.values()),
-        recent=sorted(strongest, key=lambda f: (f.date, f.score), reverse=True),
+        recent=results.incident_lines(recent, currency=workspace.currency),
+        recent_low=0 if recent else results.incident_counts(date_from=as_of - timedelta(days=13), date_to=as_of)["low"],
         kpis=kpis,
         revenue_chart=revenue_chart,
         chart_days=len(series[0].frame) if series else 0,

@@ -60,6 +60,90 @@ def test_the_overview_marks_anomalies_and_draws_the_forecast(owner_client) -> No
     assert 'id="run-now"' in body
 
 
+def _recent_rows(body: str) -> list[tuple[str, str]]:
+    """(severity, incident link) of each row of the overview's "Recent anomalies"."""
+    table = body.split('id="recent-anomalies"', 1)[1].split("</table>", 1)[0]
+    return re.findall(r'<tr data-severity="(\w+)".*?<a href="([^"]+)" class="incident-summary-link"', table, re.S)
+
+
+def test_the_overview_lists_the_medium_and_high_incidents_with_cause_and_link(owner_client) -> None:
+    as_of = yesterday_utc()
+    version = ModelVersion.objects.filter(kind=ModelVersion.Kind.ANOMALY).first()
+
+    def incident(key: str, severity: str, score: float, summary: str, days_ago: int = 1) -> Incident:
+        return Incident.objects.create(
+            version=version,
+            scope=Scope.CAMPAIGN,
+            key=f"meta:1:{key}",
+            label=f"Overview campaign {key}",
+            platform="meta",
+            date=as_of - timedelta(days=days_ago),
+            severity=severity,
+            score=score,
+            cause="tracking" if severity == "high" else "",
+            summary=summary,
+            metrics=[
+                {
+                    "metric": m,
+                    "direction": "down",
+                    "z": score,
+                    "value": 0,
+                    "expected": 9,
+                    "severity": severity,
+                    "explanation": f"{m} fell.",
+                }
+                for m in ("conversions", "conversion_value")
+            ],
+        )
+
+    # a low incident with the largest deviation of all is not listed; a high one with a smaller
+    # deviation is, before any medium one
+    low = incident("low", "low", 40.0, "A low move with a large deviation.")
+    high = incident("high", "high", 9.0, "Conversion tracking looks broken (overview test).", days_ago=2)
+    old = incident("old", "high", 12.0, "Too old for the overview.", days_ago=20)
+
+    body = owner_client.get("/insights/").content.decode()
+    rows = _recent_rows(body)
+    expected = list(
+        Incident.objects.filter(date__gte=as_of - timedelta(days=13), date__lte=as_of, severity__in=["medium", "high"])
+    )
+    rank = {"medium": 1, "high": 2}
+    top = sorted(expected, key=lambda i: (rank[i.severity], i.score), reverse=True)[:6]
+    shown = [int(link.rsplit("#incident-", 1)[1]) for _, link in rows]
+    assert sorted(shown) == sorted(i.pk for i in top) and high.pk in shown
+    assert [i.pk for i in sorted(top, key=lambda i: (i.date, rank[i.severity], i.score), reverse=True)] == shown
+    assert {severity for severity, _ in rows} <= {"medium", "high"}
+    assert high.summary in body
+    assert low.summary not in body and old.summary not in body
+    # the incident's metrics that moved together are named under it
+    assert "▼ Conversions · ▼ Revenue" in body
+    # every row links to its incident on the Anomalies page, which lists it
+    links = [link.replace("&amp;", "&") for _, link in rows]
+    high_link = next(link for link in links if link.endswith(f"#incident-{high.pk}"))
+    page = owner_client.get(high_link.split("#", 1)[0]).content.decode()
+    assert re.findall(r'<li class="incident" id="incident-(\d+)"', page) == [str(high.pk)]
+    for link in links:
+        pk = link.rsplit("#incident-", 1)[1]
+        listed = owner_client.get(link.split("#", 1)[0]).content.decode()
+        assert f'id="incident-{pk}"' in listed
+    # the 7-day count is of incidents, the list the Anomalies page shows
+    week = Incident.objects.filter(date__gte=as_of - timedelta(days=6), date__lte=as_of)
+    assert re.search(r'id="kpi-anomalies">.*?<span class="kpi-value">(\d+)</span>', body, re.S).group(1) == str(
+        week.count()
+    )
+
+
+def test_the_overview_says_when_only_low_incidents_happened(owner_client) -> None:
+    Incident.objects.filter(severity__in=["medium", "high"]).update(severity="low")
+    lows = Incident.objects.filter(date__gte=yesterday_utc() - timedelta(days=13)).count()
+    assert lows >= 1  # the spike ten days ago
+    body = owner_client.get("/insights/").content.decode()
+    assert 'id="recent-anomalies"' not in body
+    note = body.split('id="no-recent-anomalies">', 1)[1].split("</p>", 1)[0]
+    assert "No medium- or high-severity incident in the last two weeks" in note
+    assert f"{lows} small move" in note and "severity=any" in note
+
+
 def _shown(body: str, attribute: str) -> list[str]:
     return re.findall(rf'<li class="incident" [^>]*{attribute}="([^"]*)"', body)
 
