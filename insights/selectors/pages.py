@@ -94,12 +94,14 @@ class OverviewPage(Page):
     budget: ModelVersion | None
     budget_month: float | None
     budget_band: list[float] | None
+    #: the plan keeps the current split (no move is a sure gain): "+€0, 80%: €0 to €0" reads broken
+    budget_holds: bool
     latest_import: AttributionImport | None
     attribution_top: list[dict[str, Any]]
 
 
 def _revenue_chart(total: pd.DataFrame, *, workspace: InsightsWorkspace) -> charts.Figure:
-    """Revenue of the last days with the 14-day forecast and the anomalies marked."""
+    """Revenue of the last days with the 14-day forecast and its medium and high anomalies marked."""
     revenue = "conversion_value"
     figure = charts.lines_figure(
         [charts.line(metric_label(revenue), list(total.index), total[revenue].tolist(), color=TOTAL_COLOR)],
@@ -113,9 +115,14 @@ def _revenue_chart(total: pd.DataFrame, *, workspace: InsightsWorkspace) -> char
         figure["data"] += charts.forecast_band_traces(
             band.points, color=TOTAL_COLOR, metric=revenue, currency=workspace.currency
         )
+    # medium and above, as the list beside it: a grey dot for every low move is noise on a summary
     figure["data"] += charts.anomaly_marker_traces(
         results.anomalies_for(
-            date_from=total.index[0].date(), date_to=workspace.as_of, scope=Scope.WORKSPACE, metrics=[revenue]
+            date_from=total.index[0].date(),
+            date_to=workspace.as_of,
+            scope=Scope.WORKSPACE,
+            metrics=[revenue],
+            min_severity="medium",
         )
     )
     return figure
@@ -167,6 +174,8 @@ def overview_page(*, workspace: InsightsWorkspace) -> OverviewPage:
             )
         revenue_chart = _revenue_chart(total, workspace=workspace)
     budget = results.budget_curves_latest(scope=Scope.PLATFORM)
+    budget_month = (budget.metrics.get("uplift_at_current_budget") or 0) * PERIODS["month"] if budget else None
+    budget_band = [(v or 0) * PERIODS["month"] for v in budget.metrics.get("uplift_band", [0, 0])] if budget else None
     latest_import = results.attribution_imports().first()
     return OverviewPage(
         scoring=results.scoring_latest(),
@@ -179,10 +188,11 @@ def overview_page(*, workspace: InsightsWorkspace) -> OverviewPage:
         chart_days=len(series[0].frame) if series else 0,
         has_data=bool(series),
         budget=budget,
-        budget_month=(budget.metrics.get("uplift_at_current_budget") or 0) * PERIODS["month"] if budget else None,
-        budget_band=[(v or 0) * PERIODS["month"] for v in budget.metrics.get("uplift_band", [0, 0])]
-        if budget
-        else None,
+        budget_month=budget_month,
+        budget_band=budget_band,
+        budget_holds=budget_month is not None
+        and budget_band is not None
+        and all(abs(v) < 0.5 for v in (budget_month, *budget_band)),
         latest_import=latest_import,
         attribution_top=_attribution_top(latest_import),
     )

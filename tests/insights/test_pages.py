@@ -60,6 +60,26 @@ def test_the_overview_marks_anomalies_and_draws_the_forecast(owner_client) -> No
     assert 'id="run-now"' in body
 
 
+def _budget_card(body: str) -> str:
+    return body.split('id="kpi-budget">', 1)[1].split("</a>", 1)[0]
+
+
+def test_the_overview_budget_card_says_keep_the_split_when_the_plan_moves_nothing(owner_client) -> None:
+    from insights.selectors import budget_curves_latest
+
+    budget = budget_curves_latest(scope=Scope.PLATFORM)
+    assert budget is not None
+    budget.metrics = {**budget.metrics, "uplift_at_current_budget": 0.0, "uplift_band": [0.0, 0.0]}
+    budget.save(update_fields=["metrics"])
+    held = _budget_card(owner_client.get("/insights/").content.decode())
+    assert "Keep the split" in held and "€0" not in held
+
+    budget.metrics = {**budget.metrics, "uplift_at_current_budget": 100.0, "uplift_band": [40.0, 160.0]}
+    budget.save(update_fields=["metrics"])
+    gain = _budget_card(owner_client.get("/insights/").content.decode())
+    assert "Keep the split" not in gain and "+" in gain and "80%:" in gain
+
+
 def _recent_rows(body: str) -> list[tuple[str, str]]:
     """(severity, incident link) of each row of the overview's "Recent anomalies"."""
     table = body.split('id="recent-anomalies"', 1)[1].split("</table>", 1)[0]
