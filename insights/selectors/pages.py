@@ -82,6 +82,7 @@ def _entity_color(scope: str, platform: str) -> str:
 class OverviewPage(Page):
     scoring: ModelVersion | None
     counts: dict[str, int]
+    #: medium and high incidents of the last 7 days (the low ones are counted beside it)
     week_total: int
     #: medium and high incidents of the last 14 days, newest first, with their metric lines
     recent: list[Incident]
@@ -101,7 +102,7 @@ class OverviewPage(Page):
 
 
 def _revenue_chart(total: pd.DataFrame, *, workspace: InsightsWorkspace) -> charts.Figure:
-    """Revenue of the last days with the 14-day forecast and its medium and high anomalies marked."""
+    """Revenue of the last days with the 14-day forecast and the medium and high incidents marked."""
     revenue = "conversion_value"
     figure = charts.lines_figure(
         [charts.line(metric_label(revenue), list(total.index), total[revenue].tolist(), color=TOTAL_COLOR)],
@@ -115,16 +116,21 @@ def _revenue_chart(total: pd.DataFrame, *, workspace: InsightsWorkspace) -> char
         figure["data"] += charts.forecast_band_traces(
             band.points, color=TOTAL_COLOR, metric=revenue, currency=workspace.currency
         )
-    # medium and above, as the list beside it: a grey dot for every low move is noise on a summary
-    figure["data"] += charts.anomaly_marker_traces(
-        results.anomalies_for(
+    # the workspace's incidents of medium and above, as the list beside it: a dot per event on
+    # the revenue line (hover: its probable cause), not one per metric finding and not the low ones
+    revenue_by_day = {ts.date(): float(v) for ts, v in total[revenue].items()}
+    events = [
+        {"date": i.date, "value": revenue_by_day[i.date], "severity": i.severity, "explanation": i.summary}
+        for i in results.incidents_top(
             date_from=total.index[0].date(),
             date_to=workspace.as_of,
             scope=Scope.WORKSPACE,
-            metrics=[revenue],
             min_severity="medium",
+            limit=len(total),
         )
-    )
+        if i.date in revenue_by_day
+    ]
+    figure["data"] += charts.anomaly_marker_traces(events)
     return figure
 
 
@@ -180,7 +186,7 @@ def overview_page(*, workspace: InsightsWorkspace) -> OverviewPage:
     return OverviewPage(
         scoring=results.scoring_latest(),
         counts=counts,
-        week_total=sum(counts.values()),
+        week_total=counts["medium"] + counts["high"],
         recent=results.incident_lines(recent, currency=workspace.currency),
         recent_low=0 if recent else results.incident_counts(date_from=as_of - timedelta(days=13), date_to=as_of)["low"],
         kpis=kpis,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -121,6 +122,21 @@ def test_the_overview_lists_the_medium_and_high_incidents_with_cause_and_link(ow
     low = incident("low", "low", 40.0, "A low move with a large deviation.")
     high = incident("high", "high", 9.0, "Conversion tracking looks broken (overview test).", days_ago=2)
     old = incident("old", "high", 12.0, "Too old for the overview.", days_ago=20)
+    # the workspace total's incidents are marked on the revenue chart, medium and above only
+    for days_ago, severity in ((4, "medium"), (5, "low")):
+        day = as_of - timedelta(days=days_ago)
+        Incident.objects.filter(scope=Scope.WORKSPACE, date=day).delete()
+        Incident.objects.create(
+            version=version,
+            scope=Scope.WORKSPACE,
+            key="",
+            label="All channels",
+            date=day,
+            severity=severity,
+            score=6.0,
+            summary=f"A {severity} move of the total (overview test).",
+            metrics=[],
+        )
 
     body = owner_client.get("/insights/").content.decode()
     rows = _recent_rows(body)
@@ -146,11 +162,23 @@ def test_the_overview_lists_the_medium_and_high_incidents_with_cause_and_link(ow
         pk = link.rsplit("#incident-", 1)[1]
         listed = owner_client.get(link.split("#", 1)[0]).content.decode()
         assert f'id="incident-{pk}"' in listed
-    # the 7-day count is of incidents, the list the Anomalies page shows
+    # the 7-day count is of medium and high incidents, what the Anomalies page it links to lists
     week = Incident.objects.filter(date__gte=as_of - timedelta(days=6), date__lte=as_of)
-    assert re.search(r'id="kpi-anomalies">.*?<span class="kpi-value">(\d+)</span>', body, re.S).group(1) == str(
-        week.count()
+    card = body.split('id="kpi-anomalies">', 1)[1].split("</a>", 1)[0]
+    assert re.search(r'<span class="kpi-value">(\d+)</span>', card).group(1) == str(
+        week.filter(severity__in=["medium", "high"]).count()
     )
+    assert f"and {week.filter(severity='low').count()} low" in card
+    # the revenue chart marks the workspace's medium and high incidents, with their cause
+    figure = json.loads(
+        re.search(r'<script id="overview-revenue" type="application/json">(.*?)</script>', body, re.S).group(1)
+    )
+    hovers = {c[0] for trace in figure["data"] for c in trace.get("customdata") or [] if isinstance(c, list)}
+    marked = Incident.objects.filter(
+        scope=Scope.WORKSPACE, severity__in=["medium", "high"], date__gte=as_of - timedelta(days=89)
+    )
+    assert "A medium move of the total (overview test)." in hovers and {i.summary for i in marked} <= hovers
+    assert not {i.summary for i in Incident.objects.filter(scope=Scope.WORKSPACE, severity="low")} & hovers
 
 
 def test_the_overview_says_when_only_low_incidents_happened(owner_client) -> None:
