@@ -73,6 +73,8 @@ def test_demo_visits_reach_the_collect_endpoint_and_feed_attribution(live_server
         channels = set(AttributionResult.objects.filter(attribution_import=record).values_list("channel", flat=True))
         assert {"Google Ads", "Meta Ads"} <= channels
         assert record.details["platform_claims"]["Google Ads"]["conversion_value"] > 0
+        # the build covers the days given visits, not the nightly 90 (whose older orders have none)
+        assert (record.period_end - record.period_start).days + 1 == 12
 
     second = ensure_demo_journeys(
         workspace=workspace, collect_base=live_server.url, host=f"{settings.BOSCO_DOMAIN}:{port}", days=12
