@@ -179,6 +179,20 @@ def simulate_visits(
                 "url": f"https://{DEMO_ORIGIN_HOST}/checkouts/thank-you",
             }
         )
+    # Browsers come through the mix above and also through the paid channels only orders name
+    # (TikTok: the demo has no TikTok account, some orders still carry its tags), in the share of
+    # the orders they bring; otherwise every journey through such a channel would convert.
+    tagged: dict[str, list[DemoOrder]] = {}
+    for order in tracked:
+        channel = _UTM_CHANNEL.get(order.utm_source.lower(), "")
+        if channel and channel not in names:
+            tagged.setdefault(channel, []).append(order)
+    browse_names = [*names, *tagged]
+    browse_weights = [*weights, *(len(o) / len(tracked) for o in tagged.values())]
+    browse_campaigns = {
+        **campaigns,
+        **{c: sorted({o.utm_campaign for o in found if o.utm_campaign}) for c, found in tagged.items()},
+    }
     per_day: dict[str, int] = {}
     for order in tracked:
         day = order.created_at.date().isoformat()
@@ -193,7 +207,8 @@ def simulate_visits(
             for _ in range(rng.choices((1, 2, 3), (0.6, 0.28, 0.12))[0]):
                 if start >= now:
                     break
-                events += _session(visitor, start, _landing(rng.choices(names, weights)[0], rng, campaigns), rng, key)
+                landing = _landing(rng.choices(browse_names, browse_weights)[0], rng, browse_campaigns)
+                events += _session(visitor, start, landing, rng, key)
                 start += timedelta(hours=rng.choice((2, 20, 50, 120)))
     events = [e for e in events if e["occurred_at"] <= now]
     events.sort(key=lambda e: e["occurred_at"])
