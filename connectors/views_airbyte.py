@@ -30,7 +30,7 @@ from connectors.airbyte import services as airbyte
 from connectors.airbyte.forms import FormPlan, UnsupportedSpec, config_from, spec_form_class
 from connectors.airbyte.registry import SOURCES, source_get
 from connectors.errors import ConnectorError
-from connectors.models import AirbyteSource, Platform
+from connectors.models import AirbyteSource, Connection, Platform
 from connectors.views import _can_manage, _forbidden, _membership, _user_id
 
 
@@ -152,7 +152,7 @@ def airbyte_card(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _airbyte_or_404(pk: int) -> tuple[object, AirbyteSource]:
+def _airbyte_or_404(pk: int) -> tuple[Connection, AirbyteSource]:
     connection = selectors.connection_get(pk=pk)
     row = AirbyteSource.objects.filter(connection=connection).first()
     if row is None:
@@ -168,7 +168,7 @@ def airbyte_streams(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         run = airbyte.streams_choose(
             connection=connection, streams=request.POST.getlist("streams"), user_id=_user_id(request)
-        )  # type: ignore[arg-type]
+        )
     except ConnectorError as exc:
         messages.error(request, exc.user_message)
     else:
@@ -181,7 +181,7 @@ def airbyte_recheck(request: HttpRequest, pk: int) -> HttpResponse:
     if not _can_manage(request):
         return _forbidden()
     connection, _row = _airbyte_or_404(pk)
-    airbyte.check_discover_request(connection=connection)  # type: ignore[arg-type]
+    airbyte.check_discover_request(connection=connection)
     messages.success(request, "Testing the connection and reading its streams again.")
     return HttpResponseRedirect(reverse("connectors:detail", args=[pk]))
 
@@ -191,19 +191,19 @@ def airbyte_schema_ack(request: HttpRequest, pk: int) -> HttpResponse:
     if not _can_manage(request):
         return _forbidden()
     connection, _row = _airbyte_or_404(pk)
-    airbyte.schema_changes_acknowledge(connection=connection)  # type: ignore[arg-type]
+    airbyte.schema_changes_acknowledge(connection=connection)
     return HttpResponseRedirect(reverse("connectors:detail", args=[pk]))
 
 
 @require_GET
-def airbyte_export(request: HttpRequest, pk: int, stream: str) -> HttpResponse:
+def airbyte_export(request: HttpRequest, pk: int, stream: str) -> StreamingHttpResponse:
     _membership(request)
     connection, row = _airbyte_or_404(pk)
     if row.stream_schema(stream) is None:
         raise Http404("No such stream")
     response = StreamingHttpResponse(
         exports.stream_csv(connection=connection, source=row, stream=stream), content_type="text/csv"
-    )  # type: ignore[arg-type]
+    )
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in stream)[:80]
     response["Content-Disposition"] = f'attachment; filename="airbyte-{pk}-{safe}.csv"'
     return response

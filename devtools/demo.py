@@ -56,7 +56,7 @@ DEMO_PASSWORD = "bosco-demo-2026"  # noqa: S105  (the demo login is printed on p
 DEMO_BACKFILL_DAYS = 400
 #: larger chunks than production's 30 days: fewer report jobs for the one-off backfill
 DEMO_CHUNK_DAYS = 120
-PLATFORMS = ("google_ads", "meta")
+PLATFORMS: tuple[str, ...] = ("google_ads", "meta")
 #: GA4 sessions beside the ad spend: both emulated properties, from the same Google OAuth emulator
 PLATFORMS = (*PLATFORMS, "ga4")
 #: the demo's store (the Shopify emulator serves any *.myshopify.com; its orders follow the ads)

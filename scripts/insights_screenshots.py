@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             target = args.out / f"{name}.png"
             page.screenshot(path=str(target), full_page=True)
             _shrink(target)
-            print(f"{target.relative_to(REPO)}  {target.stat().st_size // 1024} KB  {path}")
+            shown = target.relative_to(REPO) if target.is_relative_to(REPO) else target  # --out may be elsewhere
+            print(f"{shown}  {target.stat().st_size // 1024} KB  {path}")
 
         page.goto(args.base + "/accounts/login/", wait_until="networkidle")
         page.fill("input[name=login]", DEMO_EMAIL)

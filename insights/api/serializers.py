@@ -63,7 +63,9 @@ ATTRIBUTION_SOURCES = ("csv", "journeys")
 
 class AttributionParams(serializers.Serializer):
     model = CommaListField(choices=ATTRIBUTION_MODELS, required=False)
-    source = serializers.ChoiceField(choices=ATTRIBUTION_SOURCES, required=False)
+    # DRF's metaclass moves declared fields out of the class, so this does not replace
+    # `Field.source` (a str) as the stubs assume
+    source = serializers.ChoiceField(choices=ATTRIBUTION_SOURCES, required=False)  # type: ignore[assignment]
     # "import" is a Python keyword: the field is declared under its query name below.
 
     def get_fields(self) -> dict[str, serializers.Field]:
@@ -269,7 +271,7 @@ class JourneysOut(serializers.Serializer):
 
 class AttributionOut(serializers.Serializer):
     id = serializers.IntegerField()
-    source = serializers.ChoiceField(
+    source = serializers.ChoiceField(  # type: ignore[assignment]  # a declared field, not Field.source (above)
         choices=ATTRIBUTION_SOURCES, help_text="csv: an uploaded paths file; journeys: the nightly first-party build."
     )
     name = serializers.CharField()

@@ -91,6 +91,9 @@ def overlays(
 
 # --------------------------------------------------------------------------- one campaign
 
+#: the campaign page lists at most this many incidents of its range (the Anomalies page has them all)
+CAMPAIGN_INCIDENTS = 10
+
 
 @dataclass
 class CampaignInfo:
@@ -288,6 +291,8 @@ class CampaignPage(Page):
     day_totals: list[Cell]
     day_columns: list[Column]
     findings: list[Any]
+    #: the campaign's medium and high incidents in the range, newest first, with their metric lines
+    incidents: list[Any]
     campaign_settling: tuple[date, date] | None
     #: the store's orders whose UTM campaign is this campaign's name (None without a store)
     utm_orders: store_reads.UtmOrders | None = None
@@ -335,6 +340,17 @@ def campaign_page(
         day_totals=cells_for(total.rows[0] if total.rows else {}, currency, False),
         day_columns=dash.columns(),
         findings=findings,
+        incidents=insight_selectors.incident_lines(
+            insight_selectors.incidents_top(
+                date_from=state.date_from,
+                date_to=state.date_to,
+                scope="campaign",
+                keys=[campaign_id],
+                min_severity="medium",
+                limit=CAMPAIGN_INCIDENTS,
+            ),
+            currency=currency,
+        ),
         campaign_settling=settling,
         utm_orders=store_reads.orders_by_utm_campaign(
             campaign_name=info.name, date_from=state.date_from, date_to=state.date_to

@@ -17,6 +17,11 @@ from insights.models import WorkspaceEvent
 logger = logging.getLogger("insights.selectors")
 
 
+def _current_schema() -> str:
+    """The active workspace schema (django-tenants' connection carries it; Django's stubs do not)."""
+    return str(getattr(connection, "schema_name", ""))
+
+
 def forecast_events() -> list[Event]:
     """Every event of the current workspace, as the forecast model takes them."""
     return [Event(e.name, e.start, e.end) for e in WorkspaceEvent.objects.order_by("start", "pk")]
@@ -38,7 +43,7 @@ def holiday_country() -> str | None:
     deployment-wide ``INSIGHTS_HOLIDAY_COUNTRY`` applies (e.g. "US", "DE"). An unknown code is
     logged and ignored rather than failing every forecast.
     """
-    workspace = workspace_for_schema(schema_name=connection.schema_name)
+    workspace = workspace_for_schema(schema_name=_current_schema())
     own = (workspace.holiday_country if workspace is not None else "").strip()
     if own:
         return _known(own, f"holiday country of workspace {workspace.slug if workspace else '?'}")
@@ -95,7 +100,7 @@ def events_page(*, today: date) -> EventsPage:
     ]
     upcoming = [e for e in events if e.upcoming]
     past = sorted((e for e in events if not e.upcoming), key=lambda e: (e.start, e.pk), reverse=True)
-    workspace = workspace_for_schema(schema_name=connection.schema_name)
+    workspace = workspace_for_schema(schema_name=_current_schema())
     return EventsPage(
         events=upcoming + past,
         own_country=workspace.holiday_country if workspace is not None else "",

@@ -12,14 +12,13 @@ from typing import Any
 
 from django.core.paginator import Page as PaginatorPage
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from bosco.platforms import platform_label
-from insights.models import AnomalyFinding, Incident, Scope
+from insights.models import Incident, Scope
 from insights.selectors.pages import InsightsWorkspace, Page
-from insights.selectors.results import SEVERITY_ORDER, scoring_latest, severities_at_least
-from warehouse.metrics import format_metric, metric_label
+from insights.selectors.results import incident_counts, incident_lines, scoring_latest, severities_at_least
 
 #: incidents per page: a screenful on a laptop, a few thumbs on a phone
 INCIDENTS_PER_PAGE = 20
@@ -55,46 +54,8 @@ def incidents_for(filters: IncidentFilters) -> QuerySet[Incident]:
     return qs.order_by("-date", "-score", "pk")
 
 
-def incident_counts(*, date_from: date, date_to: date) -> dict[str, int]:
-    """Incidents per severity in the range ({"low": 3, "medium": 1, "high": 0})."""
-    counts = dict.fromkeys(SEVERITY_ORDER, 0)
-    rows = Incident.objects.filter(date__gte=date_from, date__lte=date_to).values("severity").annotate(n=Count("pk"))
-    for row in rows:
-        counts[row["severity"]] = row["n"]
-    return counts
-
-
 def incident_get(*, pk: int) -> Incident:
     return get_object_or_404(Incident, pk=pk)
-
-
-def _with_findings(incidents: list[Any], currency: str) -> list[Any]:
-    """Attach each incident's metric lines (label, value, change, link to the finding) in one query."""
-    if not incidents:
-        return incidents
-    keys = Q()
-    for item in incidents:
-        keys |= Q(scope=item.scope, key=item.key, date=item.date)
-    finding_ids = {
-        (scope, key, day, metric): pk
-        for pk, scope, key, day, metric in AnomalyFinding.objects.filter(keys).values_list(
-            "pk", "scope", "key", "date", "metric"
-        )
-    }
-    for item in incidents:
-        item.lines = [
-            {
-                "metric": m["metric"],
-                "label": metric_label(m["metric"]),
-                "direction": m["direction"],
-                "value": format_metric(m["metric"], m["value"], currency),
-                "expected": format_metric(m["metric"], m["expected"], currency),
-                "explanation": m["explanation"],
-                "finding_id": finding_ids.get((item.scope, item.key, item.date, m["metric"])),
-            }
-            for m in item.metrics
-        ]
-    return incidents
 
 
 @dataclass(frozen=True)
@@ -120,7 +81,7 @@ def anomalies_page(
     scoring = scoring_latest()
     platforms = set(Incident.objects.exclude(platform="").values_list("platform", flat=True).distinct())
     return AnomaliesPage(
-        incidents=_with_findings(list(page_obj.object_list), workspace.currency),
+        incidents=incident_lines(list(page_obj.object_list), currency=workspace.currency),
         page_obj=page_obj,
         total=page_obj.paginator.count,
         counts=incident_counts(date_from=filters.date_from, date_to=filters.date_to),

@@ -24,7 +24,8 @@ class JourneysPanel:
     top_paths: list[dict[str, Any]]
     time_chart: charts.Figure
     touches_chart: charts.Figure
-    claim_models: list[tuple[str, str]]
+    #: (model, full label, short header): the table must fit beside the imports column
+    claim_models: list[tuple[str, str, str]]
     claims: list[dict[str, Any]]
     claims_chart: charts.Figure | None
 
@@ -97,7 +98,7 @@ def journeys_panel(
         touches_chart=distribution_figure(
             details.get("touches_to_convert", []), axis_title="Touches before the order", color="#0d9488"
         ),
-        claim_models=[(m, charts.MODEL_LABELS[m]) for m in models],
+        claim_models=[(m, charts.MODEL_LABELS[m], charts.MODEL_SHORT_LABELS[m]) for m in models],
         claims=claims,
         claims_chart=claimed_vs_attributed_figure(claims, currency=currency) if claims else None,
     )

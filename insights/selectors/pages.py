@@ -23,7 +23,7 @@ from bosco.platforms import TOTAL_COLOR, platform_color
 from insights import charts
 from insights.ml.anomaly import score_series
 from insights.ml.planning import PERIODS
-from insights.models import AnomalyFinding, AttributionImport, ModelVersion, Scope
+from insights.models import AnomalyFinding, AttributionImport, Incident, ModelVersion, Scope
 from insights.selectors import results
 from insights.selectors.journeys_page import JourneysPanel, journeys_panel
 from insights.selectors.series import Entity, entity_series, platform_series
@@ -82,8 +82,12 @@ def _entity_color(scope: str, platform: str) -> str:
 class OverviewPage(Page):
     scoring: ModelVersion | None
     counts: dict[str, int]
+    #: medium and high incidents of the last 7 days (the low ones are counted beside it)
     week_total: int
-    recent: list[AnomalyFinding]
+    #: medium and high incidents of the last 14 days, newest first, with their metric lines
+    recent: list[Incident]
+    #: low incidents of those days, counted when none is medium or high ("3 low ones not shown")
+    recent_low: int
     kpis: list[dict[str, Any]]
     revenue_chart: charts.Figure | None
     chart_days: int
@@ -91,12 +95,14 @@ class OverviewPage(Page):
     budget: ModelVersion | None
     budget_month: float | None
     budget_band: list[float] | None
+    #: the plan keeps the current split (no move is a sure gain): "+€0, 80%: €0 to €0" reads broken
+    budget_holds: bool
     latest_import: AttributionImport | None
     attribution_top: list[dict[str, Any]]
 
 
 def _revenue_chart(total: pd.DataFrame, *, workspace: InsightsWorkspace) -> charts.Figure:
-    """Revenue of the last days with the 14-day forecast and the anomalies marked."""
+    """Revenue of the last days with the 14-day forecast and the medium and high incidents marked."""
     revenue = "conversion_value"
     figure = charts.lines_figure(
         [charts.line(metric_label(revenue), list(total.index), total[revenue].tolist(), color=TOTAL_COLOR)],
@@ -110,11 +116,21 @@ def _revenue_chart(total: pd.DataFrame, *, workspace: InsightsWorkspace) -> char
         figure["data"] += charts.forecast_band_traces(
             band.points, color=TOTAL_COLOR, metric=revenue, currency=workspace.currency
         )
-    figure["data"] += charts.anomaly_marker_traces(
-        results.anomalies_for(
-            date_from=total.index[0].date(), date_to=workspace.as_of, scope=Scope.WORKSPACE, metrics=[revenue]
+    # the workspace's incidents of medium and above, as the list beside it: a dot per event on
+    # the revenue line (hover: its probable cause), not one per metric finding and not the low ones
+    revenue_by_day = {ts.date(): float(v) for ts, v in total[revenue].items()}
+    events = [
+        {"date": i.date, "value": revenue_by_day[i.date], "severity": i.severity, "explanation": i.summary}
+        for i in results.incidents_top(
+            date_from=total.index[0].date(),
+            date_to=workspace.as_of,
+            scope=Scope.WORKSPACE,
+            min_severity="medium",
+            limit=len(total),
         )
-    )
+        if i.date in revenue_by_day
+    ]
+    figure["data"] += charts.anomaly_marker_traces(events)
     return figure
 
 
@@ -140,9 +156,10 @@ def _attribution_top(latest_import: AttributionImport | None) -> list[dict[str, 
 def overview_page(*, workspace: InsightsWorkspace) -> OverviewPage:
     """What changed, what comes next, where budget should go: one screen of the latest results."""
     as_of = workspace.as_of
-    counts = results.anomaly_counts(date_from=as_of - timedelta(days=6), date_to=as_of)
-    # The strongest findings of the last two weeks, newest first.
-    strongest = results.anomalies_for(date_from=as_of - timedelta(days=13), date_to=as_of).order_by("-score")[:6]
+    counts = results.incident_counts(date_from=as_of - timedelta(days=6), date_to=as_of)
+    # The most severe incidents (medium and above) of the last two weeks, newest first: the
+    # Anomalies page's list in short, not the single-metric findings behind it.
+    recent = results.incidents_top(date_from=as_of - timedelta(days=13), date_to=as_of, min_severity="medium")
     kpis = []
     revenue_chart = None
     series = platform_series(as_of=as_of, days=90)
@@ -163,21 +180,25 @@ def overview_page(*, workspace: InsightsWorkspace) -> OverviewPage:
             )
         revenue_chart = _revenue_chart(total, workspace=workspace)
     budget = results.budget_curves_latest(scope=Scope.PLATFORM)
+    budget_month = (budget.metrics.get("uplift_at_current_budget") or 0) * PERIODS["month"] if budget else None
+    budget_band = [(v or 0) * PERIODS["month"] for v in budget.metrics.get("uplift_band", [0, 0])] if budget else None
     latest_import = results.attribution_imports().first()
     return OverviewPage(
         scoring=results.scoring_latest(),
         counts=counts,
-        week_total=sum(counts.values()),
-        recent=sorted(strongest, key=lambda f: (f.date, f.score), reverse=True),
+        week_total=counts["medium"] + counts["high"],
+        recent=results.incident_lines(recent, currency=workspace.currency),
+        recent_low=0 if recent else results.incident_counts(date_from=as_of - timedelta(days=13), date_to=as_of)["low"],
         kpis=kpis,
         revenue_chart=revenue_chart,
         chart_days=len(series[0].frame) if series else 0,
         has_data=bool(series),
         budget=budget,
-        budget_month=(budget.metrics.get("uplift_at_current_budget") or 0) * PERIODS["month"] if budget else None,
-        budget_band=[(v or 0) * PERIODS["month"] for v in budget.metrics.get("uplift_band", [0, 0])]
-        if budget
-        else None,
+        budget_month=budget_month,
+        budget_band=budget_band,
+        budget_holds=budget_month is not None
+        and budget_band is not None
+        and all(abs(v) < 0.5 for v in (budget_month, *budget_band)),
         latest_import=latest_import,
         attribution_top=_attribution_top(latest_import),
     )

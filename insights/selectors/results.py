@@ -23,8 +23,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Value, When
 from django.shortcuts import get_object_or_404
 
 from insights.models import (
@@ -33,10 +34,11 @@ from insights.models import (
     AttributionResult,
     BudgetScenario,
     ForecastPoint,
+    Incident,
     ModelVersion,
     Scope,
 )
-from warehouse.metrics import ALIASES
+from warehouse.metrics import ALIASES, format_metric, metric_label
 
 SEVERITY_ORDER = ("low", "medium", "high")
 
@@ -104,6 +106,73 @@ def anomaly_counts(*, date_from: date, date_to: date) -> dict[str, int]:
 
 def anomaly_metrics_present() -> list[str]:
     return sorted(AnomalyFinding.objects.values_list("metric", flat=True).distinct())
+
+
+def incident_counts(*, date_from: date, date_to: date) -> dict[str, int]:
+    """Incidents per severity in the range ({"low": 3, "medium": 1, "high": 0})."""
+    counts = dict.fromkeys(SEVERITY_ORDER, 0)
+    rows = Incident.objects.filter(date__gte=date_from, date__lte=date_to).values("severity").annotate(n=Count("pk"))
+    for row in rows:
+        counts[row["severity"]] = row["n"]
+    return counts
+
+
+def incidents_top(
+    *,
+    date_from: date,
+    date_to: date,
+    min_severity: str = "medium",
+    scope: str | None = None,
+    keys: Sequence[str] | None = None,
+    limit: int = 6,
+) -> list[Incident]:
+    """The `limit` most severe incidents of a range, shown newest first (for the overview and a campaign).
+
+    Chosen by severity, then by deviation: the deviation alone is not the severity (a lone
+    metric, a paused campaign and a restart are capped), so the largest z is not always the
+    incident that matters most.
+    """
+    rank = Case(
+        *(When(severity=level, then=Value(n)) for n, level in enumerate(SEVERITY_ORDER)),
+        default=Value(-1),
+        output_field=IntegerField(),
+    )
+    qs = Incident.objects.filter(date__gte=date_from, date__lte=date_to, severity__in=severities_at_least(min_severity))
+    if scope:
+        qs = qs.filter(scope=scope)
+    if keys is not None:
+        qs = qs.filter(key__in=list(keys))
+    chosen = list(qs.annotate(rank=rank).order_by("-rank", "-score", "-date", "pk")[:limit])
+    return sorted(chosen, key=lambda i: (i.date, SEVERITY_ORDER.index(i.severity), i.score), reverse=True)
+
+
+def incident_lines(incidents: list[Any], *, currency: str) -> list[Any]:
+    """Attach each incident's metric lines (label, value, change, link to the finding) in one query."""
+    if not incidents:
+        return incidents
+    keys = Q()
+    for item in incidents:
+        keys |= Q(scope=item.scope, key=item.key, date=item.date)
+    finding_ids = {
+        (scope, key, day, metric): pk
+        for pk, scope, key, day, metric in AnomalyFinding.objects.filter(keys).values_list(
+            "pk", "scope", "key", "date", "metric"
+        )
+    }
+    for item in incidents:
+        item.lines = [
+            {
+                "metric": m["metric"],
+                "label": metric_label(m["metric"]),
+                "direction": m["direction"],
+                "value": format_metric(m["metric"], m["value"], currency),
+                "expected": format_metric(m["metric"], m["expected"], currency),
+                "explanation": m["explanation"],
+                "finding_id": finding_ids.get((item.scope, item.key, item.date, m["metric"])),
+            }
+            for m in item.metrics
+        ]
+    return incidents
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ class Cause:
 CAUSES: dict[str, Cause] = {
     c.code: c
     for c in (
-        Cause("tracking", "Conversion tracking looks broken: conversions fell to zero while clicks were normal."),
+        Cause("tracking", "Conversion tracking looks broken: conversions all but stopped while clicks and spend held."),
         Cause("delivery_stopped", "Delivery stopped: spend fell to zero (budget exhausted, paused or not approved)."),
         Cause("delivery_drop", "Delivery dropped: less was spent and fewer clicks came in (budget or bid change)."),
         Cause("spend_surge", "Spend rose with traffic: a budget increase or a new campaign started."),

@@ -8,7 +8,7 @@ from django import template
 
 from bosco import formatting
 from bosco.platforms import platform_color, platform_label
-from insights.views.links import campaign_url
+from insights.views.links import campaign_url, incident_url
 from warehouse import metrics
 
 register = template.Library()
@@ -75,6 +75,12 @@ def get_item(mapping: Any, key: Any) -> Any:
 @register.filter
 def campaign_link(key: str) -> str:
     return campaign_url(str(key))
+
+
+@register.filter
+def incident_link(incident: Any) -> str:
+    """{{ incident|incident_link }} -> the Anomalies page on that incident's day and entity."""
+    return incident_url(incident)
 
 
 @register.filter

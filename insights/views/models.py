@@ -296,11 +296,12 @@ def budget_save(request: HttpRequest) -> HttpResponse:
         scenario = services.budget_scenario_save(view=view, name=request.POST.get("name", ""), user_id=request.user.pk)
     except services.InsightsError as exc:
         messages.error(request, str(exc))
+        sent = {k: str(v) for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}  # each key's last value
         return HttpResponseRedirect(
             reverse("insights:budget")
             + "?"
             # A value with NUL is left out: the page it goes back to refuses NUL in its query.
-            + urlencode({k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken" and "\x00" not in k + v})
+            + urlencode({k: v for k, v in sent.items() if "\x00" not in k + v})
         )
     messages.success(request, f"Scenario “{scenario.name}” saved.")
     return HttpResponseRedirect(reverse("insights:budget") + "?" + planner.planner_query(inputs, view))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection as db
 
@@ -33,6 +35,22 @@ def test_empty_page_invites_to_connect(owner) -> None:
     html = owner.get("/data-sources/").content.decode()
     assert "Connect your first ad platform" in html
     assert 'href="/data-sources/connect/google_ads/"' in html and 'href="/data-sources/connect/meta/"' in html
+
+
+def _ids(html: str) -> list[str]:
+    return re.findall(r'\sid="([^"]+)"', html)
+
+
+def test_the_page_has_one_connect_form_per_state_and_no_repeated_id(owner, emulator, connect) -> None:
+    empty = owner.get("/data-sources/").content.decode()
+    connect("google_ads")
+    connected = owner.get("/data-sources/").content.decode()
+    # the empty page offers Shopify in its own form; once a source is connected, the page header does
+    assert 'id="connect-shopify-form-empty"' in empty and 'id="connect-shopify-form"' not in empty
+    assert 'id="connect-shopify-form"' in connected and 'id="connect-shopify-form-empty"' not in connected
+    for html in (empty, connected):
+        ids = _ids(html)
+        assert ids and sorted({i for i in ids if ids.count(i) > 1}) == []
 
 
 def test_page_shows_connections_with_status_progress_and_run_history(

@@ -73,6 +73,8 @@ def test_demo_visits_reach_the_collect_endpoint_and_feed_attribution(live_server
         channels = set(AttributionResult.objects.filter(attribution_import=record).values_list("channel", flat=True))
         assert {"Google Ads", "Meta Ads"} <= channels
         assert record.details["platform_claims"]["Google Ads"]["conversion_value"] > 0
+        # the build covers the days given visits, not the nightly 90 (whose older orders have none)
+        assert (record.period_end - record.period_start).days + 1 == 12
 
     second = ensure_demo_journeys(
         workspace=workspace, collect_base=live_server.url, host=f"{settings.BOSCO_DOMAIN}:{port}", days=12
@@ -106,3 +108,26 @@ def test_simulated_journeys_end_in_the_store_orders_through_the_demo_campaigns()
         assert before and before[-1]["utm_campaign"] == "Brand"
     again = simulate_visits(orders=orders, campaigns={"google_ads": ["Brand"], "meta": ["Prospecting"]}, now=now)
     assert [e["event_id"] for e in again] == [e["event_id"] for e in events]
+
+
+def test_browsing_visitors_also_come_through_paid_channels_only_orders_name() -> None:
+    """TikTok is not in the browsing mix, yet orders carry its tags: without browsers of its own,
+    every journey through it would convert."""
+    from devtools.demo_journeys import DemoOrder
+
+    now = timezone.now()
+    orders = [
+        DemoOrder(f"t{i}", f"c{i}", now - timedelta(days=1 + i % 5, hours=3), 40.0, "EUR", source, name, False)
+        for i in range(80)
+        for source, name in [("tiktok", "Spring clips") if i % 4 == 0 else ("google", "Brand")]
+    ]
+    events = simulate_visits(orders=orders, campaigns={"google_ads": ["Brand"], "meta": ["Prospecting"]}, now=now)
+    buyers = {e["anonymous_id"] for e in events if e["kind"] == "order"}
+    tiktok_browsers = {
+        e["anonymous_id"]
+        for e in events
+        if e["kind"] == "page_view" and e.get("utm_source") == "tiktok" and e["anonymous_id"] not in buyers
+    }
+    assert tiktok_browsers  # non-buyers who came from TikTok
+    browsing = [e for e in events if e["anonymous_id"] in tiktok_browsers and e.get("utm_source") == "tiktok"]
+    assert {e["utm_campaign"] for e in browsing} == {"Spring clips"}  # the campaign the orders name

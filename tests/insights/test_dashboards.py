@@ -301,3 +301,51 @@ def test_the_workspace_number_format_shapes_every_number_and_chart(owner_client,
     assert '"separators":",."' in body.replace(" ", "")
     # the format is the workspace's, not a process-wide switch: outside the request it is en-US
     assert format_money(1234.5, "EUR") == "€1,234"
+
+
+def test_a_campaign_page_lists_its_medium_and_high_incidents_linked_to_the_anomalies_page(owner_client) -> None:
+    from insights.models import Incident, ModelVersion
+
+    campaign = campaign_ids()[0]
+    end = yesterday_utc()
+    version = ModelVersion.objects.filter(kind=ModelVersion.Kind.ANOMALY).first()
+    Incident.objects.filter(scope="campaign", key=campaign).delete()  # the scored ones: only ours below
+
+    def incident(day_offset: int, severity: str, summary: str, key: str = campaign) -> Incident:
+        return Incident.objects.create(
+            version=version,
+            scope="campaign",
+            key=key,
+            label="This campaign",
+            platform=key.split(":", 1)[0],
+            date=end - timedelta(days=day_offset),
+            severity=severity,
+            score=7.0,
+            cause="delivery_drop",
+            summary=summary,
+            metrics=[
+                {
+                    "metric": m,
+                    "direction": "down",
+                    "z": 7.0,
+                    "value": 1,
+                    "expected": 9,
+                    "severity": severity,
+                    "explanation": f"{m} fell.",
+                }
+                for m in ("spend", "clicks")
+            ],
+        )
+
+    shown = incident(2, "medium", "Delivery dropped (campaign page test).")
+    low = incident(3, "low", "A low move of this campaign.")
+    outside = incident(40, "high", "Before the range.")
+    other = incident(2, "high", "Another campaign's incident.", key="meta:9:9")
+    body = owner_client.get(campaign_url(campaign) + "?period=14d").content.decode()
+    listed = body.split('id="campaign-incidents"', 1)[1].split("</ul>", 1)[0]
+    assert shown.summary in listed and "▼ Spend · ▼ Clicks" in listed
+    assert all(i.summary not in listed for i in (low, outside, other))
+    assert all(severity != "low" for severity in re.findall(r'data-severity="(\w+)"', listed))
+    link = re.search(rf'href="([^"]+#incident-{shown.pk})"', listed).group(1).replace("&amp;", "&")
+    anomalies = owner_client.get(link.split("#", 1)[0]).content.decode()
+    assert re.findall(r'<li class="incident" id="incident-(\d+)"', anomalies) == [str(shown.pk)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -58,6 +59,137 @@ def test_the_overview_marks_anomalies_and_draws_the_forecast(owner_client) -> No
     assert '"fill": "tonexty"' in body  # the forecast band
     assert "Anomalies, last 7 days" in body and "Budget reallocation" in body
     assert 'id="run-now"' in body
+
+
+def _budget_card(body: str) -> str:
+    return body.split('id="kpi-budget">', 1)[1].split("</a>", 1)[0]
+
+
+def test_the_overview_budget_card_says_keep_the_split_when_the_plan_moves_nothing(owner_client) -> None:
+    from insights.selectors import budget_curves_latest
+
+    budget = budget_curves_latest(scope=Scope.PLATFORM)
+    assert budget is not None
+    budget.metrics = {**budget.metrics, "uplift_at_current_budget": 0.0, "uplift_band": [0.0, 0.0]}
+    budget.save(update_fields=["metrics"])
+    held = _budget_card(owner_client.get("/insights/").content.decode())
+    assert "Keep the split" in held and "€0" not in held
+
+    budget.metrics = {**budget.metrics, "uplift_at_current_budget": 100.0, "uplift_band": [40.0, 160.0]}
+    budget.save(update_fields=["metrics"])
+    gain = _budget_card(owner_client.get("/insights/").content.decode())
+    assert "Keep the split" not in gain and "+" in gain and "80%:" in gain
+
+
+def _recent_rows(body: str) -> list[tuple[str, str]]:
+    """(severity, incident link) of each row of the overview's "Recent anomalies"."""
+    table = body.split('id="recent-anomalies"', 1)[1].split("</table>", 1)[0]
+    return re.findall(r'<tr data-severity="(\w+)".*?<a href="([^"]+)" class="incident-summary-link"', table, re.S)
+
+
+def test_the_overview_lists_the_medium_and_high_incidents_with_cause_and_link(owner_client) -> None:
+    as_of = yesterday_utc()
+    version = ModelVersion.objects.filter(kind=ModelVersion.Kind.ANOMALY).first()
+
+    def incident(key: str, severity: str, score: float, summary: str, days_ago: int = 1) -> Incident:
+        return Incident.objects.create(
+            version=version,
+            scope=Scope.CAMPAIGN,
+            key=f"meta:1:{key}",
+            label=f"Overview campaign {key}",
+            platform="meta",
+            date=as_of - timedelta(days=days_ago),
+            severity=severity,
+            score=score,
+            cause="tracking" if severity == "high" else "",
+            summary=summary,
+            metrics=[
+                {
+                    "metric": m,
+                    "direction": "down",
+                    "z": score,
+                    "value": 0,
+                    "expected": 9,
+                    "severity": severity,
+                    "explanation": f"{m} fell.",
+                }
+                for m in ("conversions", "conversion_value")
+            ],
+        )
+
+    # a low incident with the largest deviation of all is not listed; a high one with a smaller
+    # deviation is, before any medium one
+    low = incident("low", "low", 40.0, "A low move with a large deviation.")
+    high = incident("high", "high", 9.0, "Conversion tracking looks broken (overview test).", days_ago=2)
+    old = incident("old", "high", 12.0, "Too old for the overview.", days_ago=20)
+    # the workspace total's incidents are marked on the revenue chart, medium and above only
+    for days_ago, severity in ((4, "medium"), (5, "low")):
+        day = as_of - timedelta(days=days_ago)
+        Incident.objects.filter(scope=Scope.WORKSPACE, date=day).delete()
+        Incident.objects.create(
+            version=version,
+            scope=Scope.WORKSPACE,
+            key="",
+            label="All channels",
+            date=day,
+            severity=severity,
+            score=6.0,
+            summary=f"A {severity} move of the total (overview test).",
+            metrics=[],
+        )
+
+    body = owner_client.get("/insights/").content.decode()
+    rows = _recent_rows(body)
+    expected = list(
+        Incident.objects.filter(date__gte=as_of - timedelta(days=13), date__lte=as_of, severity__in=["medium", "high"])
+    )
+    rank = {"medium": 1, "high": 2}
+    top = sorted(expected, key=lambda i: (rank[i.severity], i.score), reverse=True)[:6]
+    shown = [int(link.rsplit("#incident-", 1)[1]) for _, link in rows]
+    assert sorted(shown) == sorted(i.pk for i in top) and high.pk in shown
+    assert [i.pk for i in sorted(top, key=lambda i: (i.date, rank[i.severity], i.score), reverse=True)] == shown
+    assert {severity for severity, _ in rows} <= {"medium", "high"}
+    assert high.summary in body
+    assert low.summary not in body and old.summary not in body
+    # the incident's metrics that moved together are named under it
+    assert "▼ Conversions · ▼ Revenue" in body
+    # every row links to its incident on the Anomalies page, which lists it
+    links = [link.replace("&amp;", "&") for _, link in rows]
+    high_link = next(link for link in links if link.endswith(f"#incident-{high.pk}"))
+    page = owner_client.get(high_link.split("#", 1)[0]).content.decode()
+    assert re.findall(r'<li class="incident" id="incident-(\d+)"', page) == [str(high.pk)]
+    for link in links:
+        pk = link.rsplit("#incident-", 1)[1]
+        listed = owner_client.get(link.split("#", 1)[0]).content.decode()
+        assert f'id="incident-{pk}"' in listed
+    # the 7-day count is of medium and high incidents, what the Anomalies page it links to lists
+    week = Incident.objects.filter(date__gte=as_of - timedelta(days=6), date__lte=as_of)
+    card = body.split('id="kpi-anomalies">', 1)[1].split("</a>", 1)[0]
+    assert re.search(r'<span class="kpi-value">(\d+)</span>', card).group(1) == str(
+        week.filter(severity__in=["medium", "high"]).count()
+    )
+    assert f"and {week.filter(severity='low').count()} low" in card
+    # the revenue chart marks the workspace's medium and high incidents, with their cause
+    figure = json.loads(
+        re.search(r'<script id="overview-revenue" type="application/json">(.*?)</script>', body, re.S).group(1)
+    )
+    hovers = {c[0] for trace in figure["data"] for c in trace.get("customdata") or [] if isinstance(c, list)}
+    marked = Incident.objects.filter(
+        scope=Scope.WORKSPACE, severity__in=["medium", "high"], date__gte=as_of - timedelta(days=89)
+    )
+    assert "A medium move of the total (overview test)." in hovers and {i.summary for i in marked} <= hovers
+    assert not {i.summary for i in Incident.objects.filter(scope=Scope.WORKSPACE, severity="low")} & hovers
+
+
+def test_the_overview_says_when_only_low_incidents_happened(owner_client) -> None:
+    Incident.objects.filter(severity__in=["medium", "high"]).update(severity="low")
+    lows = Incident.objects.filter(date__gte=yesterday_utc() - timedelta(days=13)).count()
+    assert lows >= 1  # the spike ten days ago
+    body = owner_client.get("/insights/").content.decode()
+    assert 'id="recent-anomalies"' not in body
+    note = body.split('id="no-recent-anomalies">', 1)[1].split("</p>", 1)[0]
+    assert "No medium- or high-severity incident in the last two weeks" in note
+    assert f"{lows} small move" in note and "severity=any" in note
 
 
 def _shown(body: str, attribute: str) -> list[str]:

@@ -73,7 +73,7 @@ _ORDER_COLUMNS = (
 def orders_by_utm_campaign(*, campaign_name: str, date_from: date, date_to: date, limit: int = 10) -> UtmOrders:
     """Orders placed in [date_from, date_to] whose first visit's utm_campaign is this campaign's name
     (case-insensitive, as people type UTM tags by hand)."""
-    params = {"name": campaign_name.strip().lower(), "d1": date_from, "d2": date_to}
+    params: dict[str, str | date | int] = {"name": campaign_name.strip().lower(), "d1": date_from, "d2": date_to}
     where = (
         "lower(o.utm_campaign) = %(name)s AND o.date BETWEEN %(d1)s AND %(d2)s AND NOT o.is_test AND NOT o.is_cancelled"
     )

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -65,6 +66,11 @@ _FIELDS: dict[str, tuple[tuple[str, str, str], ...]] = {
 }
 
 
+def _schema() -> str:
+    """The active workspace schema (django-tenants' connection carries it; Django's stubs do not)."""
+    return str(getattr(connection, "schema_name", ""))
+
+
 def _payload(stream: str, *, grouped: bool) -> str:
     pairs = ", ".join(f"'{key}', {agg}({col})" if grouped else f"'{key}', {col}" for key, col, agg in _FIELDS[stream])
     return f"jsonb_build_object({pairs}, 'upload_id', %(upload_id)s::bigint)"
@@ -110,7 +116,7 @@ def upload_rows_replace(
     with transaction.atomic(), connection.cursor() as cursor:
         # Two uploads of one source never interleave their delete and insert.
         for source in sorted(set(sources)):
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s), hashtext(%s))", [connection.schema_name, source])
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s), hashtext(%s))", [_schema(), source])
         cursor.execute(
             """
             WITH gone AS (
@@ -138,7 +144,7 @@ def upload_rows_replace(
                 done += len(chunk)
                 if progress is not None:
                     progress(done)
-        params = {"stream": stream, "upload_id": upload_id, "now": timezone.now()}
+        params: dict[str, Any] = {"stream": stream, "upload_id": upload_id, "now": timezone.now()}
         insert = "INSERT INTO raw_record (stream, record_key, connection_id, account_id, date, payload, sync_run_id, fetched_at)"
         try:
             # Most files have one row per key: insert row by row, no grouping (a savepoint, so a
