@@ -47,6 +47,8 @@ from insights.ml.planning import FittedCurves, allocate, default_bounds  # noqa:
 from insights.ml.response import ChannelCurve, geometric_adstock  # noqa: E402
 
 BUDGET_RATIOS = (0.5, 1.0, 2.0)
+WEEKLY_SEEDS = (1, 2, 3, 4, 5, 6, 7, 8)
+DAILY_SEEDS = (11, 12, 13, 14)
 GOAL = 0.9
 
 
@@ -171,7 +173,7 @@ def judge(case: Case, *, bootstrap: int, restarts: int, seasonality: bool = True
     )
     fitted = FittedCurves(model=plan.model, refits=plan.refits)
     truth = _truth(case.curves, channels)
-    shares = {}
+    shares, reachable = {}, {}
     for ratio in BUDGET_RATIOS:
         budget = ratio * historical_total
         result = allocate(fitted, budget)
@@ -185,8 +187,12 @@ def judge(case: Case, *, bootstrap: int, restarts: int, seasonality: bool = True
         chosen = np.array([next(p.spend for p in result.channels if p.channel == c) for c in channels])
         r_hist, r_oracle = truth(hist), truth(oracle)
         shares[ratio] = (truth(chosen) - r_hist) / (r_oracle - r_hist)
+        # the most any plan within the planner's default floors could capture (informational)
+        floors = np.minimum(np.array([bounds[c][0] for c in channels]), hist)
+        reachable[ratio] = (truth(_oracle(truth, floors, upper, budget)) - r_hist) / (r_oracle - r_hist)
     return {
         "shares": shares,
+        "reachable": reachable,
         "seconds": time.perf_counter() - started,
         "r_squared": plan.model.r_squared,
         "decays": {c: round(plan.model.curves[c].decay, 2) for c in channels},
@@ -197,13 +203,19 @@ def evaluate_budget_recovery(report: Any, quick: bool) -> None:
     """Add the recovery figures to a `bench.insights_eval.Report`."""
     print("Budget recovery - simulated from KNOWN curves with trend, seasonality, events, noise", flush=True)
     bootstrap, restarts = (8, 3) if quick else (20, 6)
-    cases = [simulate(seed, daily=False) for seed in ((1, 2) if quick else (1, 2, 3, 4))]
-    cases += [simulate(seed, daily=True) for seed in ((11,) if quick else (11, 12))]
+    # seeds 5-8 and 13-14 were added with the return prior (issue 18 part 4): the first six alone
+    # were a lucky draw (with the planner before it, daily seed 13 lost 2.3x the oracle's uplift)
+    cases = [simulate(seed, daily=False) for seed in ((1, 2) if quick else WEEKLY_SEEDS)]
+    cases += [simulate(seed, daily=True) for seed in ((11,) if quick else DAILY_SEEDS)]
     worst = dict.fromkeys(BUDGET_RATIOS, np.inf)
     for case in cases:
         result = judge(case, bootstrap=bootstrap, restarts=restarts)
         text = ", ".join(f"{r:g}x {s:.2f}" for r, s in result["shares"].items())
-        print(f"  {case.key}: fit R^2 {result['r_squared']:.3f}, {result['seconds']:.1f}s; captured {text}")
+        reach = "/".join(f"{s:.2f}" for s in result["reachable"].values())
+        print(
+            f"  {case.key}: fit R^2 {result['r_squared']:.3f}, {result['seconds']:.1f}s; captured {text}"
+            f" (reachable within the default floors: {reach})"
+        )
         for ratio, share in result["shares"].items():
             worst[ratio] = min(worst[ratio], share)
             report.add(f"budget_recovery_{case.key}_{ratio:g}x_uplift_captured", share, f"  {case.key} at {ratio:g}x")

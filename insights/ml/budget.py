@@ -357,6 +357,8 @@ def plan_budget(
                 model.prior_weight,
             )
         )
+    if refits:
+        model = with_member_floors(model, refits)
     current = historical_split(model, budget)
     chosen, warnings = _bounds_with_warnings(history, model, budget, bounds, current)
     allocation = optimize_allocation(model, budget, bounds=chosen, ensemble=refits, seed=seed, reference=current)
@@ -425,6 +427,19 @@ def plan_budget(
         uplift_band=table.attrs["uplift_band"],
         warnings=tuple(warnings),
     )
+
+
+def with_member_floors(model: ResponseModel, refits: Sequence[ResponseModel]) -> ResponseModel:
+    """``model`` with each channel's floor (``min_spend``) the median of the floors of the fit and
+    its refits: the floor depends on the fitted decay (a longer carry-over smooths the adstock and
+    raises it), and one fit's decay is one draw of what the data allow."""
+    members = [model, *refits]
+    floors = {
+        c: float(np.median([m.min_spend[c] for m in members if c in m.min_spend]))
+        for c in model.channels
+        if c in model.min_spend
+    }
+    return replace(model, min_spend=floors)
 
 
 MAX_BUDGET_RATIO = 1000.0  # beyond this multiple of the historical budget a plan is fiction

@@ -143,7 +143,11 @@ def test_budget_planner_reallocates_live_as_bounds_change(web, data_workspace) -
 
     budget = float(page.input_value("#budget"))
     meta = spend("meta")
-    cap = round(meta * 0.5)
+    # half of Meta's planned spend, but no less than Google Ads' maximum leaves for Meta (the plan
+    # may keep the current split, and Google Ads cannot take more than its largest past spend)
+    google_max = float(page.input_value('#planner-form input[name="hi.google_ads"]'))
+    cap = round(max(meta * 0.5, budget - google_max + 0.02 * budget))
+    assert cap < meta
     meta_max = page.locator('#planner-form input[name="hi.meta"]')
     with page.expect_response(_htmx_response("/insights/budget/")):
         meta_max.fill(str(cap))

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insights.ml.budget import default_bounds, historical_split, optimize_allocation
+from insights.ml.budget import default_bounds, historical_split, optimize_allocation, plan_budget
 from insights.ml.planning import FittedCurves, allocate, curves_from_params, curves_to_params
 from insights.ml.response import FLOOR_PERCENTILE, ChannelCurve, fit_response_model, geometric_adstock
 
@@ -100,3 +100,13 @@ def test_stored_curves_keep_the_floor_and_older_ones_plan_from_zero(fitted: Fitt
     del params["model"]["min_spend"]  # a fit stored before the floor existed
     older = curves_from_params(params)
     assert all(low == 0.0 for low, _ in default_bounds(older.model).values())
+
+
+def test_a_plans_floor_is_the_median_over_the_fit_and_its_refits(history: pd.DataFrame) -> None:
+    plan = plan_budget(history, target="y", channels=list(TRUTH), budget=1200.0, bootstrap=6, restarts=2)
+    fit_alone = fit_response_model(history, target="y", channels=list(TRUTH), restarts=2)
+    for c in TRUTH:
+        floors = [fit_alone.min_spend[c], *(r.min_spend[c] for r in plan.refits)]
+        assert plan.model.min_spend[c] == pytest.approx(float(np.median(floors)))
+        # each member's floor follows its own decay, so they differ: the median is not the fit's
+        assert len({round(f, 6) for f in floors}) > 1
