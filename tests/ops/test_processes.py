@@ -6,6 +6,10 @@ warm shutdown, it finishes the run and exits 0) and the other worker's process g
 wherever it is (a transform, an alert evaluation, or between tasks; the mid-task redelivery path
 is pinned down deterministically in tests/connectors/test_worker.py), and replacements start. Nothing is lost (every day of every campaign lands and reaches the warehouse),
 nothing is doubled (raw keys unique), and no answer ever shows the other workspace's data.
+
+A member's daily digest falls due during the run: the beat's fan-out claims it on the worker for
+the other queues, which is SIGKILL'd while it greets the SMTP server (a real one, aiosmtpd); the
+replacement sends it, a later fan-out claims nothing new, and the server holds exactly one e-mail.
 """
 
 from __future__ import annotations
@@ -24,12 +28,14 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from aiosmtpd.controller import Controller
 from django.conf import settings
 
 from bosco.queues import GROUPS
 from devtools.emulators import EmulatorConfig, start_emulator_server
+from tests.digests.test_worker import HoldingInbox
 from tests.ops.pg_cluster import primary_with_replica
-from tests.ops.processes import drop_queues, manage
+from tests.ops.processes import drop_queues, free_port, manage
 from tests.ops.test_gunicorn import gunicorn
 from tests.ops.test_pgbouncer import PGBOUNCER, pgbouncer
 
@@ -52,6 +58,7 @@ from accounts.models import Membership, User
 from accounts.services import api_key_create, workspace_create
 from connectors.models import Connection, ConnectionAccount
 from connectors.services import sync_request
+from digests.models import DigestProfile, DigestSubscription
 spec = json.loads(os.environ["SETUP_SPEC"])
 keys = {}
 for slug, item in spec.items():
@@ -71,6 +78,9 @@ for slug, item in spec.items():
             currency=item["currency"], time_zone=item["time_zone"], selected=True,
         )
         sync_request(connection=connection, kind="backfill")
+    if item["digest"]:  # a daily digest at 00:00 UTC: due from the start of the run
+        DigestProfile.objects.create(user=owner, time_zone="UTC")
+        DigestSubscription.objects.create(user=owner, workspace=workspace, frequency="daily", hour=0)
 print("KEYS" + json.dumps(keys))
 """
 
@@ -124,6 +134,11 @@ def _wait(
 def test_processes_survive_sigterm_and_sigkill_losing_and_doubling_nothing(tmp_path) -> None:
     emulator = start_emulator_server(host="127.0.0.1", port=0, config=CONFIG)
     emulator.state.update_config(latency_seconds=0.15)  # a backfill long enough to be interrupted
+    inbox, smtp_port = HoldingInbox(), free_port()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    smtp.start()
+    # Whoever sends the digest first is held at the SMTP greeting until the test lets it go.
+    inbox.hold_greeting.set()
     queue = f"bosco-processes-{os.getpid()}"
     logs = tmp_path
     processes: list[Process] = []
@@ -146,6 +161,8 @@ def test_processes_survive_sigterm_and_sigkill_losing_and_doubling_nothing(tmp_p
                 # A dead worker's unacked task comes back after 5 s (production: longer than the hard limit).
                 "CELERY_VISIBILITY_TIMEOUT": "5",
                 "GUNICORN_TIMEOUT": "300",
+                "BOSCO_TEST_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
             }
             spec = {}
             for slug, account in ACCOUNTS.items():
@@ -158,6 +175,7 @@ def test_processes_survive_sigterm_and_sigkill_losing_and_doubling_nothing(tmp_p
                     "currency": account.currency,
                     "time_zone": account.time_zone,
                     "backfill_days": BACKFILL_DAYS,
+                    "digest": slug == "alpha",
                 }
             setup_env = {**env, "DATABASE_URL": direct, "SETUP_SPEC": json.dumps(spec)}
             manage(setup_env, "bootstrap")
@@ -166,6 +184,15 @@ def test_processes_survive_sigterm_and_sigkill_losing_and_doubling_nothing(tmp_p
             def sql(statement: str) -> list[tuple]:
                 with psycopg.connect(direct, autocommit=True) as conn:
                     return conn.execute(statement).fetchall()
+
+            def digests() -> list[tuple]:
+                return sql("SELECT state, attempts, to_email FROM public.digests_digestsend")
+
+            def beat_sends_due_digests() -> None:
+                """What beat's "digests.send-due" entry sends every 15 minutes (it may also fire by itself)."""
+                from bosco.celery import app
+
+                app.send_task("digests.tasks.send_due_digests", queue=f"{queue}.notifications")
 
             def runs(slug: str) -> list[tuple]:
                 return sql(f"SELECT status, pages, attempts FROM ws_{slug}.connectors_syncrun ORDER BY id")
@@ -231,11 +258,19 @@ def test_processes_survive_sigterm_and_sigkill_losing_and_doubling_nothing(tmp_p
                     assert syncs.proc.wait(300) == 0, "warm shutdown exits cleanly"
                     processes.append(syncs2 := _worker("syncs2", [f"{queue}.syncs"], env, logs))
 
-                    # The other worker dies hard while warehouse work is queued or running; a replacement takes over.
+                    # The member's digest is due: the fan-out claims it and the other worker starts sending it.
+                    beat_sends_due_digests()
+                    _wait("the digest's SMTP greeting", lambda: inbox.greetings >= 1, state=digests)
+                    assert digests() == [("pending", 0, "owner@alpha.test")], "not claimed for sending yet"
+
+                    # The other worker dies hard in the middle of it, with warehouse work queued; a replacement takes over.
                     _wait("a finished backfill", lambda: any(r[0] == "succeeded" for s in ACCOUNTS for r in runs(s)))
                     rest.signal(signal.SIGKILL)
                     rest.proc.wait(30)
+                    inbox.hold_greeting.clear()
                     processes.append(_worker("rest2", other_queues, env, logs))
+                    _wait("the redelivered digest to be sent", lambda: digests() and digests()[0][0] == "sent")
+                    beat_sends_due_digests()  # beat again: the period's digest exists, nothing new is claimed
 
                     _wait(
                         "both backfills to succeed",
@@ -262,6 +297,9 @@ def test_processes_survive_sigterm_and_sigkill_losing_and_doubling_nothing(tmp_p
                     stop_reading.set()
                     reader.join()
             assert beat.proc.poll() is None, "beat kept running"
+            # The digest: one record, sent on its first claimed attempt, and one e-mail at the server.
+            assert digests() == [("sent", 1, "owner@alpha.test")]
+            assert [message["To"] for message in inbox.messages] == ["owner@alpha.test"]
             assert syncs2.proc.poll() is None
 
             for slug, account in ACCOUNTS.items():
@@ -280,5 +318,7 @@ def test_processes_survive_sigterm_and_sigkill_losing_and_doubling_nothing(tmp_p
     finally:
         for process in processes:
             process.stop()
+        inbox.hold_greeting.clear()
+        smtp.stop()
         emulator.shutdown()
         drop_queues(queue)
