@@ -3,13 +3,15 @@ other queue, beat, PgBouncer (session pooling) in front of a primary with a stre
 Redis. Two workspaces backfill from the platform emulator while pages and API answers are read
 continuously; the syncs worker's main process is SIGTERM'd mid-run (as an orchestrator stops it:
 warm shutdown, it finishes the run and exits 0) and the other worker's process group SIGKILL'd
-wherever it is (a transform, an alert evaluation, or between tasks; the mid-task redelivery path
-is pinned down deterministically in tests/connectors/test_worker.py), and replacements start. Nothing is lost (every day of every campaign lands and reaches the warehouse),
-nothing is doubled (raw keys unique), and no answer ever shows the other workspace's data.
+in the middle of a digest (below), with warehouse work queued behind it, and replacements start.
+Nothing is lost (every day of every campaign lands and reaches the warehouse), nothing is doubled
+(raw keys unique), and no answer ever shows the other workspace's data.
 
 A member's daily digest falls due during the run: the beat's fan-out claims it on the worker for
-the other queues, which is SIGKILL'd while it greets the SMTP server (a real one, aiosmtpd); the
-replacement sends it, a later fan-out claims nothing new, and the server holds exactly one e-mail.
+the other queues, which is SIGKILL'd while it greets the SMTP server (a real one, aiosmtpd). The
+replacement starts at once; the broker's sweep puts the dead worker's message back once it is
+older than the visibility timeout, the replacement sends the digest, a later fan-out claims nothing
+new, and the server holds exactly one e-mail.
 """
 
 from __future__ import annotations
@@ -120,6 +122,21 @@ def _worker(name: str, queues: list[str], env: dict[str, str], logs: Path) -> Pr
     )  # fmt: skip
 
 
+def _unacked() -> list[tuple[str, float]]:
+    """The broker's unacked messages (tag, age in seconds): what a dead worker left behind."""
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    now = time.time()
+    return [
+        (tag.decode(), round(now - taken, 1)) for tag, taken in client.zrange("unacked_index", 0, -1, withscores=True)
+    ]
+
+
+def _tail(log: Path, lines: int = 15) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
+
+
 def _wait(
     what: str, check: Callable[[], bool], timeout: float = 240, interval: float = 0.5, state: Callable[[], object] = str
 ) -> None:
@@ -158,8 +175,12 @@ def test_processes_survive_sigterm_and_sigkill_losing_and_doubling_nothing(tmp_p
                 "GOOGLE_ADS_CHUNK_DAYS": "10",
                 "CONNECTORS_BACKOFF_BASE": "0.01",
                 "CONNECTORS_BACKOFF_MAX": "0.05",
-                # A dead worker's unacked task comes back after 5 s (production: longer than the hard limit).
-                "CELERY_VISIBILITY_TIMEOUT": "5",
+                # A dead worker's unacked task comes back once it is 30 s old, swept back within a
+                # second (production: 45 minutes, longer than the hard limit, and a sweep every 10 s).
+                # Not shorter: a task still running when it comes back is run again by its copy,
+                # and a busy machine's transforms take several seconds.
+                "CELERY_VISIBILITY_TIMEOUT": "30",
+                "CELERY_RESTORE_INTERVAL": "1",
                 "GUNICORN_TIMEOUT": "300",
                 "BOSCO_TEST_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
                 "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
@@ -269,7 +290,13 @@ def test_processes_survive_sigterm_and_sigkill_losing_and_doubling_nothing(tmp_p
                     rest.proc.wait(30)
                     inbox.hold_greeting.clear()
                     processes.append(_worker("rest2", other_queues, env, logs))
-                    _wait("the redelivered digest to be sent", lambda: digests() and digests()[0][0] == "sent")
+                    killed = time.monotonic()
+                    _wait(
+                        "the redelivered digest to be sent",
+                        lambda: digests() and digests()[0][0] == "sent",
+                        state=lambda: (digests(), _unacked(), inbox.greetings, _tail(logs / "rest2.log")),
+                    )
+                    print(f"digest sent {time.monotonic() - killed:.1f} s after the kill", file=sys.stderr)
                     beat_sends_due_digests()  # beat again: the period's digest exists, nothing new is claimed
 
                     _wait(
