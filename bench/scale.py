@@ -27,6 +27,11 @@ fan-out, nightly scoring, worker memory.
     python bench/scale.py --quick    # N = 4, K = 2, W = 2, S = 1 (a small workspace), D = 60; one
                                      # worker start-up shared by scoring and a fair-order-only tick,
                                      # one bootstrap of the K behind (2 processes): under a minute
+
+Its database starts as a copy of `<name>_bench_seed` (shared schema and workspace template,
+migrated by an earlier run; made by the first run) and is dropped in the background at the end:
+neither the fresh database's migration nor PostgreSQL's checkpoint on DROP DATABASE is part of
+what is measured, and on a busy machine each took half a minute.
     python bench/scale.py --parts fanout --workspaces 200   # one part, other sizes
 """
 
@@ -270,7 +275,7 @@ def main() -> None:
     # --quick scores one small workspace (2 accounts × 2 campaigns, 60 days): a check that the
     # part works, not a figure to extrapolate from.
     scoring_count, scoring_days, scoring_demo_size = (1, 60, False) if args.quick else (3, 400, True)
-    dbname = setup_django("scale")
+    dbname = setup_django("scale", seed=True)
     base = f"benchscale{os.getpid()}"
 
     from django.conf import settings
@@ -327,7 +332,7 @@ def main() -> None:
         _drop_queues(base)
     result["load_1min_end"] = round(os.getloadavg()[0], 1)
     if not args.keep:
-        drop_database(dbname)
+        drop_database(dbname, background=True)
     emit(result)
 
 

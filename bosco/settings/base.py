@@ -272,8 +272,20 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
-# Longer than the hard time limit, so a running task is never redelivered while still alive.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=45 * 60)}
+# A dead worker's unacked task is put back on its queue by a sweep that every live worker runs
+# (whatever queues it consumes) once the message is older than the visibility timeout: longer
+# than the hard time limit, so a running task is never redelivered while still alive.
+# kombu's own defaults sweep only every 10 s x 10 (its throttle) = 100 s after a worker's first
+# sweep at start-up, and a worker killed while holding the sweep's lock blocks every sweep for
+# 300 s; Bosco sweeps every CELERY_RESTORE_INTERVAL seconds and the lock expires after 60 s. So
+# a killed worker's task runs again at most visibility timeout + restore interval (+ 60 s) after
+# it was taken, on any worker of its queue (docs/deploy.md, "Celery queues").
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=45 * 60),
+    "unacked_restore_interval": env.int("CELERY_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": 1,
+    "unacked_mutex_expire": 60,
+}
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

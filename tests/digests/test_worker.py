@@ -6,6 +6,9 @@
   sweep marks it failed ("interrupted"): one e-mail, never two;
 - a worker SIGKILLed before the SMTP conversation (while greeting the server) leaves the record
   `pending`; the redelivered task sends it: exactly one e-mail;
+- ... also when the replacement starts at once (as an orchestrator restarts a killed worker), so
+  that the message is not yet past the visibility timeout at its start-up: a live worker's
+  periodic sweep puts it back within the restore interval (kombu's own default: up to 100 s);
 - an SMTP server answering "try again later" is retried with backoff and recorded.
 """
 
@@ -169,8 +172,8 @@ def killable(
     )
     workers: list[WorkerProcess] = []
 
-    def start(name: str) -> WorkerProcess:
-        worker = WorkerProcess(queue, env, concurrency=1, log=tmp_path / f"{name}.log")
+    def start(name: str, **extra_env: str) -> WorkerProcess:
+        worker = WorkerProcess(queue, {**env, **extra_env}, concurrency=1, log=tmp_path / f"{name}.log")
         workers.append(worker)
         return worker
 
@@ -243,6 +246,35 @@ def test_a_worker_killed_before_the_smtp_conversation_is_replaced_and_sends_exac
 
     killable("second")
     wait_for(lambda: state_of(send_id) == "sent", 90, "the redelivered task to send the digest")
+    time.sleep(1.0)
+    assert len(inbox.messages) == 1
+    assert DigestSend.objects.get(pk=send_id).attempts == 1
+
+
+@pytest.mark.slow
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
+def test_a_replacement_started_at_once_sends_the_killed_workers_digest_after_the_visibility_timeout(
+    make_workspace: Any, holding_smtp: tuple[HoldingInbox, int], killable: Callable[..., WorkerProcess]
+) -> None:
+    inbox, _ = holding_smtp
+    workspace = with_history(make_workspace("dgkr", name="Restart Shop"), days=21)
+    subscribe(owner_of(workspace), workspace, frequency="daily", hour=0, time_zone="UTC")
+    inbox.hold_greeting.set()
+    (send_id,) = services.sends_claim_due()
+    # The message comes back once it is 40 s old: after the replacement's first sweep (at its
+    # start-up, or 10 s later), so only a later sweep can find it: every second here
+    # (CELERY_RESTORE_INTERVAL). With kombu's default throttle the next one would come 100 s later.
+    timing = {"CELERY_VISIBILITY_TIMEOUT": "40", "CELERY_RESTORE_INTERVAL": "1"}
+
+    first = killable("first", **timing)
+    wait_for(lambda: inbox.greetings >= 1, 90, "the worker to greet the server")
+    first.kill_all()
+    inbox.hold_greeting.clear()
+    killable("second", **timing)  # at once, as an orchestrator restarts it
+
+    # 40 s after the first worker took it, plus a sweep, plus the send: inside 90 s.
+    wait_for(lambda: state_of(send_id) == "sent", 90, "the swept-back task to send the digest")
     time.sleep(1.0)
     assert len(inbox.messages) == 1
     assert DigestSend.objects.get(pk=send_id).attempts == 1

@@ -3,9 +3,15 @@ other queue, beat, PgBouncer (session pooling) in front of a primary with a stre
 Redis. Two workspaces backfill from the platform emulator while pages and API answers are read
 continuously; the syncs worker's main process is SIGTERM'd mid-run (as an orchestrator stops it:
 warm shutdown, it finishes the run and exits 0) and the other worker's process group SIGKILL'd
-wherever it is (a transform, an alert evaluation, or between tasks; the mid-task redelivery path
-is pinned down deterministically in tests/connectors/test_worker.py), and replacements start. Nothing is lost (every day of every campaign lands and reaches the warehouse),
-nothing is doubled (raw keys unique), and no answer ever shows the other workspace's data.
+in the middle of a digest (below), with warehouse work queued behind it, and replacements start.
+Nothing is lost (every day of every campaign lands and reaches the warehouse), nothing is doubled
+(raw keys unique), and no answer ever shows the other workspace's data.
+
+A member's daily digest falls due during the run: the beat's fan-out claims it on the worker for
+the other queues, which is SIGKILL'd while it greets the SMTP server (a real one, aiosmtpd). The
+replacement starts at once; the broker's sweep puts the dead worker's message back once it is
+older than the visibility timeout, the replacement sends the digest, a later fan-out claims nothing
+new, and the server holds exactly one e-mail.
 """
 
 from __future__ import annotations
@@ -24,12 +30,14 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from aiosmtpd.controller import Controller
 from django.conf import settings
 
 from bosco.queues import GROUPS
 from devtools.emulators import EmulatorConfig, start_emulator_server
+from tests.digests.test_worker import HoldingInbox
 from tests.ops.pg_cluster import primary_with_replica
-from tests.ops.processes import drop_queues, manage
+from tests.ops.processes import drop_queues, free_port, manage
 from tests.ops.test_gunicorn import gunicorn
 from tests.ops.test_pgbouncer import PGBOUNCER, pgbouncer
 
@@ -52,6 +60,7 @@ from accounts.models import Membership, User
 from accounts.services import api_key_create, workspace_create
 from connectors.models import Connection, ConnectionAccount
 from connectors.services import sync_request
+from digests.models import DigestProfile, DigestSubscription
 spec = json.loads(os.environ["SETUP_SPEC"])
 keys = {}
 for slug, item in spec.items():
@@ -71,6 +80,9 @@ for slug, item in spec.items():
             currency=item["currency"], time_zone=item["time_zone"], selected=True,
         )
         sync_request(connection=connection, kind="backfill")
+    if item["digest"]:  # a daily digest at 00:00 UTC: due from the start of the run
+        DigestProfile.objects.create(user=owner, time_zone="UTC")
+        DigestSubscription.objects.create(user=owner, workspace=workspace, frequency="daily", hour=0)
 print("KEYS" + json.dumps(keys))
 """
 
@@ -110,6 +122,21 @@ def _worker(name: str, queues: list[str], env: dict[str, str], logs: Path) -> Pr
     )  # fmt: skip
 
 
+def _unacked() -> list[tuple[str, float]]:
+    """The broker's unacked messages (tag, age in seconds): what a dead worker left behind."""
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    now = time.time()
+    return [
+        (tag.decode(), round(now - taken, 1)) for tag, taken in client.zrange("unacked_index", 0, -1, withscores=True)
+    ]
+
+
+def _tail(log: Path, lines: int = 15) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
+
+
 def _wait(
     what: str, check: Callable[[], bool], timeout: float = 240, interval: float = 0.5, state: Callable[[], object] = str
 ) -> None:
@@ -124,6 +151,11 @@ def _wait(
 def test_processes_survive_sigterm_and_sigkill_losing_and_doubling_nothing(tmp_path) -> None:
     emulator = start_emulator_server(host="127.0.0.1", port=0, config=CONFIG)
     emulator.state.update_config(latency_seconds=0.15)  # a backfill long enough to be interrupted
+    inbox, smtp_port = HoldingInbox(), free_port()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    smtp.start()
+    # Whoever sends the digest first is held at the SMTP greeting until the test lets it go.
+    inbox.hold_greeting.set()
     queue = f"bosco-processes-{os.getpid()}"
     logs = tmp_path
     processes: list[Process] = []
@@ -143,9 +175,15 @@ def test_processes_survive_sigterm_and_sigkill_losing_and_doubling_nothing(tmp_p
                 "GOOGLE_ADS_CHUNK_DAYS": "10",
                 "CONNECTORS_BACKOFF_BASE": "0.01",
                 "CONNECTORS_BACKOFF_MAX": "0.05",
-                # A dead worker's unacked task comes back after 5 s (production: longer than the hard limit).
-                "CELERY_VISIBILITY_TIMEOUT": "5",
+                # A dead worker's unacked task comes back once it is 30 s old, swept back within a
+                # second (production: 45 minutes, longer than the hard limit, and a sweep every 10 s).
+                # Not shorter: a task still running when it comes back is run again by its copy,
+                # and a busy machine's transforms take several seconds.
+                "CELERY_VISIBILITY_TIMEOUT": "30",
+                "CELERY_RESTORE_INTERVAL": "1",
                 "GUNICORN_TIMEOUT": "300",
+                "BOSCO_TEST_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
             }
             spec = {}
             for slug, account in ACCOUNTS.items():
@@ -158,6 +196,7 @@ def test_processes_survive_sigterm_and_sigkill_losing_and_doubling_nothing(tmp_p
                     "currency": account.currency,
                     "time_zone": account.time_zone,
                     "backfill_days": BACKFILL_DAYS,
+                    "digest": slug == "alpha",
                 }
             setup_env = {**env, "DATABASE_URL": direct, "SETUP_SPEC": json.dumps(spec)}
             manage(setup_env, "bootstrap")
@@ -166,6 +205,15 @@ def test_processes_survive_sigterm_and_sigkill_losing_and_doubling_nothing(tmp_p
             def sql(statement: str) -> list[tuple]:
                 with psycopg.connect(direct, autocommit=True) as conn:
                     return conn.execute(statement).fetchall()
+
+            def digests() -> list[tuple]:
+                return sql("SELECT state, attempts, to_email FROM public.digests_digestsend")
+
+            def beat_sends_due_digests() -> None:
+                """What beat's "digests.send-due" entry sends every 15 minutes (it may also fire by itself)."""
+                from bosco.celery import app
+
+                app.send_task("digests.tasks.send_due_digests", queue=f"{queue}.notifications")
 
             def runs(slug: str) -> list[tuple]:
                 return sql(f"SELECT status, pages, attempts FROM ws_{slug}.connectors_syncrun ORDER BY id")
@@ -206,8 +254,13 @@ def test_processes_survive_sigterm_and_sigkill_losing_and_doubling_nothing(tmp_p
                 stop_reading = threading.Event()
 
                 def read_pages() -> None:
-                    """Both workspaces' API answers, continuously: each sees only its own connection."""
+                    """Both workspaces' API answers, continuously: each sees only its own connection.
+
+                    At most one round a second: a trial workspace's key may make 60 requests a
+                    minute, and on a quiet machine an unpaced loop made ~200 and was answered 429.
+                    """
                     while not stop_reading.is_set():
+                        round_started = time.monotonic()
                         for slug, key in keys.items():
                             response = httpx.get(
                                 f"{web.url}/api/v1/connections",
@@ -220,7 +273,7 @@ def test_processes_survive_sigterm_and_sigkill_losing_and_doubling_nothing(tmp_p
                                 else []
                             )
                             seen.append((slug, response.status_code, ",".join(labels)))
-                        time.sleep(0.2)
+                        stop_reading.wait(max(0.2, 1.2 - (time.monotonic() - round_started)))
 
                 reader = threading.Thread(target=read_pages)
                 reader.start()
@@ -231,11 +284,25 @@ def test_processes_survive_sigterm_and_sigkill_losing_and_doubling_nothing(tmp_p
                     assert syncs.proc.wait(300) == 0, "warm shutdown exits cleanly"
                     processes.append(syncs2 := _worker("syncs2", [f"{queue}.syncs"], env, logs))
 
-                    # The other worker dies hard while warehouse work is queued or running; a replacement takes over.
+                    # The member's digest is due: the fan-out claims it and the other worker starts sending it.
+                    beat_sends_due_digests()
+                    _wait("the digest's SMTP greeting", lambda: inbox.greetings >= 1, state=digests)
+                    assert digests() == [("pending", 0, "owner@alpha.test")], "not claimed for sending yet"
+
+                    # The other worker dies hard in the middle of it, with warehouse work queued; a replacement takes over.
                     _wait("a finished backfill", lambda: any(r[0] == "succeeded" for s in ACCOUNTS for r in runs(s)))
                     rest.signal(signal.SIGKILL)
                     rest.proc.wait(30)
+                    inbox.hold_greeting.clear()
                     processes.append(_worker("rest2", other_queues, env, logs))
+                    killed = time.monotonic()
+                    _wait(
+                        "the redelivered digest to be sent",
+                        lambda: digests() and digests()[0][0] == "sent",
+                        state=lambda: (digests(), _unacked(), inbox.greetings, _tail(logs / "rest2.log")),
+                    )
+                    print(f"digest sent {time.monotonic() - killed:.1f} s after the kill", file=sys.stderr)
+                    beat_sends_due_digests()  # beat again: the period's digest exists, nothing new is claimed
 
                     _wait(
                         "both backfills to succeed",
@@ -262,6 +329,9 @@ def test_processes_survive_sigterm_and_sigkill_losing_and_doubling_nothing(tmp_p
                     stop_reading.set()
                     reader.join()
             assert beat.proc.poll() is None, "beat kept running"
+            # The digest: one record, sent on its first claimed attempt, and one e-mail at the server.
+            assert digests() == [("sent", 1, "owner@alpha.test")]
+            assert [message["To"] for message in inbox.messages] == ["owner@alpha.test"]
             assert syncs2.proc.poll() is None
 
             for slug, account in ACCOUNTS.items():
@@ -280,5 +350,7 @@ def test_processes_survive_sigterm_and_sigkill_losing_and_doubling_nothing(tmp_p
     finally:
         for process in processes:
             process.stop()
+        inbox.hold_greeting.clear()
+        smtp.stop()
         emulator.shutdown()
         drop_queues(queue)
