@@ -214,6 +214,9 @@ SESSION_COOKIE_SAMESITE = "Lax"
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# A hung SMTP server must not hold a worker until the task's hard limit: a send that gets no answer
+# for this long fails and is retried (digests treat a `sending` row older than 15 minutes as dead).
+EMAIL_TIMEOUT = EMAIL_CONFIG.get("EMAIL_TIMEOUT") or env.int("EMAIL_TIMEOUT", default=30)
 # Mail goes through a wrapper that counts delivery failures (bosco.mail) around the real backend.
 BOSCO_EMAIL_BACKEND = EMAIL_CONFIG["EMAIL_BACKEND"]
 EMAIL_BACKEND = "bosco.mail.MeteredEmailBackend"
