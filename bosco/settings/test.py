@@ -25,3 +25,13 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 CACHES["default"]["KEY_PREFIX"] = f"bosco-test-{env('PYTEST_XDIST_WORKER', default='main')}"  # noqa: F405
 # The tests' local webhook receivers speak plain http (loopback stays refused unless a test allows it).
 ALERTS_WEBHOOK_ALLOW_HTTP = True
+# ... and its own record of unacked broker messages: a test's worker with a short visibility
+# timeout sweeps that record every few seconds and would otherwise hand the other test process's
+# still-running tasks out again (queues are already per process, tests/conftest.py celery_queue).
+_xdist = env("PYTEST_XDIST_WORKER", default="main")
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **CELERY_BROKER_TRANSPORT_OPTIONS,  # noqa: F405
+    "unacked_key": f"unacked-{_xdist}",
+    "unacked_index_key": f"unacked_index-{_xdist}",
+    "unacked_mutex_key": f"unacked_mutex-{_xdist}",
+}

@@ -128,9 +128,8 @@ def _unacked() -> list[tuple[str, float]]:
 
     client = redis.Redis.from_url(settings.REDIS_URL)
     now = time.time()
-    return [
-        (tag.decode(), round(now - taken, 1)) for tag, taken in client.zrange("unacked_index", 0, -1, withscores=True)
-    ]
+    index = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("unacked_index_key", "unacked_index")
+    return [(tag.decode(), round(now - taken, 1)) for tag, taken in client.zrange(index, 0, -1, withscores=True)]
 
 
 def _tail(log: Path, lines: int = 15) -> str:
