@@ -22,7 +22,7 @@ Models:
   virtualenv cannot be made, the bench says the competitors are unavailable and goes on.
 
 Goals: Bosco's MASE below Prophet's on each series; 95% coverage in 0.93-0.97 on each real
-series and over all their origins together. Prints every figure, then one line of JSON.
+series (full run only) and over all their origins together. Prints every figure, then one line of JSON.
 """
 
 from __future__ import annotations
@@ -373,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
             missed.append(f"{key}_beats_prophet_unmeasured")
         if real and rows["bosco"][1] is not None:
             real_cover.append((rows["bosco"][1], len(case_cuts)))
+        # 35 test days (--quick) move coverage by 0.029 a day: judged per series on full runs only
+        if real and rows["bosco"][1] is not None and not args.quick:
             inside = COVERAGE_BAND[0] <= rows["bosco"][1] <= COVERAGE_BAND[1]
             print(
                 f"  goal bosco 95% coverage in {COVERAGE_BAND[0]}-{COVERAGE_BAND[1]} on this series:"
