@@ -26,9 +26,9 @@ PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 #: The model source files each kind of model depends on.
 SOURCES: dict[str, tuple[str, ...]] = {
     "anomaly": ("anomaly.py", "timeseries.py", "errors.py"),
-    "forecast": ("forecasting.py", "timeseries.py", "errors.py"),
+    "forecast": ("forecasting.py", "yearly.py", "calendar.py", "timeseries.py", "errors.py"),
     "attribution": ("attribution.py", "errors.py"),
-    "budget": ("budget.py", "response.py", "errors.py"),
+    "budget": ("budget.py", "response.py", "baseline.py", "calendar.py", "errors.py"),
 }
 
 

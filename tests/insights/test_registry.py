@@ -33,6 +33,35 @@ def test_code_version_is_the_project_version_and_a_hash_of_the_model_source(tmp_
         versioning.source_hash.cache_clear()
 
 
+def _model_files_imported_by(name: str, seen: set[str] | None = None) -> set[str]:
+    """``name`` and every ``insights/ml`` file it imports, transitively."""
+    import ast
+
+    seen = set() if seen is None else seen
+    seen.add(name)
+    for node in ast.walk(ast.parse((versioning.ML_DIR / name).read_text())):
+        modules = [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+        modules += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+        for module in modules:
+            if module.startswith("insights.ml.") and f"{module.split('.')[2]}.py" not in seen:
+                _model_files_imported_by(f"{module.split('.')[2]}.py", seen)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("kind", "main"),
+    [
+        ("anomaly", "anomaly.py"),
+        ("forecast", "forecasting.py"),
+        ("attribution", "attribution.py"),
+        ("budget", "budget.py"),
+    ],
+)
+def test_each_kind_hashes_every_model_file_its_model_imports(kind: str, main: str) -> None:
+    # a change to the forecast's calendar (yearly.py) must give forecasts a new code version
+    assert _model_files_imported_by(main) <= set(versioning.SOURCES[kind])
+
+
 def test_fingerprints_ignore_float_noise_and_key_order_but_not_values() -> None:
     a = versioning.fingerprint(params={"alpha": 0.1 + 0.2, "beta": np.float64(0.5)}, window=date(2026, 1, 1))
     b = versioning.fingerprint(window=date(2026, 1, 1), params={"beta": 0.5, "alpha": 0.3})

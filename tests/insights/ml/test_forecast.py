@@ -130,3 +130,56 @@ def test_a_flat_series_gets_flat_bands_without_numeric_warnings() -> None:
         warnings.simplefilter("error")  # a 0/0 in the volatility rescaling would raise here
         result = forecast(pd.Series(0.0, index=index), 7)
     assert np.allclose(result["yhat"], 0) and np.allclose(result["yhat_upper_95"], result["yhat_lower_95"])
+
+
+def _short_random_walk_histories(count: int, days: int, seed: int = 11) -> list[tuple[pd.Series, np.ndarray]]:
+    """Short daily series (random-walk level, weekly cycle, 6% noise) and their next 7 days."""
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2024-01-01", periods=days + 7, freq="D")
+    out = []
+    for _ in range(count):
+        week = rng.normal(0.0, 0.1, 7)[np.arange(days + 7) % 7]
+        level = np.cumsum(rng.normal(0.0, 0.02, days + 7))
+        values = np.exp(6.0 + level + week + rng.normal(0.0, 0.06, days + 7))
+        out.append((pd.Series(values[:days], index=index[:days]), values[days:]))
+    return out
+
+
+def test_a_three_week_history_gets_a_95_band_that_covers_near_the_nominal_rate() -> None:
+    # with three weeks the in-sample errors are few and optimistic: without the small-sample
+    # corrections (forecast-ets-aad-calendar/2) this band covered 0.845 of these 420 days
+    covered = []
+    for history, future in _short_random_walk_histories(60, 21, seed=5):
+        result = forecast(history, 7)
+        covered.extend((future >= result["yhat_lower_95"]) & (future <= result["yhat_upper_95"]))
+
+    assert 0.91 <= np.mean(covered) <= 0.99
+
+
+def test_a_tail_quantile_is_read_from_the_errors_only_when_they_can_resolve_it() -> None:
+    from insights.ml.forecasting import _conformal_level
+
+    assert _conformal_level(0.975, 38) is None  # the 95% band's upper edge needs 39 errors
+    assert _conformal_level(0.975, 39) == pytest.approx(38.5 / 39)  # then it is the largest
+    assert _conformal_level(0.025, 39) == pytest.approx(0.5 / 39)  # and the smallest
+    assert _conformal_level(0.9, 99) == pytest.approx(89.5 / 99)  # rank ceil(100 * 0.9) = 90
+
+
+def test_the_band_of_a_short_history_is_wider_than_its_in_sample_errors_alone_suggest() -> None:
+    from insights.ml.forecasting import FITTED_PARAMETERS, _error_quantiles, fit_holt_winters
+
+    history, _ = _short_random_walk_histories(1, 28, seed=3)[0]
+    y = np.log(history.to_numpy())
+    fit = fit_holt_winters(y, 7)
+    errors = (y - fit.fitted)[7:]
+    in_sample_rms = float(np.sqrt(np.mean(errors**2)))
+
+    upper = _error_quantiles(fit, y, 7, 365, None)[0.975]
+
+    # one step ahead: Student's t with n - k degrees of freedom times the unbiased scale
+    n = errors.size
+    from scipy.stats import t as student_t
+
+    expected = student_t.ppf(0.975, n - FITTED_PARAMETERS) * in_sample_rms * np.sqrt(n / (n - FITTED_PARAMETERS))
+    assert upper[0] == pytest.approx(expected, rel=1e-6)
+    assert upper[0] > 1.959964 * in_sample_rms * 1.1
