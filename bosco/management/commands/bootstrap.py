@@ -22,6 +22,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connections
+from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.recorder import MigrationRecorder
+from django.db.migrations.state import ProjectState
 from django_tenants.utils import schema_exists
 
 from accounts.selectors import customer_workspaces_exist, workspace_schemas_behind
@@ -39,8 +42,37 @@ def ensure_template_schema(verbosity: int = 0) -> None:
     connection.set_schema_to_public()
 
 
+#: The project state before the pending migrations, rendered, per set of applied migrations: the
+#: workspaces of one deploy are behind by the same migrations, so each process renders it once.
+_RENDERED: dict[frozenset[tuple[str, str]], ProjectState] = {}
+
+
 def _migrate_schema(schema_name: str) -> str:
-    call_command("migrate_schemas", schema_name=schema_name, interactive=False, verbosity=0)
+    """What `migrate_schemas --schema` does for one workspace, without re-rendering every model.
+
+    Django's `migrate` renders all ~100 models of the project state twice per schema (for the
+    pre- and post-migrate signals) - two thirds of a schema's migration time. In a workspace
+    schema those signals do nothing (contenttypes and auth are shared apps: the router keeps their
+    handlers out), so this applies the plan from a state rendered once per process instead.
+    """
+    connection.set_schema(schema_name, include_public=False)
+    MigrationRecorder(connection).ensure_schema()  # before the loader reads it (django-tenants does the same)
+    connection.set_schema(schema_name)
+    try:
+        executor = MigrationExecutor(connection)
+        executor.loader.check_consistent_history(connection)
+        targets = executor.loader.graph.leaf_nodes()
+        plan = executor.migration_plan(targets)
+        if plan:
+            applied = frozenset(executor.loader.applied_migrations)
+            state = _RENDERED.get(applied)
+            if state is None:
+                state = executor._create_project_state(with_applied_migrations=True)
+                state.apps  # noqa: B018 - render now, once, not in every schema's migrate
+                _RENDERED[applied] = state
+            executor.migrate(targets, plan=plan, state=state.clone())
+    finally:
+        connection.set_schema_to_public()
     return schema_name
 
 
