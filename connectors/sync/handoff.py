@@ -32,6 +32,8 @@ def hand_off(run: SyncRun, connection: Connection, account_ids: list[str], now: 
         date_from=date_from,
         date_to=date_to,
         sync_run_id=run.pk,
+        # the run's first start: every day over in an account's zone by then was read whole
+        synced_from=run.started_at,
     )
     run.handed_off_at = now
     run.save(update_fields=["handed_off_at"])

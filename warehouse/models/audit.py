@@ -29,6 +29,9 @@ class TransformRun(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     connection_id = models.BigIntegerField(null=True, blank=True)
     sync_run_id = models.BigIntegerField(null=True, blank=True)
+    #: when the sync run behind a window began reading the platform (None for runs no sync
+    #: started): every day that had ended in an account's zone by then was read whole
+    synced_from = models.DateTimeField(null=True, blank=True)
     platforms = models.JSONField(default=list)
     #: None means every account
     account_ids = models.JSONField(null=True, blank=True)

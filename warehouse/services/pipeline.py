@@ -7,7 +7,7 @@ schema, rebuilding staging → facts → rollups for just that date window.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from bosco.db import connection
 from bosco.tasks import enqueue
@@ -24,6 +24,7 @@ def enqueue_window_transform(
     date_from: date,
     date_to: date,
     sync_run_id: int,
+    synced_from: datetime | None = None,
 ) -> None:
     enqueue(
         TRANSFORM_WINDOW_TASK,
@@ -34,6 +35,7 @@ def enqueue_window_transform(
         date_from=date_from.isoformat(),
         date_to=date_to.isoformat(),
         sync_run_id=sync_run_id,
+        synced_from=synced_from.isoformat() if synced_from else None,
         on_commit=True,
     )
 
