@@ -85,8 +85,11 @@ def test_backfill_lands_exactly_what_the_platform_reports(
             "date_from": SINCE,
             "date_to": TODAY,
             "sync_run_id": run.pk,
+            # when the run began reading: days over in an account's zone by then were read whole
+            "synced_from": run.started_at,
         }
     ]
+    assert run.started_at is not None
     connection.refresh_from_db()
     assert connection.status == Connection.Status.ACTIVE
     assert connection.last_success_at is not None and connection.next_sync_at > connection.last_success_at
