@@ -3,7 +3,7 @@
 The data go the real way (synthetic raw rows → the warehouse's window transform); a "sync" is a
 window transform with the moment the sync began reading (`synced_from`), exactly what the
 connectors' hand-off gives the warehouse. `make_partial` makes an account's day look the way a
-sync in the middle of that day reads it: a quarter of the day's delivery.
+sync early in that day reads it: a twentieth of the day's delivery.
 
 The clock, in January (no daylight saving anywhere involved):
 
@@ -74,19 +74,21 @@ def sync(which: tuple[str, str], *, at: datetime, days: int = 3) -> None:
     )
 
 
-def make_partial(which: tuple[str, str], *, share: int = 4) -> None:
+def make_partial(which: tuple[str, str], *, share: int = 20) -> None:
     """Cut a Google Ads account's DAY to 1/`share` of its delivery in the raw rows (what a sync
-    in the middle of that day reads); the next `sync` of it carries the cut into the facts."""
+    early in that day reads); the next `sync` of it carries the cut into the facts."""
     platform, account_id = which
     assert platform == "google_ads", "partial days are cut in Google Ads rows"
     with connection.cursor() as cursor:
         cursor.execute(
             """UPDATE raw_record
-                  SET payload = jsonb_set(jsonb_set(jsonb_set(jsonb_set(payload,
+                  SET payload = jsonb_set(jsonb_set(jsonb_set(jsonb_set(jsonb_set(payload,
                         '{metrics,costMicros}', to_jsonb(((payload #>> '{metrics,costMicros}')::bigint / %(n)s)::text)),
                         '{metrics,impressions}', to_jsonb(((payload #>> '{metrics,impressions}')::bigint / %(n)s)::text)),
                         '{metrics,clicks}', to_jsonb(((payload #>> '{metrics,clicks}')::bigint / %(n)s)::text)),
-                        '{metrics,conversions}', to_jsonb((payload #>> '{metrics,conversions}')::numeric / %(n)s))
+                        '{metrics,conversions}', to_jsonb((payload #>> '{metrics,conversions}')::numeric / %(n)s)),
+                        '{metrics,conversionsValue}',
+                        to_jsonb((payload #>> '{metrics,conversionsValue}')::numeric / %(n)s))
                 WHERE stream = 'google_ads.ad_group_daily' AND account_id = %(account)s AND date = %(day)s""",
             {"n": share, "account": account_id, "day": DAY},
         )
