@@ -32,8 +32,9 @@ def hand_off(run: SyncRun, connection: Connection, account_ids: list[str], now: 
         date_from=date_from,
         date_to=date_to,
         sync_run_id=run.pk,
-        # the run's first start: every day over in an account's zone by then was read whole
-        synced_from=run.started_at,
+        # the run's first start: every day over in an account's zone by then was read whole —
+        # if the run read everything; a failed or cancelled one may have stopped before an account
+        synced_from=run.started_at if run.status == SyncRun.Status.SUCCEEDED else None,
     )
     run.handed_off_at = now
     run.save(update_fields=["handed_off_at"])
