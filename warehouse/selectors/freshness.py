@@ -63,6 +63,8 @@ def account_whole_days(*, time_zone: str, now: datetime | None = None) -> list[A
     newest: dict[tuple[str, str], datetime] = {}
     whole_platform: dict[str, datetime] = {}
     for platforms, account_ids, synced_from in runs:
+        if synced_from is None:  # excluded by the filter; tells the type checker
+            continue
         for platform in platforms or ():
             if account_ids is None:
                 whole_platform[platform] = max(synced_from, whole_platform.get(platform, synced_from))
