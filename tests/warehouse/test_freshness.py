@@ -113,3 +113,37 @@ def test_an_account_without_a_zone_uses_the_workspace_zone_and_a_bad_zone_reads_
     # an unknown workspace zone reads as UTC: 23:05 UTC is still DAY, and UTC's yesterday caps too
     assert whole_days(time_zone="Mars/Olympus_Mons", now=NOW) == {"UTC": DAY - timedelta(days=1)}
     assert newest_complete_day(time_zone="Mars/Olympus_Mons", now=NOW) == DAY - timedelta(days=1)
+
+
+def test_a_sync_that_changed_nothing_still_counts_unless_a_transform_is_behind(berlin: Any) -> None:
+    from warehouse.models import PendingWindow
+    from warehouse.services.pipeline import sync_read_record
+
+    sync(NEW_YORK, at=EVENING_SYNC)
+
+    def read_whole(at: Any) -> Any:
+        return sync_read_record(
+            connection_id=7,
+            platform=NEW_YORK[0],
+            account_ids=[NEW_YORK[1]],
+            date_from=DAY - timedelta(days=2),
+            date_to=DAY,
+            sync_run_id=999,
+            synced_from=at,
+        )
+
+    # an earlier transform failed and left its window: the facts may lag, so the read is not recorded
+    PendingWindow.objects.create(
+        model="fct_ad_performance_daily",
+        platforms=["google_ads"],
+        date_from=DAY,
+        date_to=DAY,
+        run_id=0,
+        created_at=NOW,
+    )
+    assert read_whole(NIGHT_SYNC) is None
+    assert whole_days(now=NEXT_MORNING) == {"America/New_York": DAY - timedelta(days=1)}
+
+    PendingWindow.objects.all().delete()
+    assert read_whole(NIGHT_SYNC) is not None
+    assert whole_days(now=NEXT_MORNING) == {"America/New_York": DAY}

@@ -19,6 +19,8 @@ class TransformRun(models.Model):
         FULL = "full", "Full rebuild"
         FX = "fx", "Currency recompute"
         CHECKS = "checks", "Scheduled checks"
+        #: a sync that changed nothing: no transform, only when it read (`synced_from`)
+        READ = "read", "Synced, nothing changed"
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"

@@ -54,7 +54,7 @@ def account_whole_days(*, time_zone: str, now: datetime | None = None) -> list[A
     moment = now or datetime.now(tz=UTC)
     workspace_zone = _zone(time_zone, ZoneInfo("UTC"))
     runs = TransformRun.objects.filter(
-        kind=TransformRun.Kind.WINDOW,
+        kind__in=(TransformRun.Kind.WINDOW, TransformRun.Kind.READ),
         status=TransformRun.Status.SUCCESS,
         synced_from__gt=moment - timedelta(days=ACTIVE_SYNC_DAYS),
         synced_from__lte=moment,
