@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
@@ -77,15 +76,6 @@ def delivery_get(*, pk: int) -> Delivery | None:
 
 
 # --------------------------------------------------------------------------- the numbers
-
-
-def last_complete_day(time_zone: str, *, now: datetime | None = None) -> date:
-    """Yesterday in the workspace's time zone: alerts look at whole days only."""
-    try:
-        zone = ZoneInfo(time_zone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return (now or datetime.now(tz=ZoneInfo("UTC"))).astimezone(zone).date() - timedelta(days=1)
 
 
 def scope_filters(*, scope_kind: str, scope_value: str) -> dict[str, tuple[str, ...]] | None:

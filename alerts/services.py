@@ -48,6 +48,7 @@ from bosco.db import connection
 from bosco.tasks import TransientError, enqueue
 from warehouse import metrics as m
 from warehouse.selectors import QueryError
+from warehouse.selectors.freshness import newest_complete_day
 
 logger = logging.getLogger("bosco.alerts")
 
@@ -124,7 +125,7 @@ def _metric_findings(rule: AlertRule, workspace: Any, now: datetime, report: Eva
     filters = selectors.scope_filters(scope_kind=rule.scope_kind, scope_value=rule.scope_value)
     if filters is None:
         return None  # the scope matches no campaign (yet): nothing to judge, nothing to resolve
-    last_day = selectors.last_complete_day(workspace.time_zone, now=now)
+    last_day = newest_complete_day(time_zone=workspace.time_zone, now=now)
     numbers = selectors.window_numbers(rule=rule, filters=filters, last_day=last_day)
     if numbers.spend < float(rule.min_spend) or numbers.conversions < float(rule.min_conversions):
         report.skipped_low_volume += 1
@@ -167,7 +168,7 @@ def _pacing_findings(rule: AlertRule, workspace: Any, now: datetime, report: Eva
     filters = selectors.scope_filters(scope_kind=rule.scope_kind, scope_value=rule.scope_value)
     if filters is None:
         return None
-    last_day = selectors.last_complete_day(workspace.time_zone, now=now)
+    last_day = newest_complete_day(time_zone=workspace.time_zone, now=now)
     if last_day.day < PACING_FIRST_DAY:
         return None  # two days of a month say little about its end; nothing judged, nothing resolved
     pace = selectors.pacing_numbers(filters=filters, last_day=last_day)
@@ -201,7 +202,7 @@ def _scope_label(rule: AlertRule) -> str:
 
 def _anomaly_findings(rule: AlertRule, workspace: Any, now: datetime) -> list[Finding]:
     """The insights' incidents at or above the rule's severity (their summary says what moved)."""
-    last_day = selectors.last_complete_day(workspace.time_zone, now=now)
+    last_day = newest_complete_day(time_zone=workspace.time_zone, now=now)
     findings = []
     for hit in selectors.anomaly_hits(rule=rule, last_day=last_day):
         note = _settling_note(hit.date, hit.date)

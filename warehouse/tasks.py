@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from accounts.selectors import active_workspaces
@@ -15,8 +15,16 @@ from warehouse.services.transform import run_full, run_upload_window, run_window
 
 @tenant_task()
 def transform_window(
-    *, connection_id: int, platform: str, account_ids: list[str], date_from: str, date_to: str, sync_run_id: int
+    *,
+    connection_id: int,
+    platform: str,
+    account_ids: list[str],
+    date_from: str,
+    date_to: str,
+    sync_run_id: int,
+    synced_from: str | None = None,
 ) -> dict:
+    # `synced_from` is optional: messages queued before it existed still run
     with WAREHOUSE_RUN.labels("window").time():
         return run_window(
             connection_id=connection_id,
@@ -25,6 +33,7 @@ def transform_window(
             date_from=date.fromisoformat(date_from),
             date_to=date.fromisoformat(date_to),
             sync_run_id=sync_run_id,
+            synced_from=datetime.fromisoformat(synced_from) if synced_from else None,
         )
 
 

@@ -35,7 +35,7 @@ from connectors.http import CallStats
 from connectors.models import Connection, ConnectionAccount, StreamCursor, SyncRun
 from connectors.oauth import ConnectionTokens
 from connectors.platforms import Page, PlatformClient, StreamSpec, client_for
-from connectors.sync.handoff import hand_off
+from connectors.sync.handoff import hand_off, hand_off_unchanged
 from connectors.sync.runs import close_run, enqueue_run, follow_up_backfill
 from warehouse.services.landing import LandingResult, raw_records_land
 
@@ -472,6 +472,8 @@ class SyncEngine:
             self.run = run
             if run.rows_inserted or run.rows_updated:
                 hand_off(run, connection, [a.external_id for a in self.accounts], now)
+            else:
+                hand_off_unchanged(run, connection, [a.external_id for a in self.accounts])
             if status == SyncRun.Status.CANCELLED:
                 return
             connection.last_sync_at = now

@@ -32,6 +32,26 @@ def hand_off(run: SyncRun, connection: Connection, account_ids: list[str], now: 
         date_from=date_from,
         date_to=date_to,
         sync_run_id=run.pk,
+        # the run's first start: every day over in an account's zone by then was read whole —
+        # if the run read everything; a failed or cancelled one may have stopped before an account
+        synced_from=run.started_at if run.status == SyncRun.Status.SUCCEEDED else None,
     )
     run.handed_off_at = now
     run.save(update_fields=["handed_off_at"])
+
+
+def hand_off_unchanged(run: SyncRun, connection: Connection, account_ids: list[str]) -> None:
+    """A succeeded run that changed nothing still tells the warehouse when it read the accounts,
+    or an account without delivery would look stale (docs/warehouse.md "Newest complete day")."""
+    if run.status != SyncRun.Status.SUCCEEDED or run.started_at is None:
+        return
+    date_to = run.window_end or timezone.now().date()
+    pipeline.sync_read_record(
+        connection_id=connection.pk,
+        platform=connection.platform,
+        account_ids=sorted(account_ids),
+        date_from=run.window_start or date_to,
+        date_to=date_to,
+        sync_run_id=run.pk,
+        synced_from=run.started_at,
+    )

@@ -74,11 +74,6 @@ def workspace_today(time_zone: str, *, now: datetime | None = None) -> date:
     return moment.astimezone(zone).date()
 
 
-def last_complete_day(time_zone: str, *, now: datetime | None = None) -> date:
-    """Yesterday in the workspace's time zone: the newest day whose numbers are whole."""
-    return workspace_today(time_zone, now=now) - timedelta(days=1)
-
-
 def _frame(rows: Iterable[dict], columns: Sequence[str]) -> pd.DataFrame:
     frame = pd.DataFrame(list(rows))
     if frame.empty:

@@ -30,10 +30,11 @@ from insights.ml.planning import (
 from insights.models import BudgetScenario, ModelVersion, Scope
 from insights.selectors.events import forecast_events, holiday_country
 from insights.selectors.lift_tests import lift_tests_for_fit
-from insights.selectors.series import Entity, channel_history, last_complete_day, top_campaigns
+from insights.selectors.series import Entity, channel_history, top_campaigns
 from insights.services import versioning
 from insights.services.common import InsightsError, current_workspace, jsonable, model_version_record, setting
 from warehouse.metrics import metric_label
+from warehouse.selectors.freshness import newest_complete_day
 
 BUDGET_HISTORY_DAYS = 180
 BUDGET_MIN_DAYS = 42
@@ -88,7 +89,7 @@ def budget_curves_fit(
     if scope not in (Scope.PLATFORM, Scope.CAMPAIGN):
         raise InsightsError("The planner works per platform or per campaign.")
     workspace = current_workspace()
-    as_of = as_of or last_complete_day(workspace.time_zone)
+    as_of = as_of or newest_complete_day(time_zone=workspace.time_zone)
     history, labels = _budget_history(scope=scope, as_of=as_of)
     if history.empty:
         raise InsightsError("There is no spend to plan with yet: connect a data source and let it sync.")
@@ -160,7 +161,7 @@ def budget_curves_fit(
 def budget_curves_get_or_fit(*, scope: str, target: str | None) -> ModelVersion:
     """Today's fitted curves for (scope, target), fitting them now if tonight's run has not."""
     workspace = current_workspace()
-    as_of = last_complete_day(workspace.time_zone)
+    as_of = newest_complete_day(time_zone=workspace.time_zone)
     latest = selectors.budget_curves_latest(scope=scope, target=target)
     if (
         latest is not None

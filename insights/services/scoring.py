@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -39,7 +39,6 @@ from insights.selectors.series import (
     Entity,
     EntitySeries,
     campaign_series,
-    last_complete_day,
     platform_series,
     top_campaigns,
 )
@@ -57,6 +56,7 @@ from insights.services.common import (
     setting,
 )
 from warehouse.metrics import metric_label, metric_unit
+from warehouse.selectors.freshness import newest_complete_day
 
 logger = logging.getLogger("insights.services")
 
@@ -309,10 +309,12 @@ def score_workspace_nightly(
     campaigns: int | None = None,
     forecast_campaigns: int | None = None,
     fit_budget: bool = True,
+    now: datetime | None = None,
 ) -> ScoringReport:
     """Score anomalies and forecasts for the workspace, its platforms and top campaigns.
 
-    `as_of` is the last day scored (default: yesterday in the workspace's time zone). Reads
+    `as_of` is the last day scored (default: the newest day whole for every ad account,
+    `warehouse.selectors.freshness.newest_complete_day` at `now`, default the present). Reads
     through the metrics layer, computes everything, then writes it in one transaction. A run
     that finds another run of the same workspace in progress returns status "busy". After a run
     with status "ok" the registry's retention policy deletes the versions nothing refers to any
@@ -320,7 +322,7 @@ def score_workspace_nightly(
     """
     started = time.monotonic()
     workspace = current_workspace()
-    as_of = as_of or last_complete_day(workspace.time_zone)
+    as_of = as_of or newest_complete_day(time_zone=workspace.time_zone, now=now)
     report = ScoringReport(schema_name=workspace.schema_name, as_of=as_of)
     with _scoring_lock() as acquired:
         if not acquired:

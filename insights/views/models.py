@@ -26,10 +26,10 @@ from insights.models import Scope
 from insights.selectors import pages, planner
 from insights.selectors.lift_tests import lift_test_rows
 from insights.selectors.pages import InsightsWorkspace
-from insights.selectors.series import last_complete_day
 from insights.services.paths_csv import REQUIRED, SAMPLE_CSV
 from insights.tasks import score_workspace
 from insights.views.links import campaign_url
+from warehouse.selectors.freshness import newest_complete_day
 
 TABS = (
     ("overview", "Overview", "insights:overview"),
@@ -61,7 +61,7 @@ def _forbidden(what: str) -> HttpResponse:
 
 def _workspace(request: HttpRequest) -> InsightsWorkspace:
     tenant = request.tenant  # type: ignore[attr-defined]
-    return InsightsWorkspace(tenant.reporting_currency, last_complete_day(tenant.time_zone))
+    return InsightsWorkspace(tenant.reporting_currency, newest_complete_day(time_zone=tenant.time_zone))
 
 
 def _context(request: HttpRequest, tab: str, **extra: Any) -> dict[str, Any]:

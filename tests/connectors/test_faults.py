@@ -175,8 +175,11 @@ def test_truncated_json_lands_nothing_and_keeps_what_was_stored(tenant, emulator
     cursor = StreamCursor.objects.get(connection=connection, account_id=GOOGLE_EUR, stream="google_ads.ad_group_daily")
     assert cursor.pages_in_chunk == 1 and cursor.page_token, "the cursor waits at the broken page"
     assert _landed_count() == run.rows, "only whole pages landed"
+    # what it landed goes to the warehouse, but not as a complete read of its accounts' days
+    assert run.rows > 0 and handoffs[-1]["sync_run_id"] == run.pk and handoffs[-1]["synced_from"] is None
     _rerun_clean(emulator, connection, new_run)
     _assert_truth(emulator)
+    assert handoffs[-1]["sync_run_id"] != run.pk and handoffs[-1]["synced_from"] is not None
 
 
 def test_a_truncated_body_once_is_just_retried(tenant, emulator, connect, new_run, handoffs) -> None:

@@ -85,8 +85,11 @@ def test_backfill_lands_exactly_what_the_platform_reports(
             "date_from": SINCE,
             "date_to": TODAY,
             "sync_run_id": run.pk,
+            # when the run began reading: days over in an account's zone by then were read whole
+            "synced_from": run.started_at,
         }
     ]
+    assert run.started_at is not None
     connection.refresh_from_db()
     assert connection.status == Connection.Status.ACTIVE
     assert connection.last_success_at is not None and connection.next_sync_at > connection.last_success_at
@@ -199,6 +202,12 @@ def test_resyncing_unchanged_data_changes_nothing(tenant, emulator, connect, new
     assert raw_table_snapshot() == first
     assert run.rows > 0 and run.rows_inserted == 0 and run.rows_updated == 0
     assert len(handoffs) == 1, "nothing changed, so the warehouse is not asked to rebuild anything"
+    # …but it hears when the accounts were read whole, or an account without delivery looks stale
+    from warehouse.models import TransformRun
+
+    read = TransformRun.objects.get(kind=TransformRun.Kind.READ)
+    assert (read.sync_run_id, read.synced_from, read.status) == (run.pk, run.started_at, "success")
+    assert read.platforms == ["google_ads"] and read.account_ids
 
 
 def test_a_second_task_for_a_busy_connection_is_a_no_op(tenant, emulator, connect, new_run, handoffs) -> None:

@@ -49,9 +49,9 @@ def in_schema(workspace: Workspace) -> Iterator[Workspace]:
 
 
 def yesterday_utc() -> date:
-    from insights.selectors.series import last_complete_day
+    from insights.selectors.series import workspace_today
 
-    return last_complete_day("UTC")
+    return workspace_today("UTC") - timedelta(days=1)
 
 
 def accounts_of(platform: str) -> list[str]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection, transaction
@@ -21,6 +22,7 @@ pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)
 
 SPEC = SyntheticSpec(platforms=("google_ads",), accounts_per_platform=1, campaigns_per_account=2, seed=6)
 D1, D2 = date(2026, 11, 1), date(2026, 11, 7)
+SYNCED_FROM = datetime(2026, 11, 8, 5, 30, tzinfo=ZoneInfo("America/New_York"))
 
 
 def _wait_for(schema: str, predicate: Callable[[], bool], timeout: float = 60) -> None:
@@ -43,7 +45,13 @@ def test_a_committed_sync_hands_its_window_to_a_worker(
         synthetic_raw_land(spec=SPEC, date_from=D1, date_to=D2)
         with transaction.atomic():
             enqueue_window_transform(
-                connection_id=11, platform="google_ads", account_ids=[account], date_from=D1, date_to=D2, sync_run_id=5
+                connection_id=11,
+                platform="google_ads",
+                account_ids=[account],
+                date_from=D1,
+                date_to=D2,
+                sync_run_id=5,
+                synced_from=SYNCED_FROM,
             )
             time.sleep(0.5)
             assert not TransformRun.objects.exists(), "nothing runs before the sync commits"
@@ -51,6 +59,7 @@ def test_a_committed_sync_hands_its_window_to_a_worker(
     with schema_context(workspace.schema_name):
         run = TransformRun.objects.get()
         assert (run.connection_id, run.sync_run_id, run.date_from, run.date_to) == (11, 5, D1, D2)
+        assert run.synced_from == SYNCED_FROM  # through the queue's JSON and back, zone kept
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM fct_ad_performance_daily")
             assert cursor.fetchone()[0] == 2 * 7

@@ -19,6 +19,8 @@ class TransformRun(models.Model):
         FULL = "full", "Full rebuild"
         FX = "fx", "Currency recompute"
         CHECKS = "checks", "Scheduled checks"
+        #: a sync that changed nothing: no transform, only when it read (`synced_from`)
+        READ = "read", "Synced, nothing changed"
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
@@ -29,6 +31,9 @@ class TransformRun(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     connection_id = models.BigIntegerField(null=True, blank=True)
     sync_run_id = models.BigIntegerField(null=True, blank=True)
+    #: when the sync run behind a window began reading the platform (None for runs no sync
+    #: started): every day that had ended in an account's zone by then was read whole
+    synced_from = models.DateTimeField(null=True, blank=True)
     platforms = models.JSONField(default=list)
     #: None means every account
     account_ids = models.JSONField(null=True, blank=True)

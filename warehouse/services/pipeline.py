@@ -7,10 +7,14 @@ schema, rebuilding staging → facts → rollups for just that date window.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+
+from django.utils import timezone
 
 from bosco.db import connection
 from bosco.tasks import enqueue
+from warehouse.models import PendingWindow, TransformRun
+from warehouse.services.transform import normalize_account_id
 
 #: the warehouse task that rebuilds one window (warehouse/tasks.py), queued by name
 TRANSFORM_WINDOW_TASK = "warehouse.tasks.transform_window"
@@ -24,6 +28,7 @@ def enqueue_window_transform(
     date_from: date,
     date_to: date,
     sync_run_id: int,
+    synced_from: datetime | None = None,
 ) -> None:
     enqueue(
         TRANSFORM_WINDOW_TASK,
@@ -34,6 +39,7 @@ def enqueue_window_transform(
         date_from=date_from.isoformat(),
         date_to=date_to.isoformat(),
         sync_run_id=sync_run_id,
+        synced_from=synced_from.isoformat() if synced_from else None,
         on_commit=True,
     )
 
@@ -49,4 +55,39 @@ def enqueue_upload_transform(*, platforms: list[str], account_ids: list[str], da
         date_from=date_from.isoformat(),
         date_to=date_to.isoformat(),
         on_commit=True,
+    )
+
+
+def sync_read_record(
+    *,
+    connection_id: int,
+    platform: str,
+    account_ids: list[str],
+    date_from: date,
+    date_to: date,
+    sync_run_id: int,
+    synced_from: datetime,
+) -> TransformRun | None:
+    """A sync read these accounts completely and changed nothing: the facts are as current as that
+    read, so record when it began (what `warehouse.selectors.freshness` needs), without a transform.
+
+    Not recorded while any model still has a pending window (an earlier transform failed): the
+    facts may then lag the raw data, and the next successful window run tells the truth instead.
+    """
+    if PendingWindow.objects.exists():
+        return None
+    now = timezone.now()
+    return TransformRun.objects.create(
+        kind=TransformRun.Kind.READ,
+        status=TransformRun.Status.SUCCESS,
+        connection_id=connection_id,
+        sync_run_id=sync_run_id,
+        synced_from=synced_from,
+        platforms=[platform],
+        account_ids=sorted({normalize_account_id(platform, a) for a in account_ids}),
+        date_from=date_from,
+        date_to=date_to,
+        started_at=now,
+        finished_at=now,
+        summary={"changed_records": 0},
     )

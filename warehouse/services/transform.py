@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.db import DatabaseError, OperationalError, transaction
@@ -100,8 +100,12 @@ def run_window(
     date_from: date,
     date_to: date,
     sync_run_id: int,
+    synced_from: datetime | None = None,
 ) -> dict[str, Any]:
-    """Transform one sync's window: its platform's staging, the dimensions, the fact, the rollups."""
+    """Transform one sync's window: its platform's staging, the dimensions, the fact, the rollups.
+
+    `synced_from` is when the sync began reading the platform; the run keeps it, and
+    `warehouse.selectors.freshness` reads it to tell which days were whole when they were read."""
     if platform not in graph.platforms_with_models():
         raise ValueError(f"no warehouse models for platform {platform!r}")
     if date_from > date_to:
@@ -120,6 +124,7 @@ def run_window(
         models=graph.plan(platforms=[platform]),
         connection_id=connection_id,
         sync_run_id=sync_run_id,
+        synced_from=synced_from,
     )
 
 
@@ -234,6 +239,7 @@ def _run(
     models: list[graph.SqlModel],
     connection_id: int | None = None,
     sync_run_id: int | None = None,
+    synced_from: datetime | None = None,
 ) -> dict[str, Any]:
     for model in models:
         quality.validate_specs(model)
@@ -244,6 +250,7 @@ def _run(
             kind=kind,
             connection_id=connection_id,
             sync_run_id=sync_run_id,
+            synced_from=synced_from,
             platforms=list(scope.platforms),
             account_ids=list(scope.account_ids) if scope.account_ids is not None else None,
             date_from=scope.date_from,
