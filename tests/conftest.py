@@ -26,6 +26,36 @@ from bosco.management.commands.bootstrap import ensure_template_schema
 PASSWORD = "correct-horse-battery-9"
 
 
+# Long tests that use no test database: each starts its own PostgreSQL, PgBouncer or gunicorn, or
+# fits models for a minute or more. pytest-django puts tests without a database last and
+# pytest-xdist hands tests out in that order, so these ran at the very end, one process busy for
+# minutes while the other had nothing left (the last CI's tail). Handed out first they overlap
+# with everything else; they share nothing with the other tests, so moving them changes no result.
+LONG_WITHOUT_DATABASE = (
+    "tests/ops/test_processes.py",
+    "tests/ops/test_pgbouncer.py",
+    "tests/ops/test_backup_restore.py",
+    "tests/ops/test_replica.py",
+    "tests/ops/test_gunicorn.py",
+    "tests/insights/ml/test_forecast_calendar.py",
+    "tests/insights/ml/test_cli_forecast_calendar.py",
+    "tests/insights/ml/test_cli.py",
+)
+_DATABASE_FIXTURES = {"db", "transactional_db", "live_server", "django_db_setup"}
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-django's ordering (database tests, then committed ones)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def early(item: pytest.Item) -> bool:
+        uses_database = item.get_closest_marker("django_db") is not None or bool(
+            _DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        )
+        return item.nodeid.startswith(LONG_WITHOUT_DATABASE) and not uses_database
+
+    first = [item for item in items if early(item)]
+    items[:] = first + [item for item in items if not early(item)]
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
     with django_db_blocker.unblock():

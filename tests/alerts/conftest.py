@@ -18,14 +18,15 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.db import connection
 from django.test import Client
 from django_tenants.utils import schema_context
 
 from accounts import services as account_services
-from accounts.models import Membership, Workspace
+from accounts.models import Membership, User, Workspace
 from alerts.models import AlertRule
 from connectors.models import Connection
-from tests.conftest import host_of
+from tests.conftest import PASSWORD, host_of
 from tests.insights.conftest import in_schema, land_history, yesterday_utc
 from warehouse.selectors import MetricsQuery, metrics_query
 
@@ -67,12 +68,54 @@ def smtp_server(settings: Any) -> Iterator[Inbox]:
         controller.stop()
 
 
-@pytest.fixture
-def alert_workspace(make_workspace: Callable[..., Workspace]) -> Iterator[Workspace]:
-    """A workspace (EUR, UTC) with three weeks of synthetic data through yesterday, schema active."""
-    workspace = make_workspace("alrt", reporting_currency="EUR", time_zone="UTC")
-    with in_schema(workspace):
+def _alert_workspace_build(workspace: Workspace) -> None:
+    with schema_context(workspace.schema_name):
         land_history(as_of=yesterday_utc(), days=HISTORY_DAYS)
+
+
+@pytest.fixture(scope="package")
+def alert_workspace_committed(django_db_setup: None, django_db_blocker: Any) -> Iterator[Workspace]:
+    """The alerts workspace, committed once per test process for the package's plain `db` tests.
+
+    Building it (a schema clone, three weeks landed and transformed) costs seconds, and about 75
+    tests read it; each test still runs in its own rolled-back transaction on top of it, so what a
+    test writes is gone before the next. Only plain `db` tests may use it: pytest-django runs them
+    before any transactional test, whose flush would empty the public tables it depends on.
+    Transactional tests take `committed_alert_workspace` (one of their own) instead.
+    """
+    from allauth.account.models import EmailAddress
+
+    from accounts.services import workspace_create, workspace_drop
+
+    email = "owner@alrt.example"
+    with django_db_blocker.unblock():
+        owner = User.objects.create_user(email, PASSWORD)
+        EmailAddress.objects.create(user=owner, email=email, verified=True, primary=True)
+        workspace = workspace_create(owner=owner, name="Alrt", slug="alrt", reporting_currency="EUR", time_zone="UTC")
+        try:
+            _alert_workspace_build(workspace)
+            yield workspace
+        finally:
+            connection.set_schema_to_public()
+            workspace_drop(workspace=workspace)
+            User.objects.filter(email=email).delete()
+
+
+@pytest.fixture
+def alert_workspace(db: None, alert_workspace_committed: Workspace) -> Iterator[Workspace]:
+    """A workspace (EUR, UTC) with three weeks of synthetic data through yesterday, schema active."""
+    with in_schema(alert_workspace_committed):
+        yield alert_workspace_committed
+
+
+@pytest.fixture
+def committed_alert_workspace(make_workspace: Callable[..., Workspace]) -> Iterator[Workspace]:
+    """The same data in a workspace of one transactional test's own (committed, dropped after).
+
+    Its own address, since the shared one may still be up when a focused run reaches this test."""
+    workspace = make_workspace("alrt-tx", reporting_currency="EUR", time_zone="UTC")
+    _alert_workspace_build(workspace)
+    with in_schema(workspace):
         yield workspace
 
 

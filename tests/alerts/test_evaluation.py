@@ -235,7 +235,7 @@ def test_anomaly_rule_without_a_metric_follows_every_incident(alert_workspace: W
 
 @pytest.mark.django_db(transaction=True)
 def test_two_evaluations_of_one_rule_at_once_open_one_incident(
-    transactional_db: None, alert_workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+    transactional_db: None, committed_alert_workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The warehouse run's evaluation and the hourly one meeting: both read "no open incident"
     unless one waits for the other; then there would be two incidents and two e-mails."""
@@ -263,8 +263,8 @@ def test_two_evaluations_of_one_rule_at_once_open_one_incident(
 
     def evaluate_in_thread() -> None:
         try:
-            connection.set_tenant(alert_workspace)
-            services.rule_evaluate(rule=AlertRule.objects.get(pk=rule.pk), workspace=alert_workspace)
+            connection.set_tenant(committed_alert_workspace)
+            services.rule_evaluate(rule=AlertRule.objects.get(pk=rule.pk), workspace=committed_alert_workspace)
         except BaseException as exc:  # reported below
             errors.append(exc)
         finally:

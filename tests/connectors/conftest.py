@@ -20,6 +20,7 @@ import pytest
 from django.db import connection as db
 
 from devtools.emulators import AccountSpec, EmulatorConfig, EmulatorServer, start_emulator_server
+from tests.conftest import PASSWORD
 
 TODAY = date(2026, 11, 20)
 GOOGLE_EUR = "1234567890"  # Europe/Berlin
@@ -114,10 +115,66 @@ def handoffs(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     return calls
 
 
+class _Shared:
+    """The package's committed workspace, until a test whose writes commit takes its address."""
+
+    workspace: Any = None
+
+    def drop(self) -> None:
+        from accounts.models import User
+        from accounts.services import workspace_drop
+
+        if self.workspace is not None:
+            db.set_schema_to_public()
+            workspace_drop(workspace=self.workspace)
+            User.objects.filter(email="owner@conn.example").delete()
+            self.workspace = None
+
+
+@pytest.fixture(scope="package")
+def tenant_committed(django_db_setup: None, django_db_blocker: Any) -> Iterator[_Shared]:
+    """An empty workspace ("conn"), committed once per test process for the package's `db` tests.
+
+    A schema clone per test was most of a service-level test's set-up; each `db` test still runs
+    in its own rolled-back transaction on top of this one, so it finds it as empty as the last
+    did. Only plain `db` tests use it: pytest-django runs them before any transactional test,
+    whose flush would empty the public tables it depends on.
+    """
+    from allauth.account.models import EmailAddress
+
+    from accounts.models import User
+    from accounts.services import workspace_create
+
+    shared = _Shared()
+    with django_db_blocker.unblock():
+        owner = User.objects.create_user("owner@conn.example", PASSWORD)
+        EmailAddress.objects.create(user=owner, email=owner.email, verified=True, primary=True)
+        shared.workspace = workspace_create(owner=owner, name="Conn", slug="conn")
+        try:
+            yield shared
+        finally:
+            shared.drop()
+
+
 @pytest.fixture
-def tenant(make_workspace: Callable[..., Any]) -> Iterator[Any]:
-    """A workspace whose schema is active in this thread (service-level tests)."""
-    workspace = make_workspace("conn")
+def tenant(
+    request: pytest.FixtureRequest, tenant_committed: _Shared, make_workspace: Callable[..., Any]
+) -> Iterator[Any]:
+    """A workspace ("conn") whose schema is active in this thread (service-level tests).
+
+    A plain `db` test gets the package's committed one. A test whose writes commit (a worker, a
+    live server, transactional_db) gets a fresh one of its own, dropped after it; the shared one
+    (reached only by `db` tests, which all run first) is dropped before, to free its address.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    commits = bool({"transactional_db", "live_server"} & set(request.fixturenames)) or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+    if commits:
+        tenant_committed.drop()
+        workspace = make_workspace("conn")
+    else:
+        workspace = tenant_committed.workspace
     db.set_tenant(workspace)
     yield workspace
     if db.in_atomic_block:

@@ -3,16 +3,19 @@ the real local SMTP server of the alerts tests (aiosmtpd), and an Agency plan sw
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from datetime import date, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from django.db import connection
+from django_tenants.utils import schema_context
 
 from accounts.models import User, Workspace
 from digests.models import DigestProfile, DigestSubscription
 from tests.alerts.conftest import Inbox, free_port, smtp_server  # noqa: F401  (the fixture, shared)
+from tests.conftest import PASSWORD
 from tests.insights.conftest import in_schema, land_history, yesterday_utc
 
 HISTORY_DAYS = 35
@@ -25,13 +28,41 @@ def with_history(workspace: Workspace, *, days: int = HISTORY_DAYS, as_of: date 
     return workspace
 
 
+@pytest.fixture(scope="package")
+def digest_workspace_committed(django_db_setup: None, django_db_blocker: Any) -> Iterator[Workspace]:
+    """The digests workspace, committed once per test process for the package's `db` tests.
+
+    A schema clone plus five weeks landed and transformed costs seconds and about twenty tests
+    read it; each test still runs in its own rolled-back transaction on top of it. Only plain
+    `db` tests may use it: pytest-django runs them before any transactional test, whose flush
+    would empty the public tables it depends on.
+    """
+    from allauth.account.models import EmailAddress
+
+    from accounts.services import workspace_create, workspace_drop
+
+    email = "owner@dgst.example"
+    with django_db_blocker.unblock():
+        owner = User.objects.create_user(email, PASSWORD)
+        EmailAddress.objects.create(user=owner, email=email, verified=True, primary=True)
+        workspace = workspace_create(
+            owner=owner, name="Digest Shop", slug="dgst", reporting_currency="EUR", time_zone="Europe/Berlin",
+            number_format="de-DE",
+        )  # fmt: skip
+        try:
+            with schema_context(workspace.schema_name):
+                land_history(as_of=yesterday_utc(), days=HISTORY_DAYS)
+            yield workspace
+        finally:
+            connection.set_schema_to_public()
+            workspace_drop(workspace=workspace)
+            User.objects.filter(email=email).delete()
+
+
 @pytest.fixture
-def digest_workspace(make_workspace: Callable[..., Workspace]) -> Workspace:
+def digest_workspace(db: None, digest_workspace_committed: Workspace) -> Workspace:
     """A workspace in euros written the German way (1.234,50 €), with five weeks of data."""
-    return with_history(
-        make_workspace("dgst", name="Digest Shop", reporting_currency="EUR", time_zone="Europe/Berlin",
-                       number_format="de-DE")
-    )  # fmt: skip
+    return digest_workspace_committed
 
 
 def owner_of(workspace: Workspace) -> User:
