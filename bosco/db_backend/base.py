@@ -8,7 +8,8 @@ most of a deploy's per-workspace migration time, growing with the number of work
 
 Here the same list is found through `pg_depend`: every table, view, materialised view and
 sequence records a dependency on its schema (PostgreSQL's heap.c; TOAST tables and composite
-types are the documented exceptions, and neither is listed anyway), and `pg_depend`'s reference
+types are the documented exceptions, and neither is listed anyway; the session's temporary schema
+counts, as `current_schemas(true)` names it), and `pg_depend`'s reference
 index finds a schema's relations directly - ~3 ms at the same size. The result is the same rows
 (the same visibility filter still applies); `tests/ops/test_db_backend.py` compares the two
 listings on a database with several workspaces.
@@ -40,7 +41,7 @@ TABLE_LIST_SQL = """
         AND d.refclassid = 'pg_catalog.pg_namespace'::regclass
         AND d.refobjid = ANY(ARRAY(
             SELECT n.oid FROM pg_catalog.pg_namespace n
-            WHERE n.nspname = ANY(pg_catalog.current_schemas(false))
+            WHERE n.nspname = ANY(pg_catalog.current_schemas(true))
                 AND n.nspname NOT IN ('pg_catalog', 'pg_toast')
         ))
         AND c.relkind IN ('f', 'm', 'p', 'r', 'v')

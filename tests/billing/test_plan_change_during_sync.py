@@ -34,6 +34,7 @@ from tests.connectors.conftest import (  # noqa: F401 - fixtures used by the tes
     handoffs,
     raw_daily,
     tenant,
+    tenant_committed,
     truth_daily,
 )
 

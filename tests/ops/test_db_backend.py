@@ -40,6 +40,7 @@ def test_every_kind_of_relation_is_listed_as_django_lists_it(make_workspace) -> 
         )
         cursor.execute(f"COMMENT ON TABLE \"{acme.schema_name}\".a_parted IS 'with a comment'")
         cursor.execute(f'CREATE TABLE "{other.schema_name}".only_in_other (id int)')
+        cursor.execute("CREATE TEMPORARY TABLE a_temp (id int)")  # visible on every search path, as Django lists it
 
     for schema in ("public", settings.TENANT_BASE_SCHEMA, acme.schema_name, other.schema_name):
         ours, django_tenants = _both(schema)
@@ -52,3 +53,4 @@ def test_every_kind_of_relation_is_listed_as_django_lists_it(make_workspace) -> 
     assert listed["a_parted"].comment == "with a comment"
     assert "only_in_other" not in listed and "accounts_workspace" not in listed  # no other schema's tables
     assert "only_in_other" in {info.name for info in _both(other.schema_name)[0]}
+    assert "a_temp" in listed
