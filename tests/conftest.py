@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -123,9 +124,25 @@ def make_workspace(db: None, make_user: Callable[..., User]) -> Iterator[Callabl
 
     yield make
     connection.set_schema_to_public()
-    with connection.cursor() as cursor:
-        for schema in created:
-            cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    for schema in created:
+        _drop_schema(schema)
+
+
+def _drop_schema(schema: str) -> None:
+    """Drop a test's workspace schema. Outside a transaction a task the test queued may still be
+    running in a worker on that schema: PostgreSQL then picks one of the two as a deadlock victim,
+    and if it is the drop, it is tried again once the task is gone (seen in a CI run)."""
+    from django.db import OperationalError
+
+    for attempt in range(5):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            return
+        except OperationalError:
+            if connection.in_atomic_block or attempt == 4:
+                raise
+            time.sleep(1)
 
 
 def login_client(client: Client, user: User, workspace: Workspace | None = None) -> Client:
