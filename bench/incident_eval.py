@@ -216,6 +216,9 @@ def _add_figures(
     prefix: str = "incident",
 ) -> None:
     gate = floor in ("medium", "high")
+    # The targets are at "medium and above"; "high" must stay precise but is rare by
+    # design (docs/insights.md), so its recall is printed without a goal.
+    gate_recall = floor == "medium"
     false = sum((i["key"], i["date"]) not in labels for i in shown)
     per_100 = 100.0 * false / max(series_days, 1)
     overall = (len(shown) - false) / len(shown) if shown else float("nan")
@@ -257,8 +260,8 @@ def _add_figures(
             f"{prefix}_{floor}_{kind}_recall",
             recall_seen,
             f"  {kind} recall, observable days, {floor}+",
-            ">= 0.8" if gate else "",
-            ok_r if gate else None,
+            ">= 0.8" if gate_recall else "",
+            ok_r if gate_recall else None,
         )
 
 
