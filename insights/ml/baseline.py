@@ -17,7 +17,7 @@ intercept stays the average level) and scaled to unit range:
 * ``year sin k`` / ``year cos k`` - Fourier terms of the year (period 365.25 days), order 2
   (higher orders soaked up media the same way); none with less than a year (a year's shape
   cannot be told from a trend then). From 2 years on also ``trend x year sin/cos 1``. Weekly
-  and daily data alike.
+  and daily data alike; a year here is 365 days, so 730 days of daily data count as two years.
 * ``weekday d`` - day-of-week dummies (Monday the reference), daily data only.
 * ``holiday: ...`` / ``event: ...`` - one indicator per named set of days (country holidays
   from ``insights.ml.calendar``, workspace events such as sales). In weekly data a period's
@@ -38,6 +38,10 @@ import pandas as pd
 from insights.ml.calendar import Event, calendar_days
 
 YEAR_DAYS = 365.25
+#: days of history that count as a whole year when deciding which terms a history can carry:
+#: 365, not 365.25, so two calendar years of days (730) are two years, as a person counts them
+#: (730 / 365.25 = 1.998 once left daily data without the growing season; issue 18 part 4)
+_COUNTED_YEAR_DAYS = 365.0
 YEAR_ORDER = 2
 _MIN_ROWS_PER_COLUMN = 4  # never spend more than a quarter of the rows on baseline terms
 
@@ -71,7 +75,7 @@ def baseline_features(
     days = (index - index.min()).total_seconds().to_numpy() / 86_400.0
     span = float(days.max()) + step
     columns: dict[str, np.ndarray] = {"trend": days / max(span, 1.0)}
-    years = span / YEAR_DAYS
+    years = span / _COUNTED_YEAR_DAYS
     seasonal: list[dict[str, np.ndarray]] = []
     if years >= 1.0:
         order = YEAR_ORDER

@@ -97,6 +97,19 @@ def test_baseline_terms_follow_the_history_length_and_frequency() -> None:
         assert np.allclose(frame.mean(), 0.0) and np.isfinite(frame.to_numpy()).all()
 
 
+def test_two_calendar_years_of_days_count_as_two_years() -> None:
+    # 730 days are two years of 365 days, though 730 / 365.25 < 2: the season's growth with the
+    # business (trend x season) belongs in their baseline as in two years of weeks
+    two_years = baseline_features(pd.date_range("2023-01-02", periods=730, freq="D"))
+    one_year = baseline_features(pd.date_range("2023-01-02", periods=365, freq="D"))
+    just_short = baseline_features(pd.date_range("2023-01-02", periods=729, freq="D"))
+
+    assert {"trend x year sin 1", "trend x year cos 1"} <= set(two_years.columns)
+    assert {"year sin 1", "year cos 1"} <= set(one_year.columns)
+    assert not any("trend x" in c for c in one_year.columns)
+    assert not any("trend x" in c for c in just_short.columns)
+
+
 @pytest.mark.slow
 def test_fit_with_a_baseline_recovers_the_known_curves_and_the_best_split() -> None:
     history, events = weekly_history()
