@@ -83,6 +83,14 @@ class Workspace(TenantMixin):
     plan = models.CharField(max_length=20, choices=Plan.choices, default=Plan.TRIAL)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(default=timezone.now)
+    #: the newest day whole for every active ad account (in each account's zone, read by a sync
+    #: after it ended there) when the warehouse last looked, not capped at the workspace's
+    #: yesterday; None: no synced account holds the workspace back. Kept here by the warehouse
+    #: (`warehouse.services.freshness`) so the nightly-scoring fan-out needs no query per schema.
+    complete_through = models.DateField(null=True, blank=True)
+    #: the newest day the nightly scoring was queued for (`insights.tasks.score_due_workspaces`
+    #: claims a day here before queueing it, so each day is scored once)
+    scored_through = models.DateField(null=True, blank=True)
 
     auto_create_schema = True
     auto_drop_schema = False  # a schema is dropped only by an explicit service call

@@ -13,14 +13,14 @@ import logging
 import re
 import secrets
 import zoneinfo
-from collections.abc import Iterable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django_tenants.utils import get_public_schema_name, schema_exists
@@ -281,6 +281,32 @@ def workspace_status_set(*, workspace: Workspace, status: str) -> Workspace:
         workspace.status = status
         workspace.save(update_fields=["status"])
     return workspace
+
+
+@transaction.atomic
+def workspace_complete_through_refresh(*, schema_name: str, newest: Callable[[str], date | None]) -> date | None:
+    """Store the workspace's newest complete day, as `newest(time_zone)` tells it (the warehouse's).
+
+    The row is locked first, so of two refreshes racing (a sync's read and a transform finishing)
+    the one that looks later also writes later: an older view never overwrites a newer one.
+    """
+    workspace = Workspace.objects.select_for_update().only("pk", "time_zone", "complete_through")
+    row = workspace.get(schema_name=schema_name)
+    day = newest(row.time_zone)
+    if row.complete_through != day:
+        Workspace.objects.filter(pk=row.pk).update(complete_through=day)
+    return day
+
+
+def workspace_scoring_claim(*, workspace_id: int, day: date) -> bool:
+    """Claim `day` for the nightly scoring of the workspace; False if it (or a later day) was claimed.
+
+    One conditional UPDATE: two fan-outs that race both try, only one gets the row.
+    """
+    claimed = Workspace.objects.filter(pk=workspace_id).filter(
+        models.Q(scored_through__isnull=True) | models.Q(scored_through__lt=day)
+    )
+    return claimed.update(scored_through=day) == 1
 
 
 def workspace_drop(*, workspace: Workspace) -> None:

@@ -40,9 +40,9 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": 3 * 3600},
     },
     # --- end Warehouse
-    # --- Insights: every hour, the workspaces whose local time is 04:xx are scored (anomalies,
-    # forecasts, budget response curves) in their own schema, so each is scored once a night
-    # after its platforms reported the day. Idempotent per workspace and day.
+    # --- Insights: every hour, the workspaces whose yesterday is due are scored (anomalies,
+    # forecasts, budget response curves) in their own schema: from 04:xx local, once the day is
+    # complete in every ad account's zone (insights.tasks.scoring_day_due). Once per workspace and day.
     "insights.score-nightly": {
         "task": "insights.tasks.score_due_workspaces",
         "schedule": crontab(minute=25),

@@ -124,8 +124,15 @@ class Cluster:
         self.start(self.replica)
 
     def wait_replayed(self, timeout: float = 30) -> None:
-        """Block until the replica has replayed everything the primary has written so far."""
-        target = self.primary.sql("SELECT pg_current_wal_lsn()::text")[0][0]
+        """Block until the replica has replayed everything the primary has written so far.
+
+        The target is the WAL *insert* position: both servers run with `synchronous_commit = off`,
+        so a just-committed transaction's commit record may still sit in the primary's WAL buffers
+        (the WAL writer writes them out within `wal_writer_delay`), beyond `pg_current_wal_lsn()`.
+        Waiting for that position could return before the replica has the last commit: a read
+        after it then missed the newest row (bosco.replica takes the same position for its cookie).
+        """
+        target = self.primary.sql("SELECT pg_current_wal_insert_lsn()::text")[0][0]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             behind = self.replica.sql(f"SELECT pg_last_wal_replay_lsn() < '{target}'::pg_lsn")[0][0]

@@ -26,6 +26,9 @@ ROOT = Path(settings.BASE_DIR)
 SLUG = "replicatest"
 HOST = f"{SLUG}.localhost"
 PASSED = ("DATABASE_URL", "DATABASE_REPLICA_URL", "BOSCO_CELERY_QUEUE", "CACHE_KEY_PREFIX")
+#: httpx waits 5 s by default; the one gunicorn worker's first API answer (cold imports, first
+#: connections to both servers) took longer than that on a 2-core machine at load 14
+HTTP_TIMEOUT = 60.0
 
 SETUP = f"""
 import json
@@ -65,6 +68,7 @@ def _rules(server_url: str, key: str, **kwargs: object) -> list[str]:
     response = httpx.get(
         f"{server_url}/api/v1/alerts/rules?page_size=100",
         headers={"Host": HOST, "Authorization": f"Bearer {key}"},
+        timeout=HTTP_TIMEOUT,
         **kwargs,
     )
     assert response.status_code == 200, response.text
@@ -76,6 +80,7 @@ def _create_rule(server_url: str, key: str, name: str) -> httpx.Response:
         f"{server_url}/api/v1/alerts/rules",
         headers={"Host": HOST, "Authorization": f"Bearer {key}"},
         json={"name": name, "kind": "threshold", "metric": "spend", "comparison": "above", "threshold": 100},
+        timeout=HTTP_TIMEOUT,
     )
     assert response.status_code == 201, response.text
     return response
@@ -133,7 +138,9 @@ def test_identity_rows_are_never_read_from_a_lagging_replica(replicated, tmp_pat
                 f"UPDATE accounts_apikey SET revoked_at = now() WHERE prefix = '{prefix}'", database="bosco_replica"
             )
             response = httpx.get(
-                f"{server.url}/api/v1/alerts/rules", headers={"Host": HOST, "Authorization": f"Bearer {key_b}"}
+                f"{server.url}/api/v1/alerts/rules",
+                headers={"Host": HOST, "Authorization": f"Bearer {key_b}"},
+                timeout=HTTP_TIMEOUT,
             )
             assert response.status_code == 401
         finally:

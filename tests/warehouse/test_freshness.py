@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -147,3 +148,63 @@ def test_a_sync_that_changed_nothing_still_counts_unless_a_transform_is_behind(b
     PendingWindow.objects.all().delete()
     assert read_whole(NIGHT_SYNC) is not None
     assert whole_days(now=NEXT_MORNING) == {"America/New_York": DAY}
+
+
+def _row(workspace: Any) -> date | None:
+    from accounts.models import Workspace
+
+    return Workspace.objects.get(pk=workspace.pk).complete_through
+
+
+def test_the_workspace_row_keeps_the_newest_complete_day_for_the_scoring_fan_out(berlin: Any) -> None:
+    from warehouse.services.freshness import complete_through_publish
+
+    assert complete_through_publish(now=NOW) is None and _row(berlin) is None  # no account synced yet
+    for which in ALL:
+        sync(which, at=EVENING_SYNC)
+    assert complete_through_publish(now=NOW) == DAY - timedelta(days=1) == _row(berlin)  # London, New York
+    sync(LONDON, at=NIGHT_SYNC - timedelta(hours=5))
+    sync(NEW_YORK, at=NIGHT_SYNC)
+    assert complete_through_publish(now=NEXT_MORNING) == DAY == _row(berlin)
+    # not capped at the workspace's yesterday: the fan-out caps it with the zone at its own moment
+    sync(TOKYO, at=NIGHT_SYNC + timedelta(days=1))
+    sync(BERLIN, at=NIGHT_SYNC + timedelta(days=1))
+    assert complete_through_publish(now=NIGHT_SYNC + timedelta(days=1, minutes=5)) == DAY
+    # once every account's newest sync is older than ACTIVE_SYNC_DAYS, nothing holds it back
+    assert complete_through_publish(now=NIGHT_SYNC + timedelta(days=ACTIVE_SYNC_DAYS + 2)) is None
+    assert _row(berlin) is None
+
+
+def test_a_sync_moment_and_the_nightly_checks_publish_it(berlin: Any, django_capture_on_commit_callbacks: Any) -> None:
+    """The hooks run with the real clock: a window transform with a sync moment, a recorded read
+    (once its transaction commits) and the nightly checks each bring the row up to date."""
+    from accounts.models import Workspace
+    from warehouse.services.checks import scheduled_checks_run
+    from warehouse.services.pipeline import sync_read_record
+
+    stale = date(2000, 1, 1)
+    now = datetime.now(tz=UTC)
+    new_york_day = (now - timedelta(hours=1)).astimezone(ZoneInfo("America/New_York")).date() - timedelta(days=1)
+
+    sync(NEW_YORK, at=now - timedelta(hours=1))
+    assert _row(berlin) == new_york_day
+
+    Workspace.objects.filter(pk=berlin.pk).update(complete_through=stale)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        sync_read_record(
+            connection_id=7,
+            platform=NEW_YORK[0],
+            account_ids=[NEW_YORK[1]],
+            date_from=DAY,
+            date_to=DAY,
+            sync_run_id=998,
+            synced_from=now - timedelta(minutes=30),
+        )
+        assert _row(berlin) == stale  # not before the read is committed
+    assert len(callbacks) == 1
+    newest = (now - timedelta(minutes=30)).astimezone(ZoneInfo("America/New_York")).date() - timedelta(days=1)
+    assert _row(berlin) == newest
+
+    Workspace.objects.filter(pk=berlin.pk).update(complete_through=stale)
+    scheduled_checks_run()
+    assert _row(berlin) == newest

@@ -21,6 +21,7 @@ from bosco.tasks import enqueue
 from warehouse.models import Restatement, TransformRun
 from warehouse.services import fx, quality
 from warehouse.services.config import setting
+from warehouse.services.freshness import complete_through_publish_after
 from warehouse.services.graph import platforms_with_models
 from warehouse.services.transform import settling_refresh
 
@@ -39,6 +40,9 @@ def scheduled_checks_run() -> dict[str, Any]:
         started_at=timezone.now(),
     )
     settled = settling_refresh()
+    # an account that stopped syncing stops holding the newest complete day back after a while,
+    # with no run of its own to say so
+    complete_through_publish_after(schema_name=connection.schema_name)
     outcomes = quality.run_checks(run=run)
     cutoff = timezone.now() - timedelta(days=int(setting("restatements.retention_days")))
     pruned, _ = Restatement.objects.filter(detected_at__lt=cutoff).delete()

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from django.db import transaction
 from django.utils import timezone
 
 from bosco.db import connection
 from bosco.tasks import enqueue
 from warehouse.models import PendingWindow, TransformRun
+from warehouse.services.freshness import complete_through_publish_after
 from warehouse.services.transform import normalize_account_id
 
 #: the warehouse task that rebuilds one window (warehouse/tasks.py), queued by name
@@ -77,7 +79,7 @@ def sync_read_record(
     if PendingWindow.objects.exists():
         return None
     now = timezone.now()
-    return TransformRun.objects.create(
+    run = TransformRun.objects.create(
         kind=TransformRun.Kind.READ,
         status=TransformRun.Status.SUCCESS,
         connection_id=connection_id,
@@ -91,3 +93,7 @@ def sync_read_record(
         finished_at=now,
         summary={"changed_records": 0},
     )
+    # the newest complete day may move with this moment: published once the read is committed
+    schema = connection.schema_name
+    transaction.on_commit(lambda: complete_through_publish_after(schema_name=schema))
+    return run

@@ -35,6 +35,7 @@ from django_tenants.utils import get_tenant_model
 from bosco.db import connection
 from warehouse.models import LineageEdge, ModelNode, ModelRun, PendingWindow, Platform, TransformRun
 from warehouse.services import config, graph, quality
+from warehouse.services.freshness import complete_through_publish_after
 from warehouse.services.timezones import valid_time_zones
 from warehouse.signals import warehouse_run_finished
 
@@ -310,6 +311,10 @@ def _run(
         summary["duration_ms"] = round((run.finished_at - run.started_at).total_seconds() * 1000, 1)
         run.summary = summary
         run.save(update_fields=["status", "finished_at", "error", "summary"])
+        if run.status == TransformRun.Status.SUCCESS and synced_from is not None:
+            complete_through_publish_after(
+                schema_name=connection.schema_name
+            )  # a new sync moment: the newest complete day may move
     # the apps above (alerts) react to new numbers; receivers queue their work on commit
     warehouse_run_finished.send(sender=TransformRun, run_id=run.pk, status=run.status)
     if transient is not None:
