@@ -75,6 +75,19 @@ def _public_tenant_present(request: pytest.FixtureRequest) -> None:
         public_workspace_ensure()
 
 
+def committed_setup_guard(name: str) -> None:
+    """Fail loudly when a fixture that commits shared data is being built inside a test's
+    transaction: whatever it "commits" there is rolled back with that test, and every later test
+    of the process finds the shared rows gone. It happens when a test reaches a session- or
+    package-scoped fixture only through `request.getfixturevalue` (pytest then builds it after the
+    test's `db` transaction opened); name the fixture in a signature instead."""
+    if connection.in_atomic_block:
+        raise RuntimeError(
+            f"{name} is being built inside a test's transaction and would be rolled back with it; "
+            "request it by name (in a fixture's or test's signature), not via getfixturevalue"
+        )
+
+
 def test_database_url() -> str:
     """DATABASE_URL of the test database, for processes the tests start (TCP or Unix socket)."""
     from urllib.parse import quote

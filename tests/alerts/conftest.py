@@ -26,7 +26,7 @@ from accounts import services as account_services
 from accounts.models import Membership, User, Workspace
 from alerts.models import AlertRule
 from connectors.models import Connection
-from tests.conftest import PASSWORD, host_of
+from tests.conftest import PASSWORD, committed_setup_guard, host_of
 from tests.insights.conftest import in_schema, land_history, yesterday_utc
 from warehouse.selectors import MetricsQuery, metrics_query
 
@@ -89,6 +89,7 @@ def alert_workspace_committed(django_db_setup: None, django_db_blocker: Any) -> 
 
     email = "owner@alrt.example"
     with django_db_blocker.unblock():
+        committed_setup_guard("alert_workspace_committed")
         owner = User.objects.create_user(email, PASSWORD)
         EmailAddress.objects.create(user=owner, email=email, verified=True, primary=True)
         workspace = workspace_create(owner=owner, name="Alrt", slug="alrt", reporting_currency="EUR", time_zone="UTC")

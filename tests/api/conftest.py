@@ -22,7 +22,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import ApiKey, Membership, User, Workspace
-from tests.conftest import PASSWORD, host_of, login_client
+from tests.conftest import PASSWORD, committed_setup_guard, host_of, login_client
 
 D1, D2 = date(2026, 7, 1), date(2026, 10, 31)
 
@@ -213,6 +213,7 @@ def world(django_db_setup: None, django_db_blocker: Any) -> Iterator[World]:
         if r.date >= D1 - timedelta(days=30) and r.currency in {"USD", "GBP", "JPY"}
     ]
     with django_db_blocker.unblock():
+        committed_setup_guard("world")
         a = _build("northwind", seed=11, first_connection=7001, first_run=8001, rates=rates, alert_ids=(7101, 7201))
         b = _build("contoso", seed=22, first_connection=1, first_run=1, rates=rates, alert_ids=(5, 1))
         try:

@@ -17,6 +17,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Workspace
 from insights.services.paths_csv import SAMPLE_CSV
+from tests.conftest import committed_setup_guard
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +30,7 @@ def hardening_workspace(django_db_setup: None, django_db_blocker: Any) -> Iterat
     from tests.insights.conftest import inject_spend_spike, land_history, yesterday_utc
 
     with django_db_blocker.unblock():
+        committed_setup_guard("hardening_workspace")
         owner, _ = User.objects.get_or_create(email="owner@hardening.example")
         workspace = workspace_create(
             owner=owner, name="Hardening", slug="hardening", reporting_currency="EUR", time_zone="UTC"

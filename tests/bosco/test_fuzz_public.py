@@ -97,8 +97,13 @@ def member(hardened: Workspace, workspace_client: Any) -> Client:
 
 
 @pytest.fixture(params=["visitor", "member"])
-def as_whom(request: pytest.FixtureRequest) -> tuple[Client, Site]:
-    """A client and its crawl; the crawls are read-only, so each is made once per session."""
+def as_whom(request: pytest.FixtureRequest, hardening_workspace: Workspace) -> tuple[Client, Site]:
+    """A client and its crawl; the crawls are read-only, so each is made once per session.
+
+    `hardening_workspace` is named here, not only reached through `getfixturevalue` below: pytest
+    then builds the session's workspace before the test's transaction opens. Built inside it (when
+    a worker's first test of the workspace was one of these), it was rolled back with that test
+    and every later test of the worker found no owner (seen in a CI-like run)."""
     client = request.getfixturevalue(request.param)
     if request.param not in _SITES:
         seeds = SIGNED_IN_SEEDS if request.param == "member" else SEEDS

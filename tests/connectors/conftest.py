@@ -20,7 +20,7 @@ import pytest
 from django.db import connection as db
 
 from devtools.emulators import AccountSpec, EmulatorConfig, EmulatorServer, start_emulator_server
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, committed_setup_guard
 
 TODAY = date(2026, 11, 20)
 GOOGLE_EUR = "1234567890"  # Europe/Berlin
@@ -147,6 +147,7 @@ def tenant_committed(django_db_setup: None, django_db_blocker: Any) -> Iterator[
 
     shared = _Shared()
     with django_db_blocker.unblock():
+        committed_setup_guard("tenant_committed")
         owner = User.objects.create_user("owner@conn.example", PASSWORD)
         EmailAddress.objects.create(user=owner, email=owner.email, verified=True, primary=True)
         shared.workspace = workspace_create(owner=owner, name="Conn", slug="conn")

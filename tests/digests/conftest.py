@@ -15,7 +15,7 @@ from django_tenants.utils import schema_context
 from accounts.models import User, Workspace
 from digests.models import DigestProfile, DigestSubscription
 from tests.alerts.conftest import Inbox, free_port, smtp_server  # noqa: F401  (the fixture, shared)
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, committed_setup_guard
 from tests.insights.conftest import in_schema, land_history, yesterday_utc
 
 HISTORY_DAYS = 35
@@ -43,6 +43,7 @@ def digest_workspace_committed(django_db_setup: None, django_db_blocker: Any) ->
 
     email = "owner@dgst.example"
     with django_db_blocker.unblock():
+        committed_setup_guard("digest_workspace_committed")
         owner = User.objects.create_user(email, PASSWORD)
         EmailAddress.objects.create(user=owner, email=email, verified=True, primary=True)
         workspace = workspace_create(

@@ -20,6 +20,7 @@ from django_tenants.utils import schema_context
 
 from accounts.models import Workspace
 from devtools.synthetic import SyntheticSpec, synthetic_raw_land
+from tests.conftest import committed_setup_guard
 from warehouse.services import fx
 from warehouse.services.transform import run_window
 
@@ -143,6 +144,7 @@ def scored_workspace(django_db_setup: None, django_db_blocker: Any) -> Iterator[
     from insights.services import score_workspace_nightly
 
     with django_db_blocker.unblock():
+        committed_setup_guard("scored_workspace")
         owner, _ = User.objects.get_or_create(email="owner@ins-read.example")
         workspace = workspace_create(
             owner=owner, name="Insights Read", slug="ins-read", reporting_currency="EUR", time_zone="UTC"
