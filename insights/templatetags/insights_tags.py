@@ -42,6 +42,16 @@ def money_range(band: Any, currency: str) -> str:
 
 
 @register.filter
+def cost_per(rate: Any, currency: str) -> str:
+    """{{ conversions_per_unit|cost_per:currency }}: 0.0261 conversions per € -> €38.31 a conversion."""
+    try:
+        value = float(rate)
+    except (TypeError, ValueError):
+        return "—"
+    return formatting.format_money(1 / value, currency) if value > 0 else "—"
+
+
+@register.filter
 def number_compact(value: Any) -> str:
     return formatting.format_compact(value)
 

@@ -149,7 +149,11 @@ def anomalies(request: HttpRequest) -> HttpResponse:
             # a preset's range is the server's to say: the From / To fields (outside the swapped
             # results) are replaced out of band; a custom range is the one the person just typed
             response.write(render_to_string("insights/anomalies.html#dates", {**context, "oob": True}, request))
-        response["HX-Push-Url"] = request.get_full_path()  # filters stay in the address, shareable
+        # filters stay in the address, shareable; the canonical query, not the form's every field
+        # (a preset's dates, empty selects)
+        page_number = request.GET.get("page", "")
+        canonical = query.query(**({"page": page_number} if page_number else {}))
+        response["HX-Push-Url"] = f"{request.path}?{canonical}" if canonical else request.path
         return response
     return render(request, "insights/anomalies.html", context)
 
