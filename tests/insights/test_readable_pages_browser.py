@@ -93,6 +93,10 @@ def _field_dates(page) -> tuple[str, str]:
     return page.input_value("#f-from"), page.input_value("#f-to")
 
 
+def _day(day: date) -> str:
+    return day.strftime("%b %-d")
+
+
 def _days_back(as_of: date, days: int) -> str:
     return (as_of - timedelta(days=days - 1)).isoformat()
 
@@ -143,6 +147,12 @@ def test_the_anomalies_date_fields_show_the_days_listed_and_a_typed_date_makes_a
     assert page.input_value("#f-period") == "custom"
     assert _field_dates(page) == (spike_day.isoformat(), spike_day.isoformat())
 
+    # a finding's score says what it measures
+    web.goto(f"/insights/anomalies/?from={spike_day}&to={spike_day}&severity=any", workspace)
+    page.locator("#incident-list li.incident li[data-metric] a").first.click()
+    page.wait_for_load_state("networkidle")
+    assert re.fullmatch(r"0\.\d\d of 1: the deviation on a 0–1 scale .*", page.inner_text("#finding-score"))
+
     # the overview's "▲ Spend · ▼ CPA" lines break between metrics, never after an arrow
     web.goto("/insights/", workspace)
     moved = page.evaluate(
@@ -150,6 +160,13 @@ def test_the_anomalies_date_fields_show_the_days_listed_and_a_typed_date_makes_a
                  .map(el => ({text: el.textContent, lines: el.getClientRects().length}))"""
     )
     assert moved and all(m["lines"] == 1 and re.match(r"[▲▼]\s\S", m["text"]) for m in moved), moved
+    # the forecast cards name their days (the forecast starts after the newest complete day, not
+    # necessarily "next" in the workspace's zone) and the days they are compared with
+    revenue = page.locator('a.kpi[href$="metric=conversion_value"]')
+    assert revenue.locator(".kpi-label").inner_text() == (
+        f"Revenue, {_day(as_of + timedelta(days=1))} – {_day(as_of + timedelta(days=7))}"
+    )
+    assert f"vs {_day(as_of - timedelta(days=6))} – {_day(as_of)} (€" in revenue.locator(".kpi-sub").inner_text()
 
 
 def test_the_budget_planner_says_keep_the_split_when_it_moves_nothing(web, data_workspace, monkeypatch) -> None:
@@ -195,3 +212,10 @@ def test_the_budget_planner_says_keep_the_split_when_it_moves_nothing(web, data_
     assert all(t.startswith("€") for t in page.locator("#plan-table tbody td:last-child").all_inner_texts())
     # a conversion at the margin costs about what one costs on average, not a hundredth of a euro
     assert marginal and all(average / 10 < m < average * 10 for m in marginal), (average, marginal)
+
+    # a plan for conversions does not turn the planner to conversions: without a target it reads
+    # the revenue curves again
+    web.goto("/insights/budget/?period=month", workspace)
+    page.wait_for_selector("#plan-table", timeout=60_000)
+    assert page.inner_text("nav[aria-label='Optimise for'] [aria-current=true]") == "Revenue"
+    assert "roas" in page.inner_text("#plan-table thead th:last-child").lower()
