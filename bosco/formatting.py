@@ -164,6 +164,30 @@ def format_compact(value: float | int | None, currency: str | None = None) -> st
     return out(group_digits(magnitude, 0 if magnitude >= 100 or magnitude.is_integer() else 1))
 
 
+def format_compact_range(low: float | None, high: float | None, currency: str | None = None) -> str:
+    """€1.49M – €1.51M: both ends in the larger one's unit, with the fewest decimals (up to three)
+    that tell them apart; "€1.5M – €1.5M" says nothing about a band."""
+    a, b = _finite(low), _finite(high)
+    if a is None or b is None:
+        return f"{format_compact(low, currency)} – {format_compact(high, currency)}"
+    magnitude = max(abs(a), abs(b))
+    threshold, suffix = next(((t, s) for t, s in ((1e9, "B"), (1e6, "M"), (1e3, "k")) if magnitude >= t), (1.0, ""))
+    if not suffix:
+        return f"{format_compact(a, currency)} – {format_compact(b, currency)}"
+
+    def text(number: float, decimals: int) -> str:
+        amount = group_digits(abs(number) / threshold, decimals) + suffix
+        sign = "−" if number < 0 else ""
+        return with_symbol(amount, currency, sign) if currency else f"{sign}{amount}"
+
+    first = 1 if magnitude / threshold < 100 else 0
+    for decimals in range(first, 4):
+        ends = text(a, decimals), text(b, decimals)
+        if ends[0] != ends[1]:
+            return f"{ends[0]} – {ends[1]}"
+    return f"about {text(a, first)}"
+
+
 def format_value(unit: Unit, value: float | int | Decimal | None, currency: str) -> str:
     """A value in its unit: money in the currency, a ratio as 3.20×, a percent as 1.25%.
 

@@ -24,12 +24,23 @@ WIDTH = 1280
 
 
 def _shrink(path: Path) -> None:
-    """256 colours are plenty for a UI screenshot and cut a long page to a third of its size."""
+    """256 colours are plenty for a UI screenshot and cut a long page to a third of its size.
+
+    The palette is the page's most frequent exact colours (background, cards, borders, text)
+    plus an octree palette of the rest, mapped without dithering. Median cut alone spent the
+    palette on greys and mapped the small channel swatches onto each other (orange "Organic
+    Search" drawn in Meta's pink); octree alone washed the grey page background out to white.
+    """
     from PIL import Image
 
     with Image.open(path) as image:
-        small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
-    small.save(path, optimize=True)
+        rgb = image.convert("RGB")
+    frequent = [color for _, color in sorted(rgb.getcolors(maxcolors=1 << 24) or [], reverse=True)[:32]]
+    rest = 256 - len(frequent)
+    hues = (rgb.quantize(colors=rest, method=Image.Quantize.FASTOCTREE).getpalette() or [])[: 3 * rest]
+    palette = Image.new("P", (1, 1))
+    palette.putpalette([channel for color in frequent for channel in color] + hues)
+    rgb.quantize(palette=palette, dither=Image.Dither.NONE).save(path, optimize=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             page.click("#upload-form button[type=submit]")
             page.wait_for_load_state("networkidle")
         shot("/insights/attribution/", "06-attribution", drawn)
-        shot("/insights/budget/", "07-budget", drawn)
+        # revenue, whatever target the planner was last opened on (it reopens on the newest fit's)
+        shot("/insights/budget/?target=conversion_value", "07-budget", drawn)
         browser.close()
     return 0
 

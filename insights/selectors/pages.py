@@ -176,6 +176,10 @@ def overview_page(*, workspace: InsightsWorkspace) -> OverviewPage:
                     "next7": next7,
                     "last7": last7,
                     "change": (next7 - last7) / last7 if next7 is not None and last7 > 0 else None,
+                    # the days each number covers: the forecast starts after the newest complete
+                    # day, which may already be over in the workspace's zone ("next" would mislead)
+                    "next_days": (band.first_day, band.points[:7][-1].date) if band else None,
+                    "last_days": (as_of - timedelta(days=6), as_of),
                 }
             )
         revenue_chart = _revenue_chart(total, workspace=workspace)

@@ -89,6 +89,11 @@ class PlannerPage(Page):
     #: the curves' marginal returns differ, yet the plan keeps the current split: the refits
     #: disagree about the gain of any move (the hedge toward the current split)
     held_back: bool = False
+    #: the plan moves no budget between channels free to move: "+€0 (80% band €0 to €0)" reads
+    #: broken, the page says "Keep the split" and why
+    keeps_split: bool = False
+    #: the lowest and highest marginal return of the channels free to move (the why, in numbers)
+    marginal_range: tuple[float, float] | None = None
 
 
 def _scaled_curves(view: PlannerView, plan: PlanResult) -> list[dict[str, Any]]:
@@ -115,11 +120,21 @@ def _scaled_curves(view: PlannerView, plan: PlanResult) -> list[dict[str, Any]]:
     ]
 
 
-def _held_back(plan: PlanResult) -> bool:
+def _free_marginals(plan: PlanResult) -> list[float]:
+    return [c.marginal_roas for c in plan.channels if not (c.at_lower or c.at_upper)]
+
+
+def _keeps_split(plan: PlanResult) -> bool:
+    """No budget moved, though at least two channels were free to take or give some."""
     moved = sum(abs(c.change) for c in plan.channels)
-    free = [c.marginal_roas for c in plan.channels if not (c.at_lower or c.at_upper)]
+    return moved <= 1e-3 * max(plan.budget, 1e-12) and len(_free_marginals(plan)) > 1
+
+
+def _held_back(plan: PlanResult) -> bool:
+    """The split is kept though the marginal returns differ: the refits disagree about the gain."""
+    free = _free_marginals(plan)
     spread = (max(free) - min(free)) / max(abs(max(free)), 1e-12) if len(free) > 1 else 0.0
-    return moved <= 1e-3 * max(plan.budget, 1e-12) and spread > 0.1
+    return _keeps_split(plan) and spread > 0.1
 
 
 def planner_page(*, view: PlannerView, currency: str) -> PlannerPage:
@@ -168,5 +183,7 @@ def planner_page(*, view: PlannerView, currency: str) -> PlannerPage:
             current_cpa=plan.budget / plan.current_total_outcome if plan.current_total_outcome > 0 else None,
             query=planner_query(view.inputs, view),
             held_back=_held_back(plan),
+            keeps_split=_keeps_split(plan),
+            marginal_range=(min(free), max(free)) if (free := _free_marginals(plan)) else None,
         )
     return PlannerPage(**page)

@@ -321,11 +321,17 @@ def attribution_results(*, attribution_import: AttributionImport) -> list[Attrib
 
 
 def budget_curves_latest(*, scope: str, target: str | None = None) -> ModelVersion | None:
-    """The newest fitted response curves for a scope (and target, if given)."""
+    """The newest fitted response curves for a scope and target.
+
+    Without a target: revenue's, where the workspace has any (the nightly fit's default when it
+    reports conversion value), else the newest of any target. Not simply the newest: one plan
+    for conversions would turn everyone's planner and the overview's budget card to conversions.
+    """
     qs = ModelVersion.objects.filter(kind=ModelVersion.Kind.BUDGET, params__scope=scope)
+    order = ("-training_end", "-created_at", "-pk")
     if target:
-        qs = qs.filter(params__target=target)
-    return qs.order_by("-training_end", "-created_at", "-pk").first()
+        return qs.filter(params__target=target).order_by(*order).first()
+    return qs.filter(params__target="conversion_value").order_by(*order).first() or qs.order_by(*order).first()
 
 
 def budget_scenarios(*, limit: int = 20) -> QuerySet[BudgetScenario]:

@@ -27,6 +27,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from bosco.formatting import format_money
 from insights.ml.anomaly import SEVERITY_Z, Severity
 from insights.services.common import setting
 from warehouse.metrics import RATIOS, SUMS, format_metric, metric_label, metric_unit
@@ -151,6 +152,10 @@ def _reads_as_zero(text: str) -> bool:
 
 def _range_phrase(metric: str, lower: float, upper: float, currency: str) -> str:
     low, high = format_metric(metric, lower, currency), format_metric(metric, upper, currency)
+    if metric_unit(metric) == "money" and max(abs(lower), abs(upper)) >= 1000:
+        # amounts of 1,000 and more drop the cents; both ends of a range then do: "€249–€2,926",
+        # not "€249.45–€2,926"
+        low, high = format_money(lower, currency, decimals=0), format_money(upper, currency, decimals=0)
     if _reads_as_zero(high):
         return "usually none"
     if low == high:

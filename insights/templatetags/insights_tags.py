@@ -23,9 +23,32 @@ def money(value: Any, currency: str) -> str:
 
 
 @register.filter
+def count(value: Any) -> str:
+    """{{ conversions|count }} -> 2,317 (a fraction only below 10: 4.5), as counts read everywhere else."""
+    return formatting.format_value("count", value, "")
+
+
+@register.filter
 def money_compact(value: Any, currency: str) -> str:
     """{{ amount|money_compact:currency }} -> €12.3k"""
     return formatting.format_compact(value, currency)
+
+
+@register.filter
+def money_range(band: Any, currency: str) -> str:
+    """{{ band|money_range:currency }} with band = (low, high) -> €1.49M – €1.51M (ends told apart)."""
+    low, high = band
+    return formatting.format_compact_range(low, high, currency)
+
+
+@register.filter
+def cost_per(rate: Any, currency: str) -> str:
+    """{{ conversions_per_unit|cost_per:currency }}: 0.0261 conversions per € -> €38.31 a conversion."""
+    try:
+        value = float(rate)
+    except (TypeError, ValueError):
+        return "—"
+    return formatting.format_money(1 / value, currency) if value > 0 else "—"
 
 
 @register.filter

@@ -1,9 +1,11 @@
 """The Anomalies page: incidents with filters and pages, and people's feedback on one incident.
 
 Filters live in the address (shareable, and the htmx fragment pushes them). The page opens on
-medium severity and above; `severity=any` lists the low ones too. A date range given
-as `from`/`to` wins over the preset period; bad values fall back to the defaults rather than
-failing the page, and a range given backwards is read forwards.
+medium severity and above; `severity=any` lists the low ones too. The period is a preset (7, 30
+or 90 days) or `custom`, the range given as `from`/`to`; a link that gives only `from`/`to` means a
+custom range. The From / To fields always show the range listed, so with a preset they carry its
+dates: the preset chosen wins over them. Bad values fall back to the defaults rather than failing
+the page, and a range given backwards is read forwards.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -30,6 +33,9 @@ from insights.views.models import _can_edit, _context, _forbidden, _workspace
 from warehouse.metrics import metric_label
 
 ANOMALY_PERIODS = {"7": 7, "30": 30, "90": 90}
+DEFAULT_PERIOD = "30"
+#: the period of a range given as From / To
+CUSTOM_PERIOD = "custom"
 #: the page opens on what is worth reading: most incidents are low (a move of 3 to 5 robust
 #: standard deviations), and a list led by them buries the few that matter
 DEFAULT_SEVERITY = "medium"
@@ -74,10 +80,14 @@ def _severity(raw: str | None) -> str:
 
 def _query(request: HttpRequest) -> AnomalyQuery:
     get = request.GET
-    period = get.get("period", "30")
+    period = get.get("period", "")
     start, end = _date(get.get("from")), _date(get.get("to"))
+    if period in ANOMALY_PERIODS:
+        start = end = None  # the form sends the dates it shows; a preset chosen beside them wins
+    else:
+        period = CUSTOM_PERIOD if start or end else DEFAULT_PERIOD
     return AnomalyQuery(
-        period=period if period in ANOMALY_PERIODS else "30",
+        period=period,
         date_from=start.isoformat() if start else "",
         date_to=end.isoformat() if end else "",
         severity=_severity(get.get("severity")),
@@ -90,11 +100,12 @@ def _query(request: HttpRequest) -> AnomalyQuery:
 
 def _filters(query: AnomalyQuery, as_of: date) -> incident_pages.IncidentFilters:
     start, end = _date(query.date_from), _date(query.date_to)
+    days = ANOMALY_PERIODS.get(query.period, ANOMALY_PERIODS[DEFAULT_PERIOD])
     if start is None and end is None:
-        end, start = as_of, as_of - timedelta(days=ANOMALY_PERIODS[query.period] - 1)
+        end, start = as_of, as_of - timedelta(days=days - 1)
     else:
         end = end or as_of
-        start = start or end - timedelta(days=ANOMALY_PERIODS[query.period] - 1)
+        start = start or end - timedelta(days=days - 1)
         start, end = min(start, end), max(start, end)
         start = max(start, end - timedelta(days=MAX_RANGE_DAYS - 1))
     return incident_pages.IncidentFilters(
@@ -124,7 +135,7 @@ def anomalies(request: HttpRequest) -> HttpResponse:
         "anomalies",
         **page.context(),
         filters=query,
-        periods=[("7", "Last 7 days"), ("30", "Last 30 days"), ("90", "Last 90 days")],
+        periods=[("7", "Last 7 days"), ("30", "Last 30 days"), ("90", "Last 90 days"), (CUSTOM_PERIOD, "Custom range")],
         severities=[(ANY_SEVERITY, "Any severity"), ("medium", "Medium and high"), ("high", "High only")],
         any_severity_query=query.query(severity=ANY_SEVERITY),
         metric_choices=[(m, metric_label(m)) for m in services.ANOMALY_METRICS],
@@ -134,7 +145,15 @@ def anomalies(request: HttpRequest) -> HttpResponse:
     )
     if getattr(request, "htmx", False):
         response = render(request, "insights/anomalies.html#results", context)
-        response["HX-Push-Url"] = request.get_full_path()  # filters stay in the address, shareable
+        if query.period != CUSTOM_PERIOD:
+            # a preset's range is the server's to say: the From / To fields (outside the swapped
+            # results) are replaced out of band; a custom range is the one the person just typed
+            response.write(render_to_string("insights/anomalies.html#dates", {**context, "oob": True}, request))
+        # filters stay in the address, shareable; the canonical query, not the form's every field
+        # (a preset's dates, empty selects)
+        page_number = request.GET.get("page", "")
+        canonical = query.query(**({"page": page_number} if page_number else {}))
+        response["HX-Push-Url"] = f"{request.path}?{canonical}" if canonical else request.path
         return response
     return render(request, "insights/anomalies.html", context)
 

@@ -44,6 +44,16 @@
     });
   });
 
+  // A date typed into a range field (data-custom-period="<id of the period select>") makes the
+  // period "custom". Listened to while capturing, so the select is set before htmx, listening on
+  // the form, sends the filters.
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    var id = input && input.getAttribute && input.getAttribute("data-custom-period");
+    var period = id && document.getElementById(id);
+    if (period) period.value = "custom";
+  }, true);
+
   // A view can ask for a toast with the HX-Trigger header: {"toast": {"message": "...", "level": "success"}}.
   document.addEventListener("toast", function (event) {
     var detail = event.detail || {};

@@ -55,6 +55,14 @@ def test_a_thousandfold_jump_is_far_above_and_a_modest_one_keeps_its_multiple() 
     assert modest == "Spend was €1,240, 2.5× the usual for a Friday (usually €310.00–€420.00)."
 
 
+def test_a_money_range_reaching_a_thousand_drops_the_cents_at_both_ends() -> None:
+    # amounts of 1,000 and more print without cents; "€249.45–€2,926" mixed the two
+    wide = explain("conversion_value", value=6897, expected=930, lower=249.45, upper=2926.3, day=FRIDAY, currency="EUR")
+    assert wide.endswith("(usually €249–€2,926).")
+    narrow = explain("spend", value=67.9, expected=300, lower=173.09, upper=523.11, day=FRIDAY, currency="EUR")
+    assert narrow.endswith("(usually €173.09–€523.11).")
+
+
 @pytest.mark.parametrize(
     ("metric", "value", "expected", "lower", "upper", "wanted"),
     [

@@ -10,7 +10,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import pytest
 
-from bosco.formatting import format_compact, format_money
+from bosco.formatting import format_compact, format_compact_range, format_money
 from bosco.platforms import PLATFORMS, colors_for, platform_color
 from insights import charts
 from warehouse.metrics import format_metric
@@ -158,6 +158,15 @@ def test_money_and_compact_numbers() -> None:
     assert format_compact(12_345, "EUR") == "€12.3k"
     assert format_compact(-333.4, "EUR") == "−€333"
     assert format_compact(2_500_000) == "2.5M"
+
+
+def test_a_compact_band_tells_its_ends_apart() -> None:
+    # "€1.5M – €1.5M" said nothing: the ends get the decimals they need, in the larger end's unit
+    assert format_compact_range(1_498_512, 1_512_331, "EUR") == "€1.50M – €1.51M"
+    assert format_compact_range(364_000, 371_000, "EUR") == "€364k – €371k"
+    assert format_compact_range(-2_000, 150_000, "EUR") == "−€2k – €150k"
+    assert format_compact_range(120, 300, "EUR") == "€120 – €300"
+    assert format_compact_range(1_500_000, 1_500_000, "EUR") == "about €1.5M"
 
 
 @pytest.mark.parametrize(

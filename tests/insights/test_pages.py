@@ -81,6 +81,28 @@ def test_the_overview_budget_card_says_keep_the_split_when_the_plan_moves_nothin
     assert "Keep the split" not in gain and "+" in gain and "80%:" in gain
 
 
+def test_a_newer_fit_for_conversions_leaves_the_overview_budget_card_on_revenue(owner_client) -> None:
+    from insights.selectors import budget_curves_latest
+
+    revenue = budget_curves_latest(scope=Scope.PLATFORM)
+    assert revenue is not None and revenue.params["target"] == "conversion_value"
+    revenue.metrics = {**revenue.metrics, "uplift_at_current_budget": 1500.0, "uplift_band": [400.0, 2600.0]}
+    revenue.save(update_fields=["metrics"])
+    # someone planned for conversions today: a newer version of the other target
+    conversions = ModelVersion.objects.get(pk=revenue.pk)
+    conversions.pk = None
+    conversions.params = {**revenue.params, "target": "conversions"}
+    conversions.fingerprint = f"conversions-{revenue.fingerprint}"[:64]
+    conversions.training_end = revenue.training_end + timedelta(days=1)
+    conversions.metrics = {**revenue.metrics, "uplift_at_current_budget": 7.0, "uplift_band": [2.0, 12.0]}
+    conversions.save()
+
+    assert budget_curves_latest(scope=Scope.PLATFORM) == revenue
+    assert budget_curves_latest(scope=Scope.PLATFORM, target="conversions") == conversions
+    card = _budget_card(owner_client.get("/insights/").content.decode())
+    assert "+€" in card and "revenue a month" in card and "conv." not in card
+
+
 def _recent_rows(body: str) -> list[tuple[str, str]]:
     """(severity, incident link) of each row of the overview's "Recent anomalies"."""
     table = body.split('id="recent-anomalies"', 1)[1].split("</table>", 1)[0]
@@ -152,7 +174,8 @@ def test_the_overview_lists_the_medium_and_high_incidents_with_cause_and_link(ow
     assert high.summary in body
     assert low.summary not in body and old.summary not in body
     # the incident's metrics that moved together are named under it
-    assert "▼ Conversions · ▼ Revenue" in body
+    # (each arrow is kept with its metric: "▼&nbsp;Conversions" in a span that does not wrap)
+    assert "▼ Conversions · ▼ Revenue" in re.sub(r"<[^>]+>", "", body).replace("&nbsp;", " ")
     # every row links to its incident on the Anomalies page, which lists it
     links = [link.replace("&amp;", "&") for _, link in rows]
     high_link = next(link for link in links if link.endswith(f"#incident-{high.pk}"))
