@@ -21,7 +21,8 @@ exact conditional coverage up to Monte-Carlo error), averaged over the histories
 ``--ablate``: score a variant of the band with one small-sample part switched off (diagnosis
 only; the product never runs these): ``no_widen`` (no calendar-validation widening),
 ``no_optimism`` (k = 0: no n/(n-k) scale, normal quantile), ``no_conformal_rank`` (plain
-weighted quantile levels), ``no_rescale`` (past errors not rescaled to today's
+weighted quantile levels), ``fractional_rank`` (the tail read at the rank
+(n + 1)(1 - tail) between order statistics instead of its split-conformal ceiling), ``no_rescale`` (past errors not rescaled to today's
 volatility). Prints one table and one line of JSON.
 """
 
@@ -93,6 +94,18 @@ def simulate(process: str, length: int, seed: int) -> tuple[pd.Series, np.ndarra
     return pd.Series(np.exp(log_y), index=index), futures
 
 
+def _fractional_level(prob: float, n: float) -> float | None:
+    """The tail level at the fractional rank (n + 1)(1 - tail), interpolated between order
+    statistics: nominal coverage on average for exchangeable errors, where the product's
+    split-conformal ceil of that rank guarantees at least nominal (commit c52cca9, reverted)."""
+    tail = min(prob, 1.0 - prob)
+    rank = (n + 1.0) * (1.0 - tail)
+    if rank > n + 1e-9:
+        return None
+    level = (min(rank, n) - 0.5) / n
+    return level if prob > 0.5 else 1.0 - level
+
+
 def _apply_ablation(name: str | None) -> None:
     if name in (None, "", "no_rescale"):
         return
@@ -100,6 +113,8 @@ def _apply_ablation(name: str | None) -> None:
         forecasting.MAX_WIDEN = 1.0
     elif name == "no_optimism":
         forecasting.FITTED_PARAMETERS = 0
+    elif name == "fractional_rank":
+        forecasting._conformal_level = _fractional_level  # type: ignore[assignment]
     elif name == "no_conformal_rank":
         forecasting._conformal_level = lambda prob, n: prob  # type: ignore[assignment]
     else:

@@ -35,7 +35,7 @@ from insights.ml.errors import InputError
 from insights.ml.timeseries import Sampling, infer_sampling, regular_grid
 from insights.ml.yearly import fit_calendar
 
-MODEL_VERSION = "forecast-ets-aad-calendar/4"
+MODEL_VERSION = "forecast-ets-aad-calendar/3"
 FORECAST_COLUMNS = ["ds", "yhat", "yhat_lower_80", "yhat_upper_80", "yhat_lower_95", "yhat_upper_95"]
 _PHI_BOUNDS = (0.8, 0.98)
 
@@ -195,21 +195,14 @@ def _weighted_quantile(values: np.ndarray, weights: np.ndarray, prob: float) -> 
 
 
 def _conformal_level(prob: float, n: float) -> float | None:
-    """The level (midpoint rule) of the tail quantile for ``prob`` among ``n`` errors: the
-    fractional rank ``(n + 1)(1 - tail)`` from the tail's side, read between the two order
-    statistics around it. None when ``n`` is too small for that rank to exist (the quantile
-    lies beyond the largest error).
-
-    A new error exchangeable with ``n`` others falls below the k-th smallest with probability
-    k / (n + 1), so this rank covers ``1 - tail`` on average. The split-conformal rank rounds it
-    up (``ceil``) to guarantee *at least* ``1 - tail``, which over-covers by up to 1 / (n + 1) per
-    tail: for 39-78 errors that rank is the largest error, and a 95% band from 8-12 weeks of
-    daily history covered 0.97 of simulated futures (``bench/forecast_coverage_sim.py``)."""
+    """The level (midpoint rule) of the split-conformal order statistic for ``prob`` among
+    ``n`` errors: rank ``ceil((n + 1)(1 - tail))`` from the tail's side. None when ``n`` is too
+    small for that rank to exist (the quantile lies beyond the largest error)."""
     tail = min(prob, 1.0 - prob)
-    rank = (n + 1.0) * (1.0 - tail)
-    if rank > n + 1e-9:
+    rank = math.ceil((n + 1.0) * (1.0 - tail) - 1e-9)
+    if rank > n:
         return None
-    level = (min(rank, n) - 0.5) / n
+    level = (rank - 0.5) / n
     return level if prob > 0.5 else 1.0 - level
 
 
@@ -242,9 +235,8 @@ def _error_quantiles(
       does) and the empirical h-step errors are scaled by the same ``sqrt(n / (n - k))``;
     * Student's t with ``n - k`` degrees of freedom for the parametric quantile, because
       ``s`` itself is an estimate from few errors;
-    * an empirical tail quantile is read at the rank ``(n_h + 1)(1 - tail)`` of the ``n_h``
-      errors at step h (interpolated between order statistics: nominal coverage on average,
-      where the split-conformal ``ceil`` of that rank over-covers), and is not used at all
+    * an empirical tail quantile is the split-conformal order statistic
+      ``ceil((n_h + 1)(1 - tail))`` of the ``n_h`` errors at step h, and is not used at all
       while ``n_h`` is too small for that rank to exist (under 39 errors for a 95% band): the
       largest of a few errors understates the tail.
 
