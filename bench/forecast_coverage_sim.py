@@ -1,6 +1,9 @@
 """Interval coverage of Bosco's forecast on simulated daily series with a known answer.
 
-    python bench/forecast_coverage_sim.py [--lengths 28,63,120] [--reps 100] [--workers 2] [--ablate NAME]
+    python bench/forecast_coverage_sim.py [--quick] [--lengths 28,63,120] [--reps 100] [--workers 2] [--ablate NAME]
+
+``--quick`` (under a minute): lengths 28, 91 and 400, 20 histories per process and length - a
+smoke run of the harness; its coverage figures carry several points of Monte-Carlo error.
 
 Why: the real daily series in the reference data are few and short (credibility has 91 test
 days, so a perfectly calibrated 95% band covers 0.950 +- 0.023 there), which cannot tell a
@@ -142,7 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=100, help="histories per process and length")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--ablate", default=None)
+    parser.add_argument("--quick", action="store_true", help="3 lengths, 20 histories each (< 1 minute)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.lengths, args.reps = "28,91,400", 20
     lengths = [int(v) for v in args.lengths.split(",")]
     processes = [p for p in args.processes.split(",") if p]
     jobs = [(p, n, r, args.ablate) for n in lengths for p in processes for r in range(args.reps)]
