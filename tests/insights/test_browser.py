@@ -4,7 +4,7 @@ live budget planner, with screenshots of every page at desktop and phone width."
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.test import override_settings
@@ -99,6 +99,13 @@ def test_insight_pages_in_the_browser(web, data_workspace, tmp_path) -> None:
     _drawn(page, "forecast-chart")
     page.locator("#forecast details summary").click()
     assert page.locator("#forecast-table tbody tr").count() == 14
+    # the first card names its seven days (the forecast starts after the newest complete day, which
+    # is not "the next 7 days" once that day is over in the workspace's zone)
+    label = page.inner_text("#forecast-next7-label")
+    found = re.fullmatch(r"Spend, ([A-Z][a-z]{2} \d{1,2}) – ([A-Z][a-z]{2} \d{1,2})", label.strip())
+    assert found, label
+    first, last = (datetime.strptime(f"{d} 2000", "%b %d %Y") for d in found.groups())
+    assert (last - first).days % 366 == 6
 
     web.goto("/insights/attribution/", workspace)
     web.screenshot("insights-attribution-empty")
