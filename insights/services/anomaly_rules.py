@@ -184,6 +184,8 @@ def _value_text(metric: str, value: float, currency: str) -> str:
     """The day's value; a ratio or percent beyond 1,000 is a division by next to nothing, not news."""
     if metric_unit(metric) in ("ratio", "percent") and abs(value) >= _LARGEST_RATIO:
         return f"over {format_metric(metric, _LARGEST_RATIO, currency)}"
+    if metric_unit(metric) == "money" and value == 0:
+        return format_money(0, currency, decimals=0)  # "Revenue was €0", not "€0.00"
     return format_metric(metric, value, currency)
 
 

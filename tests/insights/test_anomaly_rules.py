@@ -63,6 +63,11 @@ def test_a_money_range_reaching_a_thousand_drops_the_cents_at_both_ends() -> Non
     assert narrow.endswith("(usually €173.09–€523.11).")
 
 
+def test_no_money_at_all_reads_as_a_plain_zero() -> None:
+    text = explain("conversion_value", value=0.0, expected=400, lower=90, upper=1181, day=FRIDAY, currency="EUR")
+    assert text == "Revenue was €0, down to zero from the usual for a Friday (usually €90–€1,181)."
+
+
 @pytest.mark.parametrize(
     ("metric", "value", "expected", "lower", "upper", "wanted"),
     [
@@ -73,7 +78,7 @@ def test_a_money_range_reaching_a_thousand_drops_the_cents_at_both_ends() -> Non
             12.5,
             9.0,
             16.0,
-            "CPA was €0.00, down to zero from the usual for a Friday (usually €9.00–€16.00).",
+            "CPA was €0, down to zero from the usual for a Friday (usually €9.00–€16.00).",
         ),
         ("roas", 3.1, 2.5, 0.0, 2.9, "ROAS was 3.10×, 24% above the usual for a Friday (usually up to 2.90×)."),
     ],
