@@ -67,7 +67,8 @@ def _migrate_schema(schema_name: str) -> str:
             applied = frozenset(executor.loader.applied_migrations)
             state = _RENDERED.get(applied)
             if state is None:
-                state = executor._create_project_state(with_applied_migrations=True)
+                # what `migrate` itself builds the state from (no public name for it in Django)
+                state = executor._create_project_state(with_applied_migrations=True)  # type: ignore[attr-defined]
                 state.apps  # noqa: B018 - render now, once, not in every schema's migrate
                 _RENDERED[applied] = state
             executor.migrate(targets, plan=plan, state=state.clone())
