@@ -178,7 +178,7 @@ def overview_page(*, workspace: InsightsWorkspace) -> OverviewPage:
                     "change": (next7 - last7) / last7 if next7 is not None and last7 > 0 else None,
                     # the days each number covers: the forecast starts after the newest complete
                     # day, which may already be over in the workspace's zone ("next" would mislead)
-                    "next_days": (band.first_day, band.points[:7][-1].date) if band else None,
+                    "next_days": band.days(7) if band else None,
                     "last_days": (as_of - timedelta(days=6), as_of),
                 }
             )
@@ -286,6 +286,7 @@ class ForecastsPage(Page):
     chart: charts.Figure | None
     platform_charts: list[dict[str, Any]]
     next_7: float | None
+    next_7_days: tuple[date, date] | None
     next_14: float | None
     actual_7: float | None
     change_7: float | None
@@ -365,6 +366,7 @@ def forecasts_page(*, workspace: InsightsWorkspace, metric: str, series_id: str)
         chart=chart,
         platform_charts=platform_charts,
         next_7=next_7,
+        next_7_days=band.days(7) if band else None,
         next_14=band.total() if band else None,
         actual_7=actual_7,
         change_7=(next_7 - actual_7) / actual_7 if next_7 is not None and actual_7 else None,

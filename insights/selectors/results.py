@@ -198,6 +198,11 @@ class ForecastSeries:
     def total(self, days: int | None = None) -> float:
         return float(sum(p.yhat for p in self.points[: days or len(self.points)]))
 
+    def days(self, days: int) -> tuple[date, date]:
+        """The first and last day that `total(days)` sums (cards name them: the forecast starts after
+        the newest complete day, which may already be over in the workspace's zone)."""
+        return self.first_day, self.points[: days or len(self.points)][-1].date
+
 
 def forecasts_for(
     *,
